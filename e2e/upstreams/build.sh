@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the real upstream servers the e2e tests run against, from the Go
+# module proxy, once per version: later runs find them in the cache and
+# return in milliseconds. Prints the bin directory on stdout.
+#
+# Why wrapper modules: `go install` refuses modules with replace directives
+# (Kubernetes has them), so each upstream has a tiny module here that
+# requires it and lists its main packages as tools.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${OPSMCP_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/opsmcp-e2e}
+bin=$cache/bin
+mkdir -p "$bin"
+export GOWORK=off GOFLAGS=-mod=mod
+
+build() { # name version module-dir main-package [extra go build args...]
+  local name=$1 version=$2 dir=$3 pkg=$4; shift 4
+  local out=$bin/$name-$version
+  if [ -x "$out" ]; then return; fi
+  echo "building $name $version (first run only; minutes)" >&2
+  (cd "$here/$dir" && go build -trimpath "$@" -o "$out.tmp" "$pkg")
+  mv "$out.tmp" "$out"
+}
+
+want=${1:-kubernetes}
+case " $want " in
+*" kubernetes "*|*" all "*)
+  build etcd v3.6.16 etcd go.etcd.io/etcd/server/v3 -ldflags '-s -w'
+  kv=v1.36.3
+  ld="-s -w -X k8s.io/component-base/version.gitVersion=$kv -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36"
+  build kube-apiserver $kv kubernetes k8s.io/kubernetes/cmd/kube-apiserver -ldflags "$ld"
+  build kube-controller-manager $kv kubernetes k8s.io/kubernetes/cmd/kube-controller-manager -ldflags "$ld"
+  ;;
+esac
+echo "$bin"

@@ -1,0 +1,93 @@
+// Package audit writes one JSON line per tool call: who called what, with
+// which (masked) arguments, how it ended, how long it took and how much it
+// returned. The log never holds a raw secret: arguments are masked before
+// they are written, and args_sha256 lets two calls be compared without
+// showing them.
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"gopkg.in/natefinch/lumberjack.v2"
+)
+
+// Outcomes of a call.
+const (
+	OK          = "ok"
+	Error       = "error"
+	Denied      = "denied"
+	RateLimited = "rate_limited"
+)
+
+// Record is one audit line.
+type Record struct {
+	TS         time.Time       `json:"ts"`
+	Server     string          `json:"server"`
+	Tool       string          `json:"tool"`
+	User       string          `json:"user"`
+	Session    string          `json:"session,omitempty"`
+	Args       json.RawMessage `json:"args,omitempty"`
+	ArgsSHA256 string          `json:"args_sha256"`
+	Outcome    string          `json:"outcome"`
+	Error      string          `json:"error,omitempty"`
+	DurationMS float64         `json:"duration_ms"`
+	Bytes      int             `json:"bytes"`
+	Truncated  bool            `json:"truncated"`
+	Masked     int             `json:"masked"`
+}
+
+// Log writes records as JSON lines. It is safe for concurrent use.
+type Log struct {
+	mu  sync.Mutex
+	w   io.Writer
+	c   io.Closer
+	enc *json.Encoder
+}
+
+// Open returns a Log writing to dest: "stderr" (or ""), "off", or a file
+// path, rotated at maxSizeMB and keeping maxBackups old files.
+func Open(dest string, maxSizeMB, maxBackups int) (*Log, error) {
+	switch dest {
+	case "", "stderr":
+		return New(os.Stderr), nil
+	case "off":
+		return New(io.Discard), nil
+	}
+	f, err := os.OpenFile(dest, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open audit log %s: %w", dest, err)
+	}
+	f.Close()
+	lj := &lumberjack.Logger{Filename: dest, MaxSize: maxSizeMB, MaxBackups: maxBackups, Compress: true}
+	l := New(lj)
+	l.c = lj
+	return l, nil
+}
+
+// New returns a Log writing to w.
+func New(w io.Writer) *Log {
+	return &Log{w: w, enc: json.NewEncoder(w)}
+}
+
+// Write appends one record.
+func (l *Log) Write(r Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.enc.Encode(r); err != nil {
+		return fmt.Errorf("write audit record: %w", err)
+	}
+	return nil
+}
+
+// Close closes the underlying file, if any.
+func (l *Log) Close() error {
+	if l.c != nil {
+		return l.c.Close()
+	}
+	return nil
+}

@@ -1,0 +1,231 @@
+// Package auth identifies the caller of an HTTP transport: bearer tokens
+// from a file, or OpenID Connect JWTs. The identity (user and roles) flows
+// through the request context into policy checks and the audit log.
+package auth
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// Principal is an authenticated caller.
+type Principal struct {
+	User  string
+	Roles []string
+}
+
+// Stdio is the principal of every call over the stdio transport: whoever
+// started the process.
+var Stdio = Principal{User: "stdio"}
+
+// Anonymous is the principal of HTTP calls when auth is off.
+var Anonymous = Principal{User: "anonymous"}
+
+type ctxKey struct{}
+
+// With returns ctx carrying p.
+func With(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
+// From returns the principal in ctx, or Stdio when there is none.
+func From(ctx context.Context) Principal {
+	if p, ok := ctx.Value(ctxKey{}).(Principal); ok {
+		return p
+	}
+	return Stdio
+}
+
+// ErrUnauthenticated is returned for a missing or wrong credential.
+var ErrUnauthenticated = errors.New("unauthenticated")
+
+// Verifier turns a bearer token into a principal.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (Principal, error)
+}
+
+// Tokens is a static token table, loaded from a file with one
+// "token,user,role[;role...]" per line; the token may be given as
+// "sha256:<hex>" so the file need not hold it in clear.
+type Tokens struct {
+	byHash map[[32]byte]Principal
+}
+
+// LoadTokens reads a token file.
+func LoadTokens(file string) (*Tokens, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("read auth tokens %s: %w", file, err)
+	}
+	t, err := ParseTokens(raw)
+	if err != nil {
+		return nil, fmt.Errorf("auth tokens %s: %w", file, err)
+	}
+	return t, nil
+}
+
+// ParseTokens parses the token file format. Blank lines and lines starting
+// with # are skipped.
+func ParseTokens(raw []byte) (*Tokens, error) {
+	t := &Tokens{byHash: map[[32]byte]Principal{}}
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		fields := strings.Split(text, ",")
+		if len(fields) != 3 {
+			return nil, fmt.Errorf("line %d: want token,user,role[;role...], got %d fields", line, len(fields))
+		}
+		tok, user, roles := strings.TrimSpace(fields[0]), strings.TrimSpace(fields[1]), strings.TrimSpace(fields[2])
+		if tok == "" || user == "" {
+			return nil, fmt.Errorf("line %d: token and user must not be empty", line)
+		}
+		var h [32]byte
+		if hexed, ok := strings.CutPrefix(tok, "sha256:"); ok {
+			b, err := hex.DecodeString(hexed)
+			if err != nil || len(b) != 32 {
+				return nil, fmt.Errorf("line %d: sha256: must be followed by 64 hex digits", line)
+			}
+			copy(h[:], b)
+		} else {
+			h = sha256.Sum256([]byte(tok))
+		}
+		p := Principal{User: user}
+		for _, r := range strings.Split(roles, ";") {
+			if r = strings.TrimSpace(r); r != "" {
+				p.Roles = append(p.Roles, r)
+			}
+		}
+		t.byHash[h] = p
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(t.byHash) == 0 {
+		return nil, errors.New("no tokens")
+	}
+	return t, nil
+}
+
+// Verify implements Verifier. Tokens are compared by their SHA-256, in
+// constant time over the table, so neither the clear token nor its
+// position leaks through timing.
+func (t *Tokens) Verify(_ context.Context, token string) (Principal, error) {
+	h := sha256.Sum256([]byte(token))
+	var found Principal
+	ok := 0
+	for k, p := range t.byHash {
+		if subtle.ConstantTimeCompare(k[:], h[:]) == 1 {
+			found, ok = p, 1
+		}
+	}
+	if ok == 0 {
+		return Principal{}, ErrUnauthenticated
+	}
+	return found, nil
+}
+
+// OIDC validates JWTs from an OpenID Connect issuer.
+type OIDC struct {
+	verifier   *oidc.IDTokenVerifier
+	userClaim  string
+	rolesClaim string
+}
+
+// NewOIDC discovers issuer and returns a verifier for tokens whose audience
+// is audience. userClaim (e.g. preferred_username, email, sub) names the
+// user; rolesClaim (e.g. groups, roles) lists the roles.
+func NewOIDC(ctx context.Context, issuer, audience, userClaim, rolesClaim string) (*OIDC, error) {
+	provider, err := oidc.NewProvider(ctx, issuer)
+	if err != nil {
+		return nil, fmt.Errorf("discover OIDC issuer %s: %w", issuer, err)
+	}
+	return &OIDC{
+		verifier:   provider.Verifier(&oidc.Config{ClientID: audience}),
+		userClaim:  userClaim,
+		rolesClaim: rolesClaim,
+	}, nil
+}
+
+// Verify implements Verifier.
+func (o *OIDC) Verify(ctx context.Context, token string) (Principal, error) {
+	idt, err := o.verifier.Verify(ctx, token)
+	if err != nil {
+		return Principal{}, fmt.Errorf("%w: %v", ErrUnauthenticated, err)
+	}
+	var claims map[string]any
+	if err := idt.Claims(&claims); err != nil {
+		return Principal{}, fmt.Errorf("%w: claims: %v", ErrUnauthenticated, err)
+	}
+	p := Principal{User: idt.Subject}
+	if u, ok := claims[o.userClaim].(string); ok && u != "" {
+		p.User = u
+	}
+	switch r := claims[o.rolesClaim].(type) {
+	case []any:
+		for _, e := range r {
+			if s, ok := e.(string); ok {
+				p.Roles = append(p.Roles, s)
+			}
+		}
+	case string:
+		p.Roles = strings.Fields(strings.ReplaceAll(r, ",", " "))
+	}
+	return p, nil
+}
+
+// Chain tries each verifier in turn.
+type Chain []Verifier
+
+// Verify implements Verifier.
+func (c Chain) Verify(ctx context.Context, token string) (Principal, error) {
+	var last error = ErrUnauthenticated
+	for _, v := range c {
+		p, err := v.Verify(ctx, token)
+		if err == nil {
+			return p, nil
+		}
+		last = err
+	}
+	return Principal{}, last
+}
+
+// Middleware requires a valid bearer token on every request and puts the
+// principal in the request context. With a nil verifier every request is
+// Anonymous.
+func Middleware(v Verifier, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v == nil {
+			next.ServeHTTP(w, r.WithContext(With(r.Context(), Anonymous)))
+			return
+		}
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="opsmcp"`)
+			http.Error(w, "missing bearer token: send 'Authorization: Bearer <token>'", http.StatusUnauthorized)
+			return
+		}
+		p, err := v.Verify(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="opsmcp", error="invalid_token"`)
+			http.Error(w, "invalid bearer token", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(With(r.Context(), p)))
+	})
+}

@@ -1,0 +1,310 @@
+package mask
+
+import (
+	"math"
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// A detector finds secrets of one kind by shape. hint is a cheap substring
+// test (lower-cased text) that must hold before the regexp runs: most text
+// has no secrets, and the hint keeps the common case fast. group selects the
+// submatch that is the secret (0: the whole match).
+type detector struct {
+	kind  string
+	hints []string
+	re    *regexp.Regexp
+	group int
+	// check, if set, confirms a match (e.g. entropy, key name).
+	check func(s string, m []int) bool
+}
+
+var detectors = []detector{
+	{kind: "private-key", hints: []string{"private key-----"},
+		re: regexp.MustCompile(`-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|\z)`)},
+	{kind: "jwt", hints: []string{"eyj"},
+		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`)},
+	{kind: "aws-access-key", hints: []string{"akia", "asia", "agpa", "aida", "aroa", "anpa", "aipa"},
+		re: regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|AIPA)[A-Z0-9]{16}\b`)},
+	{kind: "gcp-api-key", hints: []string{"aiza"},
+		re: regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{35}\b`)},
+	{kind: "google-oauth", hints: []string{"ya29."},
+		re: regexp.MustCompile(`\bya29\.[0-9A-Za-z_-]{20,}`)},
+	{kind: "github-token", hints: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"},
+		re: regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})\b`)},
+	{kind: "gitlab-token", hints: []string{"glpat-", "glrt-", "gldt-"},
+		re: regexp.MustCompile(`\b(?:glpat|glrt|gldt)-[A-Za-z0-9_-]{20,}`)},
+	{kind: "slack-token", hints: []string{"xox"},
+		re: regexp.MustCompile(`\bxox[abposre]-[A-Za-z0-9-]{10,}`)},
+	{kind: "slack-webhook", hints: []string{"hooks.slack.com"},
+		re: regexp.MustCompile(`https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]+`)},
+	{kind: "discord-webhook", hints: []string{"discord"},
+		re: regexp.MustCompile(`https://(?:canary\.|ptb\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]+`)},
+	{kind: "telegram-bot-token", hints: []string{":aa"},
+		re: regexp.MustCompile(`\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b`)},
+	{kind: "stripe-key", hints: []string{"_live_", "_test_"},
+		re: regexp.MustCompile(`\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}`)},
+	{kind: "openai-key", hints: []string{"sk-"},
+		re: regexp.MustCompile(`\bsk-(?:proj-|ant-|svcacct-)?[A-Za-z0-9_-]{32,}`)},
+	{kind: "npm-token", hints: []string{"npm_"},
+		re: regexp.MustCompile(`\bnpm_[A-Za-z0-9]{36}\b`)},
+	{kind: "pypi-token", hints: []string{"pypi-"},
+		re: regexp.MustCompile(`\bpypi-AgE[A-Za-z0-9_-]{50,}`)},
+	{kind: "sendgrid-key", hints: []string{"sg."},
+		re: regexp.MustCompile(`\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b`)},
+	{kind: "hashicorp-token", hints: []string{"hvs.", "hvb."},
+		re: regexp.MustCompile(`\bhv[sb]\.[A-Za-z0-9_-]{24,}`)},
+	// user:password@ in a URL: the password only, so the host stays readable.
+	{kind: "url-password", hints: []string{"://"},
+		re:    regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s"'<>]+:([^@/\s"'<>]+)@`),
+		group: 1},
+	// HTTP headers that carry credentials. For Authorization the scheme stays
+	// in clear (Bearer, Basic) and the credential goes.
+	{kind: "auth-header", hints: []string{"authorization"},
+		re:    regexp.MustCompile(`(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token|digest|negotiate|apikey)\s+)?([^\s"',;]+)`),
+		group: 1},
+	{kind: "cookie", hints: []string{"cookie"},
+		re:    regexp.MustCompile(`(?i)\b(?:set-)?cookie["']?\s*:\s*["']?([^\r\n"']+)`),
+		group: 1},
+	{kind: "api-key-header", hints: []string{"x-api-key", "x-auth-token", "private-token", "x-gitea-token"},
+		re:    regexp.MustCompile(`(?i)\b(?:x-api-key|x-auth-token|private-token|x-gitea-token)["']?\s*[:=]\s*["']?([^\s"',;]+)`),
+		group: 1},
+	// key = value, key: value, "key": "value", --key=value, key=value& in a
+	// query: the value goes when the key looks secret.
+	{kind: "assignment", hints: []string{"pass", "pwd", "secret", "token", "key", "cred", "auth", "dsn", "cookie"},
+		re:    regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:)[ \t]*("[^"\r\n]*"|'[^'\r\n]*'|[^\s"',;&}\]]+)`),
+		group: 2,
+		check: func(s string, m []int) bool { return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]]) }},
+	// An env entry rendered as text ({name: DB_PASSWORD, value: x} in YAML
+	// or JSON): the value is secret because of the name before it.
+	{kind: "env", hints: []string{"value"},
+		re:    regexp.MustCompile(`(?i)\bname["']?[ \t]*[:=][ \t]*["']?([A-Za-z0-9_.-]+)["']?[ \t]*(?:,|\r?\n)[ \t-]*["']?value["']?[ \t]*[:=][ \t]*("[^"\r\n]*"|'[^'\r\n]*'|[^\s,}]+)`),
+		group: 2,
+		check: func(s string, m []int) bool { return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]]) }},
+	// Any assignment whose value is long and random enough to be a key,
+	// whatever its name.
+	{kind: "high-entropy", hints: []string{"=", ":"},
+		re:    regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:)[ \t]*["']?([A-Za-z0-9+/_=-]{24,})`),
+		group: 2,
+		check: func(s string, m []int) bool { return !benignKey(s[m[2]:m[3]]) && highEntropy(s[m[4]:m[5]]) }},
+}
+
+// detect returns the spans of every secret found in s, unsorted.
+func detect(s string) []span {
+	lower := strings.ToLower(s)
+	var spans []span
+	for i := range detectors {
+		d := &detectors[i]
+		if !hasAny(lower, d.hints) {
+			continue
+		}
+		for _, m := range d.re.FindAllStringSubmatchIndex(s, -1) {
+			if d.check != nil && !d.check(s, m) {
+				continue
+			}
+			start, end := m[2*d.group], m[2*d.group+1]
+			if start < 0 || end <= start {
+				continue
+			}
+			// Quoted values: mask inside the quotes, keep the quotes.
+			if end-start >= 2 && (s[start] == '"' || s[start] == '\'') && s[end-1] == s[start] {
+				start, end = start+1, end-1
+				if end <= start {
+					continue
+				}
+			}
+			if strings.HasPrefix(s[start:], Prefix) {
+				continue
+			}
+			spans = append(spans, span{start: start, end: end, kind: d.kind})
+		}
+	}
+	return spans
+}
+
+func hasAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// valueLooksSet is false for values that are plainly not secrets even under
+// a secret-looking key: empty, booleans, small numbers, references to
+// another variable, and placeholders already masked.
+func valueLooksSet(v string) bool {
+	v = strings.Trim(v, `"'`)
+	if !maskableValue(v) {
+		return false
+	}
+	if strings.HasPrefix(v, "${") || strings.HasPrefix(v, "$(") || strings.HasPrefix(v, "{{") || v == "|" || v == ">" || v == "|-" || v == ">-" {
+		return false
+	}
+	allDigits := true
+	for _, r := range v {
+		if r < '0' || r > '9' {
+			allDigits = false
+			break
+		}
+	}
+	return !(allDigits && len(v) < 8)
+}
+
+// Words (after splitting a key on separators and camel case) that make a
+// key secret, and pairs of adjacent words that do.
+var (
+	secretWords = map[string]bool{
+		"password": true, "passwd": true, "pwd": true, "pass": true, "passphrase": true,
+		"secret": true, "token": true, "apikey": true, "privatekey": true,
+		"credential": true, "credentials": true, "auth": true, "authorization": true,
+		"accesskey": true, "secretkey": true, "clientsecret": true, "dsn": true,
+		"cookie": true, "accountkey": true, "sharedaccesskey": true, "signingkey": true,
+		"encryptionkey": true, "masterkey": true, "sessionkey": true, "webhooksecret": true,
+	}
+	secretPairs = map[[2]string]bool{
+		{"api", "key"}: true, {"private", "key"}: true, {"access", "key"}: true,
+		{"secret", "key"}: true, {"client", "secret"}: true, {"account", "key"}: true,
+		{"signing", "key"}: true, {"encryption", "key"}: true, {"master", "key"}: true,
+		{"session", "key"}: true, {"auth", "key"}: true, {"shared", "key"}: true,
+	}
+	// A key whose last word is one of these names something about a secret
+	// (where it is, what it is called), not the secret itself.
+	referenceWords = map[string]bool{
+		"name": true, "names": true, "ref": true, "refs": true, "path": true, "file": true,
+		"type": true, "kind": true, "url": true, "uri": true, "endpoint": true, "ttl": true,
+		"expiry": true, "expires": true, "expiration": true, "mode": true, "id": true,
+		"count": true, "length": true, "len": true, "max": true, "min": true, "limit": true,
+		"enabled": true, "header": true, "policy": true, "issuer": true, "audience": true,
+		"provider": true, "method": true, "format": true, "version": true, "store": true,
+		"selector": true, "namespace": true, "timeout": true, "seconds": true, "size": true,
+		"source": true, "volume": true, "mount": true, "hint": true, "required": true,
+		"ttlseconds": true, "secretref": true, "keyref": true, "items": true, "dir": true,
+		"class": true, "template": true, "scheme": true, "strategy": true, "rotation": true,
+		"at": true, "reason": true, "status": true,
+	}
+)
+
+// SensitiveKey reports whether a key (a map key, an env name, a config
+// field) names a secret, e.g. password, DB_PASSWORD, apiKey, client_secret,
+// db.password; but not secretName, tokenPath, passwordFile or max_tokens.
+func SensitiveKey(key string) bool {
+	words := splitWords(key)
+	if len(words) == 0 {
+		return false
+	}
+	if referenceWords[words[len(words)-1]] {
+		return false
+	}
+	for i, w := range words {
+		if secretWords[w] {
+			return true
+		}
+		if i > 0 && secretPairs[[2]string{words[i-1], w}] {
+			return true
+		}
+	}
+	return false
+}
+
+// benignKey names values that are random by nature but not secret: digests,
+// ids, versions, checksums.
+func benignKey(key string) bool {
+	words := splitWords(key)
+	for _, w := range words {
+		switch w {
+		case "image", "digest", "sha", "sha256", "sha1", "hash", "checksum", "uid", "uuid", "id",
+			"commit", "revision", "resourceversion", "version", "etag", "integrity", "fingerprint",
+			"nonce", "trace", "traceid", "spanid", "request", "requestid", "ref", "tag", "message", "msg",
+			"resolved", "sum", "h1", "url", "path", "name", "title", "description":
+			return true
+		}
+	}
+	return false
+}
+
+// splitWords splits "DB_PASSWORD", "apiKey", "client-secret", "db.password"
+// into lower-case words.
+func splitWords(key string) []string {
+	var words []string
+	var cur []rune
+	flush := func() {
+		if len(cur) > 0 {
+			words = append(words, strings.ToLower(string(cur)))
+			cur = cur[:0]
+		}
+	}
+	runes := []rune(key)
+	for i, r := range runes {
+		switch {
+		case !unicode.IsLetter(r) && !unicode.IsDigit(r):
+			flush()
+		case unicode.IsUpper(r) && i > 0 && unicode.IsLower(runes[i-1]):
+			flush()
+			cur = append(cur, r)
+		default:
+			cur = append(cur, r)
+		}
+	}
+	flush()
+	return words
+}
+
+// highEntropy reports whether v looks like a random key: long enough, with
+// letters of both cases and digits, and more bits per character than hex
+// (so commit ids and digests are not taken for secrets).
+func highEntropy(v string) bool {
+	if len(v) < 24 {
+		return false
+	}
+	var upper, lower, digit bool
+	for _, r := range v {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			upper = true
+		case r >= 'a' && r <= 'z':
+			lower = true
+		case r >= '0' && r <= '9':
+			digit = true
+		}
+	}
+	if !(upper && lower && digit) {
+		return false
+	}
+	return entropy(v) >= 4.2
+}
+
+// entropy is the Shannon entropy of s in bits per character.
+func entropy(s string) float64 {
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
+	n := float64(len(s))
+	h := 0.0
+	for _, c := range counts {
+		if c == 0 {
+			continue
+		}
+		p := float64(c) / n
+		h -= p * math.Log2(p)
+	}
+	return h
+}
+
+// kindForKey names the placeholder kind for a value masked because of its
+// key: the key's words joined, so "[MASKED:db-password:…]" tells the reader
+// what was there.
+func kindForKey(key string) string {
+	words := splitWords(key)
+	if len(words) == 0 {
+		return "secret"
+	}
+	k := strings.Join(words, "-")
+	if len(k) > 40 {
+		k = k[:40]
+	}
+	return k
+}

@@ -1,0 +1,233 @@
+// Package mask hides secrets in everything a server sends out.
+//
+// It has two layers. The structural layer knows where secrets live in
+// structured data (a Kubernetes Secret's data, a map key named "password",
+// an env entry whose name looks secret). The detector layer finds secrets
+// by shape in any text (private key blocks, JWTs, cloud and forge tokens,
+// URLs with a password, Authorization headers, key=value assignments with
+// a secret-looking key, high-entropy values in an assignment).
+//
+// A masked value becomes a placeholder "[MASKED:<kind>:<hash>]", where hash
+// is a short keyed hash (HMAC-SHA256 with a per-process key): two different
+// secrets stay distinguishable, equal ones match, and neither is revealed.
+package mask
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Prefix starts every placeholder, so a reader (or a test) can tell masked
+// text from clear text.
+const Prefix = "[MASKED"
+
+// Masker replaces secrets with placeholders. It is safe for concurrent use.
+type Masker struct {
+	key []byte
+}
+
+// New returns a Masker whose placeholder hashes are keyed with key. An empty
+// key draws a random one, so hashes cannot be compared across processes.
+func New(key []byte) *Masker {
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			panic(fmt.Errorf("mask: read random key: %w", err))
+		}
+	}
+	return &Masker{key: key}
+}
+
+// placeholder renders the replacement for secret of the given kind.
+func (m *Masker) placeholder(kind, secret string) string {
+	mac := hmac.New(sha256.New, m.key)
+	mac.Write([]byte(secret))
+	return Prefix + ":" + kind + ":" + hex.EncodeToString(mac.Sum(nil)[:4]) + "]"
+}
+
+// span is a region of a text to replace. keep bytes at its start stay in
+// clear (e.g. "Bearer ").
+type span struct {
+	start, end int
+	kind       string
+}
+
+// Text masks every secret the detectors find in s and returns the result
+// and how many values were masked.
+func (m *Masker) Text(s string) (string, int) {
+	if s == "" {
+		return s, 0
+	}
+	spans := detect(s)
+	if len(spans) == 0 {
+		return s, 0
+	}
+	spans = merge(spans)
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for _, sp := range spans {
+		b.WriteString(s[last:sp.start])
+		b.WriteString(m.placeholder(sp.kind, s[sp.start:sp.end]))
+		last = sp.end
+	}
+	b.WriteString(s[last:])
+	return b.String(), len(spans)
+}
+
+// merge sorts spans and folds overlapping ones into the widest cover, so a
+// value found by two detectors is replaced once.
+func merge(spans []span) []span {
+	sort.Slice(spans, func(i, j int) bool {
+		if spans[i].start != spans[j].start {
+			return spans[i].start < spans[j].start
+		}
+		return spans[i].end > spans[j].end
+	})
+	out := spans[:1]
+	for _, sp := range spans[1:] {
+		cur := &out[len(out)-1]
+		if sp.start < cur.end {
+			if sp.end > cur.end {
+				cur.end = sp.end
+			}
+			continue
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+// Value masks a JSON-shaped value (what encoding/json decodes into an any:
+// maps, slices, strings, numbers). Keys are kept; values under secret-looking
+// keys, Kubernetes Secret data and secret env entries are replaced; every
+// other string goes through the text detectors. The input is not modified.
+func (m *Masker) Value(v any) (any, int) {
+	n := 0
+	out := m.walk(v, "", &n)
+	return out, n
+}
+
+// JSON masks a JSON document and returns it re-encoded. Invalid JSON is
+// masked as text, so nothing ever passes unmasked.
+func (m *Masker) JSON(raw []byte) ([]byte, int) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		s, n := m.Text(string(raw))
+		return []byte(s), n
+	}
+	out, n := m.Value(v)
+	b, err := json.Marshal(out)
+	if err != nil {
+		s, n := m.Text(string(raw))
+		return []byte(s), n
+	}
+	return b, n
+}
+
+// Any masks an arbitrary Go value by round-tripping it through JSON.
+func (m *Masker) Any(v any) (any, int, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, 0, fmt.Errorf("mask: encode value: %w", err)
+	}
+	var generic any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		return nil, 0, fmt.Errorf("mask: decode value: %w", err)
+	}
+	out, n := m.Value(generic)
+	return out, n, nil
+}
+
+func (m *Masker) walk(v any, key string, n *int) any {
+	switch t := v.(type) {
+	case map[string]any:
+		return m.walkMap(t, n)
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = m.walk(e, key, n)
+		}
+		return out
+	case string:
+		if key != "" && SensitiveKey(key) && maskableValue(t) {
+			*n++
+			return m.placeholder(kindForKey(key), t)
+		}
+		s, c := m.Text(t)
+		*n += c
+		return s
+	default:
+		return v
+	}
+}
+
+func (m *Masker) walkMap(in map[string]any, n *int) map[string]any {
+	out := make(map[string]any, len(in))
+	isSecret := in["kind"] == "Secret" && (in["apiVersion"] == "v1" || in["apiVersion"] == nil)
+	// An env entry {name: DB_PASSWORD, value: ...}: the value is secret
+	// because of its sibling's name.
+	envName, _ := in["name"].(string)
+	secretEnv := envName != "" && SensitiveKey(envName)
+	for k, v := range in {
+		switch {
+		case isSecret && (k == "data" || k == "stringData"):
+			out[k] = m.secretData(v, k == "data", n)
+		case secretEnv && k == "value":
+			if s, ok := v.(string); ok && maskableValue(s) {
+				*n++
+				out[k] = m.placeholder("env", s)
+				continue
+			}
+			out[k] = m.walk(v, k, n)
+		default:
+			out[k] = m.walk(v, k, n)
+		}
+	}
+	return out
+}
+
+// secretData keeps a Secret's key names and shows only each value's length
+// in bytes (decoded, for base64 "data").
+func (m *Masker) secretData(v any, base64Encoded bool, n *int) any {
+	data, ok := v.(map[string]any)
+	if !ok {
+		return m.walk(v, "data", n)
+	}
+	out := make(map[string]any, len(data))
+	for k, val := range data {
+		s, _ := val.(string)
+		size := len(s)
+		if base64Encoded {
+			size = base64DecodedLen(s)
+		}
+		*n++
+		ph := m.placeholder("secret-data", s)
+		out[k] = fmt.Sprintf("%s (%d bytes)", ph, size)
+	}
+	return out
+}
+
+func base64DecodedLen(s string) int {
+	s = strings.TrimRight(s, "=")
+	return len(s) * 3 / 4
+}
+
+// maskableValue reports whether a value under a secret-looking key is worth
+// masking: empty strings, booleans and already masked values are not.
+func maskableValue(s string) bool {
+	if s == "" || strings.HasPrefix(s, Prefix) {
+		return false
+	}
+	switch strings.ToLower(s) {
+	case "true", "false", "null", "none", "~":
+		return false
+	}
+	return true
+}

@@ -1,0 +1,279 @@
+// Package serve is the one way a suite binary runs: it owns the common
+// flags (transport, listen address, TLS, auth, policy, audit, budgets,
+// rate limits), builds the shared middleware around the server's tools,
+// and serves them over stdio or HTTP until SIGINT or SIGTERM.
+package serve
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/spf13/pflag"
+
+	"github.com/opsmcp/opsmcp/shared/audit"
+	"github.com/opsmcp/opsmcp/shared/auth"
+	"github.com/opsmcp/opsmcp/shared/config"
+	"github.com/opsmcp/opsmcp/shared/mask"
+	"github.com/opsmcp/opsmcp/shared/metrics"
+	"github.com/opsmcp/opsmcp/shared/policy"
+	"github.com/opsmcp/opsmcp/shared/tool"
+	"github.com/opsmcp/opsmcp/shared/transport"
+)
+
+// Options are the flags every binary shares.
+type Options struct {
+	Transport      string
+	Listen         string
+	TLSCert        string
+	TLSKey         string
+	AuthTokens     string
+	OIDCIssuer     string
+	OIDCAudience   string
+	OIDCUserClaim  string
+	OIDCRolesClaim string
+	InsecureNoAuth bool
+	AllowedOrigins []string
+	Policy         string
+	AuditLog       string
+	AuditMaxMB     int
+	AuditBackups   int
+	MaxOutputBytes int
+	CallTimeout    time.Duration
+	RatePerMinute  float64
+	RateBurst      int
+	MaskKeyFile    string
+	LogLevel       string
+}
+
+// DefaultMaxOutputBytes bounds a result when --max-output-bytes is not set:
+// large enough for a page of objects, small enough for a 8k-context model.
+const DefaultMaxOutputBytes = 32 * 1024
+
+// AddFlags registers the common flags; port is the binary's default port.
+func AddFlags(fs *pflag.FlagSet, o *Options, port int) {
+	fs.StringVar(&o.Transport, "transport", "stdio", "stdio or http")
+	fs.StringVar(&o.Listen, "listen", fmt.Sprintf("127.0.0.1:%d", port), "HTTP listen address")
+	fs.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate file (HTTP)")
+	fs.StringVar(&o.TLSKey, "tls-key", "", "TLS private key file (HTTP)")
+	fs.StringVar(&o.AuthTokens, "auth-tokens", "", "bearer token file: one token,user,role[;role...] per line; token may be sha256:<hex>")
+	fs.StringVar(&o.OIDCIssuer, "oidc-issuer", "", "OpenID Connect issuer URL whose JWTs are accepted as bearer tokens")
+	fs.StringVar(&o.OIDCAudience, "oidc-audience", "", "audience (client id) the JWTs must carry")
+	fs.StringVar(&o.OIDCUserClaim, "oidc-user-claim", "preferred_username", "JWT claim naming the user")
+	fs.StringVar(&o.OIDCRolesClaim, "oidc-roles-claim", "groups", "JWT claim listing the user's roles")
+	fs.BoolVar(&o.InsecureNoAuth, "insecure-no-auth", false, "allow HTTP without auth on a non-loopback address")
+	fs.StringSliceVar(&o.AllowedOrigins, "allowed-origins", nil, "browser Origin values allowed on the MCP endpoints (repeatable)")
+	fs.StringVar(&o.Policy, "policy", "", "policy file mapping roles to tools and scopes (default: every caller may call every tool)")
+	fs.StringVar(&o.AuditLog, "audit-log", "stderr", "audit log destination: stderr, off, or a file path (rotated)")
+	fs.IntVar(&o.AuditMaxMB, "audit-max-mb", 100, "rotate the audit log file at this size")
+	fs.IntVar(&o.AuditBackups, "audit-backups", 10, "rotated audit files to keep")
+	fs.IntVar(&o.MaxOutputBytes, "max-output-bytes", DefaultMaxOutputBytes, "byte budget of one tool result (callers may ask for less)")
+	fs.DurationVar(&o.CallTimeout, "call-timeout", 60*time.Second, "time limit of one tool call")
+	fs.Float64Var(&o.RatePerMinute, "rate-limit", 120, "tool calls per minute per user (0: unlimited)")
+	fs.IntVar(&o.RateBurst, "rate-burst", 30, "calls a user may make at once above the rate")
+	fs.StringVar(&o.MaskKeyFile, "mask-key-file", "", "key for the hashes in masked placeholders (default: random per process)")
+	fs.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr)")
+}
+
+// Spec describes one binary.
+type Spec struct {
+	Name    string // binary name, e.g. mcp-kubernetes
+	Version string
+	Title   string
+	// Instructions are sent to clients at initialization.
+	Instructions string
+	// Ready, if set, backs /readyz.
+	Ready func(ctx context.Context) error
+}
+
+// Logger returns the process logger for a --log-level value, on stderr:
+// stdout belongs to the stdio transport.
+func Logger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// Check validates the options before anything starts, with messages that
+// say what to fix.
+func (o *Options) Check() error {
+	switch o.Transport {
+	case "stdio", "http":
+	default:
+		return fmt.Errorf("--transport %q: use stdio or http", o.Transport)
+	}
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if o.MaxOutputBytes < 1024 {
+		return fmt.Errorf("--max-output-bytes %d: use at least 1024", o.MaxOutputBytes)
+	}
+	if o.OIDCIssuer != "" && o.OIDCAudience == "" {
+		return errors.New("--oidc-issuer needs --oidc-audience")
+	}
+	if o.Transport == "http" {
+		if _, _, err := net.SplitHostPort(o.Listen); err != nil {
+			return fmt.Errorf("--listen %q: want host:port: %v", o.Listen, err)
+		}
+		noAuth := o.AuthTokens == "" && o.OIDCIssuer == ""
+		if noAuth && !transport.IsLoopback(o.Listen) && !o.InsecureNoAuth {
+			return fmt.Errorf("refusing to listen on %s without auth: give --auth-tokens or --oidc-issuer, or --insecure-no-auth if a proxy in front authenticates", o.Listen)
+		}
+	}
+	return nil
+}
+
+// Run parses the common options' effects and serves tools until ctx ends,
+// SIGINT or SIGTERM.
+func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog.Logger) error {
+	if err := o.Check(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	pol, err := policy.Load(o.Policy)
+	if err != nil {
+		return err
+	}
+	al, err := audit.Open(o.AuditLog, o.AuditMaxMB, o.AuditBackups)
+	if err != nil {
+		return err
+	}
+	defer al.Close()
+	var key []byte
+	if o.MaskKeyFile != "" {
+		raw, err := os.ReadFile(o.MaskKeyFile)
+		if err != nil {
+			return fmt.Errorf("read --mask-key-file: %w", err)
+		}
+		sum := sha256.Sum256(raw)
+		key = sum[:]
+	}
+	m := metrics.New(spec.Name)
+	b := &tool.Binder{
+		Server: spec.Name, Tools: tools, Masker: mask.New(key), Audit: al, Metrics: m, Policy: pol,
+		MaxBytes: o.MaxOutputBytes, CallTimeout: o.CallTimeout,
+		RatePerMinute: o.RatePerMinute, Burst: o.RateBurst, Logger: log,
+	}
+	newServer := func(p auth.Principal, session string) *mcp.Server {
+		srv := mcp.NewServer(&mcp.Implementation{Name: spec.Name, Title: spec.Title, Version: spec.Version},
+			&mcp.ServerOptions{Instructions: spec.Instructions, Logger: log, Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}}})
+		b.Bind(srv, p, session)
+		return srv
+	}
+
+	if o.Transport == "stdio" {
+		log.Info("serving on stdio", "server", spec.Name, "tools", len(tools))
+		return transport.Stdio(ctx, newServer(auth.Stdio, "stdio"))
+	}
+
+	var verifiers auth.Chain
+	if o.AuthTokens != "" {
+		t, err := auth.LoadTokens(o.AuthTokens)
+		if err != nil {
+			return err
+		}
+		verifiers = append(verifiers, t)
+	}
+	if o.OIDCIssuer != "" {
+		v, err := auth.NewOIDC(ctx, o.OIDCIssuer, o.OIDCAudience, o.OIDCUserClaim, o.OIDCRolesClaim)
+		if err != nil {
+			return err
+		}
+		verifiers = append(verifiers, v)
+	}
+	var verifier auth.Verifier
+	if len(verifiers) > 0 {
+		verifier = verifiers
+	}
+	h := transport.Handler(transport.HTTPOptions{
+		NewServer: newServer, Verifier: verifier, AllowedOrigins: o.AllowedOrigins,
+		Metrics: m.Handler(), Ready: spec.Ready, Logger: log,
+	})
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.Listen, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() {
+		if o.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, o.TLSCert, o.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	scheme := "http"
+	if o.TLSCert != "" {
+		scheme = "https"
+	}
+	log.Info("serving on HTTP", "server", spec.Name, "addr", scheme+"://"+ln.Addr().String(),
+		"endpoints", "/mcp /sse /message /healthz /readyz /metrics", "auth", verifier != nil, "tools", strings.Join(b.Names(), ","))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "server", spec.Name)
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// Long-lived SSE streams would hold Shutdown for its whole timeout;
+	// closing them is what a client reconnect expects.
+	if err := srv.Shutdown(shutCtx); err != nil {
+		srv.Close()
+	}
+	return nil
+}
+
+// Main is the common body of a cmd/<binary>/main.go: parse flags (with
+// env), then run. addFlags registers the binary's own flags; build returns
+// its tools and readiness check once flags are parsed.
+func Main(spec Spec, port int, addFlags func(fs *pflag.FlagSet), build func(ctx context.Context, log *slog.Logger) ([]tool.Tool, func(context.Context) error, error)) {
+	fs := config.NewFlagSet(spec.Name, spec.Title)
+	var o Options
+	AddFlags(fs, &o, port)
+	if addFlags != nil {
+		addFlags(fs)
+	}
+	version := fs.Bool("version", false, "print the version and exit")
+	if err := config.Parse(fs, os.Args[1:]); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "%s: %v\n", spec.Name, err)
+		os.Exit(2)
+	}
+	if *version {
+		fmt.Println(spec.Name, spec.Version)
+		return
+	}
+	log := Logger(o.LogLevel)
+	if err := o.Check(); err != nil {
+		log.Error("bad configuration", "err", err)
+		os.Exit(2)
+	}
+	ctx := context.Background()
+	tools, ready, err := build(ctx, log)
+	if err != nil {
+		log.Error("start failed", "err", err)
+		os.Exit(1)
+	}
+	spec.Ready = ready
+	if err := Run(ctx, spec, o, tools, log); err != nil {
+		log.Error("server stopped", "err", err)
+		os.Exit(1)
+	}
+}

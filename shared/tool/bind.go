@@ -1,0 +1,349 @@
+package tool
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"golang.org/x/time/rate"
+
+	"github.com/opsmcp/opsmcp/shared/audit"
+	"github.com/opsmcp/opsmcp/shared/auth"
+	"github.com/opsmcp/opsmcp/shared/budget"
+	"github.com/opsmcp/opsmcp/shared/mask"
+	"github.com/opsmcp/opsmcp/shared/metrics"
+	"github.com/opsmcp/opsmcp/shared/policy"
+)
+
+// Argument names every tool accepts, added to its input schema by the
+// binder: the output budget of this call, and where to continue a cut
+// result.
+const (
+	ArgMaxBytes = "max_bytes"
+	ArgCursor   = "cursor"
+)
+
+// Binder holds what every call of one server goes through.
+type Binder struct {
+	Server      string // binary name, for audit and metrics
+	Tools       []Tool
+	Masker      *mask.Masker
+	Audit       *audit.Log
+	Metrics     *metrics.Metrics
+	Policy      *policy.Policy
+	MaxBytes    int           // cap and default of max_bytes
+	CallTimeout time.Duration // per call; 0: none
+	// RatePerMinute and Burst limit each user's calls; 0: unlimited.
+	RatePerMinute float64
+	Burst         int
+	Logger        *slog.Logger
+
+	once     sync.Once
+	prepared []prepared
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+type prepared struct {
+	tool     Tool
+	mcpTool  *mcp.Tool
+	resolved *jsonschema.Resolved
+}
+
+// prepare builds each tool's MCP declaration once; every session reuses it.
+func (b *Binder) prepare() {
+	b.once.Do(func() {
+		if b.Logger == nil {
+			b.Logger = slog.Default()
+		}
+		b.limiters = map[string]*rate.Limiter{}
+		names := map[string]bool{}
+		for _, t := range b.Tools {
+			if names[t.Name] {
+				panic(fmt.Sprintf("tool %s declared twice", t.Name))
+			}
+			names[t.Name] = true
+			in := withPaging(t.Input, b.MaxBytes)
+			resolved, err := in.Resolve(nil)
+			if err != nil {
+				panic(fmt.Errorf("tool %s: resolve input schema: %w", t.Name, err))
+			}
+			openWorld := t.OpenWorld
+			destructive := false
+			mt := &mcp.Tool{
+				Name:        t.Name,
+				Title:       t.Title,
+				Description: t.Description,
+				InputSchema: in,
+				Annotations: &mcp.ToolAnnotations{
+					Title:           t.Title,
+					ReadOnlyHint:    true,
+					DestructiveHint: &destructive,
+					IdempotentHint:  true,
+					OpenWorldHint:   &openWorld,
+				},
+			}
+			if t.Output != nil {
+				mt.OutputSchema = withPageInfo(t.Output)
+			}
+			b.prepared = append(b.prepared, prepared{tool: t, mcpTool: mt, resolved: resolved})
+		}
+	})
+}
+
+// withPaging adds max_bytes and cursor to an input schema.
+func withPaging(s *jsonschema.Schema, max int) *jsonschema.Schema {
+	c := s.CloneSchemas()
+	if c.Properties == nil {
+		c.Properties = map[string]*jsonschema.Schema{}
+	}
+	maxF := float64(max)
+	minF := 256.0
+	c.Properties[ArgMaxBytes] = &jsonschema.Schema{Type: "integer", Minimum: &minF, Maximum: &maxF,
+		Description: fmt.Sprintf("Byte budget of this result (at most %d, the server's cap, which is also the default). A cut result says so and returns a cursor.", max)}
+	c.Properties[ArgCursor] = &jsonschema.Schema{Type: "string",
+		Description: "Cursor from a previous, cut result of the same call: continues where it stopped. Keep the other arguments the same."}
+	return c
+}
+
+// withPageInfo adds the fields the budget sets on a cut result.
+func withPageInfo(s *jsonschema.Schema) *jsonschema.Schema {
+	c := s.CloneSchemas()
+	if c.Properties == nil {
+		c.Properties = map[string]*jsonschema.Schema{}
+	}
+	c.Properties["truncated"] = &jsonschema.Schema{Type: "boolean", Description: "True when the result was cut to fit the byte budget."}
+	c.Properties["cursor"] = &jsonschema.Schema{Type: "string", Description: "Pass as the cursor argument to continue a cut result."}
+	c.Properties["shown"] = &jsonschema.Schema{Type: "integer", Description: "Items in this page, when cut."}
+	c.Properties["total"] = &jsonschema.Schema{Type: "integer", Description: "Items in the whole result, when cut."}
+	return c
+}
+
+// Bind registers every tool on srv for calls made by p. session labels the
+// audit lines when the transport has no session id of its own.
+func (b *Binder) Bind(srv *mcp.Server, p auth.Principal, session string) {
+	b.prepare()
+	grant := b.Policy.For(p.Roles)
+	for i := range b.prepared {
+		pt := &b.prepared[i]
+		srv.AddTool(pt.mcpTool, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			sid := session
+			if sid == "" && req.Session != nil {
+				sid = req.Session.ID()
+			}
+			return b.call(ctx, pt, p, grant, sid, req.Params.Arguments), nil
+		})
+	}
+}
+
+// Names lists the declared tools, sorted.
+func (b *Binder) Names() []string {
+	var names []string
+	for _, t := range b.Tools {
+		names = append(names, t.Name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (b *Binder) limiter(user string) *rate.Limiter {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	l, ok := b.limiters[user]
+	if !ok {
+		l = rate.NewLimiter(rate.Limit(b.RatePerMinute/60), b.Burst)
+		b.limiters[user] = l
+	}
+	return l
+}
+
+// outcome of one call, as the audit log and metrics see it.
+type outcome struct {
+	name      string
+	err       string
+	bytes     int
+	truncated bool
+	masked    int
+}
+
+func (b *Binder) call(ctx context.Context, pt *prepared, p auth.Principal, grant *policy.Grant, session string, raw json.RawMessage) *mcp.CallToolResult {
+	start := time.Now()
+	if len(raw) == 0 || string(raw) == "null" {
+		raw = json.RawMessage("{}")
+	}
+	var out outcome
+	res := b.run(ctx, pt, p, grant, raw, &out)
+	maskedArgs, _ := b.Masker.JSON(raw)
+	sum := sha256.Sum256(raw)
+	rec := audit.Record{
+		TS: start.UTC(), Server: b.Server, Tool: pt.tool.Name, User: p.User, Session: session,
+		Args: maskedArgs, ArgsSHA256: hex.EncodeToString(sum[:]),
+		Outcome: out.name, Error: out.err, DurationMS: float64(time.Since(start).Microseconds()) / 1000,
+		Bytes: out.bytes, Truncated: out.truncated, Masked: out.masked,
+	}
+	if err := b.Audit.Write(rec); err != nil {
+		b.Logger.Error("audit write failed", "err", err)
+	}
+	if m := b.Metrics; m != nil {
+		m.Calls.WithLabelValues(pt.tool.Name, out.name).Inc()
+		if out.name != audit.OK {
+			m.Errors.WithLabelValues(pt.tool.Name).Inc()
+		}
+		m.Latency.WithLabelValues(pt.tool.Name).Observe(time.Since(start).Seconds())
+		m.Bytes.WithLabelValues(pt.tool.Name).Add(float64(out.bytes))
+		m.Masked.WithLabelValues(pt.tool.Name).Add(float64(out.masked))
+	}
+	return res
+}
+
+// run applies policy, rate limit, validation, the handler, masking and the
+// budget, and fills out.
+func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant *policy.Grant, raw json.RawMessage, out *outcome) *mcp.CallToolResult {
+	name := pt.tool.Name
+	if !grant.AllowsTool(name) {
+		return b.fail(out, audit.Denied, fmt.Sprintf("denied: user %s (%s) may not call %s", p.User, grant.Describe(), name))
+	}
+	if b.RatePerMinute > 0 && !b.limiter(p.User).Allow() {
+		return b.fail(out, audit.RateLimited, fmt.Sprintf("rate limited: user %s is over %.0f calls per minute; wait and retry", p.User, b.RatePerMinute))
+	}
+	var generic map[string]any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		return b.fail(out, audit.Error, "invalid arguments: arguments must be a JSON object")
+	}
+	if err := pt.resolved.Validate(generic); err != nil {
+		return b.fail(out, audit.Error, "invalid arguments: "+err.Error()+". Check the tool's input schema.")
+	}
+	maxBytes := b.MaxBytes
+	if v, ok := generic[ArgMaxBytes].(float64); ok && int(v) < maxBytes {
+		maxBytes = int(v)
+	}
+	cursorArg, _ := generic[ArgCursor].(string)
+	delete(generic, ArgMaxBytes)
+	delete(generic, ArgCursor)
+	args, _ := json.Marshal(generic) // map keys sorted: a stable form for the hash
+	argsSum := sha256.Sum256(args)
+	argsID := hex.EncodeToString(argsSum[:6])
+	var from budget.Cursor
+	if cursorArg != "" {
+		c, err := budget.Decode(cursorArg)
+		if err != nil {
+			return b.fail(out, audit.Error, err.Error())
+		}
+		if c.Args != argsID {
+			return b.fail(out, audit.Error, "invalid arguments: this cursor belongs to a call with other arguments; repeat the same arguments with the cursor, or drop the cursor to start over")
+		}
+		from = c
+	}
+
+	if b.CallTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.CallTimeout)
+		defer cancel()
+	}
+	res, err := b.safeHandle(ctx, pt.tool, &Call{Tool: name, Principal: p, Grant: grant, Args: args})
+	if err != nil {
+		kind := audit.Error
+		if errors.Is(err, ErrDenied) {
+			kind = audit.Denied
+		}
+		msg, n := b.Masker.Text(err.Error())
+		out.masked += n
+		return b.fail(out, kind, msg)
+	}
+	return b.shape(res, from, argsID, maxBytes, out)
+}
+
+func (b *Binder) safeHandle(ctx context.Context, t Tool, c *Call) (res *Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			b.Logger.Error("tool handler panicked", "tool", t.Name, "panic", r, "stack", string(debug.Stack()))
+			res, err = nil, fmt.Errorf("internal error in %s; the server is still running, and the error is logged", t.Name)
+		}
+	}()
+	res, err = t.Handler(ctx, c)
+	if err == nil && res == nil {
+		err = fmt.Errorf("internal error in %s: no result", t.Name)
+	}
+	return res, err
+}
+
+// shape masks the result, cuts it to the budget and builds the MCP result.
+func (b *Binder) shape(res *Result, from budget.Cursor, argsID string, maxBytes int, out *outcome) *mcp.CallToolResult {
+	data := map[string]any{}
+	if res.Data != nil {
+		masked, n, err := b.Masker.Any(res.Data)
+		if err != nil {
+			return b.fail(out, audit.Error, "internal error: "+err.Error())
+		}
+		out.masked += n
+		m, ok := masked.(map[string]any)
+		if !ok {
+			m = map[string]any{"result": masked}
+		}
+		data = m
+	}
+	page := budget.Page{Data: data}
+	if res.Render != nil {
+		page.Render = res.Render
+	} else {
+		text, n := b.Masker.Text(res.Text)
+		out.masked += n
+		page.Text = text
+	}
+	cut := budget.Apply(page, from, maxBytes)
+	text := cut.Text
+	if res.Render != nil {
+		// The structure was masked; this catches what a renderer composed.
+		var n int
+		text, n = b.Masker.Text(text)
+		out.masked += n
+	}
+	if cut.Next != nil {
+		cut.Next.Args = argsID
+		c := cut.Next.Encode()
+		cut.Data["truncated"] = true
+		cut.Data["cursor"] = c
+		if cut.Total > 0 {
+			cut.Data["shown"] = cut.Shown
+			cut.Data["total"] = cut.Total
+		}
+		text = strings.TrimRight(text, "\n") + "\n" + truncationNote(cut, maxBytes, c)
+		out.truncated = true
+	}
+	if text == "" {
+		text = "(no results)"
+	}
+	encoded, _ := json.Marshal(cut.Data)
+	out.name = audit.OK
+	out.bytes = len(text) + len(encoded)
+	return &mcp.CallToolResult{
+		Content:           []mcp.Content{&mcp.TextContent{Text: text}},
+		StructuredContent: json.RawMessage(encoded),
+	}
+}
+
+func truncationNote(cut budget.Cut, maxBytes int, cursor string) string {
+	what := fmt.Sprintf("cut at the %d-byte budget", maxBytes)
+	if cut.Total > 0 {
+		what = fmt.Sprintf("cut at the %d-byte budget: %d of %d items shown", maxBytes, cut.Shown, cut.Total)
+	}
+	return fmt.Sprintf("[truncated: %s; call again with the same arguments and cursor %q to continue, or narrow the query]", what, cursor)
+}
+
+func (b *Binder) fail(out *outcome, kind, msg string) *mcp.CallToolResult {
+	out.name = kind
+	out.err = msg
+	out.bytes = len(msg)
+	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: msg}}}
+}

@@ -1,0 +1,117 @@
+// Package tool is how every server declares its tools: as data (name,
+// description, input and output schemas, handler), in one table per domain.
+// Registration goes through Binder, which wraps each handler in the suite's
+// cross-cutting behaviour (policy, rate limit, argument validation, masking,
+// output budget, audit, metrics), so no single tool can forget it.
+package tool
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/jsonschema-go/jsonschema"
+
+	"github.com/opsmcp/opsmcp/shared/auth"
+	"github.com/opsmcp/opsmcp/shared/policy"
+)
+
+// Tool is one tool's declaration.
+type Tool struct {
+	Name        string
+	Title       string
+	Description string
+	// Input and Output are JSON schemas of the arguments and of the
+	// structured result; New derives them from Go types.
+	Input, Output *jsonschema.Schema
+	// OpenWorld says the tool reaches an upstream whose content changes
+	// independently of this server (an API server, a forge).
+	OpenWorld bool
+	Handler   Handler
+}
+
+// Handler runs a call whose arguments have been validated.
+type Handler func(ctx context.Context, c *Call) (*Result, error)
+
+// Call is one validated tool call.
+type Call struct {
+	Tool      string
+	Principal auth.Principal
+	Grant     *policy.Grant
+	// Args are the tool's own arguments (without cursor and max_bytes).
+	Args json.RawMessage
+}
+
+// Allows reports whether the caller's roles let this tool read value in
+// scope key (e.g. "namespaces", "web").
+func (c *Call) Allows(key, value string) bool {
+	if c.Grant == nil {
+		return true
+	}
+	return c.Grant.Allows(c.Tool, key, value)
+}
+
+// Scope returns the allowed patterns of scope key for this tool, or nil
+// when unrestricted.
+func (c *Call) Scope(key string) []string {
+	if c.Grant == nil {
+		return nil
+	}
+	return c.Grant.Patterns(c.Tool, key)
+}
+
+// Result is what a handler returns. Data is the structured result; it must
+// encode to a JSON object, and its "items" array, if any, is what the
+// budget pages through. The text rendering is either Text, or Render
+// applied to the masked (and paged) data, so the text can never show what
+// the structure hid.
+type Result struct {
+	Data   any
+	Text   string
+	Render func(data map[string]any) string
+}
+
+// Errors a handler may wrap to set the audit outcome.
+var (
+	// ErrArgs marks a bad argument: the message tells the model what to fix.
+	ErrArgs = errors.New("invalid arguments")
+	// ErrDenied marks a call the caller's policy does not allow.
+	ErrDenied = errors.New("denied by policy")
+)
+
+// Argf returns an argument error with a message for the model.
+func Argf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrArgs, fmt.Sprintf(format, args...))
+}
+
+// Deniedf returns a policy denial.
+func Deniedf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrDenied, fmt.Sprintf(format, args...))
+}
+
+// New declares a tool whose arguments decode into In and whose structured
+// result has the shape of Out.
+func New[In, Out any](name, title, description string, h func(ctx context.Context, c *Call, in In) (*Result, error)) Tool {
+	in, err := jsonschema.For[In](nil)
+	if err != nil {
+		panic(fmt.Errorf("tool %s: input schema: %w", name, err))
+	}
+	out, err := jsonschema.For[Out](nil)
+	if err != nil {
+		panic(fmt.Errorf("tool %s: output schema: %w", name, err))
+	}
+	return Tool{
+		Name: name, Title: title, Description: description,
+		Input: in, Output: out, OpenWorld: true,
+		Handler: func(ctx context.Context, c *Call) (*Result, error) {
+			var v In
+			if len(c.Args) > 0 {
+				if err := json.Unmarshal(c.Args, &v); err != nil {
+					return nil, Argf("%v", err)
+				}
+			}
+			return h(ctx, c, v)
+		},
+	}
+}

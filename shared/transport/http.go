@@ -1,0 +1,221 @@
+// Package transport serves an MCP server over stdio, or over HTTP with
+// both the streamable HTTP transport (/mcp) and the legacy HTTP+SSE
+// transport (/sse, messages at /message) on one listener, next to
+// /healthz, /readyz and /metrics.
+package transport
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/opsmcp/opsmcp/shared/auth"
+)
+
+// NewServer builds the MCP server for one caller. session labels audit
+// lines when the transport has no session id (legacy SSE).
+type NewServer func(p auth.Principal, session string) *mcp.Server
+
+// Stdio serves srv on stdin/stdout until ctx ends or the client goes away.
+func Stdio(ctx context.Context, srv *mcp.Server) error {
+	if err := srv.Run(ctx, &mcp.StdioTransport{}); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("stdio transport: %w", err)
+	}
+	return nil
+}
+
+// HTTPOptions configure the HTTP handler.
+type HTTPOptions struct {
+	NewServer NewServer
+	// Verifier authenticates callers; nil means no auth (loopback only,
+	// or --insecure-no-auth).
+	Verifier auth.Verifier
+	// AllowedOrigins lists the Origin values accepted on MCP endpoints
+	// (scheme://host[:port], or "*"). A request without Origin (not from a
+	// browser) is accepted.
+	AllowedOrigins []string
+	Metrics        http.Handler
+	// Ready reports whether the upstream is reachable, for /readyz.
+	Ready  func(ctx context.Context) error
+	Logger *slog.Logger
+}
+
+// Handler returns the HTTP handler for all endpoints.
+func Handler(o HTTPOptions) http.Handler {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	streamable := mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
+		return o.NewServer(auth.From(r.Context()), "")
+	}, &mcp.StreamableHTTPOptions{Logger: o.Logger})
+	sse := newSSE(o.NewServer)
+
+	mux := http.NewServeMux()
+	mcpHandler := checkOrigin(o.AllowedOrigins, auth.Middleware(o.Verifier, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/mcp":
+			streamable.ServeHTTP(w, r)
+		default:
+			sse.ServeHTTP(w, r)
+		}
+	})))
+	mux.Handle("/mcp", mcpHandler)
+	mux.Handle("/sse", mcpHandler)
+	mux.Handle("/message", mcpHandler)
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if o.Ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			defer cancel()
+			if err := o.Ready(ctx); err != nil {
+				http.Error(w, "not ready: upstream unreachable", http.StatusServiceUnavailable)
+				o.Logger.Warn("readiness check failed", "err", err)
+				return
+			}
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	if o.Metrics != nil {
+		mux.Handle("/metrics", o.Metrics)
+	}
+	return mux
+}
+
+// checkOrigin refuses browser requests from origins not listed, as the MCP
+// spec asks of HTTP servers (DNS rebinding). Host checks for loopback
+// listeners are done by the SDK's handlers.
+func checkOrigin(allowed []string, next http.Handler) http.Handler {
+	set := map[string]bool{}
+	for _, a := range allowed {
+		set[strings.TrimRight(strings.ToLower(a), "/")] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && !set["*"] && !set[strings.ToLower(origin)] && !sameHost(origin, r.Host) {
+			http.Error(w, fmt.Sprintf("forbidden origin %q: add it to --allowed-origins", origin), http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func sameHost(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, host)
+}
+
+// sse serves the legacy HTTP+SSE transport: GET /sse opens a session whose
+// endpoint is /message?sessionid=…, where the client POSTs its messages.
+// Each session gets its own server bound to the GET's caller, and POSTs to a
+// session are accepted only from that same caller.
+type sse struct {
+	newServer NewServer
+	handler   *mcp.SSEHandler
+	mu        sync.Mutex
+	owners    map[string]string // session id -> user
+}
+
+func newSSE(ns NewServer) *sse {
+	s := &sse{newServer: ns, owners: map[string]string{}}
+	s.handler = mcp.NewSSEHandler(func(r *http.Request) *mcp.Server {
+		return ns(auth.From(r.Context()), "sse-"+rand.Text()[:12])
+	}, nil)
+	return s
+}
+
+func (s *sse) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	user := auth.From(r.Context()).User
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/sse":
+		// The SDK derives the message endpoint from the GET's URL; point it
+		// at /message.
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/message"
+		sw := &sniffer{ResponseWriter: w, onSession: func(id string) {
+			s.mu.Lock()
+			s.owners[id] = user
+			s.mu.Unlock()
+		}}
+		s.handler.ServeHTTP(sw, r2)
+		if sw.id != "" {
+			s.mu.Lock()
+			delete(s.owners, sw.id)
+			s.mu.Unlock()
+		}
+	case r.Method == http.MethodPost && r.URL.Path == "/message":
+		id := r.URL.Query().Get("sessionid")
+		s.mu.Lock()
+		owner, ok := s.owners[id]
+		s.mu.Unlock()
+		if ok && owner != user {
+			http.Error(w, "session belongs to another user", http.StatusForbidden)
+			return
+		}
+		s.handler.ServeHTTP(w, r)
+	default:
+		http.Error(w, "legacy SSE transport: GET /sse opens a session, POST /message?sessionid=… sends to it", http.StatusMethodNotAllowed)
+	}
+}
+
+// sniffer reads the session id from the first "endpoint" event the SDK
+// writes on the SSE stream.
+type sniffer struct {
+	http.ResponseWriter
+	onSession func(string)
+	id        string
+	done      bool
+}
+
+func (s *sniffer) Write(p []byte) (int, error) {
+	if !s.done {
+		sc := bufio.NewScanner(strings.NewReader(string(p)))
+		for sc.Scan() {
+			line := sc.Text()
+			if data, ok := strings.CutPrefix(line, "data: "); ok {
+				if u, err := url.Parse(strings.TrimSpace(data)); err == nil {
+					if id := u.Query().Get("sessionid"); id != "" {
+						s.id = id
+						s.onSession(id)
+						s.done = true
+					}
+				}
+			}
+		}
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+func (s *sniffer) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (s *sniffer) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// IsLoopback reports whether a listen address binds only loopback.
+func IsLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		host = listen
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
