@@ -78,8 +78,11 @@ func Apply(p Page, from Cursor, max int) Cut {
 	if from.Items > len(items) {
 		from.Items = len(items)
 	}
-	if p.Render != nil && hasItems {
-		return applyRendered(p, items, from, max)
+	if p.Render != nil {
+		if hasItems {
+			return applyRendered(p, items, from, max)
+		}
+		p.Text = p.Render(p.Data)
 	}
 	out := Cut{Data: p.Data}
 	var next Cursor

@@ -1,0 +1,275 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
+	"sigs.k8s.io/yaml"
+
+	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/kube"
+	"github.com/opsmcp/opsmcp/shared/tool"
+)
+
+// DescribeInput are k8s_describe's arguments.
+type DescribeInput struct {
+	Resource  string `json:"resource" jsonschema:"resource type, e.g. pod, deploy, sts, node, or a CRD's name"`
+	Name      string `json:"name" jsonschema:"the object's name"`
+	Namespace string `json:"namespace,omitempty" jsonschema:"namespace (default: the context's namespace)"`
+	Context   string `json:"context,omitempty" jsonschema:"kubeconfig context (default: the server's)"`
+}
+
+// DescribeOutput is k8s_describe's structured result.
+type DescribeOutput struct {
+	Kind      string         `json:"kind"`
+	Name      string         `json:"name"`
+	Namespace string         `json:"namespace,omitempty"`
+	Status    map[string]any `json:"status" jsonschema:"the status that matters for this kind"`
+	Object    map[string]any `json:"object" jsonschema:"the object, scrubbed"`
+	Events    []Event        `json:"events" jsonschema:"recent events about the object, newest first"`
+}
+
+func (s *Server) describe(ctx context.Context, c *tool.Call, in DescribeInput) (*tool.Result, error) {
+	if in.Name == "" {
+		return nil, tool.Argf("name is required: which %s to describe?", in.Resource)
+	}
+	cl, err := s.Clusters.Get(in.Context)
+	if err != nil {
+		return nil, tool.Argf("%v", err)
+	}
+	res, err := cl.Resolve(in.Resource)
+	if err != nil {
+		return nil, tool.Argf("%v", err)
+	}
+	ns, err := s.namespaceFor(c, cl, res, in.Namespace, false)
+	if err != nil {
+		return nil, err
+	}
+	ri := cl.Dynamic.Resource(res.GVR)
+	var obj *unstructured.Unstructured
+	if res.Namespaced {
+		obj, err = ri.Namespace(ns).Get(ctx, in.Name, metav1.GetOptions{})
+	} else {
+		obj, err = ri.Get(ctx, in.Name, metav1.GetOptions{})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describe %s %s in %s: %w", strings.ToLower(res.Kind), in.Name, nsLabel(ns, res), err)
+	}
+	out := DescribeOutput{Kind: res.Kind, Name: in.Name, Namespace: ns, Object: Scrub(obj.Object)}
+	out.Status = statusSummary(ctx, cl, res.Kind, obj)
+
+	// Events about this object: by uid, the exact involved object.
+	sel := fields.Set{"involvedObject.uid": string(obj.GetUID())}.String()
+	evNS := ns
+	events, err := cl.Typed.CoreV1().Events(evNS).List(ctx, metav1.ListOptions{FieldSelector: sel, Limit: 200})
+	if err != nil {
+		return nil, fmt.Errorf("events of %s %s: %w", strings.ToLower(res.Kind), in.Name, err)
+	}
+	out.Events = foldEvents(events.Items, 20)
+	return &tool.Result{Data: out, Render: renderDescribe}, nil
+}
+
+// statusSummary picks what matters per kind.
+func statusSummary(ctx context.Context, cl *kube.Cluster, kind string, obj *unstructured.Unstructured) map[string]any {
+	o := obj.Object
+	st, _ := o["status"].(map[string]any)
+	sum := map[string]any{}
+	switch kind {
+	case "Pod":
+		sum["phase"] = st["phase"]
+		sum["node"], _, _ = unstructured.NestedString(o, "spec", "nodeName")
+		var containers []any
+		statuses, _ := st["containerStatuses"].([]any)
+		for _, cs := range statuses {
+			m, _ := cs.(map[string]any)
+			c := map[string]any{"name": m["name"], "ready": m["ready"], "restarts": m["restartCount"], "image": m["image"], "state": m["state"]}
+			if lt, ok := m["lastState"].(map[string]any); ok {
+				if term, ok := lt["terminated"].(map[string]any); ok {
+					c["last_termination"] = map[string]any{"reason": term["reason"], "exitCode": term["exitCode"], "finishedAt": term["finishedAt"]}
+				}
+			}
+			containers = append(containers, c)
+		}
+		sum["containers"] = containers
+		sum["conditions"] = conditions(st)
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet":
+		for _, k := range []string{"replicas", "readyReplicas", "updatedReplicas", "availableReplicas", "unavailableReplicas", "currentReplicas", "observedGeneration", "currentRevision", "updateRevision", "desiredNumberScheduled", "numberReady"} {
+			if v, ok := st[k]; ok {
+				sum[k] = v
+			}
+		}
+		spec, _ := o["spec"].(map[string]any)
+		sum["desiredReplicas"] = spec["replicas"]
+		sum["conditions"] = conditions(st)
+		sum["rollout"] = rolloutStatus(kind, obj)
+		if kind == "Deployment" {
+			sum["replicaSets"] = replicaSets(ctx, cl, obj)
+		}
+	case "Node":
+		sum["conditions"] = conditions(st)
+		sum["capacity"] = st["capacity"]
+		sum["allocatable"] = st["allocatable"]
+		sum["nodeInfo"] = st["nodeInfo"]
+		sum["unschedulable"], _, _ = unstructured.NestedBool(o, "spec", "unschedulable")
+		sum["taints"], _, _ = unstructured.NestedSlice(o, "spec", "taints")
+	default:
+		if st != nil {
+			sum["conditions"] = conditions(st)
+		}
+	}
+	return sum
+}
+
+func conditions(st map[string]any) []any {
+	list, _ := st["conditions"].([]any)
+	var out []any
+	for _, c := range list {
+		m, _ := c.(map[string]any)
+		out = append(out, map[string]any{"type": m["type"], "status": m["status"], "reason": m["reason"], "message": m["message"]})
+	}
+	return out
+}
+
+// rolloutStatus says in words what `kubectl rollout status` would.
+func rolloutStatus(kind string, obj *unstructured.Unstructured) string {
+	o := obj.Object
+	gen := obj.GetGeneration()
+	observed, _, _ := unstructured.NestedInt64(o, "status", "observedGeneration")
+	desired, found, _ := unstructured.NestedInt64(o, "spec", "replicas")
+	if !found {
+		desired = 1
+	}
+	updated, _, _ := unstructured.NestedInt64(o, "status", "updatedReplicas")
+	available, _, _ := unstructured.NestedInt64(o, "status", "availableReplicas")
+	ready, _, _ := unstructured.NestedInt64(o, "status", "readyReplicas")
+	total, _, _ := unstructured.NestedInt64(o, "status", "replicas")
+	if observed < gen {
+		return "waiting for the controller to observe the latest spec"
+	}
+	if kind == "Deployment" {
+		for _, c := range conditions(o["status"].(map[string]any)) {
+			m := c.(map[string]any)
+			if m["type"] == "Progressing" && m["reason"] == "ProgressDeadlineExceeded" {
+				return "failed: progress deadline exceeded"
+			}
+		}
+		switch {
+		case updated < desired:
+			return fmt.Sprintf("in progress: %d of %d new replicas updated", updated, desired)
+		case total > updated:
+			return fmt.Sprintf("in progress: %d old replicas pending termination", total-updated)
+		case available < updated:
+			return fmt.Sprintf("in progress: %d of %d updated replicas available", available, updated)
+		}
+		return "complete"
+	}
+	if ready < desired {
+		return fmt.Sprintf("in progress: %d of %d replicas ready", ready, desired)
+	}
+	return "complete"
+}
+
+// replicaSets lists the Deployment's ReplicaSets by revision, newest first.
+func replicaSets(ctx context.Context, cl *kube.Cluster, dep *unstructured.Unstructured) []any {
+	list, err := cl.Typed.AppsV1().ReplicaSets(dep.GetNamespace()).List(ctx, metav1.ListOptions{Limit: 100})
+	if err != nil {
+		return []any{map[string]any{"error": err.Error()}}
+	}
+	type rs struct {
+		rev  int
+		item map[string]any
+	}
+	var found []rs
+	for _, r := range list.Items {
+		owned := false
+		for _, ref := range r.OwnerReferences {
+			if ref.UID == dep.GetUID() {
+				owned = true
+			}
+		}
+		if !owned {
+			continue
+		}
+		rev, _ := strconv.Atoi(r.Annotations["deployment.kubernetes.io/revision"])
+		desired := int32(0)
+		if r.Spec.Replicas != nil {
+			desired = *r.Spec.Replicas
+		}
+		var images []string
+		for _, c := range r.Spec.Template.Spec.Containers {
+			images = append(images, c.Image)
+		}
+		found = append(found, rs{rev: rev, item: map[string]any{
+			"name": r.Name, "revision": rev, "desired": desired, "ready": r.Status.ReadyReplicas,
+			"images": images, "created": r.CreationTimestamp.UTC().Format(time.RFC3339),
+		}})
+	}
+	sort.Slice(found, func(i, j int) bool { return found[i].rev > found[j].rev })
+	out := []any{}
+	for _, f := range found {
+		out = append(out, f.item)
+	}
+	return out
+}
+
+func renderDescribe(d map[string]any) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Name:       %v\n", d["name"])
+	if ns, _ := d["namespace"].(string); ns != "" {
+		fmt.Fprintf(&b, "Namespace:  %s\n", ns)
+	}
+	fmt.Fprintf(&b, "Kind:       %v\n", d["kind"])
+	if obj, ok := d["object"].(map[string]any); ok {
+		meta, _ := obj["metadata"].(map[string]any)
+		if labels, ok := meta["labels"].(map[string]any); ok && len(labels) > 0 {
+			b.WriteString("Labels:\n")
+			for _, k := range sortedKeys(labels) {
+				fmt.Fprintf(&b, "  %s=%v\n", k, labels[k])
+			}
+		}
+		if ann, ok := meta["annotations"].(map[string]any); ok && len(ann) > 0 {
+			b.WriteString("Annotations:\n")
+			for _, k := range sortedKeys(ann) {
+				fmt.Fprintf(&b, "  %s: %v\n", k, ann[k])
+			}
+		}
+		fmt.Fprintf(&b, "Created:    %v\n", meta["creationTimestamp"])
+	}
+	if st, ok := d["status"].(map[string]any); ok && len(st) > 0 {
+		y, _ := yaml.Marshal(st)
+		b.WriteString("Status:\n")
+		b.WriteString(indent(string(y), "  "))
+	}
+	if obj, ok := d["object"].(map[string]any); ok {
+		if spec, ok := obj["spec"]; ok {
+			y, _ := yaml.Marshal(spec)
+			b.WriteString("Spec:\n")
+			b.WriteString(indent(string(y), "  "))
+		}
+		for _, k := range []string{"data", "stringData"} {
+			if data, ok := obj[k].(map[string]any); ok {
+				fmt.Fprintf(&b, "%s:\n", strings.ToUpper(k[:1])+k[1:])
+				for _, key := range sortedKeys(data) {
+					fmt.Fprintf(&b, "  %s: %v\n", key, data[key])
+				}
+			}
+		}
+	}
+	b.WriteString("Events:\n")
+	b.WriteString(indent(renderEventRows(d["events"]), "  "))
+	return b.String()
+}
+
+func indent(s, pre string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = pre + l
+	}
+	return strings.Join(lines, "\n") + "\n"
+}

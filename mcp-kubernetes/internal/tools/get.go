@@ -1,0 +1,394 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"sigs.k8s.io/yaml"
+
+	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/kube"
+	"github.com/opsmcp/opsmcp/shared/tool"
+)
+
+// GetInput are k8s_get's arguments.
+type GetInput struct {
+	Resource      string `json:"resource" jsonschema:"resource type as kubectl takes it: pods, po, deploy, sts, cm, ev, ns, no, svc, ing, pvc, secrets, a CRD's plural or short name"`
+	Name          string `json:"name,omitempty" jsonschema:"one object's name; omit to list"`
+	Namespace     string `json:"namespace,omitempty" jsonschema:"namespace (default: the context's namespace); ignored for cluster-scoped kinds"`
+	AllNamespaces bool   `json:"all_namespaces,omitempty" jsonschema:"list across all namespaces"`
+	LabelSelector string `json:"label_selector,omitempty" jsonschema:"label selector, e.g. app=web,tier!=cache"`
+	FieldSelector string `json:"field_selector,omitempty" jsonschema:"field selector, e.g. status.phase=Running"`
+	Output        string `json:"output,omitempty" jsonschema:"table (default, kubectl columns), wide, yaml, json or name"`
+	Limit         int64  `json:"limit,omitempty" jsonschema:"page size asked of the API server (default 100)"`
+	Continue      string `json:"continue,omitempty" jsonschema:"the API server's continue token from a previous page"`
+	Context       string `json:"context,omitempty" jsonschema:"kubeconfig context (default: the server's)"`
+}
+
+// GetOutput is k8s_get's structured result.
+type GetOutput struct {
+	Kind      string   `json:"kind"`
+	Namespace string   `json:"namespace,omitempty"`
+	Output    string   `json:"output"`
+	Columns   []string `json:"columns,omitempty"`
+	Items     []any    `json:"items"`
+	Continue  string   `json:"continue,omitempty" jsonschema:"pass as continue to get the next page from the API server"`
+}
+
+const defaultLimit = 100
+
+func (s *Server) get(ctx context.Context, c *tool.Call, in GetInput) (*tool.Result, error) {
+	cl, err := s.Clusters.Get(in.Context)
+	if err != nil {
+		return nil, tool.Argf("%v", err)
+	}
+	res, err := cl.Resolve(in.Resource)
+	if err != nil {
+		return nil, tool.Argf("%v", err)
+	}
+	output := in.Output
+	if output == "" {
+		output = "table"
+	}
+	switch output {
+	case "table", "wide", "yaml", "json", "name":
+	default:
+		return nil, tool.Argf("output %q: use table, wide, yaml, json or name", in.Output)
+	}
+	ns, err := s.namespaceFor(c, cl, res, in.Namespace, in.AllNamespaces)
+	if err != nil {
+		return nil, err
+	}
+	limit := in.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	out := GetOutput{Kind: res.Kind, Namespace: ns, Output: output}
+	if output == "table" || output == "wide" {
+		return s.getTable(ctx, c, cl, res, ns, in, limit, output == "wide")
+	}
+	ri := cl.Dynamic.Resource(res.GVR)
+	var objs []unstructured.Unstructured
+	if in.Name != "" {
+		var obj *unstructured.Unstructured
+		if res.Namespaced {
+			obj, err = ri.Namespace(ns).Get(ctx, in.Name, metav1.GetOptions{})
+		} else {
+			obj, err = ri.Get(ctx, in.Name, metav1.GetOptions{})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get %s %s: %w", strings.ToLower(res.Kind), in.Name, err)
+		}
+		objs = append(objs, *obj)
+	} else {
+		opts := metav1.ListOptions{LabelSelector: in.LabelSelector, FieldSelector: in.FieldSelector, Limit: limit, Continue: in.Continue}
+		var list *unstructured.UnstructuredList
+		if res.Namespaced {
+			list, err = ri.Namespace(ns).List(ctx, opts)
+		} else {
+			list, err = ri.List(ctx, opts)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list %s in %s: %w", res.GVR.Resource, nsLabel(ns, res), err)
+		}
+		objs = list.Items
+		out.Continue = list.GetContinue()
+	}
+	for i := range objs {
+		if !s.visible(c, res, objs[i].GetNamespace()) {
+			continue
+		}
+		if output == "name" {
+			out.Items = append(out.Items, strings.ToLower(res.Kind)+"/"+objs[i].GetName())
+			continue
+		}
+		out.Items = append(out.Items, Scrub(objs[i].Object))
+	}
+	if out.Items == nil {
+		out.Items = []any{}
+	}
+	return &tool.Result{Data: out, Render: func(d map[string]any) string { return renderObjects(d, output) }}, nil
+}
+
+func nsLabel(ns string, res kube.Resource) string {
+	switch {
+	case !res.Namespaced:
+		return "the cluster"
+	case ns == "":
+		return "all namespaces"
+	}
+	return "namespace " + ns
+}
+
+// namespaceFor decides the namespace of a request ("" = all) and checks it
+// against the caller's namespace scope.
+func (s *Server) namespaceFor(c *tool.Call, cl *kube.Cluster, res kube.Resource, ns string, all bool) (string, error) {
+	restricted := c.Scope("namespaces") != nil
+	if !res.Namespaced {
+		if restricted && res.GVR.Resource != "namespaces" {
+			return "", tool.Deniedf("%s are cluster-scoped, and your role may read only namespaces %s", res.GVR.Resource, strings.Join(c.Scope("namespaces"), ", "))
+		}
+		return "", nil
+	}
+	if all {
+		return "", nil // rows outside the scope are filtered out
+	}
+	if ns == "" {
+		ns = cl.Namespace
+	}
+	if !c.Allows("namespaces", ns) {
+		return "", tool.Deniedf("your role may not read namespace %q (allowed: %s)", ns, strings.Join(c.Scope("namespaces"), ", "))
+	}
+	return ns, nil
+}
+
+// visible reports whether an object in namespace ns is inside the caller's
+// scope (namespaces themselves are matched by name).
+func (s *Server) visible(c *tool.Call, res kube.Resource, ns string) bool {
+	if !res.Namespaced {
+		return true
+	}
+	return c.Allows("namespaces", ns)
+}
+
+const tableAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+
+// getTable asks the API server to print the table, as kubectl does, so
+// every kind (CRDs with their printer columns included) gets kubectl's
+// columns.
+func (s *Server) getTable(ctx context.Context, c *tool.Call, cl *kube.Cluster, res kube.Resource, ns string, in GetInput, limit int64, wide bool) (*tool.Result, error) {
+	path := apiPath(res, ns, in.Name)
+	req := cl.Typed.Discovery().RESTClient().Get().AbsPath(path).SetHeader("Accept", tableAccept).
+		Param("includeObject", "Metadata")
+	if in.Name == "" {
+		req = req.Param("limit", fmt.Sprint(limit))
+		if in.LabelSelector != "" {
+			req = req.Param("labelSelector", in.LabelSelector)
+		}
+		if in.FieldSelector != "" {
+			req = req.Param("fieldSelector", in.FieldSelector)
+		}
+		if in.Continue != "" {
+			req = req.Param("continue", in.Continue)
+		}
+	}
+	raw, err := req.Do(ctx).Raw()
+	if err != nil {
+		what := res.GVR.Resource
+		if in.Name != "" {
+			what += " " + in.Name
+		}
+		return nil, fmt.Errorf("get %s in %s: %w", what, nsLabel(ns, res), err)
+	}
+	var table metav1.Table
+	if err := json.Unmarshal(raw, &table); err != nil {
+		return nil, fmt.Errorf("decode table of %s: %w", res.GVR.Resource, err)
+	}
+	out := GetOutput{Kind: res.Kind, Namespace: ns, Output: "table", Continue: table.Continue, Items: []any{}}
+	if wide {
+		out.Output = "wide"
+	}
+	var cols []int
+	showNS := res.Namespaced && ns == ""
+	if showNS {
+		out.Columns = append(out.Columns, "NAMESPACE")
+	}
+	for i, col := range table.ColumnDefinitions {
+		if col.Priority > 0 && !wide {
+			continue
+		}
+		cols = append(cols, i)
+		out.Columns = append(out.Columns, strings.ToUpper(col.Name))
+	}
+	for _, row := range table.Rows {
+		var meta metav1.PartialObjectMetadata
+		if row.Object.Raw != nil {
+			_ = json.Unmarshal(row.Object.Raw, &meta)
+		}
+		if !s.visible(c, res, meta.Namespace) {
+			continue
+		}
+		cells := map[string]any{}
+		if showNS {
+			cells["NAMESPACE"] = meta.Namespace
+		}
+		for j, ci := range cols {
+			name := out.Columns[j]
+			if showNS {
+				name = out.Columns[j+1]
+			}
+			if ci < len(row.Cells) {
+				cells[name] = row.Cells[ci]
+			}
+		}
+		out.Items = append(out.Items, cells)
+	}
+	return &tool.Result{Data: out, Render: renderTable}, nil
+}
+
+// apiPath is the REST path of a resource collection or object.
+func apiPath(res kube.Resource, ns, name string) string {
+	var b strings.Builder
+	if res.GVR.Group == "" {
+		b.WriteString("/api/" + res.GVR.Version)
+	} else {
+		b.WriteString("/apis/" + res.GVR.Group + "/" + res.GVR.Version)
+	}
+	if res.Namespaced && ns != "" {
+		b.WriteString("/namespaces/" + ns)
+	}
+	b.WriteString("/" + res.GVR.Resource)
+	if name != "" {
+		b.WriteString("/" + name)
+	}
+	return b.String()
+}
+
+// Scrub drops what no reader needs and what may hold secrets in clear:
+// managedFields, and the last-applied-configuration annotation (a copy of
+// the object as applied, Secret data included).
+func Scrub(obj map[string]any) map[string]any {
+	meta, ok := obj["metadata"].(map[string]any)
+	if !ok {
+		return obj
+	}
+	delete(meta, "managedFields")
+	if ann, ok := meta["annotations"].(map[string]any); ok {
+		const lac = "kubectl.kubernetes.io/last-applied-configuration"
+		if v, ok := ann[lac].(string); ok {
+			ann[lac] = fmt.Sprintf("(omitted: %d bytes; a copy of the applied object)", len(v))
+		}
+	}
+	return obj
+}
+
+// renderTable prints table rows with aligned columns, like kubectl.
+func renderTable(d map[string]any) string {
+	cols := toStrings(d["columns"])
+	items, _ := d["items"].([]any)
+	if len(items) == 0 {
+		return fmt.Sprintf("No resources found (%s).", d["kind"])
+	}
+	rows := [][]string{cols}
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		row := make([]string, len(cols))
+		for i, c := range cols {
+			row[i] = cell(m[c])
+		}
+		rows = append(rows, row)
+	}
+	text := align(rows)
+	if cont, _ := d["continue"].(string); cont != "" {
+		text += fmt.Sprintf("(more on the API server: call again with continue=%q)\n", cont)
+	}
+	return text
+}
+
+func cell(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "<none>"
+	case string:
+		if t == "" {
+			return "<none>"
+		}
+		return t
+	case float64:
+		return fmt.Sprint(t)
+	default:
+		b, _ := json.Marshal(t)
+		return string(b)
+	}
+}
+
+func align(rows [][]string) string {
+	widths := map[int]int{}
+	for _, r := range rows {
+		for i, c := range r {
+			if len(c) > widths[i] {
+				widths[i] = len(c)
+			}
+		}
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		for i, c := range r {
+			if i == len(r)-1 {
+				b.WriteString(c)
+			} else {
+				fmt.Fprintf(&b, "%-*s   ", widths[i], c)
+			}
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func toStrings(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, e := range list {
+		out = append(out, fmt.Sprint(e))
+	}
+	return out
+}
+
+// renderObjects prints objects as YAML documents, a JSON list, or names.
+func renderObjects(d map[string]any, output string) string {
+	items, _ := d["items"].([]any)
+	var text string
+	switch output {
+	case "name":
+		for _, it := range items {
+			text += fmt.Sprint(it) + "\n"
+		}
+	case "json":
+		var b []byte
+		if len(items) == 1 && d["continue"] == nil {
+			b, _ = json.MarshalIndent(items[0], "", "  ")
+		} else {
+			b, _ = json.MarshalIndent(map[string]any{"kind": "List", "items": items}, "", "  ")
+		}
+		text = string(b) + "\n"
+	default:
+		var docs []string
+		for _, it := range items {
+			b, _ := yaml.Marshal(it)
+			docs = append(docs, string(b))
+		}
+		text = strings.Join(docs, "---\n")
+	}
+	if len(items) == 0 {
+		text = fmt.Sprintf("No resources found (%s).\n", d["kind"])
+	}
+	if cont, _ := d["continue"].(string); cont != "" {
+		text += fmt.Sprintf("(more on the API server: call again with continue=%q)\n", cont)
+	}
+	return text
+}
+
+// age renders a timestamp as kubectl's AGE column does.
+func age(ts string, now time.Time) string {
+	t, err := time.Parse(time.RFC3339, ts)
+	if err != nil || ts == "" {
+		return "<unknown>"
+	}
+	return duration.HumanDuration(now.Sub(t))
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

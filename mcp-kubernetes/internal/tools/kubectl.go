@@ -1,0 +1,214 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kballard/go-shellquote"
+	"github.com/spf13/pflag"
+
+	"github.com/opsmcp/opsmcp/shared/tool"
+)
+
+// KubectlInput are k8s_kubectl's arguments.
+type KubectlInput struct {
+	Command string `json:"command" jsonschema:"a kubectl command line, with or without the leading 'kubectl', e.g. 'get pods -n web -l app=api -o wide'"`
+}
+
+// KubectlOutput is the structured result of whichever tool the command maps to.
+type KubectlOutput = map[string]any
+
+// refused are kubectl verbs that change the cluster or open an interactive
+// session; the message names the verb so the model knows why.
+var refused = map[string]string{
+	"apply": "writes", "create": "writes", "delete": "writes", "edit": "writes", "patch": "writes",
+	"replace": "writes", "scale": "writes", "autoscale": "writes", "label": "writes", "annotate": "writes",
+	"set": "writes", "run": "writes", "expose": "writes", "taint": "writes", "drain": "writes",
+	"cordon": "writes", "uncordon": "writes", "certificate": "writes", "exec": "is interactive",
+	"attach": "is interactive", "cp": "reads and writes files in containers", "port-forward": "opens a tunnel",
+	"proxy": "opens a tunnel", "debug": "creates debug containers", "wait": "is interactive",
+	"auth": "is not offered", "plugin": "runs local programs", "kustomize": "is not offered",
+	"alpha": "is not offered", "events-watch": "is interactive",
+}
+
+// Command is a parsed kubectl command line.
+type Command struct {
+	Verb string
+	Args []string
+	// Flags as kubectl spells them.
+	Namespace, LabelSelector, FieldSelector, Output, Container, Since, Context, Types string
+	AllNamespaces, Previous, Watch, ShowLabels                                        bool
+	Tail, Limit                                                                       int64
+}
+
+// ParseKubectl parses a kubectl command line with a real flag parser. It
+// returns an argument error naming what to fix.
+func ParseKubectl(line string) (*Command, error) {
+	words, err := shellquote.Split(line)
+	if err != nil {
+		return nil, tool.Argf("cannot split the command line: %v", err)
+	}
+	if len(words) > 0 && (words[0] == "kubectl" || words[0] == "k") {
+		words = words[1:]
+	}
+	cmd := &Command{Tail: -1}
+	fs := pflag.NewFlagSet("kubectl", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVarP(&cmd.Namespace, "namespace", "n", "", "")
+	fs.BoolVarP(&cmd.AllNamespaces, "all-namespaces", "A", false, "")
+	fs.StringVarP(&cmd.LabelSelector, "selector", "l", "", "")
+	fs.StringVar(&cmd.FieldSelector, "field-selector", "", "")
+	fs.StringVarP(&cmd.Output, "output", "o", "", "")
+	fs.StringVarP(&cmd.Container, "container", "c", "", "")
+	fs.Int64Var(&cmd.Tail, "tail", -1, "")
+	fs.StringVar(&cmd.Since, "since", "", "")
+	fs.BoolVarP(&cmd.Previous, "previous", "p", false, "")
+	fs.StringVar(&cmd.Context, "context", "", "")
+	fs.Int64Var(&cmd.Limit, "chunk-size", 0, "")
+	fs.Int64Var(&cmd.Limit, "limit", 0, "")
+	fs.BoolVarP(&cmd.Watch, "watch", "w", false, "")
+	fs.BoolVar(&cmd.ShowLabels, "show-labels", false, "")
+	fs.StringVar(&cmd.Types, "types", "", "")
+	fs.ParseErrorsAllowlist.UnknownFlags = false
+	if err := fs.Parse(words); err != nil {
+		return nil, tool.Argf("%v (supported flags: -n, -A, -l, --field-selector, -o, -c, --tail, --since, -p, --context, --chunk-size, --types)", err)
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		return nil, tool.Argf("empty command: e.g. 'get pods -n default'")
+	}
+	cmd.Verb, cmd.Args = rest[0], rest[1:]
+	if why, ok := refused[cmd.Verb]; ok {
+		return nil, tool.Deniedf("kubectl %s is refused: it %s, and this server is read-only", cmd.Verb, why)
+	}
+	if cmd.Verb == "rollout" && len(cmd.Args) > 0 && cmd.Args[0] != "status" && cmd.Args[0] != "history" {
+		return nil, tool.Deniedf("kubectl rollout %s is refused: it writes, and this server is read-only", cmd.Args[0])
+	}
+	if cmd.Verb == "config" && len(cmd.Args) > 0 {
+		switch cmd.Args[0] {
+		case "get-contexts", "current-context":
+		default:
+			return nil, tool.Deniedf("kubectl config %s is refused: only get-contexts and current-context are offered (credentials are never shown)", cmd.Args[0])
+		}
+	}
+	if cmd.Watch {
+		return nil, tool.Deniedf("kubectl %s --watch is refused: it is interactive; call again to see changes", cmd.Verb)
+	}
+	return cmd, nil
+}
+
+// resourceArgs splits kubectl's resource arguments: "pods", "pods x",
+// "pod/x", "deploy/api".
+func resourceArgs(args []string) (resource, name string, err error) {
+	if len(args) == 0 {
+		return "", "", tool.Argf("which resource type? e.g. 'get pods'")
+	}
+	if strings.Contains(args[0], ",") {
+		return "", "", tool.Argf("%q: one resource type per command; make one call per type", args[0])
+	}
+	if r, n, ok := strings.Cut(args[0], "/"); ok {
+		if len(args) > 1 {
+			return "", "", tool.Argf("give either TYPE/NAME or TYPE NAME, not both")
+		}
+		return r, n, nil
+	}
+	switch len(args) {
+	case 1:
+		return args[0], "", nil
+	case 2:
+		return args[0], args[1], nil
+	}
+	return "", "", tool.Argf("one object name per command (got %s)", strings.Join(args[1:], " "))
+}
+
+func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*tool.Result, error) {
+	cmd, err := ParseKubectl(in.Command)
+	if err != nil {
+		return nil, err
+	}
+	switch cmd.Verb {
+	case "get":
+		res, name, err := resourceArgs(cmd.Args)
+		if err != nil {
+			return nil, err
+		}
+		return s.get(ctx, c, GetInput{Resource: res, Name: name, Namespace: cmd.Namespace, AllNamespaces: cmd.AllNamespaces,
+			LabelSelector: cmd.LabelSelector, FieldSelector: cmd.FieldSelector, Output: kubectlOutput(cmd.Output),
+			Limit: cmd.Limit, Context: cmd.Context})
+	case "describe":
+		res, name, err := resourceArgs(cmd.Args)
+		if err != nil {
+			return nil, err
+		}
+		if name == "" {
+			return nil, tool.Argf("describe needs one object: e.g. 'describe deploy/api'")
+		}
+		return s.describe(ctx, c, DescribeInput{Resource: res, Name: name, Namespace: cmd.Namespace, Context: cmd.Context})
+	case "rollout":
+		if len(cmd.Args) < 2 {
+			return nil, tool.Argf("rollout status needs an object: e.g. 'rollout status deploy/api'")
+		}
+		res, name, err := resourceArgs(cmd.Args[1:])
+		if err != nil {
+			return nil, err
+		}
+		return s.describe(ctx, c, DescribeInput{Resource: res, Name: name, Namespace: cmd.Namespace, Context: cmd.Context})
+	case "logs", "log":
+		if len(cmd.Args) != 1 {
+			return nil, tool.Argf("logs needs one pod: e.g. 'logs pod/web-1 -c app --tail 50'")
+		}
+		pod := cmd.Args[0]
+		if r, n, ok := strings.Cut(pod, "/"); ok {
+			if r != "pod" && r != "pods" && r != "po" {
+				return nil, tool.Argf("logs of %s: only pods are supported; give pod/NAME", r)
+			}
+			pod = n
+		}
+		tail := cmd.Tail
+		if tail < 0 {
+			tail = 0
+		}
+		return s.logs(ctx, c, LogsInput{Pod: pod, Container: cmd.Container, Namespace: cmd.Namespace, Tail: tail,
+			Since: cmd.Since, Previous: cmd.Previous, Context: cmd.Context})
+	case "events":
+		in := EventsInput{Namespace: cmd.Namespace, AllNamespaces: cmd.AllNamespaces, Type: cmd.Types, FieldSelector: cmd.FieldSelector, Context: cmd.Context}
+		if len(cmd.Args) > 0 {
+			in.Object = cmd.Args[0]
+		}
+		return s.events(ctx, c, in)
+	case "api-resources":
+		return s.apiResources(ctx, c, APIResourcesInput{Context: cmd.Context})
+	case "config":
+		if len(cmd.Args) == 0 {
+			return nil, tool.Argf("config needs get-contexts or current-context")
+		}
+		if cmd.Args[0] == "current-context" {
+			return &tool.Result{Data: map[string]any{"current": s.Clusters.Current()}, Text: s.Clusters.Current() + "\n"}, nil
+		}
+		return s.contexts(ctx, c, ContextsInput{})
+	case "version":
+		cl, err := s.Clusters.Get(cmd.Context)
+		if err != nil {
+			return nil, tool.Argf("%v", err)
+		}
+		v, err := cl.Typed.Discovery().ServerVersion()
+		if err != nil {
+			return nil, fmt.Errorf("server version: %w", err)
+		}
+		return &tool.Result{Data: map[string]any{"server": v}, Text: fmt.Sprintf("Server Version: %s\n", v.GitVersion)}, nil
+	}
+	return nil, tool.Argf("kubectl %s is not supported; supported: get, describe, logs, events, api-resources, rollout status, config get-contexts, config current-context, version", cmd.Verb)
+}
+
+// kubectlOutput maps -o values to k8s_get's output names.
+func kubectlOutput(o string) string {
+	switch o {
+	case "":
+		return "table"
+	case "wide", "yaml", "json", "name":
+		return o
+	}
+	return o // k8s_get refuses it with the list of supported values
+}

@@ -1,0 +1,147 @@
+package tools
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/opsmcp/opsmcp/shared/tool"
+)
+
+// LogsInput are k8s_logs' arguments.
+type LogsInput struct {
+	Pod        string `json:"pod" jsonschema:"pod name (pod/NAME also accepted)"`
+	Container  string `json:"container,omitempty" jsonschema:"container name (default: the only one, or the default-container annotation)"`
+	Namespace  string `json:"namespace,omitempty" jsonschema:"namespace (default: the context's namespace)"`
+	Tail       int64  `json:"tail,omitempty" jsonschema:"last N lines (default 200)"`
+	Since      string `json:"since,omitempty" jsonschema:"only lines newer than this duration, e.g. 10m, 2h"`
+	Previous   bool   `json:"previous,omitempty" jsonschema:"the previous (crashed) container's logs"`
+	Grep       string `json:"grep,omitempty" jsonschema:"RE2 regular expression: keep only matching lines"`
+	LimitBytes int64  `json:"limit_bytes,omitempty" jsonschema:"read at most this many bytes from the API server (default 1 MiB)"`
+	Context    string `json:"context,omitempty" jsonschema:"kubeconfig context (default: the server's)"`
+}
+
+// LogsOutput is k8s_logs' structured result.
+type LogsOutput struct {
+	Pod       string   `json:"pod"`
+	Container string   `json:"container"`
+	Namespace string   `json:"namespace"`
+	Items     []string `json:"items" jsonschema:"log lines, oldest first"`
+	Matched   int      `json:"matched,omitempty" jsonschema:"lines that matched grep"`
+	Scanned   int      `json:"scanned" jsonschema:"lines read"`
+}
+
+func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Result, error) {
+	pod := strings.TrimPrefix(strings.TrimPrefix(in.Pod, "pod/"), "pods/")
+	if pod == "" {
+		return nil, tool.Argf("pod is required")
+	}
+	cl, err := s.Clusters.Get(in.Context)
+	if err != nil {
+		return nil, tool.Argf("%v", err)
+	}
+	res, err := cl.Resolve("pods")
+	if err != nil {
+		return nil, err
+	}
+	ns, err := s.namespaceFor(c, cl, res, in.Namespace, false)
+	if err != nil {
+		return nil, err
+	}
+	var grep *regexp.Regexp
+	if in.Grep != "" {
+		if grep, err = regexp.Compile(in.Grep); err != nil {
+			return nil, tool.Argf("grep is not a valid RE2 expression: %v", err)
+		}
+	}
+	opts := &corev1.PodLogOptions{Container: in.Container, Previous: in.Previous, Timestamps: true}
+	tail := in.Tail
+	if tail <= 0 {
+		tail = 200
+	}
+	opts.TailLines = &tail
+	limit := in.LimitBytes
+	if limit <= 0 || limit > 1<<20 {
+		limit = 1 << 20
+	}
+	opts.LimitBytes = &limit
+	if in.Since != "" {
+		d, err := time.ParseDuration(in.Since)
+		if err != nil || d <= 0 {
+			return nil, tool.Argf("since %q: use a positive duration such as 30s, 10m or 2h", in.Since)
+		}
+		secs := int64(d.Seconds())
+		opts.SinceSeconds = &secs
+	}
+	container := in.Container
+	if container == "" {
+		p, err := cl.Typed.CoreV1().Pods(ns).Get(ctx, pod, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("get pod %s in %s: %w", pod, ns, err)
+		}
+		container, err = defaultContainer(p)
+		if err != nil {
+			return nil, tool.Argf("%v", err)
+		}
+		opts.Container = container
+	}
+	stream, err := cl.Typed.CoreV1().Pods(ns).GetLogs(pod, opts).Stream(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("logs of pod %s container %s in %s: %w", pod, container, ns, err)
+	}
+	defer stream.Close()
+	out := LogsOutput{Pod: pod, Container: container, Namespace: ns, Items: []string{}}
+	sc := bufio.NewScanner(stream)
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		out.Scanned++
+		if grep != nil && !grep.MatchString(line) {
+			continue
+		}
+		out.Items = append(out.Items, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read logs of pod %s: %w", pod, err)
+	}
+	if grep != nil {
+		out.Matched = len(out.Items)
+	}
+	return &tool.Result{Data: out, Render: renderLines}, nil
+}
+
+// defaultContainer picks the container kubectl would.
+func defaultContainer(p *corev1.Pod) (string, error) {
+	if name := p.Annotations["kubectl.kubernetes.io/default-container"]; name != "" {
+		return name, nil
+	}
+	if len(p.Spec.Containers) == 1 {
+		return p.Spec.Containers[0].Name, nil
+	}
+	var names []string
+	for _, c := range p.Spec.Containers {
+		names = append(names, c.Name)
+	}
+	sort.Strings(names)
+	return "", fmt.Errorf("pod %s has several containers; choose one with container: %s", p.Name, strings.Join(names, ", "))
+}
+
+func renderLines(d map[string]any) string {
+	items, _ := d["items"].([]any)
+	var b strings.Builder
+	for _, it := range items {
+		b.WriteString(fmt.Sprint(it))
+		b.WriteByte('\n')
+	}
+	if len(items) == 0 {
+		fmt.Fprintf(&b, "(no log lines; %v read)\n", d["scanned"])
+	}
+	return b.String()
+}
