@@ -1,0 +1,330 @@
+package kubernetes_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/opsmcp/opsmcp/e2e/harness"
+)
+
+// planted holds the secret values put into the cluster. None may ever
+// appear in anything the server sends or logs.
+type planted struct {
+	DBPassword  string // Secret data (base64 in the API), structural masking only
+	Short       string // a short Secret value no detector could find by shape
+	EnvPassword string // literal env value of DB_PASSWORD
+	APIToken    string // literal env value of API_TOKEN
+	AWSKey      string // in a ConfigMap file
+	GitHubToken string // in a ConfigMap file
+	URLPassword string // in a DSN in a ConfigMap
+	CRPassword  string // in a custom resource's spec
+	LastApplied string // only inside a last-applied-configuration annotation
+	EventToken  string // in an event message
+}
+
+func (p planted) all() []string {
+	return []string{p.DBPassword, p.Short, p.EnvPassword, p.APIToken, p.AWSKey, p.GitHubToken, p.URLPassword, p.CRPassword, p.LastApplied, p.EventToken}
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func randAlnum(n int, alphabet string) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+const (
+	upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+)
+
+func newPlanted() planted {
+	return planted{
+		DBPassword:  "Pl4nted-db-" + randHex(8),
+		Short:       "hx" + randHex(3),
+		EnvPassword: "env-pw-" + randHex(8),
+		APIToken:    "tok" + randHex(12),
+		AWSKey:      "AKIA" + randAlnum(16, upper),
+		GitHubToken: "ghp_" + randAlnum(36, alnum),
+		URLPassword: "dsnpw" + randHex(6),
+		CRPassword:  "crpw-" + randHex(8),
+		LastApplied: "lastapplied-" + randHex(8),
+		EventToken:  "evtok" + randAlnum(30, alnum),
+	}
+}
+
+var (
+	widgetGVR = schema.GroupVersionResource{Group: "example.com", Version: "v1", Resource: "widgets"}
+	crdGVR    = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+)
+
+// bulkConfigMaps is how many ConfigMaps the "bulk" namespace holds, for
+// budget and paging tests.
+const bulkConfigMaps = 40
+
+// seed creates the fixtures with the admin identity and binds the reader
+// to a get/list/watch ClusterRole.
+func seed(ctx context.Context, k *harness.Kube, p planted) error {
+	cs, err := k.Admin()
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(k.RESTConfig(k.AdminToken))
+	if err != nil {
+		return err
+	}
+	steps := []func() error{
+		func() error { return rbac(ctx, cs) },
+		func() error { return namespaces(ctx, cs, "team-a", "team-b", "bulk") },
+		func() error { return seedSecrets(ctx, cs, p) },
+		func() error { return seedConfigMaps(ctx, cs, p) },
+		func() error { return workloads(ctx, cs, p) },
+		func() error { return seedEvents(ctx, cs, p) },
+		func() error { return customResources(ctx, dyn, p) },
+	}
+	for i, s := range steps {
+		if err := s(); err != nil {
+			return fmt.Errorf("seed step %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func rbac(ctx context.Context, cs *kubernetes.Clientset) error {
+	_, err := cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "mcp-read"},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list", "watch"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "mcp-read"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "mcp-read"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", Name: harness.ReaderUser, APIGroup: "rbac.authorization.k8s.io"}},
+	}, metav1.CreateOptions{})
+	return err
+}
+
+func namespaces(ctx context.Context, cs *kubernetes.Clientset, names ...string) error {
+	for _, n := range names {
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n}}, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func seedSecrets(ctx context.Context, cs *kubernetes.Clientset, p planted) error {
+	lastApplied := fmt.Sprintf(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"db-creds","namespace":"team-a"},"stringData":{"password":"%s"}}`, p.LastApplied)
+	_, err := cs.CoreV1().Secrets("team-a").Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "db-creds", Labels: map[string]string{"app": "web"},
+			Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": lastApplied}},
+		Data: map[string][]byte{"password": []byte(p.DBPassword), "username": []byte("app"), "pin": []byte(p.Short)},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	_, err = cs.CoreV1().Secrets("team-b").Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "api-key"},
+		StringData: map[string]string{"key": p.Short + "-b"},
+	}, metav1.CreateOptions{})
+	return err
+}
+
+func seedConfigMaps(ctx context.Context, cs *kubernetes.Clientset, p planted) error {
+	props := fmt.Sprintf("db.url=postgres://app:%s@db.team-a.svc:5432/app\naws.access_key_id=%s\nlog.level=info\n", p.URLPassword, p.AWSKey)
+	_, err := cs.CoreV1().ConfigMaps("team-a").Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "app-config", Labels: map[string]string{"app": "web"}},
+		Data: map[string]string{
+			"app.properties": props,
+			"ci.yaml":        fmt.Sprintf("steps:\n  - run: git clone https://%s@git.example.com/ops/repo.git\n", p.GitHubToken),
+			"replicas":       "2",
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	for i := 0; i < bulkConfigMaps; i++ {
+		_, err := cs.CoreV1().ConfigMaps("bulk").Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%02d", i), Labels: map[string]string{"set": "bulk"}},
+			Data:       map[string]string{"note": strings.Repeat(fmt.Sprintf("line %02d of a plain config value\n", i), 8)},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func container(image string, env ...corev1.EnvVar) []corev1.Container {
+	return []corev1.Container{{Name: "app", Image: image, Env: env}}
+}
+
+func workloads(ctx context.Context, cs *kubernetes.Clientset, p planted) error {
+	labels := map[string]string{"app": "web"}
+	dep := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](2),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: container("registry.local/web:1.0",
+					corev1.EnvVar{Name: "DB_PASSWORD", Value: p.EnvPassword},
+					corev1.EnvVar{Name: "API_TOKEN", Value: p.APIToken},
+					corev1.EnvVar{Name: "LOG_LEVEL", Value: "debug"},
+				)},
+			},
+		},
+	}
+	created, err := cs.AppsV1().Deployments("team-a").Create(ctx, dep, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	// A second revision, so the rollout history has two replica sets.
+	if err := waitFor(ctx, func() bool {
+		l, _ := cs.AppsV1().ReplicaSets("team-a").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		return l != nil && len(l.Items) == 1
+	}); err != nil {
+		return fmt.Errorf("first replica set: %w", err)
+	}
+	created, err = cs.AppsV1().Deployments("team-a").Get(ctx, created.Name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	created.Spec.Template.Spec.Containers[0].Image = "registry.local/web:1.1"
+	if _, err := cs.AppsV1().Deployments("team-a").Update(ctx, created, metav1.UpdateOptions{}); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, func() bool {
+		l, _ := cs.AppsV1().ReplicaSets("team-a").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		return l != nil && len(l.Items) == 2
+	}); err != nil {
+		return fmt.Errorf("second replica set: %w", err)
+	}
+	sts := &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "cache"},
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:    ptr.To[int32](1),
+			ServiceName: "cache",
+			Selector:    &metav1.LabelSelector{MatchLabels: map[string]string{"app": "cache"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "cache"}},
+				Spec:       corev1.PodSpec{Containers: container("registry.local/cache:7")},
+			},
+		},
+	}
+	if _, err := cs.AppsV1().StatefulSets("team-a").Create(ctx, sts, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	api := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "api"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "api"}},
+				Spec:       corev1.PodSpec{Containers: container("registry.local/api:2.3")},
+			},
+		},
+	}
+	_, err = cs.AppsV1().Deployments("team-b").Create(ctx, api, metav1.CreateOptions{})
+	return err
+}
+
+func seedEvents(ctx context.Context, cs *kubernetes.Clientset, p planted) error {
+	now := time.Now()
+	mk := func(name, typ, reason, msg string, count int32, at time.Time) *corev1.Event {
+		return &corev1.Event{
+			ObjectMeta:     metav1.ObjectMeta{Name: name},
+			InvolvedObject: corev1.ObjectReference{Kind: "Deployment", Namespace: "team-a", Name: "web", APIVersion: "apps/v1"},
+			Type:           typ, Reason: reason, Message: msg, Count: count,
+			FirstTimestamp: metav1.NewTime(at.Add(-time.Minute)), LastTimestamp: metav1.NewTime(at),
+			Source: corev1.EventSource{Component: "e2e"},
+		}
+	}
+	list := []*corev1.Event{
+		// Two records of the same warning: folded into one row with count 5.
+		mk("web.backoff-1", "Warning", "BackOff", "Back-off pulling image registry.local/web:1.1", 2, now.Add(-3*time.Minute)),
+		mk("web.backoff-2", "Warning", "BackOff", "Back-off pulling image registry.local/web:1.1", 3, now.Add(-1*time.Minute)),
+		mk("web.probe", "Warning", "Unhealthy", "Readiness probe failed: GET /health returned 401 with Authorization: Bearer "+p.EventToken, 1, now.Add(-2*time.Minute)),
+		mk("web.note", "Normal", "Noted", "e2e fixture event", 1, now.Add(-10*time.Minute)),
+	}
+	for _, e := range list {
+		if _, err := cs.CoreV1().Events("team-a").Create(ctx, e, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func customResources(ctx context.Context, dyn dynamic.Interface, p planted) error {
+	crd := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+		"metadata": map[string]any{"name": "widgets.example.com"},
+		"spec": map[string]any{
+			"group": "example.com", "scope": "Namespaced",
+			"names": map[string]any{"plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": []any{"wd"}},
+			"versions": []any{map[string]any{
+				"name": "v1", "served": true, "storage": true,
+				"schema": map[string]any{"openAPIV3Schema": map[string]any{
+					"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+				"additionalPrinterColumns": []any{map[string]any{"name": "Size", "type": "string", "jsonPath": ".spec.size"}},
+			}},
+		},
+	}}
+	if _, err := dyn.Resource(crdGVR).Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, func() bool {
+		_, err := dyn.Resource(widgetGVR).Namespace("team-a").List(ctx, metav1.ListOptions{})
+		return err == nil
+	}); err != nil {
+		return fmt.Errorf("CRD not served: %w", err)
+	}
+	cr := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "example.com/v1", "kind": "Widget",
+		"metadata": map[string]any{"name": "blue", "namespace": "team-a"},
+		"spec":     map[string]any{"size": "large", "adminPassword": p.CRPassword},
+	}}
+	_, err := dyn.Resource(widgetGVR).Namespace("team-a").Create(ctx, cr, metav1.CreateOptions{})
+	return err
+}
+
+func waitFor(ctx context.Context, cond func() bool) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("timed out")
+}
