@@ -191,7 +191,13 @@ func startHTTP(t *testing.T) *httpServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.Stop(); seen.add(p.Tail(1 << 20)) })
+	t.Cleanup(func() {
+		p.Stop()
+		seen.add(p.Tail(1 << 20))
+		if t.Failed() {
+			t.Logf("server log:\n%s", p.Tail(4000))
+		}
+	})
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	if err := harness.WaitHTTP(context.Background(), p, url+"/healthz", "", http.DefaultClient, 30*time.Second); err != nil {
 		t.Fatal(err)
@@ -214,9 +220,9 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 func connect(t *testing.T, transport mcp.Transport) *mcp.ClientSession {
 	t.Helper()
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := client.Connect(ctx, transport, nil)
+	// The legacy SSE client keeps its stream on the Connect context: it
+	// must outlive this function.
+	s, err := client.Connect(context.Background(), transport, nil)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}

@@ -85,7 +85,7 @@ var detectors = []detector{
 	// Any assignment whose value is long and random enough to be a key,
 	// whatever its name.
 	{kind: "high-entropy", hints: []string{"=", ":"},
-		re:    regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:)[ \t]*["']?([A-Za-z0-9+/_=-]{24,})`),
+		re:    regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:)[ \t]*["']?([A-Za-z0-9+_=-][A-Za-z0-9+/_=-]{23,})`),
 		group: 2,
 		check: func(s string, m []int) bool { return !benignKey(s[m[2]:m[3]]) && highEntropy(s[m[4]:m[5]]) }},
 }
@@ -93,6 +93,7 @@ var detectors = []detector{
 // detect returns the spans of every secret found in s, unsorted.
 func detect(s string) []span {
 	lower := strings.ToLower(s)
+	masked := placeholders(s)
 	var spans []span
 	for i := range detectors {
 		d := &detectors[i]
@@ -114,13 +115,40 @@ func detect(s string) []span {
 					continue
 				}
 			}
-			if strings.HasPrefix(s[start:], Prefix) {
-				continue
+			if overlaps(masked, start, end) {
+				continue // already masked: leave the placeholder whole
 			}
 			spans = append(spans, span{start: start, end: end, kind: d.kind})
 		}
 	}
 	return spans
+}
+
+// placeholders returns the spans of placeholders already in s.
+func placeholders(s string) []span {
+	var out []span
+	for off := 0; ; {
+		i := strings.Index(s[off:], Prefix)
+		if i < 0 {
+			return out
+		}
+		start := off + i
+		end := strings.IndexByte(s[start:], ']')
+		if end < 0 {
+			return append(out, span{start: start, end: len(s)})
+		}
+		out = append(out, span{start: start, end: start + end + 1})
+		off = start + end + 1
+	}
+}
+
+func overlaps(spans []span, start, end int) bool {
+	for _, sp := range spans {
+		if start < sp.end && sp.start < end {
+			return true
+		}
+	}
+	return false
 }
 
 func hasAny(s string, subs []string) bool {
@@ -139,6 +167,10 @@ func valueLooksSet(v string) bool {
 	v = strings.Trim(v, `"'`)
 	if !maskableValue(v) {
 		return false
+	}
+	switch strings.ToLower(v) {
+	case "bearer", "basic", "token", "digest", "negotiate", "apikey":
+		return false // an auth scheme; the credential after it is matched by auth-header
 	}
 	if strings.HasPrefix(v, "${") || strings.HasPrefix(v, "$(") || strings.HasPrefix(v, "{{") || v == "|" || v == ">" || v == "|-" || v == ">-" {
 		return false

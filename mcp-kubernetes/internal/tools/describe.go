@@ -64,8 +64,9 @@ func (s *Server) describe(ctx context.Context, c *tool.Call, in DescribeInput) (
 	out := DescribeOutput{Kind: res.Kind, Name: in.Name, Namespace: ns, Object: Scrub(obj.Object)}
 	out.Status = statusSummary(ctx, cl, res.Kind, obj)
 
-	// Events about this object: by uid, the exact involved object.
-	sel := fields.Set{"involvedObject.uid": string(obj.GetUID())}.String()
+	// Events about this object, matched as kubectl describe does by kind
+	// and name (emitters do not always set the uid).
+	sel := fields.Set{"involvedObject.name": obj.GetName(), "involvedObject.kind": obj.GetKind()}.String()
 	evNS := ns
 	events, err := cl.Typed.CoreV1().Events(evNS).List(ctx, metav1.ListOptions{FieldSelector: sel, Limit: 200})
 	if err != nil {

@@ -53,6 +53,34 @@ func ParseKubectl(line string) (*Command, error) {
 	if len(words) > 0 && (words[0] == "kubectl" || words[0] == "k") {
 		words = words[1:]
 	}
+	// The verb decides first: a refused verb is refused by name, whatever
+	// flags it came with.
+	if _, probe, err := kubectlFlags(words, true); err == nil && len(probe.Args()) > 0 {
+		if err := refuse(probe.Args()[0], probe.Args()[1:]); err != nil {
+			return nil, err
+		}
+	}
+	cmd, fs, err := kubectlFlags(words, false)
+	if err != nil {
+		return nil, tool.Argf("%v (supported flags: -n, -A, -l, --field-selector, -o, -c, --tail, --since, -p, --context, --chunk-size, --types)", err)
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		return nil, tool.Argf("empty command: e.g. 'get pods -n default'")
+	}
+	cmd.Verb, cmd.Args = rest[0], rest[1:]
+	if err := refuse(cmd.Verb, cmd.Args); err != nil {
+		return nil, err
+	}
+	if cmd.Watch {
+		return nil, tool.Deniedf("kubectl %s --watch is refused: it is interactive; call again to see changes", cmd.Verb)
+	}
+	return cmd, nil
+}
+
+// kubectlFlags parses words with kubectl's read-only flags; lenient skips
+// unknown flags (used only to find the verb).
+func kubectlFlags(words []string, lenient bool) (*Command, *pflag.FlagSet, error) {
 	cmd := &Command{Tail: -1}
 	fs := pflag.NewFlagSet("kubectl", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -71,32 +99,26 @@ func ParseKubectl(line string) (*Command, error) {
 	fs.BoolVarP(&cmd.Watch, "watch", "w", false, "")
 	fs.BoolVar(&cmd.ShowLabels, "show-labels", false, "")
 	fs.StringVar(&cmd.Types, "types", "", "")
-	fs.ParseErrorsAllowlist.UnknownFlags = false
-	if err := fs.Parse(words); err != nil {
-		return nil, tool.Argf("%v (supported flags: -n, -A, -l, --field-selector, -o, -c, --tail, --since, -p, --context, --chunk-size, --types)", err)
+	fs.ParseErrorsAllowlist.UnknownFlags = lenient
+	return cmd, fs, fs.Parse(words)
+}
+
+// refuse returns a denial naming verb when it writes or is interactive.
+func refuse(verb string, args []string) error {
+	if why, ok := refused[verb]; ok {
+		return tool.Deniedf("kubectl %s is refused: it %s, and this server is read-only", verb, why)
 	}
-	rest := fs.Args()
-	if len(rest) == 0 {
-		return nil, tool.Argf("empty command: e.g. 'get pods -n default'")
+	if verb == "rollout" && len(args) > 0 && args[0] != "status" && args[0] != "history" {
+		return tool.Deniedf("kubectl rollout %s is refused: it writes, and this server is read-only", args[0])
 	}
-	cmd.Verb, cmd.Args = rest[0], rest[1:]
-	if why, ok := refused[cmd.Verb]; ok {
-		return nil, tool.Deniedf("kubectl %s is refused: it %s, and this server is read-only", cmd.Verb, why)
-	}
-	if cmd.Verb == "rollout" && len(cmd.Args) > 0 && cmd.Args[0] != "status" && cmd.Args[0] != "history" {
-		return nil, tool.Deniedf("kubectl rollout %s is refused: it writes, and this server is read-only", cmd.Args[0])
-	}
-	if cmd.Verb == "config" && len(cmd.Args) > 0 {
-		switch cmd.Args[0] {
+	if verb == "config" && len(args) > 0 {
+		switch args[0] {
 		case "get-contexts", "current-context":
 		default:
-			return nil, tool.Deniedf("kubectl config %s is refused: only get-contexts and current-context are offered (credentials are never shown)", cmd.Args[0])
+			return tool.Deniedf("kubectl config %s is refused: only get-contexts and current-context are offered (credentials are never shown)", args[0])
 		}
 	}
-	if cmd.Watch {
-		return nil, tool.Deniedf("kubectl %s --watch is refused: it is interactive; call again to see changes", cmd.Verb)
-	}
-	return cmd, nil
+	return nil
 }
 
 // resourceArgs splits kubectl's resource arguments: "pods", "pods x",
