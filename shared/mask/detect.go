@@ -18,6 +18,11 @@ type detector struct {
 	group int
 	// check, if set, confirms a match (e.g. entropy, key name).
 	check func(s string, m []int) bool
+	// perLine runs the regexp only on the lines whose lower-cased text
+	// holds a hint (or, with no hints, passes lineOK): these detectors
+	// match almost anywhere, so most lines must be skipped cheaply.
+	perLine bool
+	lineOK  func(line string) bool
 }
 
 var detectors = []detector{
@@ -62,8 +67,10 @@ var detectors = []detector{
 	// HTTP headers that carry credentials. For Authorization the scheme stays
 	// in clear (Bearer, Basic) and the credential goes.
 	{kind: "auth-header", hints: []string{"authorization"},
-		re:    regexp.MustCompile(`(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token|digest|negotiate|apikey)\s+)?([^\s"',;]+)`),
-		group: 1},
+		re:    regexp.MustCompile(`(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?((?:bearer|basic|token|digest|negotiate|apikey)\s+)?([^\s"',;]+)`),
+		group: 2,
+		// Without a scheme, a plain word ("Authorization: required") is prose.
+		check: func(s string, m []int) bool { return m[2] >= 0 || !allLetters(s[m[4]:m[5]]) }},
 	{kind: "cookie", hints: []string{"cookie"},
 		re:    regexp.MustCompile(`(?i)\b(?:set-)?cookie["']?\s*:\s*["']?([^\r\n"']+)`),
 		group: 1},
@@ -74,7 +81,7 @@ var detectors = []detector{
 	// query: the value goes when the key looks secret.
 	{kind: "assignment", hints: []string{"pass", "pwd", "secret", "token", "key", "cred", "auth", "dsn", "cookie"},
 		re:    regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:)[ \t]*("[^"\r\n]*"|'[^'\r\n]*'|[^\s"',;&}\]]+)`),
-		group: 2,
+		group: 2, perLine: true,
 		check: func(s string, m []int) bool { return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]]) }},
 	// An env entry rendered as text ({name: DB_PASSWORD, value: x} in YAML
 	// or JSON): the value is secret because of the name before it.
@@ -84,7 +91,7 @@ var detectors = []detector{
 		check: func(s string, m []int) bool { return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]]) }},
 	// Any assignment whose value is long and random enough to be a key,
 	// whatever its name.
-	{kind: "high-entropy", hints: []string{"=", ":"},
+	{kind: "high-entropy", hints: []string{"=", ":"}, perLine: true, lineOK: hasLongRun,
 		re:    regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:)[ \t]*["']?([A-Za-z0-9+_=-][A-Za-z0-9+/_=-]{23,})`),
 		group: 2,
 		check: func(s string, m []int) bool { return !benignKey(s[m[2]:m[3]]) && highEntropy(s[m[4]:m[5]]) }},
@@ -100,7 +107,7 @@ func detect(s string) []span {
 		if !hasAny(lower, d.hints) {
 			continue
 		}
-		for _, m := range d.re.FindAllStringSubmatchIndex(s, -1) {
+		for _, m := range d.matches(s, lower) {
 			if d.check != nil && !d.check(s, m) {
 				continue
 			}
@@ -122,6 +129,70 @@ func detect(s string) []span {
 		}
 	}
 	return spans
+}
+
+func allLetters(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// matches returns the submatch indexes of d in s, line by line for
+// perLine detectors.
+func (d *detector) matches(s, lower string) [][]int {
+	if !d.perLine {
+		return d.re.FindAllStringSubmatchIndex(s, -1)
+	}
+	var out [][]int
+	for off := 0; off < len(s); {
+		end := strings.IndexByte(s[off:], '\n')
+		if end < 0 {
+			end = len(s)
+		} else {
+			end += off
+		}
+		line := s[off:end]
+		ok := false
+		if d.lineOK != nil {
+			ok = d.lineOK(line)
+		} else {
+			ok = hasAny(lower[off:end], d.hints)
+		}
+		if ok {
+			for _, m := range d.re.FindAllStringSubmatchIndex(line, -1) {
+				for i := range m {
+					if m[i] >= 0 {
+						m[i] += off
+					}
+				}
+				out = append(out, m)
+			}
+		}
+		off = end + 1
+	}
+	return out
+}
+
+// hasLongRun reports whether line holds 24 or more consecutive characters
+// of the kind random keys are made of, the only lines the entropy detector
+// needs to look at.
+func hasLongRun(line string) bool {
+	run := 0
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '_' || c == '=' || c == '-' {
+			run++
+			if run >= 24 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
 }
 
 // placeholders returns the spans of placeholders already in s.
@@ -171,6 +242,11 @@ func valueLooksSet(v string) bool {
 	switch strings.ToLower(v) {
 	case "bearer", "basic", "token", "digest", "negotiate", "apikey":
 		return false // an auth scheme; the credential after it is matched by auth-header
+	case "read", "write", "none", "required", "optional", "enabled", "disabled", "yes", "no", "on", "off":
+		return false // a permission or a switch (id-token: write)
+	}
+	if allLetters(v) && SensitiveKey(v) {
+		return false // a key's name as value: a reference (secretKey: password)
 	}
 	if strings.HasPrefix(v, "${") || strings.HasPrefix(v, "$(") || strings.HasPrefix(v, "{{") || v == "|" || v == ">" || v == "|-" || v == ">-" {
 		return false

@@ -1,0 +1,107 @@
+package budget
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestTextPagesWithoutGapsOrRepeats(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 200; i++ {
+		fmt.Fprintf(&b, "line %03d some text\n", i)
+	}
+	full := b.String()
+	var got strings.Builder
+	from := 0
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 100)
+		part, next, more := Text(full, from, 500)
+		assert.LessOrEqual(t, len(part), 500)
+		if more {
+			assert.True(t, strings.HasSuffix(part, "\n"), "cut at a line boundary")
+		}
+		got.WriteString(part)
+		if !more {
+			break
+		}
+		from = next
+	}
+	assert.Equal(t, full, got.String())
+}
+
+func TestItemsPageWithRender(t *testing.T) {
+	var items []any
+	for i := 0; i < 50; i++ {
+		items = append(items, map[string]any{"name": fmt.Sprintf("item-%02d", i)})
+	}
+	render := func(d map[string]any) string {
+		var b strings.Builder
+		for _, it := range d["items"].([]any) {
+			b.WriteString(it.(map[string]any)["name"].(string) + "\n")
+		}
+		return b.String()
+	}
+	page := Page{Data: map[string]any{"kind": "X", "items": items}, Render: render}
+	var seen []string
+	from := Cursor{}
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 100)
+		cut := Apply(page, from, 300)
+		assert.Equal(t, render(cut.Data), cut.Text, "text shows exactly the page's items")
+		for _, it := range cut.Data["items"].([]any) {
+			seen = append(seen, it.(map[string]any)["name"].(string))
+		}
+		if cut.Next == nil {
+			break
+		}
+		assert.Equal(t, 50, cut.Total)
+		from = *cut.Next
+	}
+	require.Len(t, seen, 50)
+	for i, s := range seen {
+		assert.Equal(t, fmt.Sprintf("item-%02d", i), s)
+	}
+}
+
+func TestOneHugeItemIsPagedByText(t *testing.T) {
+	huge := strings.Repeat("x", 100) + "\n"
+	huge = strings.Repeat(huge, 30)
+	page := Page{Data: map[string]any{"items": []any{huge, "small"}}, Render: func(d map[string]any) string {
+		var b strings.Builder
+		for _, it := range d["items"].([]any) {
+			b.WriteString(it.(string))
+		}
+		return b.String()
+	}}
+	var text strings.Builder
+	from := Cursor{}
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 100)
+		cut := Apply(page, from, 1000)
+		assert.LessOrEqual(t, len(cut.Text), 1000)
+		text.WriteString(cut.Text)
+		if cut.Next == nil {
+			break
+		}
+		from = *cut.Next
+	}
+	assert.Equal(t, huge+"small", text.String())
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	c := Cursor{Items: 3, Text: 120, Args: "abc"}
+	d, err := Decode(c.Encode())
+	require.NoError(t, err)
+	assert.Equal(t, c, d)
+	for _, bad := range []string{"!!", "e30", "eyJpIjotMX0"} { // invalid, {}, {"i":-1}
+		if bad == "e30" {
+			continue // an empty cursor decodes; the binder checks its args
+		}
+		_, err := Decode(bad)
+		assert.ErrorIs(t, err, ErrBadCursor, bad)
+	}
+}
