@@ -23,6 +23,9 @@ type detector struct {
 	// match almost anywhere, so most lines must be skipped cheaply.
 	perLine bool
 	lineOK  func(line string) bool
+	// named takes the placeholder kind from the key (submatch 1), so the
+	// reader sees "[MASKED:db-password:…]".
+	named bool
 }
 
 var detectors = []detector{
@@ -81,7 +84,7 @@ var detectors = []detector{
 	// query: the value goes when the key looks secret.
 	{kind: "assignment", hints: []string{"pass", "pwd", "secret", "token", "key", "cred", "auth", "dsn", "cookie"},
 		re:    regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:)[ \t]*("[^"\r\n]*"|'[^'\r\n]*'|[^\s"',;&}\]]+)`),
-		group: 2, perLine: true,
+		group: 2, perLine: true, named: true,
 		check: func(s string, m []int) bool { return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]]) }},
 	// An env entry rendered as text ({name: DB_PASSWORD, value: x} in YAML
 	// or JSON): the value is secret because of the name before it.
@@ -125,7 +128,11 @@ func detect(s string) []span {
 			if overlaps(masked, start, end) {
 				continue // already masked: leave the placeholder whole
 			}
-			spans = append(spans, span{start: start, end: end, kind: d.kind})
+			kind := d.kind
+			if d.named {
+				kind = kindForKey(s[m[2]:m[3]])
+			}
+			spans = append(spans, span{start: start, end: end, kind: kind})
 		}
 	}
 	return spans

@@ -18,9 +18,9 @@ func TestTextDetectors(t *testing.T) {
 	cases := []struct {
 		name, in, secret, kind string
 	}{
-		{"yaml password", "password: hunter2hunter2", "hunter2hunter2", "assignment"},
-		{"env assignment", "DB_PASSWORD=s3cr3tvalue", "s3cr3tvalue", "assignment"},
-		{"json key", `{"apiKey":"abcDEF123456"}`, "abcDEF123456", "assignment"},
+		{"yaml password", "password: hunter2hunter2", "hunter2hunter2", "password"},
+		{"env assignment", "DB_PASSWORD=s3cr3tvalue", "s3cr3tvalue", "db-password"},
+		{"json key", `{"apiKey":"abcDEF123456"}`, "abcDEF123456", "api-key"},
 		{"dsn", "postgres://app:pa55word@db:5432/x", "pa55word", "url-password"},
 		{"bearer", "Authorization: Bearer abc.def.ghi123", "abc.def.ghi123", "auth-header"},
 		{"cookie", "Set-Cookie: sid=abcdef123; Path=/", "sid=abcdef123; Path=/", "cookie"},

@@ -1,0 +1,145 @@
+package tool
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/opsmcp/opsmcp/shared/audit"
+	"github.com/opsmcp/opsmcp/shared/auth"
+	"github.com/opsmcp/opsmcp/shared/mask"
+	"github.com/opsmcp/opsmcp/shared/metrics"
+	"github.com/opsmcp/opsmcp/shared/policy"
+)
+
+type echoIn struct {
+	Text  string `json:"text"`
+	Panic bool   `json:"panic,omitempty"`
+}
+type echoOut struct {
+	Text string `json:"text"`
+}
+
+const planted = "password=Hx7-planted-9Q"
+
+// session binds one echo tool for p and connects an in-memory client.
+func session(t *testing.T, p auth.Principal, pol *policy.Policy, rate float64) (*mcp.ClientSession, *bytes.Buffer) {
+	t.Helper()
+	var log bytes.Buffer
+	echo := New[echoIn, echoOut]("test_echo", "Echo", "echoes", func(ctx context.Context, c *Call, in echoIn) (*Result, error) {
+		if in.Panic {
+			panic("boom")
+		}
+		if in.Text == "deny" {
+			return nil, Deniedf("not for you")
+		}
+		return &Result{Data: echoOut{Text: in.Text}, Text: in.Text}, nil
+	})
+	b := &Binder{Server: "test", Tools: []Tool{echo}, Masker: mask.New(nil), Audit: audit.New(&log),
+		Metrics: metrics.New("test"), Policy: pol, MaxBytes: 1024, RatePerMinute: rate, Burst: 2}
+	srv := mcp.NewServer(&mcp.Implementation{Name: "test"}, nil)
+	b.Bind(srv, p, "s1")
+	ct, st := mcp.NewInMemoryTransports()
+	_, err := srv.Connect(context.Background(), st, nil)
+	require.NoError(t, err)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "c"}, nil).Connect(context.Background(), ct, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { cs.Close() })
+	return cs, &log
+}
+
+func callEcho(t *testing.T, cs *mcp.ClientSession, args map[string]any) (*mcp.CallToolResult, string) {
+	t.Helper()
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "test_echo", Arguments: args})
+	require.NoError(t, err)
+	raw, _ := json.Marshal(res)
+	return res, string(raw)
+}
+
+func TestEveryResultMaskedAndAudited(t *testing.T) {
+	cs, log := session(t, auth.Principal{User: "alice"}, policy.OpenPolicy(), 0)
+	res, raw := callEcho(t, cs, map[string]any{"text": "db " + planted})
+	assert.False(t, res.IsError)
+	assert.NotContains(t, raw, "Hx7-planted-9Q", "text and structured content masked")
+	assert.Contains(t, raw, "[MASKED:password:")
+
+	var rec audit.Record
+	require.NoError(t, json.Unmarshal(log.Bytes(), &rec))
+	assert.Equal(t, "alice", rec.User)
+	assert.Equal(t, "s1", rec.Session)
+	assert.Equal(t, "ok", rec.Outcome)
+	assert.Equal(t, 2, rec.Masked, "once in the text, once in the structure")
+	assert.NotContains(t, log.String(), "Hx7-planted-9Q", "the audit log never holds a raw secret")
+	assert.Len(t, rec.ArgsSHA256, 64)
+}
+
+func TestDeniedRateLimitedAndPanics(t *testing.T) {
+	pol, err := policy.Parse([]byte("roles:\n  other:\n    tools: [\"x_*\"]\n"))
+	require.NoError(t, err)
+	cs, log := session(t, auth.Principal{User: "bob", Roles: []string{"other"}}, pol, 0)
+	res, raw := callEcho(t, cs, map[string]any{"text": "hi"})
+	assert.True(t, res.IsError)
+	assert.Contains(t, raw, "may not call test_echo")
+	assert.Contains(t, log.String(), `"outcome":"denied"`)
+
+	cs, log = session(t, auth.Principal{User: "carol"}, policy.OpenPolicy(), 1)
+	for i := 0; i < 2; i++ {
+		res, _ := callEcho(t, cs, map[string]any{"text": "hi"})
+		assert.False(t, res.IsError)
+	}
+	res, raw = callEcho(t, cs, map[string]any{"text": "hi"})
+	assert.True(t, res.IsError)
+	assert.Contains(t, raw, "rate limited")
+	assert.Contains(t, log.String(), `"outcome":"rate_limited"`)
+
+	cs, log = session(t, auth.Principal{User: "dave"}, policy.OpenPolicy(), 0)
+	res, raw = callEcho(t, cs, map[string]any{"text": "hi", "panic": true})
+	assert.True(t, res.IsError)
+	assert.Contains(t, raw, "the server is still running")
+	res, _ = callEcho(t, cs, map[string]any{"text": "deny"})
+	assert.True(t, res.IsError)
+	res, _ = callEcho(t, cs, map[string]any{"text": "after"})
+	assert.False(t, res.IsError)
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	require.Len(t, lines, 3)
+	assert.Contains(t, lines[0], `"outcome":"error"`)
+	assert.Contains(t, lines[1], `"outcome":"denied"`)
+}
+
+func TestBudgetAndCursor(t *testing.T) {
+	cs, _ := session(t, auth.Principal{User: "erin"}, policy.OpenPolicy(), 0)
+	long := strings.Repeat("0123456789 abcdefghij\n", 60) // 1320 bytes
+	var got strings.Builder
+	args := map[string]any{"text": long, "max_bytes": 300}
+	for i := 0; ; i++ {
+		require.Less(t, i, 20)
+		res, _ := callEcho(t, cs, args)
+		require.False(t, res.IsError)
+		text := res.Content[0].(*mcp.TextContent).Text
+		sc, _ := json.Marshal(res.StructuredContent)
+		var data map[string]any
+		json.Unmarshal(sc, &data)
+		cursor, _ := data["cursor"].(string)
+		if cursor == "" {
+			got.WriteString(text)
+			break
+		}
+		assert.Equal(t, true, data["truncated"])
+		body, note, ok := strings.Cut(text, "[truncated: ")
+		require.True(t, ok, "the text says it was cut")
+		assert.Contains(t, note, cursor)
+		got.WriteString(body)
+		args["cursor"] = cursor
+	}
+	assert.Equal(t, long, got.String())
+
+	res, raw := callEcho(t, cs, map[string]any{"text": "x", "max_bytes": 10})
+	assert.True(t, res.IsError, "max_bytes below the schema minimum")
+	assert.Contains(t, raw, "max_bytes")
+}
