@@ -132,7 +132,7 @@ func mustCall(t *testing.T, s *mcp.ClientSession, name string, args map[string]a
 
 // stdioSession starts the binary over stdio with extra flags; its audit log
 // goes to the returned path.
-func stdioSession(t *testing.T, extra ...string) (*mcp.ClientSession, string) {
+func stdioSession(t testing.TB, extra ...string) (*mcp.ClientSession, string) {
 	t.Helper()
 	audit := filepath.Join(t.TempDir(), "audit.log")
 	args := append([]string{"--kubeconfig", readerCfg, "--audit-log", audit, "--allowed-contexts", "other"}, extra...)
@@ -165,7 +165,7 @@ const (
 	viewerToken = "viewer-token-7d21b4c8"
 )
 
-func startHTTP(t *testing.T) *httpServer {
+func startHTTP(t testing.TB, extra ...string) *httpServer {
 	t.Helper()
 	dir := t.TempDir()
 	tokens := filepath.Join(dir, "tokens")
@@ -185,9 +185,9 @@ func startHTTP(t *testing.T) *httpServer {
 		t.Fatal(err)
 	}
 	audit := filepath.Join(dir, "audit.log")
-	p, err := harness.Start(dir, "mcp-kubernetes-http", binary, "--transport", "http",
-		"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", readerCfg,
-		"--auth-tokens", tokens, "--policy", policy, "--audit-log", audit)
+	args := append([]string{"--transport", "http", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", readerCfg,
+		"--auth-tokens", tokens, "--policy", policy, "--audit-log", audit}, extra...)
+	p, err := harness.Start(dir, "mcp-kubernetes-http", binary, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return b.next.RoundTrip(r)
 }
 
-func connect(t *testing.T, transport mcp.Transport) *mcp.ClientSession {
+func connect(t testing.TB, transport mcp.Transport) *mcp.ClientSession {
 	t.Helper()
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
 	// The legacy SSE client keeps its stream on the Connect context: it

@@ -32,8 +32,8 @@ func main() {
 		fs.StringVar(&o.Context, "context", "", "kubeconfig context (default: its current context)")
 		fs.StringSliceVar(&o.AllowedContexts, "allowed-contexts", nil, "further contexts tools may select (repeatable)")
 		fs.BoolVar(&o.InCluster, "in-cluster", false, "use the pod's service account instead of a kubeconfig")
-		fs.Float32Var(&o.QPS, "kube-qps", 20, "requests per second to the API server")
-		fs.IntVar(&o.Burst, "kube-burst", 40, "request burst to the API server")
+		fs.Float32Var(&o.QPS, "kube-qps", 50, "requests per second to the API server")
+		fs.IntVar(&o.Burst, "kube-burst", 100, "request burst to the API server")
 		fs.BoolVar(&requireReadOnly, "require-read-only-identity", false, "refuse to start if the identity may write")
 	}, func(ctx context.Context, log *slog.Logger) ([]tool.Tool, func(context.Context) error, error) {
 		clusters, err := kube.New(o)
