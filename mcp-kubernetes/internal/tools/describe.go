@@ -39,15 +39,7 @@ func (s *Server) describe(ctx context.Context, c *tool.Call, in DescribeInput) (
 	if in.Name == "" {
 		return nil, tool.Argf("name is required: which %s to describe?", in.Resource)
 	}
-	cl, err := s.Clusters.Get(in.Context)
-	if err != nil {
-		return nil, tool.Argf("%v", err)
-	}
-	res, err := cl.Resolve(in.Resource)
-	if err != nil {
-		return nil, tool.Argf("%v", err)
-	}
-	ns, err := s.namespaceFor(c, cl, res, in.Namespace, false)
+	cl, res, ns, err := s.target(c, in.Context, in.Resource, in.Namespace, false)
 	if err != nil {
 		return nil, err
 	}

@@ -44,15 +44,7 @@ type EventsOutput struct {
 }
 
 func (s *Server) events(ctx context.Context, c *tool.Call, in EventsInput) (*tool.Result, error) {
-	cl, err := s.Clusters.Get(in.Context)
-	if err != nil {
-		return nil, tool.Argf("%v", err)
-	}
-	res, err := cl.Resolve("events")
-	if err != nil {
-		return nil, err
-	}
-	ns, err := s.namespaceFor(c, cl, res, in.Namespace, in.AllNamespaces)
+	cl, res, ns, err := s.target(c, in.Context, "events", in.Namespace, in.AllNamespaces)
 	if err != nil {
 		return nil, err
 	}

@@ -44,13 +44,9 @@ type GetOutput struct {
 const defaultLimit = 100
 
 func (s *Server) get(ctx context.Context, c *tool.Call, in GetInput) (*tool.Result, error) {
-	cl, err := s.Clusters.Get(in.Context)
+	cl, res, ns, err := s.target(c, in.Context, in.Resource, in.Namespace, in.AllNamespaces)
 	if err != nil {
-		return nil, tool.Argf("%v", err)
-	}
-	res, err := cl.Resolve(in.Resource)
-	if err != nil {
-		return nil, tool.Argf("%v", err)
+		return nil, err
 	}
 	output := in.Output
 	if output == "" {
@@ -60,10 +56,6 @@ func (s *Server) get(ctx context.Context, c *tool.Call, in GetInput) (*tool.Resu
 	case "table", "wide", "yaml", "json", "name":
 	default:
 		return nil, tool.Argf("output %q: use table, wide, yaml, json or name", in.Output)
-	}
-	ns, err := s.namespaceFor(c, cl, res, in.Namespace, in.AllNamespaces)
-	if err != nil {
-		return nil, err
 	}
 	limit := in.Limit
 	if limit <= 0 {
@@ -124,6 +116,24 @@ func nsLabel(ns string, res kube.Resource) string {
 		return "all namespaces"
 	}
 	return "namespace " + ns
+}
+
+// target resolves a request's cluster, resource type and namespace ("" =
+// all), checked against the caller's namespace scope.
+func (s *Server) target(c *tool.Call, context, resource, namespace string, all bool) (*kube.Cluster, kube.Resource, string, error) {
+	cl, err := s.Clusters.Get(context)
+	if err != nil {
+		return nil, kube.Resource{}, "", tool.Argf("%v", err)
+	}
+	res, err := cl.Resolve(resource)
+	if err != nil {
+		return nil, kube.Resource{}, "", tool.Argf("%v", err)
+	}
+	ns, err := s.namespaceFor(c, cl, res, namespace, all)
+	if err != nil {
+		return nil, kube.Resource{}, "", err
+	}
+	return cl, res, ns, nil
 }
 
 // namespaceFor decides the namespace of a request ("" = all) and checks it

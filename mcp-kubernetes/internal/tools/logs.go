@@ -43,15 +43,7 @@ func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Re
 	if pod == "" {
 		return nil, tool.Argf("pod is required")
 	}
-	cl, err := s.Clusters.Get(in.Context)
-	if err != nil {
-		return nil, tool.Argf("%v", err)
-	}
-	res, err := cl.Resolve("pods")
-	if err != nil {
-		return nil, err
-	}
-	ns, err := s.namespaceFor(c, cl, res, in.Namespace, false)
+	cl, _, ns, err := s.target(c, in.Context, "pods", in.Namespace, false)
 	if err != nil {
 		return nil, err
 	}
