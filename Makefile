@@ -34,7 +34,8 @@ test: vet unit e2e
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200x ./e2e/...
+	$(GO) test -count=1 -run '^$$' -bench GetDeployments -benchtime 300x ./e2e/kubernetes/
+	$(GO) test -count=1 -run '^$$' -bench RSS -benchtime 1x ./e2e/kubernetes/
 
 # Starts each server that has an upstream to read, over HTTP on loopback with
 # the embedded defaults, says which upstream each other one lacks, and stops
