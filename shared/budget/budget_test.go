@@ -97,10 +97,7 @@ func TestCursorRoundTrip(t *testing.T) {
 	d, err := Decode(c.Encode())
 	require.NoError(t, err)
 	assert.Equal(t, c, d)
-	for _, bad := range []string{"!!", "e30", "eyJpIjotMX0"} { // invalid, {}, {"i":-1}
-		if bad == "e30" {
-			continue // an empty cursor decodes; the binder checks its args
-		}
+	for _, bad := range []string{"!!", "eyJpIjotMX0"} { // not base64, {"i":-1}
 		_, err := Decode(bad)
 		assert.ErrorIs(t, err, ErrBadCursor, bad)
 	}

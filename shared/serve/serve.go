@@ -261,6 +261,7 @@ func Main(spec Spec, port int, addFlags func(fs *pflag.FlagSet), build func(ctx 
 		return
 	}
 	log := Logger(o.LogLevel)
+	// Checked before build, so a bad flag fails before any upstream is dialled.
 	if err := o.Check(); err != nil {
 		log.Error("bad configuration", "err", err)
 		os.Exit(2)
