@@ -230,8 +230,8 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 	log.Info("shutting down", "server", spec.Name)
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	// Long-lived SSE streams would hold Shutdown for its whole timeout;
-	// closing them is what a client reconnect expects.
+	// Shutdown waits for calls in flight; open SSE streams never finish on
+	// their own, so after the grace period they are closed outright.
 	if err := srv.Shutdown(shutCtx); err != nil {
 		srv.Close()
 	}

@@ -257,9 +257,7 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 		if errors.Is(err, ErrDenied) {
 			kind = audit.Denied
 		}
-		msg, n := b.Masker.Text(err.Error())
-		out.masked += n
-		return b.fail(out, kind, msg)
+		return b.fail(out, kind, err.Error())
 	}
 	return b.shape(res, from, argsID, maxBytes, out)
 }
@@ -341,7 +339,11 @@ func truncationNote(cut budget.Cut, maxBytes int, cursor string) string {
 	return fmt.Sprintf("[truncated: %s; call again with the same arguments and cursor %q to continue, or narrow the query]", what, cursor)
 }
 
+// fail builds an error result. Its message is masked here, once for every
+// path: upstream errors and schema errors can both quote argument values.
 func (b *Binder) fail(out *outcome, kind, msg string) *mcp.CallToolResult {
+	msg, n := b.Masker.Text(msg)
+	out.masked += n
 	out.name = kind
 	out.err = msg
 	out.bytes = len(msg)

@@ -77,6 +77,15 @@ func TestEveryResultMaskedAndAudited(t *testing.T) {
 	assert.Equal(t, 2, rec.Masked, "once in the text, once in the structure")
 	assert.NotContains(t, log.String(), "Hx7-planted-9Q", "the audit log never holds a raw secret")
 	assert.Len(t, rec.ArgsSHA256, 64)
+
+	// A secret in an argument of the wrong type is quoted by the schema
+	// error; it must be masked there too, in the result and the audit line.
+	log.Reset()
+	res, raw = callEcho(t, cs, map[string]any{"text": "x", "panic": planted})
+	assert.True(t, res.IsError)
+	assert.Contains(t, raw, "panic")
+	assert.NotContains(t, raw, "Hx7-planted-9Q")
+	assert.NotContains(t, log.String(), "Hx7-planted-9Q")
 }
 
 func TestDeniedRateLimitedAndPanics(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/kube"
@@ -170,7 +171,15 @@ func rolloutStatus(kind string, obj *unstructured.Unstructured) string {
 
 // replicaSets lists the Deployment's ReplicaSets by revision, newest first.
 func replicaSets(ctx context.Context, cl *kube.Cluster, dep *unstructured.Unstructured) []any {
-	list, err := cl.Typed.AppsV1().ReplicaSets(dep.GetNamespace()).List(ctx, metav1.ListOptions{Limit: 100})
+	// The Deployment's own selector narrows the list; ownership decides.
+	opts := metav1.ListOptions{Limit: 100}
+	if sel, found, _ := unstructured.NestedMap(dep.Object, "spec", "selector"); found {
+		var ls metav1.LabelSelector
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(sel, &ls); err == nil {
+			opts.LabelSelector = metav1.FormatLabelSelector(&ls)
+		}
+	}
+	list, err := cl.Typed.AppsV1().ReplicaSets(dep.GetNamespace()).List(ctx, opts)
 	if err != nil {
 		return []any{map[string]any{"error": err.Error()}}
 	}
