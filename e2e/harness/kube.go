@@ -103,6 +103,9 @@ func StartKube(ctx context.Context, dir string) (*Kube, error) {
 		"--service-account-signing-key-file="+p("sa.key"),
 		"--service-cluster-ip-range=10.0.0.0/24", "--endpoint-reconciler-type=none",
 		"--audit-policy-file="+p("audit-policy.yaml"), "--audit-log-path="+k.AuditLog,
+		// Pod logs are proxied to a node's kubelet; the tests' stand-in
+		// kubelet serves TLS from the same CA on a loopback InternalIP.
+		"--kubelet-certificate-authority="+p("ca.crt"), "--kubelet-preferred-address-types=InternalIP",
 		"--enable-priority-and-fairness=false")
 	if err != nil {
 		return nil, err

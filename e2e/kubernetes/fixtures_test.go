@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
 	"github.com/opsmcp/opsmcp/e2e/harness"
@@ -34,10 +35,13 @@ type planted struct {
 	CRPassword  string // in a custom resource's spec
 	LastApplied string // only inside a last-applied-configuration annotation
 	EventToken  string // in an event message
+	LogDSN      string // password in a DSN in a log line
+	LogToken    string // bearer token in a log line
+	LogAPIKey   string // api_key in a JSON log line
 }
 
 func (p planted) all() []string {
-	return []string{p.DBPassword, p.Short, p.EnvPassword, p.APIToken, p.AWSKey, p.GitHubToken, p.URLPassword, p.CRPassword, p.LastApplied, p.EventToken}
+	return []string{p.DBPassword, p.Short, p.EnvPassword, p.APIToken, p.AWSKey, p.GitHubToken, p.URLPassword, p.CRPassword, p.LastApplied, p.EventToken, p.LogDSN, p.LogToken, p.LogAPIKey}
 }
 
 func randHex(n int) string {
@@ -72,6 +76,9 @@ func newPlanted() planted {
 		CRPassword:  "crpw-" + randHex(8),
 		LastApplied: "lastapplied-" + randHex(8),
 		EventToken:  "evtok" + randAlnum(30, alnum),
+		LogDSN:      "logdsn" + randHex(6),
+		LogToken:    "logtok" + randAlnum(30, alnum),
+		LogAPIKey:   "logkey" + randHex(10),
 	}
 }
 
@@ -86,7 +93,7 @@ const bulkConfigMaps = 40
 
 // seed creates the fixtures with the admin identity and binds the reader
 // to a get/list/watch ClusterRole.
-func seed(ctx context.Context, k *harness.Kube, p planted) error {
+func seed(ctx context.Context, k *harness.Kube, kubeletPort int, p planted) error {
 	cs, err := k.Admin()
 	if err != nil {
 		return err
@@ -103,6 +110,7 @@ func seed(ctx context.Context, k *harness.Kube, p planted) error {
 		func() error { return workloads(ctx, cs, p) },
 		func() error { return seedEvents(ctx, cs, p) },
 		func() error { return customResources(ctx, dyn, p) },
+		func() error { return seedLogPod(ctx, cs, kubeletPort) },
 	}
 	for i, s := range steps {
 		if err := s(); err != nil {
@@ -327,4 +335,62 @@ func waitFor(ctx context.Context, cond func() bool) error {
 		}
 	}
 	return fmt.Errorf("timed out")
+}
+
+// logLines returns what the stand-in kubelet serves for team-a/logger:
+// lines written over the last 50 minutes, with planted secrets, and a
+// previous instance that crashed.
+func logLines(p planted, now time.Time) map[string]harness.ContainerLog {
+	at := func(minAgo int) time.Time { return now.Add(-time.Duration(minAgo) * time.Minute) }
+	app := []harness.LogLine{
+		{Time: at(50), Text: "INFO starting payments worker version=2.14.3"},
+		{Time: at(48), Text: "INFO connecting to postgres://app:" + p.LogDSN + "@db.team-a.svc:5432/app"},
+		{Time: at(45), Text: "DEBUG outgoing request GET /v1/charges Authorization: Bearer " + p.LogToken},
+		{Time: at(40), Text: "ERROR charge failed: card_declined order=1001"},
+	}
+	for i := 0; i < 6; i++ {
+		app = append(app, harness.LogLine{Time: at(30 - 3*i), Text: fmt.Sprintf("INFO processed batch n=%d size=%d", i, 100+i)})
+	}
+	app = append(app,
+		harness.LogLine{Time: at(8), Text: `{"level":"error","msg":"upstream retry","api_key":"` + p.LogAPIKey + `","attempt":3}`},
+		harness.LogLine{Time: at(1), Text: "INFO heartbeat ok"},
+	)
+	return map[string]harness.ContainerLog{
+		"team-a/logger/app": {Current: app, Previous: []harness.LogLine{
+			{Time: at(55), Text: "INFO starting payments worker version=2.14.2"},
+			{Time: at(51), Text: "FATAL panic: runtime error: out of memory"},
+			{Time: at(51), Text: "goroutine 1 [running]:"},
+		}},
+		"team-a/logger/sidecar": {Current: []harness.LogLine{{Time: at(49), Text: "proxy ready"}}},
+	}
+}
+
+// seedLogPod registers a node whose kubelet is the stand-in and binds a
+// two-container pod to it.
+func seedLogPod(ctx context.Context, cs *kubernetes.Clientset, kubeletPort int) error {
+	if _, err := cs.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "fake-node"}}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	// The controller manager's node controller updates the new node too.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		node, err := cs.CoreV1().Nodes().Get(ctx, "fake-node", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}}
+		node.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(kubeletPort)
+		_, err = cs.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	_, err = cs.CoreV1().Pods("team-a").Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "logger"},
+		Spec: corev1.PodSpec{NodeName: "fake-node", Containers: []corev1.Container{
+			{Name: "app", Image: "registry.local/worker:2.14.3"},
+			{Name: "sidecar", Image: "registry.local/proxy:1.0"},
+		}},
+	}, metav1.CreateOptions{})
+	return err
 }

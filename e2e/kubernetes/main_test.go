@@ -29,6 +29,7 @@ var (
 	readerCfg string // kubeconfig of the read-only identity
 	workDir   string
 	seen      recorder // everything any server sent back
+	kubelet   *harness.FakeKubelet
 )
 
 func TestMain(m *testing.M) {
@@ -57,7 +58,13 @@ func run(m *testing.M) int {
 	}
 	defer kube.Stop()
 	secrets = newPlanted()
-	if err := seed(ctx, kube, secrets); err != nil {
+	kubelet, err = harness.StartFakeKubelet(kube.CA, logLines(secrets, time.Now()))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start stand-in kubelet:", err)
+		return 1
+	}
+	defer kubelet.Stop()
+	if err := seed(ctx, kube, kubelet.Port, secrets); err != nil {
 		fmt.Fprintln(os.Stderr, "seed fixtures:", err)
 		return 1
 	}

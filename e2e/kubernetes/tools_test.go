@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
@@ -190,23 +191,111 @@ func TestAPIResourcesAndContexts(t *testing.T) {
 	assert.Contains(t, r.Text, `context "prod" is not allowed`)
 }
 
-func TestLogsReachTheAPIServer(t *testing.T) {
-	// No kubelet runs here, so a pod is never scheduled and the API server
-	// answers with no lines; the container is still picked and checked.
+// logText strips the kubelet's timestamp from each line of a k8s_logs result.
+func logText(t *testing.T, r result) []string {
+	t.Helper()
+	var out []string
+	for _, it := range r.Data["items"].([]any) {
+		ts, text, ok := strings.Cut(it.(string), " ")
+		require.True(t, ok, it)
+		_, err := time.Parse(time.RFC3339Nano, ts)
+		require.NoError(t, err, "each line carries the kubelet's timestamp")
+		out = append(out, text)
+	}
+	return out
+}
+
+func TestLogs(t *testing.T) {
+	// The API server proxies to the stand-in kubelet of fake-node (a fake:
+	// no kubelet can run here; it speaks the kubelet's log endpoint).
 	s, _ := stdioSession(t)
-	r := mustCall(t, s, "k8s_logs", map[string]any{"pod": "cache-0", "namespace": "team-a", "tail": 10})
-	assert.Equal(t, "app", r.Data["container"], "the only container is the default")
+	args := func(extra map[string]any) map[string]any {
+		m := map[string]any{"pod": "logger", "namespace": "team-a", "container": "app"}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	r := mustCall(t, s, "k8s_logs", args(map[string]any{"tail": 3}))
+	got := logText(t, r)
+	require.Len(t, got, 3)
+	assert.Equal(t, "INFO processed batch n=5 size=105", got[0])
+	assert.True(t, strings.HasPrefix(got[1], `{"level":"error","msg":"upstream retry","api_key":"[MASKED:api-key:`), got[1])
+	assert.Equal(t, "INFO heartbeat ok", got[2])
+
+	r = mustCall(t, s, "k8s_logs", args(map[string]any{"grep": "(?i)error"}))
+	got = logText(t, r)
+	assert.Len(t, got, 2)
+	assert.Equal(t, "ERROR charge failed: card_declined order=1001", got[0])
+	assert.EqualValues(t, 2, r.Data["matched"])
+	assert.EqualValues(t, 12, r.Data["scanned"])
+
+	r = mustCall(t, s, "k8s_logs", args(map[string]any{"since": "10m"}))
+	assert.Len(t, logText(t, r), 2, "the lines of the last 10 minutes")
+
+	r = mustCall(t, s, "k8s_logs", args(nil))
+	all := strings.Join(logText(t, r), "\n")
+	assert.Contains(t, all, "postgres://app:[MASKED:url-password:")
+	assert.Contains(t, all, "Authorization: Bearer [MASKED:auth-header:")
+
+	r = mustCall(t, s, "k8s_logs", args(map[string]any{"previous": true}))
+	assert.Contains(t, logText(t, r), "FATAL panic: runtime error: out of memory")
+
+	r = mustCall(t, s, "k8s_logs", args(map[string]any{"limit_bytes": 200}))
+	assert.Equal(t, true, r.Data["limited"], "the kubelet stopped at limitBytes")
+	assert.Len(t, r.Data["items"], 3, "two whole lines and a partial one")
+	assert.Contains(t, r.Text, "[limit_bytes reached")
+	assert.Nil(t, mustCall(t, s, "k8s_logs", args(map[string]any{"tail": 1})).Data["limited"])
+
+	// Paging a long log by the byte budget: every line once, in order.
+	var paged []string
+	pargs := args(map[string]any{"max_bytes": 400})
+	for i := 0; ; i++ {
+		require.Less(t, i, 20)
+		r := mustCall(t, s, "k8s_logs", pargs)
+		paged = append(paged, logText(t, r)...)
+		c, _ := r.Data["cursor"].(string)
+		if c == "" {
+			break
+		}
+		pargs["cursor"] = c
+	}
+	assert.Equal(t, strings.Split(all, "\n"), paged)
+
+	r = mustCall(t, s, "k8s_kubectl", map[string]any{"command": "logs pod/logger -c sidecar -n team-a --tail 5"})
+	assert.Regexp(t, `(?m)^\S+ proxy ready$`, r.Text)
+
+	for _, c := range []struct {
+		args map[string]any
+		want string
+	}{
+		{map[string]any{"pod": "logger", "namespace": "team-a"}, "several containers; choose one with container: app, sidecar"},
+		{map[string]any{"pod": "logger", "namespace": "team-a", "container": "sidecar", "previous": true}, `previous terminated container "sidecar" in pod "logger" not found`},
+		{map[string]any{"pod": "logger", "namespace": "team-a", "container": "db"}, "container db is not valid"},
+		{map[string]any{"pod": "gone", "namespace": "team-a"}, `pods "gone" not found`},
+		{map[string]any{"pod": "logger", "namespace": "team-a", "container": "app", "grep": "("}, "grep is not a valid RE2 expression"},
+	} {
+		r := call(t, s, "k8s_logs", c.args)
+		assert.True(t, r.IsError, c.args)
+		assert.Contains(t, r.Text, c.want, c.args)
+	}
+
+	// A pod no node runs has no logs yet: an empty answer, not an error.
+	r = mustCall(t, s, "k8s_logs", map[string]any{"pod": "cache-0", "namespace": "team-a"})
+	assert.Equal(t, "app", r.Data["container"])
 	assert.Contains(t, r.Text, "(no log lines; 0 read)")
-	r = call(t, s, "k8s_logs", map[string]any{"pod": "cache-0", "namespace": "team-a", "container": "sidecar"})
-	assert.True(t, r.IsError)
-	assert.Contains(t, r.Text, "logs of pod cache-0 container sidecar in team-a")
-	assert.Contains(t, r.Text, "sidecar is not valid")
-	r = call(t, s, "k8s_logs", map[string]any{"pod": "gone", "namespace": "team-a"})
-	assert.True(t, r.IsError)
-	assert.Contains(t, r.Text, `pods "gone" not found`)
-	r = call(t, s, "k8s_logs", map[string]any{"pod": "cache-0", "namespace": "team-a", "grep": "("})
-	assert.True(t, r.IsError)
-	assert.Contains(t, r.Text, "grep is not a valid RE2 expression")
+
+	// What reached the kubelet: only GETs of the log endpoint, with the
+	// server's options passed through.
+	reqs := kubelet.Requests()
+	require.NotEmpty(t, reqs)
+	for _, q := range reqs {
+		assert.True(t, strings.HasPrefix(q, "GET /containerLogs/team-a/logger/"), q)
+		assert.Contains(t, q, "timestamps=true", q)
+	}
+	assert.Contains(t, strings.Join(reqs, "\n"), "tailLines=3")
+	assert.Contains(t, strings.Join(reqs, "\n"), "sinceSeconds=600")
+	assert.Contains(t, strings.Join(reqs, "\n"), "previous=true")
 }
 
 func TestKubectl(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 	"strings"
@@ -36,6 +37,7 @@ type LogsOutput struct {
 	Items     []string `json:"items" jsonschema:"log lines, oldest first"`
 	Matched   int      `json:"matched,omitempty" jsonschema:"lines that matched grep"`
 	Scanned   int      `json:"scanned" jsonschema:"lines read"`
+	Limited   bool     `json:"limited,omitempty" jsonschema:"true when limit_bytes stopped the read: the last line may be partial; narrow with tail, since or grep"`
 }
 
 func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Result, error) {
@@ -90,7 +92,8 @@ func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Re
 	}
 	defer stream.Close()
 	out := LogsOutput{Pod: pod, Container: container, Namespace: ns, Items: []string{}}
-	sc := bufio.NewScanner(stream)
+	counted := &countingReader{r: stream}
+	sc := bufio.NewScanner(counted)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
@@ -106,6 +109,7 @@ func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Re
 	if grep != nil {
 		out.Matched = len(out.Items)
 	}
+	out.Limited = counted.n >= limit
 	return &tool.Result{Data: out, Render: renderLines}, nil
 }
 
@@ -135,5 +139,20 @@ func renderLines(d map[string]any) string {
 	if len(items) == 0 {
 		fmt.Fprintf(&b, "(no log lines; %v read)\n", d["scanned"])
 	}
+	if d["limited"] == true {
+		b.WriteString("[limit_bytes reached: the last line may be partial; narrow with tail, since or grep]\n")
+	}
 	return b.String()
+}
+
+// countingReader counts the bytes read, to tell when limitBytes was hit.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
