@@ -219,12 +219,17 @@ func workloads(ctx context.Context, cs *kubernetes.Clientset, p planted) error {
 	}); err != nil {
 		return fmt.Errorf("first replica set: %w", err)
 	}
-	created, err = cs.AppsV1().Deployments("team-a").Get(ctx, created.Name, metav1.GetOptions{})
-	if err != nil {
+	// The deployment controller writes the object too: retry on conflict.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d, err := cs.AppsV1().Deployments("team-a").Get(ctx, created.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		d.Spec.Template.Spec.Containers[0].Image = "registry.local/web:1.1"
+		_, err = cs.AppsV1().Deployments("team-a").Update(ctx, d, metav1.UpdateOptions{})
 		return err
-	}
-	created.Spec.Template.Spec.Containers[0].Image = "registry.local/web:1.1"
-	if _, err := cs.AppsV1().Deployments("team-a").Update(ctx, created, metav1.UpdateOptions{}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	if err := waitFor(ctx, func() bool {
@@ -247,6 +252,14 @@ func workloads(ctx context.Context, cs *kubernetes.Clientset, p planted) error {
 	}
 	if _, err := cs.AppsV1().StatefulSets("team-a").Create(ctx, sts, metav1.CreateOptions{}); err != nil {
 		return err
+	}
+	// Tests read controller-made state: wait for it, so they never race it.
+	if err := waitFor(ctx, func() bool {
+		st, _ := cs.AppsV1().StatefulSets("team-a").Get(ctx, "cache", metav1.GetOptions{})
+		pods, _ := cs.CoreV1().Pods("team-a").List(ctx, metav1.ListOptions{LabelSelector: "app in (web,cache)"})
+		return st != nil && st.Status.ObservedGeneration >= 1 && pods != nil && len(pods.Items) >= 2
+	}); err != nil {
+		return fmt.Errorf("controllers did not act on the workloads: %w", err)
 	}
 	api := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "api"},
