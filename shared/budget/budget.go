@@ -19,9 +19,13 @@ import (
 // Cursor is where the next page starts: an item index in the structured
 // list and a byte offset in the text (of the current item, when one item
 // alone is larger than the budget). Args ties it to the query it came from.
+//
+// Pos, when set, is a tool's own position (a log timestamp, a file offset):
+// the tool resumed there itself, so Items counts from that position.
 type Cursor struct {
 	Items int    `json:"i,omitempty"`
 	Text  int    `json:"t,omitempty"`
+	Pos   string `json:"p,omitempty"`
 	Args  string `json:"a"`
 }
 

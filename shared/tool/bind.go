@@ -251,7 +251,13 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 		ctx, cancel = context.WithTimeout(ctx, b.CallTimeout)
 		defer cancel()
 	}
-	res, err := b.safeHandle(ctx, pt.tool, &Call{Tool: name, Principal: p, Grant: grant, Args: args})
+	call := &Call{Tool: name, Principal: p, Grant: grant, Args: args, Resume: from.Pos}
+	if from.Pos != "" {
+		// The handler starts at its own position; only a text offset
+		// within its first item is left for the budget.
+		from = budget.Cursor{Text: from.Text}
+	}
+	res, err := b.safeHandle(ctx, pt.tool, call)
 	if err != nil {
 		kind := audit.Error
 		if errors.Is(err, ErrDenied) {
@@ -300,6 +306,18 @@ func (b *Binder) shape(res *Result, from budget.Cursor, argsID string, maxBytes 
 		page.Text = text
 	}
 	cut := budget.Apply(page, from, maxBytes)
+	more := false
+	if res.Resume != nil {
+		switch {
+		case cut.Next != nil:
+			// Continue at the first item not shown, or inside it (Text)
+			// when one item alone was over the budget.
+			cut.Next = &budget.Cursor{Pos: res.Resume(cut.Next.Items), Text: cut.Next.Text}
+		case res.More:
+			cut.Next = &budget.Cursor{Pos: res.Resume(cut.Total)}
+			more = true
+		}
+	}
 	text := cut.Text
 	if res.Render != nil {
 		// The structure was masked; this catches what a renderer composed.
@@ -310,14 +328,18 @@ func (b *Binder) shape(res *Result, from budget.Cursor, argsID string, maxBytes 
 	if cut.Next != nil {
 		cut.Next.Args = argsID
 		c := cut.Next.Encode()
-		cut.Data["truncated"] = true
 		cut.Data["cursor"] = c
-		if cut.Total > 0 {
-			cut.Data["shown"] = cut.Shown
-			cut.Data["total"] = cut.Total
+		if more {
+			text = strings.TrimRight(text, "\n") + "\n" + fmt.Sprintf("[more: the limit stopped this result; call again with the same arguments and cursor %q for the next page]", c)
+		} else {
+			cut.Data["truncated"] = true
+			if cut.Total > 0 {
+				cut.Data["shown"] = cut.Shown
+				cut.Data["total"] = cut.Total
+			}
+			text = strings.TrimRight(text, "\n") + "\n" + truncationNote(cut, maxBytes, c)
+			out.truncated = true
 		}
-		text = strings.TrimRight(text, "\n") + "\n" + truncationNote(cut, maxBytes, c)
-		out.truncated = true
 	}
 	if text == "" {
 		text = "(no results)"

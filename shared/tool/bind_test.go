@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -151,4 +153,95 @@ func TestBudgetAndCursor(t *testing.T) {
 	res, raw := callEcho(t, cs, map[string]any{"text": "x", "max_bytes": 10})
 	assert.True(t, res.IsError, "max_bytes below the schema minimum")
 	assert.Contains(t, raw, "max_bytes")
+}
+
+type seqIn struct {
+	Limit int `json:"limit"`
+}
+type seqItem struct {
+	N    int    `json:"n"`
+	Line string `json:"line"`
+}
+type seqOut struct {
+	Items []seqItem `json:"items"`
+}
+
+// TestPositionCursor pages newest first through a source that keeps
+// growing between calls, as logs do: the tool's own position (not an item
+// index) must continue without gaps or repeats, whether the budget or the
+// tool's limit stopped a page.
+func TestPositionCursor(t *testing.T) {
+	newest := 100 // items 1..newest exist; more arrive between calls
+	seq := New[seqIn, seqOut]("test_seq", "Seq", "newest first", func(ctx context.Context, c *Call, in seqIn) (*Result, error) {
+		from := newest
+		if c.Resume != "" {
+			fmt.Sscan(c.Resume, &from)
+		}
+		var out seqOut
+		for n := from; n >= 1 && len(out.Items) < in.Limit; n-- {
+			pad := 20
+			if n%6 == 0 {
+				pad = 400 // some pages are over the budget
+			}
+			out.Items = append(out.Items, seqItem{N: n, Line: fmt.Sprintf("line %03d %s", n, strings.Repeat("x", pad))})
+		}
+		return &Result{Data: out, Render: func(d map[string]any) string {
+			var b strings.Builder
+			for _, it := range d["items"].([]any) {
+				b.WriteString(it.(map[string]any)["line"].(string) + "\n")
+			}
+			return b.String()
+		}, Resume: func(shown int) string {
+			return fmt.Sprint(from - shown)
+		}, More: from-len(out.Items) >= 1}, nil
+	})
+	b := &Binder{Server: "test", Tools: []Tool{seq}, Masker: mask.New(nil), Audit: audit.New(io.Discard),
+		Metrics: metrics.New("test"), Policy: policy.OpenPolicy(), MaxBytes: 1024}
+	srv := mcp.NewServer(&mcp.Implementation{Name: "test"}, nil)
+	b.Bind(srv, auth.Principal{User: "erin"}, "s1")
+	ct, st := mcp.NewInMemoryTransports()
+	_, err := srv.Connect(context.Background(), st, nil)
+	require.NoError(t, err)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "c"}, nil).Connect(context.Background(), ct, nil)
+	require.NoError(t, err)
+	defer cs.Close()
+
+	args := map[string]any{"limit": 7, "max_bytes": 1000}
+	var got []int
+	sawMore, sawCut := false, false
+	for i := 0; ; i++ {
+		require.Less(t, i, 60)
+		res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "test_seq", Arguments: args})
+		require.NoError(t, err)
+		require.False(t, res.IsError)
+		sc, _ := json.Marshal(res.StructuredContent)
+		var data struct {
+			Items     []seqItem `json:"items"`
+			Cursor    string    `json:"cursor"`
+			Truncated bool      `json:"truncated"`
+		}
+		require.NoError(t, json.Unmarshal(sc, &data))
+		for _, it := range data.Items {
+			got = append(got, it.N)
+		}
+		text := res.Content[0].(*mcp.TextContent).Text
+		if data.Cursor == "" {
+			break
+		}
+		if data.Truncated {
+			sawCut = true
+			assert.Contains(t, text, "[truncated: ")
+		} else {
+			sawMore = true
+			assert.Contains(t, text, "[more: ")
+		}
+		args["cursor"] = data.Cursor
+		newest += 3 // new lines arrive; they must not appear in this walk
+	}
+	assert.True(t, sawMore && sawCut, "both the limit and the budget stopped some page")
+	want := make([]int, 0, 100)
+	for n := 100; n >= 1; n-- {
+		want = append(want, n)
+	}
+	assert.Equal(t, want, got)
 }

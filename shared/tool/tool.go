@@ -41,6 +41,9 @@ type Call struct {
 	Grant     *policy.Grant
 	// Args are the tool's own arguments (without cursor and max_bytes).
 	Args json.RawMessage
+	// Resume is the position a previous result's Resume returned, when the
+	// caller passed its cursor back; empty on a first call.
+	Resume string
 }
 
 // Allows reports whether the caller's roles let this tool read value in
@@ -66,10 +69,18 @@ func (c *Call) Scope(key string) []string {
 // budget pages through. The text rendering is either Text, or Render
 // applied to the masked (and paged) data, so the text can never show what
 // the structure hid.
+//
+// A tool that pages by a position of its own (a log timestamp, a file
+// offset: something stable when new data keeps arriving) sets Resume. The
+// binder then puts Resume(k) in the cursor when it cuts the result after k
+// items, or Resume(len(items)) when More says the handler stopped early,
+// and hands that position back in Call.Resume.
 type Result struct {
 	Data   any
 	Text   string
 	Render func(data map[string]any) string
+	Resume func(shown int) string
+	More   bool
 }
 
 // Errors a handler may wrap to set the audit outcome.
