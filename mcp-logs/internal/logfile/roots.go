@@ -1,0 +1,262 @@
+// Package logfile reads log files under configured roots, read-only and
+// streaming: plain, rotated (app.log.1) and gzip files, searched by RE2
+// with time, level and JSON-field filters, and tailed, without ever
+// loading a file whole.
+package logfile
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ErrNoRoots is returned by every file operation when no root is set.
+var ErrNoRoots = errors.New("no log file roots are configured: start the server with --files-root DIR (repeatable) to read log files")
+
+// ErrOutside is returned for a path outside every root.
+var ErrOutside = errors.New("outside the log file roots")
+
+// Roots are the directories the file tools may read, as real paths.
+type Roots struct {
+	dirs []string
+}
+
+// NewRoots checks each directory and resolves its symlinks once, so every
+// later check compares real paths.
+func NewRoots(dirs []string) (*Roots, error) {
+	r := &Roots{}
+	for _, d := range dirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, fmt.Errorf("files root %s: %w", d, err)
+		}
+		real, err := filepath.EvalSymlinks(abs)
+		if err != nil {
+			return nil, fmt.Errorf("files root %s: %w", d, err)
+		}
+		st, err := os.Stat(real)
+		if err != nil {
+			return nil, fmt.Errorf("files root %s: %w", d, err)
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("files root %s: not a directory", d)
+		}
+		r.dirs = append(r.dirs, real)
+	}
+	return r, nil
+}
+
+// Dirs lists the roots.
+func (r *Roots) Dirs() []string { return append([]string(nil), r.dirs...) }
+
+func within(root, p string) bool {
+	return p == root || strings.HasPrefix(p, root+string(filepath.Separator))
+}
+
+// Resolve returns the real path of a regular file inside a root. p is
+// absolute, or relative to the first root that has it. Symlinks are
+// followed and the target must still be inside a root; ".." cannot leave.
+func (r *Roots) Resolve(p string) (string, error) {
+	if len(r.dirs) == 0 {
+		return "", ErrNoRoots
+	}
+	if p == "" {
+		return "", fmt.Errorf("path is required")
+	}
+	var candidates []string
+	if filepath.IsAbs(p) {
+		candidates = []string{filepath.Clean(p)}
+	} else {
+		for _, d := range r.dirs {
+			candidates = append(candidates, filepath.Join(d, p))
+		}
+	}
+	var lastErr error
+	for _, c := range candidates {
+		real, err := filepath.EvalSymlinks(c)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				lastErr = fmt.Errorf("%s: no such file under the log roots (%s)", p, strings.Join(r.dirs, ", "))
+				continue
+			}
+			return "", fmt.Errorf("%s: %w", p, err)
+		}
+		if !r.inside(real) {
+			return "", fmt.Errorf("%s: %w (%s)", p, ErrOutside, strings.Join(r.dirs, ", "))
+		}
+		st, err := os.Stat(real)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", p, err)
+		}
+		if !st.Mode().IsRegular() {
+			return "", fmt.Errorf("%s: not a regular file", p)
+		}
+		return real, nil
+	}
+	return "", lastErr
+}
+
+func (r *Roots) inside(real string) bool {
+	for _, d := range r.dirs {
+		if within(d, real) {
+			return true
+		}
+	}
+	return false
+}
+
+// File is one log file.
+type File struct {
+	Path    string
+	Size    int64
+	ModTime time.Time
+	Gzip    bool
+}
+
+// List returns the log files under the roots whose path relative to their
+// root, or whose base name, matches glob ("" matches all), newest
+// modification first. Symlinks are followed only to files inside a root;
+// binary files are left out. It stops at max files and says so.
+func (r *Roots) List(glob string, max int) ([]File, bool, error) {
+	if len(r.dirs) == 0 {
+		return nil, false, ErrNoRoots
+	}
+	if glob != "" {
+		if _, err := filepath.Match(glob, ""); err != nil {
+			return nil, false, fmt.Errorf("path glob %q: %w", glob, err)
+		}
+	}
+	var files []File
+	seen := map[string]bool{}
+	more := false
+	for _, root := range r.dirs {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil // unreadable entries are skipped, not fatal
+			}
+			if d.IsDir() {
+				return nil
+			}
+			rel, _ := filepath.Rel(root, p)
+			if glob != "" && !globMatch(glob, rel) {
+				return nil
+			}
+			real, err := filepath.EvalSymlinks(p)
+			if err != nil || !r.inside(real) || seen[real] {
+				return nil
+			}
+			st, err := os.Stat(real)
+			if err != nil || !st.Mode().IsRegular() {
+				return nil
+			}
+			gz, text := sniff(real)
+			if !text {
+				return nil
+			}
+			if len(files) >= max {
+				more = true
+				return filepath.SkipAll
+			}
+			seen[real] = true
+			files = append(files, File{Path: real, Size: st.Size(), ModTime: st.ModTime(), Gzip: gz})
+			return nil
+		})
+		if err != nil {
+			return nil, false, fmt.Errorf("list %s: %w", root, err)
+		}
+	}
+	SortNewest(files)
+	return files, more, nil
+}
+
+// SortNewest orders files newest modification first, so app.log comes
+// before app.log.1 and app.log.2.gz.
+func SortNewest(files []File) {
+	sort.SliceStable(files, func(i, j int) bool {
+		if !files[i].ModTime.Equal(files[j].ModTime) {
+			return files[i].ModTime.After(files[j].ModTime)
+		}
+		return files[i].Path < files[j].Path
+	})
+}
+
+func globMatch(glob, rel string) bool {
+	if ok, _ := filepath.Match(glob, rel); ok {
+		return true
+	}
+	if !strings.Contains(glob, "/") {
+		ok, _ := filepath.Match(glob, filepath.Base(rel))
+		return ok
+	}
+	return false
+}
+
+// sniff reports whether a file is gzip and whether it holds text: no NUL
+// byte in its first 512 bytes (after decompression).
+func sniff(path string) (gz, text bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, false
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	magic, _ := br.Peek(2)
+	var rd io.Reader = br
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz = true
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return true, false
+		}
+		rd = zr
+	}
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(rd, head)
+	for _, c := range head[:n] {
+		if c == 0 {
+			return gz, false
+		}
+	}
+	return gz, true
+}
+
+// Stat describes one resolved file.
+func Stat(path string) (File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return File{}, err
+	}
+	gz, text := sniff(path)
+	if !text {
+		return File{}, fmt.Errorf("%s: not a text log file", path)
+	}
+	return File{Path: path, Size: st.Size(), ModTime: st.ModTime(), Gzip: gz}, nil
+}
+
+// open returns the file's text, decompressed when it is gzip.
+func open(f File) (io.ReadCloser, error) {
+	fh, err := os.Open(f.Path)
+	if err != nil {
+		return nil, err
+	}
+	if !f.Gzip {
+		return fh, nil
+	}
+	zr, err := gzip.NewReader(bufio.NewReaderSize(fh, 256<<10))
+	if err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("%s: %w", f.Path, err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{zr, fh}, nil
+}
