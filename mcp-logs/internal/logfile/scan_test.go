@@ -256,4 +256,3 @@ func TestLongLinesAreCut(t *testing.T) {
 	assert.Equal(t, len(long), ms[0].Len)
 	assert.True(t, strings.HasSuffix(ms[0].Text, "word"), "cut at a word boundary")
 }
-
