@@ -1,0 +1,589 @@
+package tools
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/opsmcp/opsmcp/mcp-logs/internal/logql"
+	"github.com/opsmcp/opsmcp/mcp-logs/internal/loki"
+	"github.com/opsmcp/opsmcp/shared/tool"
+)
+
+// QueryInput are logs_query's arguments.
+type QueryInput struct {
+	Query string `json:"query" jsonschema:"LogQL query, e.g. {namespace=\"web\", app=\"api\"} |= \"error\" or sum by (app) (count_over_time({namespace=\"web\"}[5m]))"`
+	Window
+	Instant   bool   `json:"instant,omitempty" jsonschema:"metric queries only: evaluate at one time (end, default now) instead of over the range"`
+	Limit     int    `json:"limit,omitempty" jsonschema:"most lines per page for a log query (default 100)"`
+	Direction string `json:"direction,omitempty" jsonschema:"backward (newest first, the default) or forward (oldest first)"`
+	Step      string `json:"step,omitempty" jsonschema:"metric range queries: resolution, e.g. 1m (default: Loki's choice)"`
+}
+
+// LokiItem is one log line or one metric series.
+type LokiItem struct {
+	Time     string            `json:"ts,omitempty" jsonschema:"the line's time (RFC 3339, nanoseconds)"`
+	Labels   map[string]string `json:"labels,omitempty" jsonschema:"the line's stream labels"`
+	Line     string            `json:"line,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty" jsonschema:"structured metadata"`
+	CutFrom  int               `json:"cut_from,omitempty" jsonschema:"the line's full length in bytes, when it was cut"`
+	Metric   map[string]string `json:"metric,omitempty" jsonschema:"a series' labels"`
+	Values   [][2]string       `json:"values,omitempty" jsonschema:"a series' [time, value] samples"`
+}
+
+// QueryOutput is logs_query's structured result.
+type QueryOutput struct {
+	ResultType string     `json:"result_type" jsonschema:"streams (lines), matrix or vector (series), scalar"`
+	Start      string     `json:"start,omitempty"`
+	End        string     `json:"end"`
+	ScanBytes  int64      `json:"scan_bytes,omitempty" jsonschema:"bytes Loki's index said the query covers"`
+	Items      []LokiItem `json:"items"`
+}
+
+// lokiPos is where a log query continues: the range still to read, and
+// the lines at its boundary time already returned (Loki may hold several
+// lines with one timestamp, so the boundary is re-read and those skipped).
+type lokiPos struct {
+	Start int64    `json:"s"`
+	End   int64    `json:"e"`
+	Seen  []string `json:"seen,omitempty"`
+}
+
+func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.Result, error) {
+	q, err := s.checkQuery(ctx, in.Query)
+	if err != nil {
+		return nil, err
+	}
+	forward := false
+	switch in.Direction {
+	case "", "backward":
+	case "forward":
+		forward = true
+	default:
+		return nil, tool.Argf("direction %q: use backward (newest first) or forward (oldest first)", in.Direction)
+	}
+	if q.Metric {
+		return s.metricQuery(ctx, in, q)
+	}
+	if in.Instant {
+		return nil, tool.Argf("instant applies to metric queries only; a log query always reads a range (since, or start/end)")
+	}
+	start, end, err := s.window(in.Window, time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	var pos lokiPos
+	if c.Resume != "" {
+		if json.Unmarshal([]byte(c.Resume), &pos) != nil || pos.Start >= pos.End {
+			return nil, tool.Argf("invalid cursor: pass it back exactly as given")
+		}
+		start, end = time.Unix(0, pos.Start).UTC(), time.Unix(0, pos.End).UTC()
+	} else {
+		pos = lokiPos{Start: start.UnixNano(), End: end.UnixNano()}
+	}
+	scan, err := s.guard(ctx, q, start, end)
+	if err != nil {
+		return nil, err
+	}
+	limit := s.limit(in.Limit, 100)
+	res, err := s.Loki.QueryRange(ctx, loki.Range{Query: in.Query, Start: start, End: end, Limit: limit + len(pos.Seen), Forward: forward})
+	if err != nil {
+		return nil, lokiErr("query", err)
+	}
+	entries := res.Entries
+	sortEntries(entries, forward)
+	seen := map[string]bool{}
+	for _, h := range pos.Seen {
+		seen[h] = true
+	}
+	boundary := pos.End - 1
+	if forward {
+		boundary = pos.Start
+	}
+	kept := entries[:0]
+	for _, e := range entries {
+		if e.Time.UnixNano() == boundary && seen[entryID(e)] {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	more := len(entries) >= limit+len(pos.Seen)
+	if len(kept) > limit {
+		kept, more = kept[:limit], true
+	}
+	out := QueryOutput{ResultType: res.Type, Start: rfc(start), End: rfc(end), ScanBytes: scan, Items: make([]LokiItem, 0, len(kept))}
+	for _, e := range kept {
+		line, cut := s.cut(e.Line)
+		out.Items = append(out.Items, LokiItem{Time: rfc(e.Time), Labels: e.Labels, Line: line, Metadata: e.Metadata, CutFrom: cut})
+	}
+	resume := func(shown int) string {
+		next := pos
+		if shown > 0 {
+			last := kept[shown-1]
+			t := last.Time.UnixNano()
+			var ids []string
+			if t == boundary {
+				ids = append(ids, pos.Seen...)
+			}
+			for _, e := range kept[:shown] {
+				if e.Time.UnixNano() == t {
+					ids = append(ids, entryID(e))
+				}
+			}
+			if forward {
+				next = lokiPos{Start: t, End: pos.End, Seen: ids}
+			} else {
+				next = lokiPos{Start: pos.Start, End: t + 1, Seen: ids}
+			}
+		}
+		b, _ := json.Marshal(next)
+		return string(b)
+	}
+	return &tool.Result{Data: out, Render: renderLoki, Resume: resume, More: more}, nil
+}
+
+// checkQuery runs the local check, then Loki's own parser, which does not
+// run the query.
+func (s *Server) checkQuery(ctx context.Context, query string) (*logql.Query, error) {
+	q, err := logql.Check(query)
+	if err != nil {
+		return nil, tool.Argf("%v", err)
+	}
+	if s.MaxRange > 0 && q.MaxRange > s.MaxRange {
+		return nil, tool.Argf("range [%s] is over this server's cap of %s", human(q.MaxRange), human(s.MaxRange))
+	}
+	if _, err := s.Loki.FormatQuery(ctx, query); err != nil {
+		var le *loki.Error
+		if errors.As(err, &le) && le.Status == http.StatusBadRequest {
+			return nil, tool.Argf("Loki cannot parse the query: %s", le.Msg)
+		}
+		if !errors.As(err, &le) || le.Status != http.StatusNotFound {
+			return nil, lokiErr("check query", err)
+		}
+	}
+	return q, nil
+}
+
+// guard asks the index how much the query's selectors cover and refuses
+// over the cap, with the numbers.
+func (s *Server) guard(ctx context.Context, q *logql.Query, start, end time.Time) (int64, error) {
+	var total loki.IndexStats
+	for _, sel := range q.Selectors {
+		st, err := s.Loki.Stats(ctx, sel.String(), start, end)
+		if err != nil {
+			return 0, lokiErr("index stats (checked before every query; the query was not run)", err)
+		}
+		total.Streams += st.Streams
+		total.Chunks += st.Chunks
+		total.Entries += st.Entries
+		total.Bytes += st.Bytes
+	}
+	if s.MaxScanBytes > 0 && total.Bytes > s.MaxScanBytes {
+		return 0, tool.Argf("refused: this query would scan %s (%d streams, %d chunks, %d entries) between %s and %s, over this server's cap of %s. Narrow it: a shorter range (since), more selector labels (e.g. a pod or container), or check sizes with logs_stats first",
+			humanBytes(total.Bytes), total.Streams, total.Chunks, total.Entries, rfc(start), rfc(end), humanBytes(s.MaxScanBytes))
+	}
+	return total.Bytes, nil
+}
+
+func (s *Server) metricQuery(ctx context.Context, in QueryInput, q *logql.Query) (*tool.Result, error) {
+	out := QueryOutput{Items: []LokiItem{}}
+	var res *loki.Result
+	if in.Instant {
+		at := s.now()
+		if in.End != "" {
+			t, err := parseTime(in.End)
+			if err != nil {
+				return nil, tool.Argf("end: %v", err)
+			}
+			at = t
+		}
+		scan, err := s.guard(ctx, q, at.Add(-q.MaxRange), at)
+		if err != nil {
+			return nil, err
+		}
+		out.End, out.ScanBytes = rfc(at), scan
+		if res, err = s.Loki.Query(ctx, in.Query, at, 0); err != nil {
+			return nil, lokiErr("query", err)
+		}
+	} else {
+		start, end, err := s.window(in.Window, time.Hour)
+		if err != nil {
+			return nil, err
+		}
+		var step time.Duration
+		if in.Step != "" {
+			if step, err = parseDuration(in.Step); err != nil {
+				return nil, tool.Argf("step: %v", err)
+			}
+			if end.Sub(start)/step > 11000 {
+				return nil, tool.Argf("step %s gives more than 11000 points over %s; use a larger step", in.Step, human(end.Sub(start)))
+			}
+		}
+		scan, err := s.guard(ctx, q, start.Add(-q.MaxRange), end)
+		if err != nil {
+			return nil, err
+		}
+		out.Start, out.End, out.ScanBytes = rfc(start), rfc(end), scan
+		if res, err = s.Loki.QueryRange(ctx, loki.Range{Query: in.Query, Start: start, End: end, Step: step}); err != nil {
+			return nil, lokiErr("query", err)
+		}
+	}
+	out.ResultType = res.Type
+	for _, ser := range res.Series {
+		it := LokiItem{Metric: ser.Metric}
+		if it.Metric == nil {
+			it.Metric = map[string]string{}
+		}
+		for _, smp := range ser.Samples {
+			it.Values = append(it.Values, [2]string{rfc(smp.Time), smp.Value})
+		}
+		out.Items = append(out.Items, it)
+	}
+	sort.SliceStable(out.Items, func(i, j int) bool { return labelString(out.Items[i].Metric) < labelString(out.Items[j].Metric) })
+	return &tool.Result{Data: out, Render: renderLoki}, nil
+}
+
+// sortEntries orders entries newest first (oldest first when forward),
+// with a stable order among lines of one timestamp.
+func sortEntries(es []loki.Entry, forward bool) {
+	sort.SliceStable(es, func(i, j int) bool {
+		a, b := es[i].Time, es[j].Time
+		if !a.Equal(b) {
+			return a.After(b) != forward
+		}
+		return entryID(es[i]) < entryID(es[j])
+	})
+}
+
+func entryID(e loki.Entry) string {
+	h := sha256.Sum256([]byte(labelString(e.Labels) + "\x00" + e.Line))
+	return hex.EncodeToString(h[:6])
+}
+
+func labelString(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%q", k, m[k])
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+func (s *Server) cut(line string) (string, int) {
+	if s.MaxLine <= 0 || len(line) <= s.MaxLine {
+		return line, 0
+	}
+	end := s.MaxLine
+	if i := strings.LastIndexAny(line[:end], " ,;\t"); i > end-256 && i > 0 {
+		end = i
+	}
+	for end > 0 && line[end]&0xC0 == 0x80 {
+		end--
+	}
+	return line[:end], len(line)
+}
+
+func renderLoki(d map[string]any) string {
+	items, _ := d["items"].([]any)
+	var b strings.Builder
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		if metric, ok := m["metric"].(map[string]any); ok {
+			b.WriteString(labelString(toStrings(metric)))
+			vals, _ := m["values"].([]any)
+			for _, v := range vals {
+				p, _ := v.([]any)
+				if len(p) == 2 {
+					fmt.Fprintf(&b, "\n  %s %s", str(p[0]), str(p[1]))
+				}
+			}
+			b.WriteByte('\n')
+			continue
+		}
+		labels, _ := m["labels"].(map[string]any)
+		fmt.Fprintf(&b, "%s %s %s", str(m["ts"]), labelString(toStrings(labels)), str(m["line"]))
+		if n, ok := m["cut_from"].(float64); ok && n > 0 {
+			fmt.Fprintf(&b, " …[line cut: %d bytes]", int(n))
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func toStrings(m map[string]any) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = str(v)
+	}
+	return out
+}
+
+func lokiErr(what string, err error) error {
+	var le *loki.Error
+	if errors.As(err, &le) && le.Status == http.StatusBadRequest {
+		return tool.Argf("Loki refused the %s: %s", what, le.Msg)
+	}
+	return fmt.Errorf("loki %s: %w", what, err)
+}
+
+// LabelsInput are logs_labels' arguments.
+type LabelsInput struct {
+	Query string `json:"query,omitempty" jsonschema:"only labels of the streams of this selector, e.g. {namespace=\"web\"}"`
+	Window
+}
+
+// LabelValuesInput are logs_label_values' arguments.
+type LabelValuesInput struct {
+	Name  string `json:"name" jsonschema:"label name, e.g. app"`
+	Query string `json:"query,omitempty" jsonschema:"only values in the streams of this selector"`
+	Window
+}
+
+// ListOutput is a list of names or values.
+type ListOutput struct {
+	Items []string `json:"items"`
+}
+
+func (s *Server) selectorArg(query string) (string, error) {
+	if query == "" {
+		return "", nil
+	}
+	q, err := logql.Check(query)
+	if err != nil {
+		return "", tool.Argf("%v", err)
+	}
+	if q.Metric || len(q.Selectors) != 1 {
+		return "", tool.Argf("query must be one stream selector, e.g. {namespace=\"web\"}")
+	}
+	return q.Selectors[0].String(), nil
+}
+
+func (s *Server) labels(ctx context.Context, c *tool.Call, in LabelsInput) (*tool.Result, error) {
+	sel, err := s.selectorArg(in.Query)
+	if err != nil {
+		return nil, err
+	}
+	start, end, err := s.window(in.Window, time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	names, err := s.Loki.Labels(ctx, start, end, sel)
+	if err != nil {
+		return nil, lokiErr("labels", err)
+	}
+	return &tool.Result{Data: ListOutput{Items: nonNil(names)}, Render: renderList}, nil
+}
+
+func (s *Server) labelValues(ctx context.Context, c *tool.Call, in LabelValuesInput) (*tool.Result, error) {
+	if in.Name == "" {
+		return nil, tool.Argf("name is required: a label name from logs_labels")
+	}
+	sel, err := s.selectorArg(in.Query)
+	if err != nil {
+		return nil, err
+	}
+	start, end, err := s.window(in.Window, time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := s.Loki.LabelValues(ctx, in.Name, start, end, sel)
+	if err != nil {
+		return nil, lokiErr("label values", err)
+	}
+	return &tool.Result{Data: ListOutput{Items: nonNil(vals)}, Render: renderList}, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func renderList(d map[string]any) string {
+	items, _ := d["items"].([]any)
+	var b strings.Builder
+	for _, it := range items {
+		b.WriteString(str(it) + "\n")
+	}
+	return b.String()
+}
+
+// SeriesInput are logs_series' arguments.
+type SeriesInput struct {
+	Query string `json:"query" jsonschema:"stream selector, e.g. {namespace=\"web\"}"`
+	Window
+}
+
+// SeriesOutput is logs_series' structured result.
+type SeriesOutput struct {
+	Items []map[string]string `json:"items"`
+}
+
+func (s *Server) series(ctx context.Context, c *tool.Call, in SeriesInput) (*tool.Result, error) {
+	if in.Query == "" {
+		return nil, tool.Argf("query is required: a stream selector such as {namespace=\"web\"}")
+	}
+	sel, err := s.selectorArg(in.Query)
+	if err != nil {
+		return nil, err
+	}
+	start, end, err := s.window(in.Window, time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.Loki.SeriesList(ctx, sel, start, end)
+	if err != nil {
+		return nil, lokiErr("series", err)
+	}
+	sort.Slice(list, func(i, j int) bool { return labelString(list[i]) < labelString(list[j]) })
+	if list == nil {
+		list = []map[string]string{}
+	}
+	return &tool.Result{Data: SeriesOutput{Items: list}, Render: func(d map[string]any) string {
+		items, _ := d["items"].([]any)
+		var b strings.Builder
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			b.WriteString(labelString(toStrings(m)) + "\n")
+		}
+		return b.String()
+	}}, nil
+}
+
+// StatsInput are logs_stats' arguments.
+type StatsInput struct {
+	Query string   `json:"query" jsonschema:"stream selector, e.g. {namespace=\"web\"} (a full LogQL query is accepted; its selectors are sized)"`
+	By    []string `json:"by,omitempty" jsonschema:"group the volume by these labels (default: by stream)"`
+	Top   int      `json:"top,omitempty" jsonschema:"how many of the largest streams or groups to list (default 20)"`
+	Window
+}
+
+// Volume is bytes for one stream or group.
+type Volume struct {
+	Labels map[string]string `json:"labels"`
+	Bytes  int64             `json:"bytes"`
+}
+
+// StatsOutput is logs_stats' structured result.
+type StatsOutput struct {
+	Start    string   `json:"start"`
+	End      string   `json:"end"`
+	Streams  int64    `json:"streams"`
+	Chunks   int64    `json:"chunks"`
+	Entries  int64    `json:"entries"`
+	Bytes    int64    `json:"bytes"`
+	CapBytes int64    `json:"cap_bytes" jsonschema:"logs_query refuses queries that would scan more"`
+	Allowed  bool     `json:"allowed" jsonschema:"whether logs_query would run over this range"`
+	Items    []Volume `json:"items" jsonschema:"largest streams or groups by bytes"`
+}
+
+func (s *Server) stats(ctx context.Context, c *tool.Call, in StatsInput) (*tool.Result, error) {
+	q, err := logql.Check(in.Query)
+	if err != nil {
+		return nil, tool.Argf("%v", err)
+	}
+	start, end, err := s.window(in.Window, time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	out := StatsOutput{Start: rfc(start), End: rfc(end), CapBytes: s.MaxScanBytes, Items: []Volume{}}
+	top := s.limit(in.Top, 20)
+	for _, sel := range q.Selectors {
+		st, err := s.Loki.Stats(ctx, sel.String(), start, end)
+		if err != nil {
+			return nil, lokiErr("index stats", err)
+		}
+		out.Streams += st.Streams
+		out.Chunks += st.Chunks
+		out.Entries += st.Entries
+		out.Bytes += st.Bytes
+		vols, err := s.Loki.Volume(ctx, sel.String(), start, end, in.By, top)
+		if err != nil {
+			return nil, lokiErr("index volume", err)
+		}
+		for _, v := range vols {
+			out.Items = append(out.Items, Volume{Labels: v.Labels, Bytes: v.Bytes})
+		}
+	}
+	sort.SliceStable(out.Items, func(i, j int) bool { return out.Items[i].Bytes > out.Items[j].Bytes })
+	if len(out.Items) > top {
+		out.Items = out.Items[:top]
+	}
+	out.Allowed = s.MaxScanBytes <= 0 || out.Bytes <= s.MaxScanBytes
+	return &tool.Result{Data: out, Render: func(d map[string]any) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s .. %s: %v streams, %v chunks, %v entries, %v bytes (cap %v; logs_query allowed: %v)\n",
+			str(d["start"]), str(d["end"]), d["streams"], d["chunks"], d["entries"], d["bytes"], d["cap_bytes"], d["allowed"])
+		items, _ := d["items"].([]any)
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			labels, _ := m["labels"].(map[string]any)
+			fmt.Fprintf(&b, "%12v  %s\n", m["bytes"], labelString(toStrings(labels)))
+		}
+		return b.String()
+	}}, nil
+}
+
+// PatternsInput are logs_patterns' arguments.
+type PatternsInput struct {
+	Query string `json:"query" jsonschema:"stream selector, e.g. {app=\"api\"}"`
+	Window
+}
+
+// PatternItem is one pattern.
+type PatternItem struct {
+	Pattern string `json:"pattern"`
+	Count   int64  `json:"count"`
+}
+
+// PatternsOutput is logs_patterns' structured result.
+type PatternsOutput struct {
+	Items []PatternItem `json:"items"`
+}
+
+func (s *Server) patterns(ctx context.Context, c *tool.Call, in PatternsInput) (*tool.Result, error) {
+	if in.Query == "" {
+		return nil, tool.Argf("query is required: a stream selector such as {app=\"api\"}")
+	}
+	sel, err := s.selectorArg(in.Query)
+	if err != nil {
+		return nil, err
+	}
+	start, end, err := s.window(in.Window, time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	pats, err := s.Loki.Patterns(ctx, sel, start, end)
+	if err != nil {
+		var le *loki.Error
+		if errors.As(err, &le) && (le.Status == http.StatusNotFound || strings.Contains(le.Msg, "pattern")) {
+			return nil, fmt.Errorf("this Loki does not serve patterns (its pattern ingester is off: pattern_ingester.enabled); use logs_query or logs_stats instead")
+		}
+		return nil, lokiErr("patterns", err)
+	}
+	out := PatternsOutput{Items: make([]PatternItem, 0, len(pats))}
+	for _, p := range pats {
+		out.Items = append(out.Items, PatternItem{Pattern: p.Pattern, Count: p.Count})
+	}
+	return &tool.Result{Data: out, Render: func(d map[string]any) string {
+		items, _ := d["items"].([]any)
+		var b strings.Builder
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			fmt.Fprintf(&b, "%8v  %s\n", m["count"], str(m["pattern"]))
+		}
+		return b.String()
+	}}, nil
+}
