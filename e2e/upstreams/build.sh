@@ -22,7 +22,7 @@ build() { # name version module-dir main-package [extra go build args...]
   mv "$out.tmp" "$out"
 }
 
-want=${1:-kubernetes}
+want=${*:-kubernetes}
 case " $want " in
 *" kubernetes "*|*" all "*)
   build etcd v3.6.16 etcd go.etcd.io/etcd/server/v3 -ldflags '-s -w'

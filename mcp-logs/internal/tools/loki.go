@@ -176,7 +176,7 @@ func (s *Server) checkQuery(ctx context.Context, query string) (*logql.Query, er
 func (s *Server) guard(ctx context.Context, q *logql.Query, start, end time.Time) (int64, error) {
 	var total loki.IndexStats
 	for _, sel := range q.Selectors {
-		st, err := s.Loki.Stats(ctx, sel.String(), start, end)
+		st, err := s.size(ctx, sel.String(), start, end)
 		if err != nil {
 			return 0, lokiErr("index stats (checked before every query; the query was not run)", err)
 		}
@@ -190,6 +190,28 @@ func (s *Server) guard(ctx context.Context, q *logql.Query, start, end time.Time
 			humanBytes(total.Bytes), total.Streams, total.Chunks, total.Entries, rfc(start), rfc(end), humanBytes(s.MaxScanBytes))
 	}
 	return total.Bytes, nil
+}
+
+// size is what a selector covers. Index stats read only the store, so
+// data still in the ingesters (the most recent hours) is missing there;
+// the volume endpoint asks the ingesters too. The larger byte count wins.
+func (s *Server) size(ctx context.Context, sel string, start, end time.Time) (loki.IndexStats, error) {
+	st, err := s.Loki.Stats(ctx, sel, start, end)
+	if err != nil {
+		return st, err
+	}
+	// Grouped by the selector's own labels (Loki's default), so a few
+	// groups hold everything.
+	vols, err := s.Loki.Volume(ctx, sel, start, end, nil, 10000)
+	if err != nil {
+		return st, err
+	}
+	var vb int64
+	for _, v := range vols {
+		vb += v.Bytes
+	}
+	st.Bytes = max(st.Bytes, vb)
+	return st, nil
 }
 
 func (s *Server) metricQuery(ctx context.Context, in QueryInput, q *logql.Query) (*tool.Result, error) {
@@ -501,7 +523,7 @@ func (s *Server) stats(ctx context.Context, c *tool.Call, in StatsInput) (*tool.
 	out := StatsOutput{Start: rfc(start), End: rfc(end), CapBytes: s.MaxScanBytes, Items: []Volume{}}
 	top := s.limit(in.Top, 20)
 	for _, sel := range q.Selectors {
-		st, err := s.Loki.Stats(ctx, sel.String(), start, end)
+		st, err := s.size(ctx, sel.String(), start, end)
 		if err != nil {
 			return nil, lokiErr("index stats", err)
 		}

@@ -1,0 +1,177 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Recorder keeps every byte the servers sent, so a test at the end can
+// prove no planted secret was among them.
+type Recorder struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Add records s.
+func (r *Recorder) Add(s string) {
+	r.mu.Lock()
+	r.buf.WriteString(s)
+	r.buf.WriteByte('\n')
+	r.mu.Unlock()
+}
+
+// String returns everything recorded.
+func (r *Recorder) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.buf.String()
+}
+
+// Result is one tool call's outcome as the client saw it.
+type Result struct {
+	Text    string
+	Data    map[string]any
+	IsError bool
+}
+
+// Call calls a tool and records what came back in seen.
+func Call(t testing.TB, seen *Recorder, s *mcp.ClientSession, name string, args map[string]any) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := s.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+	if err != nil {
+		t.Fatalf("call %s %v: %v", name, args, err)
+	}
+	var r Result
+	r.IsError = res.IsError
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			r.Text += tc.Text
+		}
+	}
+	if res.StructuredContent != nil {
+		raw, _ := json.Marshal(res.StructuredContent)
+		seen.Add(string(raw))
+		_ = json.Unmarshal(raw, &r.Data)
+	}
+	seen.Add(r.Text)
+	return r
+}
+
+// MustCall calls a tool and fails the test on a tool error.
+func MustCall(t testing.TB, seen *Recorder, s *mcp.ClientSession, name string, args map[string]any) Result {
+	t.Helper()
+	r := Call(t, seen, s, name, args)
+	if r.IsError {
+		t.Fatalf("%s %v: tool error: %s", name, args, r.Text)
+	}
+	return r
+}
+
+// StdioSession starts bin with args as an MCP server over stdio; its
+// stderr is recorded in seen when the test ends.
+func StdioSession(t testing.TB, seen *Recorder, bin string, args ...string) *mcp.ClientSession {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatalf("connect over stdio: %v (stderr: %s)", err, stderr.String())
+	}
+	t.Cleanup(func() {
+		s.Close()
+		seen.Add(stderr.String())
+	})
+	return s
+}
+
+// StartServer starts bin over HTTP (args must include its --listen
+// address, url's host) and waits for /healthz; its log is recorded in seen
+// when the test ends.
+func StartServer(t testing.TB, seen *Recorder, dir, name, url, bin string, args ...string) *Proc {
+	t.Helper()
+	p, err := Start(dir, name, bin, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Stop()
+		seen.Add(p.Tail(1 << 20))
+		if t.Failed() {
+			t.Logf("server log:\n%s", p.Tail(4000))
+		}
+	})
+	if err := WaitHTTP(context.Background(), p, url+"/healthz", "", http.DefaultClient, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Bearer adds a token to every request.
+type Bearer struct {
+	Token string
+	Next  http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (b Bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.Token)
+	return b.Next.RoundTrip(r)
+}
+
+// HTTPClient sends token on every request.
+func HTTPClient(token string) *http.Client {
+	return &http.Client{Transport: Bearer{Token: token, Next: http.DefaultTransport}}
+}
+
+// Connect opens an MCP session over transport, closed when the test ends.
+func Connect(t testing.TB, transport mcp.Transport) *mcp.ClientSession {
+	t.Helper()
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
+	// The legacy SSE client keeps its stream on the Connect context: it
+	// must outlive this function.
+	s, err := client.Connect(context.Background(), transport, nil)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// AuditLines reads a JSON-lines audit log, recording it in seen.
+func AuditLines(t testing.TB, seen *Recorder, path string) []map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read audit log: %v", err)
+	}
+	seen.Add(string(raw))
+	var out []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
