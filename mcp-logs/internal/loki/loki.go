@@ -439,13 +439,15 @@ type Volume struct {
 	Bytes  int64
 }
 
-// Volume asks the index for the largest streams of selector, grouped by
-// the given labels (none: by stream).
+// Volume asks the index (and the ingesters) for the largest groups of
+// selector's streams by bytes, grouped by the given labels (none: by the
+// labels the selector names).
 func (c *Client) Volume(ctx context.Context, selector string, start, end time.Time, by []string, limit int) ([]Volume, error) {
 	v := url.Values{"query": {selector}, "start": {ns(start)}, "end": {ns(end)}, "limit": {strconv.Itoa(limit)}}
 	if len(by) > 0 {
+		// With the default aggregation (series), targetLabels groups by
+		// those labels' values; aggregateBy=labels would not.
 		v.Set("targetLabels", strings.Join(by, ","))
-		v.Set("aggregateBy", "labels")
 	}
 	var r queryResponse
 	if err := c.get(ctx, "/loki/api/v1/index/volume", v, &r); err != nil {

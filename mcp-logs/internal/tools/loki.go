@@ -186,8 +186,12 @@ func (s *Server) guard(ctx context.Context, q *logql.Query, start, end time.Time
 		total.Bytes += st.Bytes
 	}
 	if s.MaxScanBytes > 0 && total.Bytes > s.MaxScanBytes {
-		return 0, tool.Argf("refused: this query would scan %s (%d streams, %d chunks, %d entries) between %s and %s, over this server's cap of %s. Narrow it: a shorter range (since), more selector labels (e.g. a pod or container), or check sizes with logs_stats first",
-			humanBytes(total.Bytes), total.Streams, total.Chunks, total.Entries, rfc(start), rfc(end), humanBytes(s.MaxScanBytes))
+		detail := "recent data, still in the ingesters"
+		if total.Streams > 0 {
+			detail = fmt.Sprintf("%d streams, %d chunks, %d entries in the index", total.Streams, total.Chunks, total.Entries)
+		}
+		return 0, tool.Argf("refused: this query would scan %s (%s) between %s and %s, over this server's cap of %s. Narrow it: a shorter range (since), more selector labels (e.g. a pod or container), or check sizes with logs_stats first",
+			humanBytes(total.Bytes), detail, rfc(start), rfc(end), humanBytes(s.MaxScanBytes))
 	}
 	return total.Bytes, nil
 }

@@ -1,0 +1,44 @@
+package logs_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestZZNoSecretLeftAnyServer runs last (go test runs tests in file
+// order): nothing any server sent back in this run (results, texts, audit
+// logs, stderr) holds a planted secret.
+func TestZZNoSecretLeftAnyServer(t *testing.T) {
+	all := seen.String()
+	require.Greater(t, len(all), 10000, "the other tests ran and recorded their output")
+	for _, p := range planted() {
+		assert.NotContains(t, all, p)
+	}
+}
+
+// TestZZLokiOnlyServedReads reads Loki's own request metrics: since the
+// fixtures were pushed, every request any server under test made was a
+// GET. The only pushes are the paging test's own late arrivals.
+func TestZZLokiOnlyServedReads(t *testing.T) {
+	after, err := loki.Requests(context.Background())
+	require.NoError(t, err)
+	reads := 0
+	for k, n := range after {
+		d := n - before[k]
+		if d == 0 || strings.HasPrefix(k, "gRPC ") {
+			continue
+		}
+		method, route, _ := strings.Cut(k, " ")
+		if route == "loki_api_v1_push 204" {
+			assert.LessOrEqual(t, d, 200, "only the paging test's late arrivals were pushed")
+			continue
+		}
+		assert.Equal(t, "GET", method, "request %s (%d times)", k, d)
+		reads += d
+	}
+	assert.Greater(t, reads, 50, "the servers did read")
+}
