@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 BIN   := $(CURDIR)/bin
 GO    ?= go
-PKGS  := ./shared/... ./mcp-kubernetes/...
+PKGS  := ./shared/... ./mcp-kubernetes/... ./mcp-logs/...
 E2E   := ./e2e/...
 
 .PHONY: all build test unit e2e upstreams vet fmt run bench clean
@@ -14,21 +14,23 @@ all: build
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/mcp-kubernetes ./mcp-kubernetes/cmd/mcp-kubernetes
+	$(GO) build -trimpath -o $(BIN)/mcp-logs ./mcp-logs/cmd/mcp-logs
 
 vet:
-	@unformatted=$$(gofmt -l shared mcp-kubernetes e2e); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	@unformatted=$$(gofmt -l shared mcp-kubernetes mcp-logs e2e); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS) $(E2E)
 
 unit:
 	$(GO) test -count=1 $(PKGS)
 
-# Builds etcd, kube-apiserver and kube-controller-manager from the Go module
-# proxy the first time (about 12 minutes on 2 cores), then reuses the cache.
+# Builds etcd, kube-apiserver, kube-controller-manager, Loki and logcli from
+# the Go module proxy the first time (about 17 minutes on 2 cores), then
+# reuses the cache.
 upstreams:
-	bash e2e/upstreams/build.sh kubernetes
+	bash e2e/upstreams/build.sh kubernetes loki
 
 e2e: upstreams
-	$(GO) test -count=1 -timeout 20m $(E2E)
+	$(GO) test -count=1 -timeout 30m $(E2E)
 
 test: vet unit e2e
 
@@ -41,6 +43,8 @@ bench:
 # the embedded defaults, says which upstream each other one lacks, and stops
 # them all on Ctrl-C.
 KUBECONFIG_FILE := $(or $(KUBECONFIG),$(HOME)/.kube/config)
+LOKI            := $(or $(LOKI_URL),http://127.0.0.1:3100)
+LOG_ROOT        ?= /var/log
 run: build
 	@pids=""; trap 'kill $$pids 2>/dev/null; wait' INT TERM EXIT; \
 	if [ -r "$(KUBECONFIG_FILE)" ]; then \
@@ -49,7 +53,9 @@ run: build
 	else \
 	  echo "mcp-kubernetes: not started: no kubeconfig (set KUBECONFIG or create ~/.kube/config)"; \
 	fi; \
-	for s in mcp-gitea mcp-swarm mcp-logs mcp-docs mcp-orchestrator; do \
+	echo "mcp-logs: http://127.0.0.1:8083/mcp (legacy SSE: /sse), Loki $(LOKI), files under $(LOG_ROOT)"; \
+	$(BIN)/mcp-logs --transport http --loki-url "$(LOKI)" --files-root "$(LOG_ROOT)" & pids="$$pids $$!"; \
+	for s in mcp-gitea mcp-swarm mcp-docs mcp-orchestrator; do \
 	  echo "$$s: not started: not part of this version yet"; \
 	done; \
 	if [ -z "$$pids" ]; then echo "nothing to run"; exit 0; fi; \

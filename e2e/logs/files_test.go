@@ -148,4 +148,3 @@ func TestFilesSecretsAreMasked(t *testing.T) {
 	assert.NotContains(t, tail.Text, filePass)
 	assert.Contains(t, tail.Text, "using password: [MASKED:")
 }
-

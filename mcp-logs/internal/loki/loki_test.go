@@ -1,0 +1,78 @@
+package loki
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestReadOnlyTransport: no method but GET leaves the client's transport,
+// and the upstream never sees the refused request.
+func TestReadOnlyTransport(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Method+" "+r.URL.Path)
+	}))
+	defer srv.Close()
+	c := &http.Client{Transport: ReadOnly(http.DefaultTransport)}
+	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead} {
+		req, _ := http.NewRequest(m, srv.URL+"/loki/api/v1/push", strings.NewReader("{}"))
+		_, err := c.Do(req)
+		require.Error(t, err, m)
+		assert.Contains(t, err.Error(), "only reads")
+	}
+	resp, err := c.Get(srv.URL + "/ready")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, []string{"GET /ready"}, got)
+}
+
+// TestNoWritePaths scans this package's source: no request is built with a
+// method other than GET, and no write endpoint (push, delete, flush,
+// rules) is named.
+func TestNoWritePaths(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	bad := regexp.MustCompile(`http\.Method(Post|Put|Patch|Delete)|"(POST|PUT|PATCH|DELETE)"|/push|/delete|/flush|/rules|/shutdown`)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for i, line := range strings.Split(string(src), "\n") {
+			if bad.MatchString(line) && !strings.Contains(line, "req.Method != http.MethodGet") {
+				t.Errorf("%s:%d: %s", f, i+1, strings.TrimSpace(line))
+			}
+		}
+	}
+}
+
+func TestSecretsComeFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "token")
+	os.WriteFile(tok, []byte("s3cr3t-token\n"), 0o600)
+	var auth, tenant string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth, tenant = r.Header.Get("Authorization"), r.Header.Get("X-Scope-OrgID")
+	}))
+	defer srv.Close()
+	c, err := New(Options{URL: srv.URL, TokenFile: tok, Tenant: "team-a"})
+	require.NoError(t, err)
+	require.NoError(t, c.Ready(t.Context()))
+	assert.Equal(t, "Bearer s3cr3t-token", auth)
+	assert.Equal(t, "team-a", tenant)
+
+	_, err = New(Options{URL: "ftp://x"})
+	assert.ErrorContains(t, err, "want http(s)://host:port")
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, nil, 0o600)
+	_, err = New(Options{URL: srv.URL, TokenFile: empty})
+	assert.ErrorContains(t, err, "is empty")
+}
