@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -15,7 +14,7 @@ import (
 // Query is what a search keeps. Zero fields do not filter.
 type Query struct {
 	// Pattern is the RE2 expression a line must match; nil keeps all.
-	Pattern *regexp.Regexp
+	Pattern *Pattern
 	// Since and Until bound the line's time (Until exclusive). A line
 	// without a time of its own (a stack-trace line) has its entry's.
 	Since, Until time.Time
@@ -30,18 +29,6 @@ type Query struct {
 	Limit int
 	// MaxLine cuts longer lines.
 	MaxLine int
-}
-
-// Compile prepares an RE2 pattern for block search. The (?m) flag makes ^
-// and $ match at line boundaries, as they would on one line.
-func Compile(pattern string) (*regexp.Regexp, error) {
-	if pattern == "" {
-		return nil, nil
-	}
-	if _, err := regexp.Compile(pattern); err != nil {
-		return nil, err
-	}
-	return regexp.Compile("(?m)" + pattern)
 }
 
 // Match is one line found.
@@ -209,6 +196,7 @@ type scanner struct {
 	// that continue it.
 	lastTime  time.Time
 	lastLevel Level
+	scratch   []byte // lower-cased block, for case-insensitive literals
 }
 
 func (s *scanner) add(m Match) bool {
@@ -265,21 +253,19 @@ func (s *scanner) block(b []byte, base int64, line *int64) bool {
 			return false
 		}
 	}
+	var find *finder
+	if s.q.Pattern != nil {
+		find = s.q.Pattern.finder(b, &s.scratch)
+	}
 	pos, counted, ln := 0, 0, first
 	for pos < len(b) {
 		start := pos
-		if s.q.Pattern != nil {
-			loc := s.q.Pattern.FindIndex(b[pos:])
-			if loc == nil {
+		if find != nil {
+			at := find.candidate(pos)
+			if at < 0 {
 				break
 			}
-			start = pos + loc[0]
-			if start > 0 {
-				start = bytes.LastIndexByte(b[:start], '\n') + 1
-			}
-			if start < pos {
-				start = pos
-			}
+			start = max(bytes.LastIndexByte(b[:at], '\n')+1, pos)
 		}
 		end := bytes.IndexByte(b[start:], '\n')
 		if end < 0 {
@@ -289,8 +275,9 @@ func (s *scanner) block(b []byte, base int64, line *int64) bool {
 		}
 		text := bytes.TrimRight(b[start:end], "\r\n")
 		pos = end
-		// The block match may have crossed a line end; the line alone decides.
-		if s.q.Pattern != nil && !s.q.Pattern.Match(text) {
+		// A candidate only holds a literal, or a block match may cross a
+		// line end: the line alone decides.
+		if s.q.Pattern != nil && !s.q.Pattern.re.Match(text) {
 			continue
 		}
 		ln += int64(bytes.Count(b[counted:start], []byte{'\n'}))

@@ -112,7 +112,7 @@ func ts(s string) time.Time {
 	return t
 }
 
-func mustCompile(p string) *regexp.Regexp {
+func mustCompile(p string) *Pattern {
 	re, err := Compile(p)
 	if err != nil {
 		panic(err)
@@ -222,19 +222,29 @@ func TestBlocksAgainstNaive(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
 	f, err := Stat(path)
 	require.NoError(t, err)
-	pat := `took=(1\d|9)\dms|frame \d*7$`
-	re := regexp.MustCompile(pat)
-	var want []string
-	for i := len(lines) - 1; i >= 0; i-- {
-		if re.MatchString(lines[i]) {
-			want = append(want, fmt.Sprintf("big.log:%d %s", i+1, lines[i]))
+	for _, pat := range []string{
+		`took=(1\d|9)\dms|frame \d*7$`, // literals from both branches
+		`(?i)WARN req=\d*3 `,           // case-insensitive literal
+		`(?i)error|x{100}`,             // folded and plain literals mixed
+		`req=\d{2}5\b`,                 // literal then classes
+		`^\s+at`,                       // anchored, literal after a class
+		`\d{3}ms x`,                    // literal at the end only
+		`\d{3}[mn][rs]`,                // no literal: the regexp scans blocks
+		`took=\d+ms\s+xxxxxxxxxx\s*$`,  // $ at line ends
+	} {
+		re := regexp.MustCompile(pat)
+		var want []string
+		for i := len(lines) - 1; i >= 0; i-- {
+			if re.MatchString(lines[i]) {
+				want = append(want, fmt.Sprintf("big.log:%d %s", i+1, lines[i]))
+			}
 		}
+		require.NotEmpty(t, want, pat)
+		ms, more, _, err := Search(context.Background(), []File{f}, Query{Pattern: mustCompile(pat), Limit: len(want) + 1}, nil)
+		require.NoError(t, err)
+		assert.False(t, more)
+		assert.Equal(t, want, texts(ms), pat)
 	}
-	require.Greater(t, len(want), 1000)
-	ms, more, _, err := Search(context.Background(), []File{f}, Query{Pattern: mustCompile(pat), Limit: len(want)}, nil)
-	require.NoError(t, err)
-	assert.False(t, more)
-	assert.Equal(t, want, texts(ms))
 
 	tail, _, err := Tail(context.Background(), f, 5, 0, nil)
 	require.NoError(t, err)
@@ -255,4 +265,30 @@ func TestLongLinesAreCut(t *testing.T) {
 	assert.LessOrEqual(t, len(ms[0].Text), 1000)
 	assert.Equal(t, len(long), ms[0].Len)
 	assert.True(t, strings.HasSuffix(ms[0].Text, "word"), "cut at a word boundary")
+}
+
+func TestRequiredLiterals(t *testing.T) {
+	cases := []struct {
+		pattern string
+		lits    []string
+		fold    bool
+	}{
+		{`deadline exceeded`, []string{"deadline exceeded"}, false},
+		{`status=5\d\d|deadline (exceeded|missed)`, []string{"status=5", "deadline "}, false},
+		{`(?i)Deadline`, []string{"deadline"}, true},
+		{`a?bcd`, []string{"bcd"}, false},
+		{`x*`, nil, false},
+		{`\d+ms`, []string{"ms"}, false},
+		{`(?i)é`, nil, false},
+	}
+	for _, c := range cases {
+		p, err := Compile(c.pattern)
+		require.NoError(t, err)
+		var got []string
+		for _, l := range p.lits {
+			got = append(got, string(l))
+		}
+		assert.Equal(t, c.lits, got, c.pattern)
+		assert.Equal(t, c.fold, p.fold, c.pattern)
+	}
 }

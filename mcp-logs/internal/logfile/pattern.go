@@ -1,0 +1,217 @@
+package logfile
+
+import (
+	"bytes"
+	"regexp"
+	"regexp/syntax"
+	"unicode/utf8"
+)
+
+// Pattern is a compiled search expression. Go's regexp runs at tens of
+// MB/s when an expression has no literal prefix, so lines are first found
+// by literals every match must contain (searched with the SIMD-backed
+// bytes.Index), and only those lines go through the regexp.
+type Pattern struct {
+	re *regexp.Regexp // (?m): ^ and $ match at line boundaries
+	// lits: every match contains at least one of them; nil when no such
+	// set is known, and the regexp scans whole blocks instead.
+	lits [][]byte
+	// fold: lits are lower case and are looked for in lower-cased text.
+	fold bool
+}
+
+// Compile prepares an RE2 pattern ("" matches every line).
+func Compile(pattern string) (*Pattern, error) {
+	if pattern == "" {
+		return nil, nil
+	}
+	if _, err := regexp.Compile(pattern); err != nil {
+		return nil, err
+	}
+	re, err := regexp.Compile("(?m)" + pattern)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pattern{re: re}
+	if tree, err := syntax.Parse(pattern, syntax.Perl); err == nil {
+		if set, ok := required(tree.Simplify()); ok && len(set) > 0 {
+			p.lits, p.fold = literals(set)
+		}
+	}
+	return p, nil
+}
+
+// String returns the expression.
+func (p *Pattern) String() string { return p.re.String()[len("(?m)"):] }
+
+// lit is a literal a match must contain, and whether it matches case
+// insensitively.
+type lit struct {
+	s    string
+	fold bool
+}
+
+// required returns literals at least one of which every match of re
+// contains, or false when it cannot tell.
+func required(re *syntax.Regexp) ([]lit, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 {
+			return nil, false
+		}
+		return []lit{{s: string(re.Rune), fold: re.Flags&syntax.FoldCase != 0}}, true
+	case syntax.OpCapture:
+		return required(re.Sub[0])
+	case syntax.OpPlus:
+		return required(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return required(re.Sub[0])
+		}
+		return nil, false
+	case syntax.OpAlternate:
+		var out []lit
+		for _, sub := range re.Sub {
+			set, ok := required(sub)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, set...)
+		}
+		return out, true
+	case syntax.OpConcat:
+		// Adjacent literals join into a longer one; of the parts, the set
+		// whose shortest literal is longest filters best.
+		var best []lit
+		found := false
+		consider := func(set []lit) {
+			if !found || shortest(set) > shortest(best) || shortest(set) == shortest(best) && len(set) < len(best) {
+				best, found = set, true
+			}
+		}
+		var run []rune
+		runFold := false
+		flush := func() {
+			if len(run) > 0 {
+				consider([]lit{{s: string(run), fold: runFold}})
+				run = nil
+			}
+		}
+		for _, sub := range re.Sub {
+			if sub.Op == syntax.OpLiteral {
+				f := sub.Flags&syntax.FoldCase != 0
+				if len(run) > 0 && f != runFold {
+					flush()
+				}
+				run, runFold = append(run, sub.Rune...), f
+				continue
+			}
+			flush()
+			if set, ok := required(sub); ok {
+				consider(set)
+			}
+		}
+		flush()
+		return best, found
+	}
+	return nil, false
+}
+
+func shortest(set []lit) int {
+	n := -1
+	for _, l := range set {
+		if n < 0 || len(l.s) < n {
+			n = len(l.s)
+		}
+	}
+	return n
+}
+
+// literals turns a set into byte strings: all lower-cased when any of them
+// folds case (then only ASCII letters may fold), or nil when that fails.
+func literals(set []lit) ([][]byte, bool) {
+	fold := false
+	for _, l := range set {
+		fold = fold || l.fold
+	}
+	out := make([][]byte, 0, len(set))
+	for _, l := range set {
+		b := []byte(l.s)
+		if fold {
+			for _, r := range l.s {
+				if r >= utf8.RuneSelf && l.fold {
+					return nil, false
+				}
+			}
+			b = lowerASCII(nil, b)
+		}
+		out = append(out, b)
+	}
+	return out, fold
+}
+
+// lowerASCII lower-cases ASCII letters of src into dst (resized).
+func lowerASCII(dst, src []byte) []byte {
+	if cap(dst) < len(src) {
+		dst = make([]byte, len(src))
+	}
+	dst = dst[:len(src)]
+	for i, c := range src {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst[i] = c
+	}
+	return dst
+}
+
+// finder walks one block for candidate lines: those holding one of the
+// literals, or (without literals) a regexp match.
+type finder struct {
+	p    *Pattern
+	hay  []byte // the block, lower-cased when folding
+	next []int  // per literal: next occurrence at or after the last ask, -1 none
+}
+
+func (p *Pattern) finder(b []byte, scratch *[]byte) *finder {
+	f := &finder{p: p, hay: b}
+	if p.fold {
+		*scratch = lowerASCII(*scratch, b)
+		f.hay = *scratch
+	}
+	f.next = make([]int, len(p.lits))
+	for i := range f.next {
+		f.next[i] = -2 // not searched yet
+	}
+	return f
+}
+
+// candidate returns the offset of the first possible match at or after
+// pos, or -1.
+func (f *finder) candidate(pos int) int {
+	if f.p.lits == nil {
+		loc := f.p.re.FindIndex(f.hay[pos:])
+		if loc == nil {
+			return -1
+		}
+		return pos + loc[0]
+	}
+	best := -1
+	for i, l := range f.p.lits {
+		if f.next[i] == -1 {
+			continue
+		}
+		if f.next[i] < pos {
+			j := bytes.Index(f.hay[pos:], l)
+			if j < 0 {
+				f.next[i] = -1
+				continue
+			}
+			f.next[i] = pos + j
+		}
+		if best < 0 || f.next[i] < best {
+			best = f.next[i]
+		}
+	}
+	return best
+}
