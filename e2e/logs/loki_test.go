@@ -198,7 +198,7 @@ func TestLokiGuardrail(t *testing.T) {
 		{"malformed, caught here", map[string]any{"query": `{app="api"`}, []string{"LogQL error at column 1", "never closed"}},
 		{"malformed, caught by Loki's parser", map[string]any{"query": `{app="api"} |= `}, []string{"Loki cannot parse the query", "col 16"}},
 		{"bad regex", map[string]any{"query": `{app="api"} |~ "(oops"`}, []string{"not a valid RE2 expression", "missing closing )"}},
-		{"too much to scan", window(map[string]any{"query": `{namespace="web", app="noisy"}`}), []string{"refused: this query would scan 1.", "MiB", "over this server's cap of 488.3 KiB", "Narrow it"}},
+		{"too much to scan", window(map[string]any{"query": `{namespace="web", app="noisy"}`}), []string{"refused: this query would scan 1.", "MiB", "over this server's cap of 488.3 KiB", "Narrow it", "logs_stats"}},
 		{"instant log query", map[string]any{"query": `{app="api"}`, "instant": true}, []string{"instant applies to metric queries only"}},
 	}
 	for _, c := range cases {

@@ -174,48 +174,42 @@ func (s *Server) checkQuery(ctx context.Context, query string) (*logql.Query, er
 // guard asks the index how much the query's selectors cover and refuses
 // over the cap, with the numbers.
 func (s *Server) guard(ctx context.Context, q *logql.Query, start, end time.Time) (int64, error) {
-	var total loki.IndexStats
+	var total int64
 	for _, sel := range q.Selectors {
-		st, err := s.size(ctx, sel.String(), start, end)
+		n, err := s.volume(ctx, sel.String(), start, end)
 		if err != nil {
-			return 0, lokiErr("index stats (checked before every query; the query was not run)", err)
+			return 0, lokiErr("index volume (checked before every query; the query was not run)", err)
 		}
-		total.Streams += st.Streams
-		total.Chunks += st.Chunks
-		total.Entries += st.Entries
-		total.Bytes += st.Bytes
+		total += n
 	}
-	if s.MaxScanBytes > 0 && total.Bytes > s.MaxScanBytes {
-		detail := "recent data, still in the ingesters"
-		if total.Streams > 0 {
-			detail = fmt.Sprintf("%d streams, %d chunks, %d entries in the index", total.Streams, total.Chunks, total.Entries)
-		}
-		return 0, tool.Argf("refused: this query would scan %s (%s) between %s and %s, over this server's cap of %s. Narrow it: a shorter range (since), more selector labels (e.g. a pod or container), or check sizes with logs_stats first",
-			humanBytes(total.Bytes), detail, rfc(start), rfc(end), humanBytes(s.MaxScanBytes))
+	if s.MaxScanBytes > 0 && total > s.MaxScanBytes {
+		return 0, tool.Argf("refused: this query would scan %s between %s and %s, over this server's cap of %s. Narrow it: a shorter range (since), more selector labels (e.g. a pod or container); logs_stats shows which streams are large",
+			humanBytes(total), rfc(start), rfc(end), humanBytes(s.MaxScanBytes))
 	}
-	return total.Bytes, nil
+	return total, nil
 }
 
-// size is what a selector covers. Index stats read only the store, so
-// data still in the ingesters (the most recent hours) is missing there;
-// the volume endpoint asks the ingesters too. The larger byte count wins.
-func (s *Server) size(ctx context.Context, sel string, start, end time.Time) (loki.IndexStats, error) {
-	st, err := s.Loki.Stats(ctx, sel, start, end)
-	if err != nil {
-		return st, err
-	}
+// volume is the bytes a selector covers. The volume endpoint asks the
+// store and the ingesters (index stats read only the store, so they miss
+// the most recent hours) and answers in about a millisecond where index
+// stats took 40 ms (docs/benchmarks.md). A Loki with volume disabled falls
+// back to index stats.
+func (s *Server) volume(ctx context.Context, sel string, start, end time.Time) (int64, error) {
 	// Grouped by the selector's own labels (Loki's default), so a few
 	// groups hold everything.
 	vols, err := s.Loki.Volume(ctx, sel, start, end, nil, 10000)
 	if err != nil {
-		return st, err
+		st, serr := s.Loki.Stats(ctx, sel, start, end)
+		if serr != nil {
+			return 0, err
+		}
+		return st.Bytes, nil
 	}
-	var vb int64
+	var n int64
 	for _, v := range vols {
-		vb += v.Bytes
+		n += v.Bytes
 	}
-	st.Bytes = max(st.Bytes, vb)
-	return st, nil
+	return n, nil
 }
 
 func (s *Server) metricQuery(ctx context.Context, in QueryInput, q *logql.Query) (*tool.Result, error) {
@@ -506,10 +500,10 @@ type Volume struct {
 type StatsOutput struct {
 	Start    string   `json:"start"`
 	End      string   `json:"end"`
-	Streams  int64    `json:"streams"`
-	Chunks   int64    `json:"chunks"`
-	Entries  int64    `json:"entries"`
-	Bytes    int64    `json:"bytes"`
+	Streams  int64    `json:"streams" jsonschema:"from the index (stored data; the ingesters' recent data is not counted)"`
+	Chunks   int64    `json:"chunks" jsonschema:"from the index, as streams"`
+	Entries  int64    `json:"entries" jsonschema:"from the index, as streams"`
+	Bytes    int64    `json:"bytes" jsonschema:"bytes a query would scan, stored and recent (what logs_query's guard compares with cap_bytes)"`
 	CapBytes int64    `json:"cap_bytes" jsonschema:"logs_query refuses queries that would scan more"`
 	Allowed  bool     `json:"allowed" jsonschema:"whether logs_query would run over this range"`
 	Items    []Volume `json:"items" jsonschema:"largest streams or groups by bytes"`
@@ -527,14 +521,19 @@ func (s *Server) stats(ctx context.Context, c *tool.Call, in StatsInput) (*tool.
 	out := StatsOutput{Start: rfc(start), End: rfc(end), CapBytes: s.MaxScanBytes, Items: []Volume{}}
 	top := s.limit(in.Top, 20)
 	for _, sel := range q.Selectors {
-		st, err := s.size(ctx, sel.String(), start, end)
+		st, err := s.Loki.Stats(ctx, sel.String(), start, end)
 		if err != nil {
 			return nil, lokiErr("index stats", err)
 		}
 		out.Streams += st.Streams
 		out.Chunks += st.Chunks
 		out.Entries += st.Entries
-		out.Bytes += st.Bytes
+		// The same measure the guard applies (it includes the ingesters).
+		n, err := s.volume(ctx, sel.String(), start, end)
+		if err != nil {
+			return nil, lokiErr("index volume", err)
+		}
+		out.Bytes += n
 		vols, err := s.Loki.Volume(ctx, sel.String(), start, end, in.By, top)
 		if err != nil {
 			return nil, lokiErr("index volume", err)
