@@ -53,7 +53,7 @@ run: build
 	else \
 	  echo "mcp-kubernetes: not started: no kubeconfig (set KUBECONFIG or create ~/.kube/config)"; \
 	fi; \
-	echo "mcp-logs: http://127.0.0.1:8083/mcp (legacy SSE: /sse), Loki $(LOKI), files under $(LOG_ROOT)"; \
+	echo "mcp-logs: http://127.0.0.1:8084/mcp (legacy SSE: /sse), Loki $(LOKI), files under $(LOG_ROOT)"; \
 	$(BIN)/mcp-logs --transport http --loki-url "$(LOKI)" --files-root "$(LOG_ROOT)" & pids="$$pids $$!"; \
 	for s in mcp-gitea mcp-swarm mcp-docs mcp-orchestrator; do \
 	  echo "$$s: not started: not part of this version yet"; \

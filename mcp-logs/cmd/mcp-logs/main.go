@@ -37,7 +37,7 @@ func main() {
 	if defURL == "" {
 		defURL = "http://127.0.0.1:3100"
 	}
-	serve.Main(spec, 8083, func(fs *pflag.FlagSet) {
+	serve.Main(spec, 8084, func(fs *pflag.FlagSet) {
 		fs.StringVar(&lo.URL, "loki-url", defURL, "Loki base URL (also read from $LOKI_URL)")
 		fs.StringVar(&lo.Tenant, "loki-tenant", "", "tenant sent as X-Scope-OrgID on every request; callers cannot change it")
 		fs.StringVar(&lo.Username, "loki-username", "", "basic auth user (with --loki-password-file)")
