@@ -73,7 +73,7 @@ func BenchmarkNoisyQueryBytes(b *testing.B) {
 	start, end := benchRange()
 	q := `{namespace="web", app="noisy"}`
 	s, _ := session(b)
-	var mcpText, mcpData int
+	var mcpText, mcpData, shown int
 	for b.Loop() {
 		res, err := s.CallTool(context.Background(), &mcp.CallToolParams{Name: "logs_query", Arguments: map[string]any{"query": q, "start": start, "end": end, "limit": 100}})
 		if err != nil || res.IsError {
@@ -82,6 +82,11 @@ func BenchmarkNoisyQueryBytes(b *testing.B) {
 		mcpText = len(res.Content[0].(*mcp.TextContent).Text)
 		raw, _ := json.Marshal(res.StructuredContent)
 		mcpData = len(raw)
+		var d struct {
+			Items []any `json:"items"`
+		}
+		json.Unmarshal(raw, &d)
+		shown = len(d.Items)
 	}
 	st, _ := time.Parse(time.RFC3339, start)
 	en, _ := time.Parse(time.RFC3339, end)
@@ -95,6 +100,7 @@ func BenchmarkNoisyQueryBytes(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.ReportMetric(float64(shown), "mcp-lines-shown")
 	b.ReportMetric(float64(mcpText), "mcp-text-bytes")
 	b.ReportMetric(float64(mcpData), "mcp-structured-bytes")
 	b.ReportMetric(float64(len(raw)), "loki-json-bytes")
