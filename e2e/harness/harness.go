@@ -60,6 +60,21 @@ func BuildBinary(dir, module, name string) (string, error) {
 	return out, nil
 }
 
+// Prepare makes a work directory for one e2e suite and builds the suite's
+// binary (cmd/name of module) into it.
+func Prepare(module, name string) (dir, bin string, err error) {
+	dir, err = os.MkdirTemp("", "opsmcp-e2e-"+name+"-")
+	if err != nil {
+		return "", "", err
+	}
+	bin, err = BuildBinary(dir, module, name)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", "", err
+	}
+	return dir, bin, nil
+}
+
 // FreePort returns a free TCP port on 127.0.0.1.
 func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

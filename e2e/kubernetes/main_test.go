@@ -35,17 +35,12 @@ func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var err error
-	workDir, err = os.MkdirTemp("", "opsmcp-e2e-k8s-")
+	workDir, binary, err = harness.Prepare("mcp-kubernetes", "mcp-kubernetes")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer os.RemoveAll(workDir)
-	binary, err = harness.BuildBinary(workDir, "mcp-kubernetes", "mcp-kubernetes")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	kube, err = harness.StartKube(ctx, workDir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start kubernetes:", err)

@@ -54,17 +54,12 @@ func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	var err error
-	workDir, err = os.MkdirTemp("", "opsmcp-e2e-logs-")
+	workDir, binary, err = harness.Prepare("mcp-logs", "mcp-logs")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer os.RemoveAll(workDir)
-	binary, err = harness.BuildBinary(workDir, "mcp-logs", "mcp-logs")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	loki, err = harness.StartLoki(ctx, workDir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start loki:", err)

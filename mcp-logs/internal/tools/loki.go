@@ -375,6 +375,20 @@ type ListOutput struct {
 	Items []string `json:"items"`
 }
 
+// scoped reads the optional (or, with need, required) selector and the
+// time window that the listing tools share.
+func (s *Server) scoped(query string, need bool, w Window) (string, time.Time, time.Time, error) {
+	if need && query == "" {
+		return "", time.Time{}, time.Time{}, tool.Argf("query is required: a stream selector such as {namespace=\"web\"}")
+	}
+	sel, err := s.selectorArg(query)
+	if err != nil {
+		return "", time.Time{}, time.Time{}, err
+	}
+	start, end, err := s.window(w, time.Hour)
+	return sel, start, end, err
+}
+
 func (s *Server) selectorArg(query string) (string, error) {
 	if query == "" {
 		return "", nil
@@ -390,11 +404,7 @@ func (s *Server) selectorArg(query string) (string, error) {
 }
 
 func (s *Server) labels(ctx context.Context, c *tool.Call, in LabelsInput) (*tool.Result, error) {
-	sel, err := s.selectorArg(in.Query)
-	if err != nil {
-		return nil, err
-	}
-	start, end, err := s.window(in.Window, time.Hour)
+	sel, start, end, err := s.scoped(in.Query, false, in.Window)
 	if err != nil {
 		return nil, err
 	}
@@ -409,11 +419,7 @@ func (s *Server) labelValues(ctx context.Context, c *tool.Call, in LabelValuesIn
 	if in.Name == "" {
 		return nil, tool.Argf("name is required: a label name from logs_labels")
 	}
-	sel, err := s.selectorArg(in.Query)
-	if err != nil {
-		return nil, err
-	}
-	start, end, err := s.window(in.Window, time.Hour)
+	sel, start, end, err := s.scoped(in.Query, false, in.Window)
 	if err != nil {
 		return nil, err
 	}
@@ -452,14 +458,7 @@ type SeriesOutput struct {
 }
 
 func (s *Server) series(ctx context.Context, c *tool.Call, in SeriesInput) (*tool.Result, error) {
-	if in.Query == "" {
-		return nil, tool.Argf("query is required: a stream selector such as {namespace=\"web\"}")
-	}
-	sel, err := s.selectorArg(in.Query)
-	if err != nil {
-		return nil, err
-	}
-	start, end, err := s.window(in.Window, time.Hour)
+	sel, start, end, err := s.scoped(in.Query, true, in.Window)
 	if err != nil {
 		return nil, err
 	}
@@ -579,14 +578,7 @@ type PatternsOutput struct {
 }
 
 func (s *Server) patterns(ctx context.Context, c *tool.Call, in PatternsInput) (*tool.Result, error) {
-	if in.Query == "" {
-		return nil, tool.Argf("query is required: a stream selector such as {app=\"api\"}")
-	}
-	sel, err := s.selectorArg(in.Query)
-	if err != nil {
-		return nil, err
-	}
-	start, end, err := s.window(in.Window, time.Hour)
+	sel, start, end, err := s.scoped(in.Query, true, in.Window)
 	if err != nil {
 		return nil, err
 	}
