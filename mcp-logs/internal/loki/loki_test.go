@@ -1,6 +1,7 @@
 package loki
 
 import (
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -75,4 +76,30 @@ func TestSecretsComeFromFiles(t *testing.T) {
 	os.WriteFile(empty, nil, 0o600)
 	_, err = New(Options{URL: srv.URL, TokenFile: empty})
 	assert.ErrorContains(t, err, "is empty")
+}
+
+func TestTLSAndBasicAuth(t *testing.T) {
+	var user, pass string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ = r.BasicAuth()
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+	pw := filepath.Join(dir, "pw")
+	require.NoError(t, os.WriteFile(pw, []byte("hunter2\n"), 0o600))
+
+	c, err := New(Options{URL: srv.URL, CAFile: ca, Username: "loki-reader", PasswordFile: pw})
+	require.NoError(t, err)
+	require.NoError(t, c.Ready(t.Context()))
+	assert.Equal(t, "loki-reader", user)
+	assert.Equal(t, "hunter2", pass)
+
+	// Without the CA the server's certificate is not trusted.
+	c, err = New(Options{URL: srv.URL})
+	require.NoError(t, err)
+	err = c.Ready(t.Context())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "certificate")
 }
