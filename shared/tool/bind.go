@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -142,7 +143,11 @@ func (b *Binder) Bind(srv *mcp.Server, p auth.Principal, session string) {
 			if sid == "" && req.Session != nil {
 				sid = req.Session.ID()
 			}
-			return b.call(ctx, pt, p, grant, sid, req.Params.Arguments), nil
+			var header http.Header
+			if req.Extra != nil {
+				header = req.Extra.Header
+			}
+			return b.call(ctx, pt, p, grant, sid, req.Params.Arguments, header), nil
 		})
 	}
 }
@@ -177,13 +182,13 @@ type outcome struct {
 	masked    int
 }
 
-func (b *Binder) call(ctx context.Context, pt *prepared, p auth.Principal, grant *policy.Grant, session string, raw json.RawMessage) *mcp.CallToolResult {
+func (b *Binder) call(ctx context.Context, pt *prepared, p auth.Principal, grant *policy.Grant, session string, raw json.RawMessage, header http.Header) *mcp.CallToolResult {
 	start := time.Now()
 	if len(raw) == 0 || string(raw) == "null" {
 		raw = json.RawMessage("{}")
 	}
 	var out outcome
-	res := b.run(ctx, pt, p, grant, raw, &out)
+	res := b.run(ctx, pt, p, grant, raw, header, &out)
 	maskedArgs, _ := b.Masker.JSON(raw)
 	sum := sha256.Sum256(raw)
 	rec := audit.Record{
@@ -209,7 +214,7 @@ func (b *Binder) call(ctx context.Context, pt *prepared, p auth.Principal, grant
 
 // run applies policy, rate limit, validation, the handler, masking and the
 // budget, and fills out.
-func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant *policy.Grant, raw json.RawMessage, out *outcome) *mcp.CallToolResult {
+func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant *policy.Grant, raw json.RawMessage, header http.Header, out *outcome) *mcp.CallToolResult {
 	name := pt.tool.Name
 	if !grant.AllowsTool(name) {
 		return b.fail(out, audit.Denied, fmt.Sprintf("denied: user %s (%s) may not call %s", p.User, grant.Describe(), name))
@@ -251,7 +256,7 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 		ctx, cancel = context.WithTimeout(ctx, b.CallTimeout)
 		defer cancel()
 	}
-	call := &Call{Tool: name, Principal: p, Grant: grant, Args: args, Resume: from.Pos}
+	call := &Call{Tool: name, Principal: p, Grant: grant, Args: args, Resume: from.Pos, Header: header}
 	if from.Pos != "" {
 		// The handler starts at its own position; only a text offset
 		// within its first item is left for the budget.

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/google/jsonschema-go/jsonschema"
 
@@ -44,6 +45,10 @@ type Call struct {
 	// Resume is the position a previous result's Resume returned, when the
 	// caller passed its cursor back; empty on a first call.
 	Resume string
+	// Header is the HTTP request's header (nil over stdio), for a server
+	// that accepts the caller's own upstream credentials. It is never
+	// audited.
+	Header http.Header
 }
 
 // Allows reports whether the caller's roles let this tool read value in

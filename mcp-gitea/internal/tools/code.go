@@ -1,0 +1,287 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/opsmcp/opsmcp/mcp-gitea/internal/forge"
+	"github.com/opsmcp/opsmcp/shared/tool"
+)
+
+// BlameInput are gitea_blame's arguments.
+type BlameInput struct {
+	Repo      string `json:"repo" jsonschema:"owner/name"`
+	Path      string `json:"path" jsonschema:"file path"`
+	Ref       string `json:"ref,omitempty" jsonschema:"branch, tag or commit (default: the default branch)"`
+	StartLine int    `json:"start_line,omitempty" jsonschema:"first line (1-based)"`
+	EndLine   int    `json:"end_line,omitempty" jsonschema:"last line (inclusive)"`
+}
+
+// BlameRange is consecutive lines last changed by one commit.
+type BlameRange struct {
+	Start   int      `json:"start"`
+	End     int      `json:"end"`
+	Commit  string   `json:"commit"`
+	Author  string   `json:"author"`
+	Email   string   `json:"email,omitempty"`
+	Date    string   `json:"date"`
+	Summary string   `json:"summary"`
+	Lines   []string `json:"lines"`
+}
+
+// BlameOutput is gitea_blame's structured result.
+type BlameOutput struct {
+	Repo  string       `json:"repo"`
+	Ref   string       `json:"ref"`
+	Path  string       `json:"path"`
+	Items []BlameRange `json:"items"`
+}
+
+func (s *Server) blame(ctx context.Context, c *tool.Call, in BlameInput) (*tool.Result, error) {
+	r, err := s.target(ctx, c, in.Repo)
+	if err != nil {
+		return nil, err
+	}
+	if in.Path == "" {
+		return nil, tool.Argf("path is required")
+	}
+	repo, err := s.mirror(ctx, c, r)
+	if err != nil {
+		return nil, err
+	}
+	commit, err := forge.Commit(repo, in.Ref)
+	if err != nil {
+		return nil, tool.Argf("%v", err)
+	}
+	res, err := git.Blame(commit, strings.TrimPrefix(in.Path, "/"))
+	if err != nil {
+		return nil, tool.Argf("blame %s at %s: %v", in.Path, refName(in.Ref), err)
+	}
+	start, end := max(in.StartLine, 1), in.EndLine
+	if end <= 0 || end > len(res.Lines) {
+		end = len(res.Lines)
+	}
+	if start > end {
+		return nil, tool.Argf("lines %d-%d: the file has %d lines", in.StartLine, in.EndLine, len(res.Lines))
+	}
+	out := BlameOutput{Repo: r.Full, Ref: refName(in.Ref), Path: in.Path, Items: []BlameRange{}}
+	summaries := map[string]string{}
+	for i := start; i <= end; i++ {
+		l := res.Lines[i-1]
+		h := l.Hash.String()
+		if n := len(out.Items); n > 0 && out.Items[n-1].Commit == h {
+			out.Items[n-1].End = i
+			out.Items[n-1].Lines = append(out.Items[n-1].Lines, l.Text)
+			continue
+		}
+		sum, ok := summaries[h]
+		if !ok {
+			if cm, err := repo.CommitObject(l.Hash); err == nil {
+				sum, _, _ = strings.Cut(cm.Message, "\n")
+			}
+			summaries[h] = sum
+		}
+		out.Items = append(out.Items, BlameRange{Start: i, End: i, Commit: h, Author: l.AuthorName, Email: l.Author, Date: date(l.Date), Summary: sum, Lines: []string{l.Text}})
+	}
+	return &tool.Result{Data: out, Render: func(d map[string]any) string {
+		return renderRows(d, func(m map[string]any) string {
+			var b strings.Builder
+			fmt.Fprintf(&b, "L%v-%v %.10s %s %s  %s", m["start"], m["end"], str(m["commit"]), str(m["author"]), str(m["date"]), str(m["summary"]))
+			lines, _ := m["lines"].([]any)
+			for _, l := range lines {
+				b.WriteString("\n  | " + str(l))
+			}
+			return b.String()
+		})
+	}}, nil
+}
+
+func refName(ref string) string {
+	if ref == "" {
+		return "HEAD"
+	}
+	return ref
+}
+
+// SearchInput are gitea_search's arguments.
+type SearchInput struct {
+	Query      string   `json:"query" jsonschema:"text to find (literal unless regex is true)"`
+	Regex      bool     `json:"regex,omitempty" jsonschema:"query is an RE2 regular expression"`
+	IgnoreCase bool     `json:"ignore_case,omitempty"`
+	Repos      []string `json:"repos,omitempty" jsonschema:"only these repositories (owner/name or owner/*), within the allowed ones"`
+	Ref        string   `json:"ref,omitempty" jsonschema:"branch, tag or commit (default: each repository's default branch)"`
+	Path       string   `json:"path,omitempty" jsonschema:"only files whose path or base name matches this glob, e.g. *.tf"`
+	Limit      int      `json:"limit,omitempty" jsonschema:"most matching lines (default 100, at most 1000)"`
+}
+
+// SearchHit is one matching line.
+type SearchHit struct {
+	Repo string `json:"repo"`
+	Path string `json:"path"`
+	Line int    `json:"line"`
+	Text string `json:"text"`
+}
+
+// SearchOutput is gitea_search's structured result.
+type SearchOutput struct {
+	Repos   int         `json:"repos" jsonschema:"repositories searched"`
+	Files   int         `json:"files" jsonschema:"files read"`
+	Limited bool        `json:"limited,omitempty" jsonschema:"true when the limit stopped the search"`
+	Items   []SearchHit `json:"items"`
+}
+
+// maxSearchFile skips larger files: generated or vendored, rarely code.
+const maxSearchFile = 1 << 20
+
+func (s *Server) search(ctx context.Context, c *tool.Call, in SearchInput) (*tool.Result, error) {
+	if in.Query == "" {
+		return nil, tool.Argf("query is required")
+	}
+	expr := in.Query
+	if !in.Regex {
+		expr = regexp.QuoteMeta(expr)
+	}
+	if in.IgnoreCase {
+		expr = "(?i)" + expr
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, tool.Argf("query is not a valid RE2 expression: %v", err)
+	}
+	if in.Path != "" {
+		if _, err := path.Match(in.Path, ""); err != nil {
+			return nil, tool.Argf("path glob %q: %v", in.Path, err)
+		}
+	}
+	for _, p := range in.Repos {
+		if _, err := path.Match(p, ""); err != nil || !strings.Contains(p, "/") {
+			return nil, tool.Argf("repos entry %q: use owner/name or owner/*", p)
+		}
+	}
+	repos, err := s.visible(ctx, c, "")
+	if err != nil {
+		return nil, err
+	}
+	n := limit(in.Limit, 100, 1000)
+	out := SearchOutput{Items: []SearchHit{}}
+	for _, rp := range repos {
+		if len(in.Repos) > 0 && !matchAny(in.Repos, rp.FullName) {
+			continue
+		}
+		if rp.Empty {
+			continue
+		}
+		r := repoRef{Owner: rp.Owner.UserName, Name: rp.Name, Full: rp.FullName}
+		repo, err := s.mirror(ctx, c, r)
+		if err != nil {
+			return nil, err
+		}
+		ref := in.Ref
+		if ref == "" {
+			ref = rp.DefaultBranch
+		}
+		commit, err := forge.Commit(repo, ref)
+		if err != nil {
+			if in.Ref != "" {
+				continue // this repository has no such ref
+			}
+			return nil, err
+		}
+		out.Repos++
+		files, err := commit.Files()
+		if err != nil {
+			return nil, fmt.Errorf("files of %s: %w", r.Full, err)
+		}
+		err = files.ForEach(func(f *object.File) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if in.Path != "" {
+				ok1, _ := path.Match(in.Path, f.Name)
+				ok2, _ := path.Match(in.Path, path.Base(f.Name))
+				if !ok1 && !ok2 {
+					return nil
+				}
+			}
+			if f.Size > maxSearchFile {
+				return nil
+			}
+			if bin, err := f.IsBinary(); err != nil || bin {
+				return nil
+			}
+			out.Files++
+			rd, err := f.Reader()
+			if err != nil {
+				return err
+			}
+			body, err := io.ReadAll(rd)
+			rd.Close()
+			if err != nil {
+				return err
+			}
+			if !re.Match(body) {
+				return nil
+			}
+			for i, line := range strings.Split(string(body), "\n") {
+				if re.MatchString(line) {
+					if len(out.Items) >= n {
+						out.Limited = true
+						return io.EOF
+					}
+					out.Items = append(out.Items, SearchHit{Repo: r.Full, Path: f.Name, Line: i + 1, Text: cutLine(line, 400)})
+				}
+			}
+			return nil
+		})
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("search %s: %w", r.Full, err)
+		}
+	}
+	sort.SliceStable(out.Items, func(i, j int) bool {
+		a, b := out.Items[i], out.Items[j]
+		if a.Repo != b.Repo {
+			return a.Repo < b.Repo
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Line < b.Line
+	})
+	return &tool.Result{Data: out, Render: func(d map[string]any) string {
+		return renderRows(d, func(m map[string]any) string {
+			return fmt.Sprintf("%s:%s:%v: %s", str(m["repo"]), str(m["path"]), m["line"], str(m["text"]))
+		})
+	}}, nil
+}
+
+func matchAny(pats []string, s string) bool {
+	for _, p := range pats {
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(s)); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// cutLine shortens a long line at a separator, so a token is not split.
+func cutLine(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	end := n
+	if i := strings.LastIndexAny(s[:n], " ,;\t"); i > n/2 {
+		end = i
+	}
+	return s[:end] + fmt.Sprintf(" …[line cut: %d bytes]", len(s))
+}

@@ -1,0 +1,241 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"code.gitea.io/sdk/gitea"
+	"github.com/go-git/go-git/v5"
+
+	"github.com/opsmcp/opsmcp/mcp-gitea/internal/forge"
+	"github.com/opsmcp/opsmcp/shared/tool"
+)
+
+// DiffInput are gitea_diff's arguments.
+type DiffInput struct {
+	Repo   string `json:"repo" jsonschema:"owner/name"`
+	Commit string `json:"commit,omitempty" jsonschema:"one commit: its changes against its parent"`
+	Pull   int64  `json:"pull,omitempty" jsonschema:"a pull request number"`
+	Base   string `json:"base,omitempty" jsonschema:"with head: compare base...head (from their merge base)"`
+	Head   string `json:"head,omitempty" jsonschema:"with base"`
+	Detail string `json:"detail,omitempty" jsonschema:"patch (default: each file's unified diff) or files (paths with +/- counts)"`
+	Path   string `json:"path,omitempty" jsonschema:"only files whose path or base name matches this glob"`
+}
+
+// DiffFile is one file of a diff.
+type DiffFile struct {
+	Path      string `json:"path"`
+	OldPath   string `json:"old_path,omitempty"`
+	Status    string `json:"status" jsonschema:"added, deleted, modified, renamed or binary"`
+	Additions int    `json:"additions"`
+	Deletions int    `json:"deletions"`
+	Patch     string `json:"patch,omitempty"`
+}
+
+// DiffOutput is gitea_diff's structured result.
+type DiffOutput struct {
+	Repo      string     `json:"repo"`
+	What      string     `json:"what" jsonschema:"what was compared"`
+	Files     int        `json:"files"`
+	Additions int        `json:"additions"`
+	Deletions int        `json:"deletions"`
+	Items     []DiffFile `json:"items"`
+}
+
+func (s *Server) diff(ctx context.Context, c *tool.Call, in DiffInput) (*tool.Result, error) {
+	r, err := s.target(ctx, c, in.Repo)
+	if err != nil {
+		return nil, err
+	}
+	set := 0
+	for _, ok := range []bool{in.Commit != "", in.Pull > 0, in.Base != "" || in.Head != ""} {
+		if ok {
+			set++
+		}
+	}
+	if set != 1 || (in.Base != "") != (in.Head != "") {
+		return nil, tool.Argf("give exactly one of: commit, pull, or base and head")
+	}
+	switch in.Detail {
+	case "", "patch", "files":
+	default:
+		return nil, tool.Argf("detail %q: use patch or files", in.Detail)
+	}
+	if in.Path != "" {
+		if _, err := path.Match(in.Path, ""); err != nil {
+			return nil, tool.Argf("path glob %q: %v", in.Path, err)
+		}
+	}
+	var raw, what string
+	switch {
+	case in.Commit != "":
+		cl, err := s.client(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		b, _, err := cl.GetCommitDiff(r.Owner, r.Name, in.Commit)
+		if err != nil {
+			return nil, apiErr(fmt.Sprintf("commit %s in %s", in.Commit, r.Full), err)
+		}
+		raw, what = string(b), "commit "+in.Commit
+	case in.Pull > 0:
+		cl, err := s.client(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		b, _, err := cl.GetPullRequestDiff(r.Owner, r.Name, in.Pull, gitea.PullRequestDiffOptions{})
+		if err != nil {
+			return nil, apiErr(fmt.Sprintf("pull request #%d in %s", in.Pull, r.Full), err)
+		}
+		raw, what = string(b), fmt.Sprintf("pull request #%d", in.Pull)
+	default:
+		// The API has no patch for a comparison: the mirror makes one.
+		repo, err := s.mirror(ctx, c, r)
+		if err != nil {
+			return nil, err
+		}
+		raw, err = compare(repo, in.Base, in.Head)
+		if err != nil {
+			return nil, err
+		}
+		what = in.Base + "..." + in.Head
+	}
+	out := DiffOutput{Repo: r.Full, What: what, Items: []DiffFile{}}
+	for _, f := range ParseDiff(raw) {
+		if in.Path != "" {
+			ok1, _ := path.Match(in.Path, f.Path)
+			ok2, _ := path.Match(in.Path, path.Base(f.Path))
+			if !ok1 && !ok2 {
+				continue
+			}
+		}
+		out.Files++
+		out.Additions += f.Additions
+		out.Deletions += f.Deletions
+		if in.Detail == "files" {
+			f.Patch = ""
+		}
+		out.Items = append(out.Items, f)
+	}
+	return &tool.Result{Data: out, Render: renderDiff}, nil
+}
+
+func compare(repo *git.Repository, base, head string) (string, error) {
+	b, err := forge.Commit(repo, base)
+	if err != nil {
+		return "", tool.Argf("base: %v", err)
+	}
+	h, err := forge.Commit(repo, head)
+	if err != nil {
+		return "", tool.Argf("head: %v", err)
+	}
+	bases, err := b.MergeBase(h)
+	if err != nil || len(bases) == 0 {
+		return "", tool.Argf("%s and %s have no common history", base, head)
+	}
+	p, err := bases[0].Patch(h)
+	if err != nil {
+		return "", fmt.Errorf("diff %s...%s: %w", base, head, err)
+	}
+	return p.String(), nil
+}
+
+// renderDiff writes patches as raw unified diff text (or the file list
+// when there are none), never escaped.
+func renderDiff(d map[string]any) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %v files, +%v -%v\n", str(d["what"]), d["files"], d["additions"], d["deletions"])
+	items, _ := d["items"].([]any)
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		if p := str(m["patch"]); p != "" {
+			b.WriteString(p)
+			if !strings.HasSuffix(p, "\n") {
+				b.WriteByte('\n')
+			}
+			continue
+		}
+		name := str(m["path"])
+		if old := str(m["old_path"]); old != "" && old != name {
+			name = old + " => " + name
+		}
+		fmt.Fprintf(&b, "%-9s +%-5v -%-5v %s\n", str(m["status"]), m["additions"], m["deletions"], name)
+	}
+	return b.String()
+}
+
+// ParseDiff splits a unified git diff into files with their status and
+// line counts.
+func ParseDiff(raw string) []DiffFile {
+	var out []DiffFile
+	var cur *DiffFile
+	var patch strings.Builder
+	flush := func() {
+		if cur != nil {
+			cur.Patch = patch.String()
+			out = append(out, *cur)
+		}
+		patch.Reset()
+	}
+	inHunk := false
+	for _, line := range strings.SplitAfter(raw, "\n") {
+		if line == "" {
+			continue
+		}
+		if strings.HasPrefix(line, "diff --git ") {
+			flush()
+			cur = &DiffFile{Status: "modified"}
+			inHunk = false
+			a, bpath := splitGitPaths(strings.TrimSpace(strings.TrimPrefix(line, "diff --git ")))
+			cur.Path, cur.OldPath = bpath, a
+			patch.WriteString(line)
+			continue
+		}
+		if cur == nil {
+			continue
+		}
+		patch.WriteString(line)
+		t := strings.TrimRight(line, "\n")
+		switch {
+		case strings.HasPrefix(t, "@@"):
+			inHunk = true
+		case !inHunk && strings.HasPrefix(t, "new file mode"):
+			cur.Status = "added"
+		case !inHunk && strings.HasPrefix(t, "deleted file mode"):
+			cur.Status = "deleted"
+		case !inHunk && strings.HasPrefix(t, "rename from "):
+			cur.Status, cur.OldPath = "renamed", strings.TrimPrefix(t, "rename from ")
+		case !inHunk && strings.HasPrefix(t, "rename to "):
+			cur.Path = strings.TrimPrefix(t, "rename to ")
+		case !inHunk && strings.HasPrefix(t, "Binary files "):
+			cur.Status = "binary"
+		case !inHunk && strings.HasPrefix(t, "+++ "):
+			if p := strings.TrimPrefix(t, "+++ "); p != "/dev/null" {
+				cur.Path = strings.TrimPrefix(p, "b/")
+			}
+		case !inHunk && strings.HasPrefix(t, "--- "):
+		case inHunk && strings.HasPrefix(t, "+"):
+			cur.Additions++
+		case inHunk && strings.HasPrefix(t, "-"):
+			cur.Deletions++
+		}
+	}
+	flush()
+	for i := range out {
+		if out[i].OldPath == out[i].Path {
+			out[i].OldPath = ""
+		}
+	}
+	return out
+}
+
+// splitGitPaths splits "a/x b/y" of a diff --git line (paths without
+// spaces, or the two halves when they are equal).
+func splitGitPaths(s string) (string, string) {
+	if i := strings.Index(s, " b/"); i >= 0 && strings.HasPrefix(s, "a/") {
+		return s[2:i], s[i+3:]
+	}
+	return s, s
+}

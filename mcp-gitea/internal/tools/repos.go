@@ -1,0 +1,444 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"code.gitea.io/sdk/gitea"
+
+	"github.com/opsmcp/opsmcp/shared/tool"
+)
+
+// maxRepos bounds how many repositories one call lists or searches.
+const maxRepos = 500
+
+// ReposInput are gitea_repos' arguments.
+type ReposInput struct {
+	Query string `json:"query,omitempty" jsonschema:"keyword in the name (or description)"`
+}
+
+// RepoInfo is one repository.
+type RepoInfo struct {
+	Name          string `json:"name" jsonschema:"owner/name"`
+	Description   string `json:"description,omitempty"`
+	DefaultBranch string `json:"default_branch"`
+	Updated       string `json:"updated"`
+	Language      string `json:"language,omitempty"`
+	Private       bool   `json:"private,omitempty"`
+	Archived      bool   `json:"archived,omitempty"`
+}
+
+// ReposOutput is gitea_repos' structured result.
+type ReposOutput struct {
+	Items []RepoInfo `json:"items"`
+}
+
+// visible lists the repositories the identity may see, the allowlist
+// allows and the caller's policy lets it read, sorted by name.
+func (s *Server) visible(ctx context.Context, c *tool.Call, keyword string) ([]*gitea.Repository, error) {
+	cl, err := s.client(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var out []*gitea.Repository
+	for page := 1; len(out) < maxRepos; page++ {
+		repos, _, err := cl.SearchRepos(gitea.SearchRepoOptions{ListOptions: gitea.ListOptions{Page: page, PageSize: 50}, Keyword: keyword, KeywordInDescription: keyword != ""})
+		if err != nil {
+			return nil, apiErr("search repositories", err)
+		}
+		for _, r := range repos {
+			if s.Forge.Allowed(r.FullName) && c.Allows("repos", r.FullName) {
+				out = append(out, r)
+			}
+		}
+		if len(repos) < 50 {
+			break
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].FullName < out[j].FullName })
+	return out, nil
+}
+
+func (s *Server) repos(ctx context.Context, c *tool.Call, in ReposInput) (*tool.Result, error) {
+	list, err := s.visible(ctx, c, in.Query)
+	if err != nil {
+		return nil, err
+	}
+	out := ReposOutput{Items: make([]RepoInfo, 0, len(list))}
+	for _, r := range list {
+		out.Items = append(out.Items, RepoInfo{Name: r.FullName, Description: r.Description, DefaultBranch: r.DefaultBranch,
+			Updated: date(r.Updated), Language: r.Language, Private: r.Private, Archived: r.Archived})
+	}
+	return &tool.Result{Data: out, Render: func(d map[string]any) string {
+		return renderRows(d, func(m map[string]any) string {
+			return fmt.Sprintf("%s  [%s]  %s  updated %s  %s", str(m["name"]), str(m["default_branch"]), str(m["language"]), str(m["updated"]), str(m["description"]))
+		})
+	}}, nil
+}
+
+// TreeInput are gitea_tree's arguments.
+type TreeInput struct {
+	Repo      string `json:"repo" jsonschema:"owner/name"`
+	Ref       string `json:"ref,omitempty" jsonschema:"branch, tag or commit (default: the default branch)"`
+	Path      string `json:"path,omitempty" jsonschema:"directory prefix, e.g. k8s/base"`
+	Glob      string `json:"glob,omitempty" jsonschema:"keep paths (or base names) matching this glob, e.g. *.yaml"`
+	Recursive bool   `json:"recursive,omitempty" jsonschema:"the whole subtree instead of one directory"`
+}
+
+// TreeEntry is one file or directory.
+type TreeEntry struct {
+	Path string `json:"path"`
+	Type string `json:"type" jsonschema:"blob (file), tree (directory) or commit (submodule)"`
+	Size int64  `json:"size,omitempty"`
+}
+
+// TreeOutput is gitea_tree's structured result.
+type TreeOutput struct {
+	Repo  string      `json:"repo"`
+	Ref   string      `json:"ref"`
+	Items []TreeEntry `json:"items"`
+}
+
+func (s *Server) tree(ctx context.Context, c *tool.Call, in TreeInput) (*tool.Result, error) {
+	r, err := s.target(ctx, c, in.Repo)
+	if err != nil {
+		return nil, err
+	}
+	if in.Glob != "" {
+		if _, err := path.Match(in.Glob, ""); err != nil {
+			return nil, tool.Argf("glob %q: %v", in.Glob, err)
+		}
+	}
+	cl, err := s.client(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := s.ref(cl, r, in.Ref)
+	if err != nil {
+		return nil, err
+	}
+	prefix := strings.Trim(in.Path, "/")
+	out := TreeOutput{Repo: r.Full, Ref: ref, Items: []TreeEntry{}}
+	for page := 1; page < 100; page++ {
+		t, _, err := cl.GetTrees(r.Owner, r.Name, gitea.ListTreeOptions{ListOptions: gitea.ListOptions{Page: page, PageSize: 1000}, Ref: ref, Recursive: in.Recursive || prefix != ""})
+		if err != nil {
+			return nil, apiErr(fmt.Sprintf("tree of %s at %s", r.Full, ref), err)
+		}
+		for _, e := range t.Entries {
+			p := e.Path
+			if prefix != "" {
+				if !strings.HasPrefix(p, prefix+"/") {
+					continue
+				}
+				rest := strings.TrimPrefix(p, prefix+"/")
+				if !in.Recursive && strings.Contains(rest, "/") {
+					continue
+				}
+			}
+			if in.Glob != "" {
+				ok1, _ := path.Match(in.Glob, p)
+				ok2, _ := path.Match(in.Glob, path.Base(p))
+				if !ok1 && !ok2 {
+					continue
+				}
+			}
+			out.Items = append(out.Items, TreeEntry{Path: p, Type: e.Type, Size: e.Size})
+		}
+		if !t.Truncated || len(t.Entries) == 0 {
+			break
+		}
+	}
+	return &tool.Result{Data: out, Render: func(d map[string]any) string {
+		return renderRows(d, func(m map[string]any) string {
+			if m["type"] == "tree" {
+				return str(m["path"]) + "/"
+			}
+			return fmt.Sprintf("%s  %v", str(m["path"]), m["size"])
+		})
+	}}, nil
+}
+
+// ref returns ref, or the repository's default branch when empty.
+func (s *Server) ref(cl *gitea.Client, r repoRef, ref string) (string, error) {
+	if ref != "" {
+		return ref, nil
+	}
+	repo, _, err := cl.GetRepo(r.Owner, r.Name)
+	if err != nil {
+		return "", apiErr("repo "+r.Full, err)
+	}
+	return repo.DefaultBranch, nil
+}
+
+// FileInput are gitea_file's arguments.
+type FileInput struct {
+	Repo      string `json:"repo" jsonschema:"owner/name"`
+	Path      string `json:"path" jsonschema:"file path in the repository"`
+	Ref       string `json:"ref,omitempty" jsonschema:"branch, tag or commit (default: the default branch)"`
+	StartLine int    `json:"start_line,omitempty" jsonschema:"first line (1-based)"`
+	EndLine   int    `json:"end_line,omitempty" jsonschema:"last line (inclusive)"`
+}
+
+// FileOutput is gitea_file's structured result.
+type FileOutput struct {
+	Repo        string `json:"repo"`
+	Ref         string `json:"ref"`
+	Path        string `json:"path"`
+	Size        int    `json:"size"`
+	Lines       int    `json:"lines,omitempty" jsonschema:"lines in the whole file"`
+	StartLine   int    `json:"start_line,omitempty"`
+	EndLine     int    `json:"end_line,omitempty"`
+	Binary      bool   `json:"binary,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+	Content     string `json:"content,omitempty"`
+}
+
+func (s *Server) file(ctx context.Context, c *tool.Call, in FileInput) (*tool.Result, error) {
+	r, err := s.target(ctx, c, in.Repo)
+	if err != nil {
+		return nil, err
+	}
+	if in.Path == "" {
+		return nil, tool.Argf("path is required (see gitea_tree)")
+	}
+	cl, err := s.client(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := s.ref(cl, r, in.Ref)
+	if err != nil {
+		return nil, err
+	}
+	raw, _, err := cl.GetFile(r.Owner, r.Name, ref, strings.TrimPrefix(in.Path, "/"))
+	if err != nil {
+		return nil, apiErr(fmt.Sprintf("%s at %s in %s", in.Path, ref, r.Full), err)
+	}
+	out := FileOutput{Repo: r.Full, Ref: ref, Path: in.Path, Size: len(raw)}
+	if isBinary(raw) {
+		out.Binary = true
+		out.ContentType = http.DetectContentType(raw)
+		return &tool.Result{Data: out, Text: fmt.Sprintf("%s at %s: binary file, %d bytes, %s; not shown", in.Path, ref, len(raw), out.ContentType)}, nil
+	}
+	text := string(raw)
+	lines := strings.SplitAfter(text, "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	out.Lines = len(lines)
+	if in.StartLine > 0 || in.EndLine > 0 {
+		start, end := max(in.StartLine, 1), in.EndLine
+		if end <= 0 || end > len(lines) {
+			end = len(lines)
+		}
+		if start > len(lines) || start > end {
+			return nil, tool.Argf("lines %d-%d: the file has %d lines", in.StartLine, in.EndLine, len(lines))
+		}
+		text = strings.Join(lines[start-1:end], "")
+		out.StartLine, out.EndLine = start, end
+	}
+	out.Content = text
+	return &tool.Result{Data: out, Render: func(d map[string]any) string { return str(d["content"]) }}, nil
+}
+
+// isBinary: a NUL byte in the first 8000 bytes, as git decides.
+func isBinary(b []byte) bool {
+	n := min(len(b), 8000)
+	for _, c := range b[:n] {
+		if c == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// CommitsInput are gitea_commits' arguments.
+type CommitsInput struct {
+	Repo   string `json:"repo" jsonschema:"owner/name"`
+	Ref    string `json:"ref,omitempty" jsonschema:"branch, tag or commit to start from (default: the default branch)"`
+	Path   string `json:"path,omitempty" jsonschema:"only commits touching this file or directory"`
+	Author string `json:"author,omitempty" jsonschema:"only commits whose author name or email contains this"`
+	Since  string `json:"since,omitempty" jsonschema:"only commits at or after this date (2026-03-01 or RFC 3339)"`
+	Until  string `json:"until,omitempty" jsonschema:"only commits before this date"`
+	Limit  int    `json:"limit,omitempty" jsonschema:"most commits (default 30, at most 500)"`
+}
+
+// CommitInfo is one commit.
+type CommitInfo struct {
+	SHA     string `json:"sha"`
+	Author  string `json:"author"`
+	Email   string `json:"email,omitempty"`
+	Date    string `json:"date"`
+	Summary string `json:"summary"`
+}
+
+// CommitsOutput is gitea_commits' structured result.
+type CommitsOutput struct {
+	Repo  string       `json:"repo"`
+	Ref   string       `json:"ref"`
+	Items []CommitInfo `json:"items"`
+}
+
+func (s *Server) commits(ctx context.Context, c *tool.Call, in CommitsInput) (*tool.Result, error) {
+	r, err := s.target(ctx, c, in.Repo)
+	if err != nil {
+		return nil, err
+	}
+	var since, until time.Time
+	if in.Since != "" {
+		if since, err = parseTime(in.Since); err != nil {
+			return nil, tool.Argf("since: %v", err)
+		}
+	}
+	if in.Until != "" {
+		if until, err = parseTime(in.Until); err != nil {
+			return nil, tool.Argf("until: %v", err)
+		}
+	}
+	n := limit(in.Limit, 30, 500)
+	cl, err := s.client(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := s.ref(cl, r, in.Ref)
+	if err != nil {
+		return nil, err
+	}
+	out := CommitsOutput{Repo: r.Full, Ref: ref, Items: []CommitInfo{}}
+	author := strings.ToLower(in.Author)
+	// History is walked newest first; a page older than since ends it.
+	for page := 1; len(out.Items) < n && page <= 50; page++ {
+		list, _, err := cl.ListRepoCommits(r.Owner, r.Name, gitea.ListCommitOptions{ListOptions: gitea.ListOptions{Page: page, PageSize: 50}, SHA: ref, Path: in.Path})
+		if err != nil {
+			return nil, apiErr(fmt.Sprintf("commits of %s at %s", r.Full, ref), err)
+		}
+		old := 0
+		for _, cm := range list {
+			if cm.RepoCommit == nil || cm.RepoCommit.Author == nil {
+				continue
+			}
+			a := cm.RepoCommit.Author
+			t, _ := time.Parse(time.RFC3339, a.Date)
+			if !since.IsZero() && t.Before(since) {
+				old++
+				continue
+			}
+			if !until.IsZero() && !t.Before(until) {
+				continue
+			}
+			if author != "" && !strings.Contains(strings.ToLower(a.Name+" "+a.Email), author) {
+				continue
+			}
+			summary, _, _ := strings.Cut(cm.RepoCommit.Message, "\n")
+			out.Items = append(out.Items, CommitInfo{SHA: cm.SHA, Author: a.Name, Email: a.Email, Date: date(t), Summary: summary})
+			if len(out.Items) >= n {
+				break
+			}
+		}
+		if len(list) < 50 || old == len(list) {
+			break
+		}
+	}
+	return &tool.Result{Data: out, Render: func(d map[string]any) string {
+		return renderRows(d, func(m map[string]any) string {
+			sha := str(m["sha"])
+			return fmt.Sprintf("%.10s %s %s  %s", sha, str(m["date"]), str(m["author"]), str(m["summary"]))
+		})
+	}}, nil
+}
+
+// RefsInput are gitea_refs' arguments.
+type RefsInput struct {
+	Repo string `json:"repo" jsonschema:"owner/name"`
+	Kind string `json:"kind,omitempty" jsonschema:"branches, tags, releases, or all (default)"`
+}
+
+// RefInfo is one branch, tag or release.
+type RefInfo struct {
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	Commit  string `json:"commit,omitempty"`
+	Date    string `json:"date,omitempty"`
+	Title   string `json:"title,omitempty" jsonschema:"commit summary, tag message or release title"`
+	Default bool   `json:"default,omitempty"`
+}
+
+// RefsOutput is gitea_refs' structured result.
+type RefsOutput struct {
+	Repo  string    `json:"repo"`
+	Items []RefInfo `json:"items"`
+}
+
+func (s *Server) refs(ctx context.Context, c *tool.Call, in RefsInput) (*tool.Result, error) {
+	r, err := s.target(ctx, c, in.Repo)
+	if err != nil {
+		return nil, err
+	}
+	kind := in.Kind
+	switch kind {
+	case "":
+		kind = "all"
+	case "all", "branches", "tags", "releases":
+	default:
+		return nil, tool.Argf("kind %q: use branches, tags, releases or all", in.Kind)
+	}
+	cl, err := s.client(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	repo, _, err := cl.GetRepo(r.Owner, r.Name)
+	if err != nil {
+		return nil, apiErr("repo "+r.Full, err)
+	}
+	out := RefsOutput{Repo: r.Full, Items: []RefInfo{}}
+	if kind == "all" || kind == "branches" {
+		bs, _, err := cl.ListRepoBranches(r.Owner, r.Name, gitea.ListRepoBranchesOptions{ListOptions: gitea.ListOptions{PageSize: 100}})
+		if err != nil {
+			return nil, apiErr("branches of "+r.Full, err)
+		}
+		for _, b := range bs {
+			ri := RefInfo{Kind: "branch", Name: b.Name, Default: b.Name == repo.DefaultBranch}
+			if b.Commit != nil {
+				ri.Commit, ri.Date = b.Commit.ID, date(b.Commit.Timestamp)
+				ri.Title, _, _ = strings.Cut(b.Commit.Message, "\n")
+			}
+			out.Items = append(out.Items, ri)
+		}
+	}
+	if kind == "all" || kind == "tags" {
+		ts, _, err := cl.ListRepoTags(r.Owner, r.Name, gitea.ListRepoTagsOptions{ListOptions: gitea.ListOptions{PageSize: 100}})
+		if err != nil {
+			return nil, apiErr("tags of "+r.Full, err)
+		}
+		for _, t := range ts {
+			ri := RefInfo{Kind: "tag", Name: t.Name}
+			if t.Commit != nil {
+				ri.Commit = t.Commit.SHA
+			}
+			ri.Title, _, _ = strings.Cut(strings.TrimSpace(t.Message), "\n")
+			out.Items = append(out.Items, ri)
+		}
+	}
+	if kind == "all" || kind == "releases" {
+		rs, _, err := cl.ListReleases(r.Owner, r.Name, gitea.ListReleasesOptions{ListOptions: gitea.ListOptions{PageSize: 50}})
+		if err != nil {
+			return nil, apiErr("releases of "+r.Full, err)
+		}
+		for _, rl := range rs {
+			out.Items = append(out.Items, RefInfo{Kind: "release", Name: rl.TagName, Date: date(rl.PublishedAt), Title: rl.Title})
+		}
+	}
+	return &tool.Result{Data: out, Render: func(d map[string]any) string {
+		return renderRows(d, func(m map[string]any) string {
+			def := ""
+			if m["default"] == true {
+				def = " (default)"
+			}
+			return fmt.Sprintf("%-8s %s%s  %.10s %s  %s", str(m["kind"]), str(m["name"]), def, str(m["commit"]), str(m["date"]), str(m["title"]))
+		})
+	}}, nil
+}
