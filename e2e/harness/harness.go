@@ -103,6 +103,12 @@ func Start(dir, name, bin string, args ...string) (*Proc, error) {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
+	return startCmd(name, cmd, f, logPath)
+}
+
+// startCmd starts a prepared command in its own process group, killed
+// with the test process, and closes f when it ends.
+func startCmd(name string, cmd *exec.Cmd, f *os.File, logPath string) (*Proc, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		f.Close()

@@ -1,0 +1,198 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Gitea is a real Gitea (SQLite) on loopback.
+type Gitea struct {
+	URL    string
+	Proc   *Proc
+	bin    string
+	config string
+	dir    string
+	env    []string
+}
+
+// giteaConfig has what upstreams.md found necessary: offline, no SSH, no
+// mailer, cron, indexer or actions, templates read from the module source
+// (the binary has no bindata), and an access log file the read-only proof
+// reads.
+const giteaConfig = `APP_NAME = opsmcp-e2e
+RUN_USER = %[1]s
+RUN_MODE = prod
+WORK_PATH = %[2]s
+I_AM_BEING_UNSAFE_RUNNING_AS_ROOT = true
+
+[server]
+PROTOCOL = http
+HTTP_ADDR = 127.0.0.1
+HTTP_PORT = %[3]d
+ROOT_URL = http://127.0.0.1:%[3]d/
+DOMAIN = 127.0.0.1
+OFFLINE_MODE = true
+DISABLE_SSH = true
+LFS_START_SERVER = false
+STATIC_ROOT_PATH = %[4]s
+APP_DATA_PATH = %[2]s/data
+
+[database]
+DB_TYPE = sqlite3
+PATH = %[2]s/data/gitea.db
+
+[repository]
+ROOT = %[2]s/repos
+
+[security]
+INSTALL_LOCK = true
+SECRET_KEY = %[5]s
+INTERNAL_TOKEN = %[6]s
+
+[service]
+DISABLE_REGISTRATION = true
+REQUIRE_SIGNIN_VIEW = false
+
+[mailer]
+ENABLED = false
+
+[cron]
+ENABLED = false
+
+[cron.update_checker]
+ENABLED = false
+
+[indexer]
+REPO_INDEXER_ENABLED = false
+
+[actions]
+ENABLED = false
+
+[log]
+ROOT_PATH = %[2]s/log
+MODE = console
+LEVEL = Warn
+logger.access.MODE = access-file
+
+[log.access-file]
+MODE = file
+LEVEL = Info
+FILE_NAME = access.log
+LOG_ROTATE = false
+`
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// StartGitea builds (once) and starts Gitea in dir.
+func StartGitea(ctx context.Context, dir string) (*Gitea, error) {
+	bin, err := Upstreams("gitea")
+	if err != nil {
+		return nil, err
+	}
+	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		return nil, fmt.Errorf("go env GOMODCACHE: %w", err)
+	}
+	static := filepath.Join(strings.TrimSpace(string(modcache)), "code.gitea.io", "gitea@v1.26.0")
+	if _, err := os.Stat(filepath.Join(static, "templates")); err != nil {
+		return nil, fmt.Errorf("gitea templates not in the module cache (%s): %w", static, err)
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	work := filepath.Join(dir, "gitea")
+	for _, d := range []string{"data", "repos", "log", "home"} {
+		if err := os.MkdirAll(filepath.Join(work, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	u, err := user.Current()
+	if err != nil {
+		return nil, err
+	}
+	cfg := filepath.Join(work, "app.ini")
+	jwt := randHex(32)
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(giteaConfig, u.Username, work, port, static, randHex(32), jwt)), 0o600); err != nil {
+		return nil, err
+	}
+	g := &Gitea{URL: fmt.Sprintf("http://127.0.0.1:%d", port), bin: filepath.Join(bin, "gitea-v1.26.0"), config: cfg, dir: work,
+		env: append(os.Environ(), "HOME="+filepath.Join(work, "home"), "GITEA_WORK_DIR="+work)}
+	if _, err := g.CLI(ctx, "migrate"); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(g.bin, "web", "--config", cfg, "--work-path", work)
+	logPath := filepath.Join(dir, "gitea.log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr, cmd.Env = f, f, g.env
+	p, err := startCmd("gitea", cmd, f, logPath)
+	if err != nil {
+		return nil, err
+	}
+	g.Proc = p
+	if err := WaitHTTP(ctx, p, g.URL+"/api/v1/version", "", http.DefaultClient, 60*time.Second); err != nil {
+		p.Stop()
+		return nil, err
+	}
+	return g, nil
+}
+
+// CLI runs a gitea admin command against this instance's config.
+func (g *Gitea) CLI(ctx context.Context, args ...string) (string, error) {
+	full := append([]string{"--config", g.config, "--work-path", g.dir}, args...)
+	cmd := exec.CommandContext(ctx, g.bin, full...)
+	cmd.Env = g.env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("gitea %s: %w: %s %s", strings.Join(args, " "), err, out.String(), errb.String())
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// User creates a user and returns a token with the given scopes.
+func (g *Gitea) User(ctx context.Context, name string, admin bool, scopes string) (string, error) {
+	args := []string{"admin", "user", "create", "--username", name, "--password", "pw-" + randHex(8), "--email", name + "@e2e.test", "--must-change-password=false"}
+	if admin {
+		args = append(args, "--admin")
+	}
+	if _, err := g.CLI(ctx, args...); err != nil {
+		return "", err
+	}
+	out, err := g.CLI(ctx, "admin", "user", "generate-access-token", "--username", name, "--token-name", "e2e-"+randHex(4), "--scopes", scopes, "--raw")
+	if err != nil {
+		return "", err
+	}
+	// Gitea may print warnings first (running as root); the token is last.
+	lines := strings.Split(out, "\n")
+	return strings.TrimSpace(lines[len(lines)-1]), nil
+}
+
+// AccessLog returns Gitea's access log lines.
+func (g *Gitea) AccessLog() ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(g.dir, "log", "access.log"))
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n"), nil
+}
+
+// Stop stops Gitea.
+func (g *Gitea) Stop() { g.Proc.Stop() }
