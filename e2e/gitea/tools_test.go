@@ -40,7 +40,7 @@ func TestFileAtRefs(t *testing.T) {
 	assert.Contains(t, branch.Text, "replicas: 4")
 	byCommit := mustCall(t, s, "gitea_file", map[string]any{"repo": "ops/infra", "path": "k8s/deployment.yaml", "ref": fx.commitA, "start_line": 17, "end_line": 18})
 	assert.Equal(t, "        - name: api\n          image: registry.example/web/api:1.4.2\n", byCommit.Text)
-	assert.EqualValues(t, 52, byCommit.Data["lines"])
+	assert.EqualValues(t, 51, byCommit.Data["lines"])
 
 	bin := mustCall(t, s, "gitea_file", map[string]any{"repo": "ops/infra", "path": "logo.png"})
 	assert.Equal(t, true, bin.Data["binary"])
@@ -146,13 +146,14 @@ func TestCommitsDiffBlame(t *testing.T) {
 	for _, it := range items(b) {
 		ranges = append(ranges, fmt.Sprintf("%v-%v %.7s %s %s", it["start"], it["end"], fmt.Sprint(it["commit"]), it["author"], it["summary"]))
 	}
+	// Line 7 is replicas (Carol's change), 18 the image (Bob's bump).
 	assert.Equal(t, []string{
-		fmt.Sprintf("7-7 %.7s Alice Ops Initial infrastructure", fx.commitA),
-		fmt.Sprintf("8-8 %.7s Carol SRE Scale api to 4 replicas, add HPA", fx.commitC),
-		fmt.Sprintf("9-17 %.7s Alice Ops Initial infrastructure", fx.commitA),
+		fmt.Sprintf("7-7 %.7s Carol SRE Scale api to 4 replicas, add HPA", fx.commitC),
+		fmt.Sprintf("8-17 %.7s Alice Ops Initial infrastructure", fx.commitA),
 		fmt.Sprintf("18-18 %.7s Bob Dev Bump api to 1.5.0", fx.commitB),
 	}, ranges)
-	assert.Equal(t, "2026-02-20T15:00:00Z", items(b)[1]["date"])
+	assert.Equal(t, "2026-02-20T15:00:00Z", items(b)[0]["date"])
+	assert.Equal(t, []any{"  replicas: 4"}, items(b)[0]["lines"])
 }
 
 func TestPullsAndIssues(t *testing.T) {
@@ -165,7 +166,7 @@ func TestPullsAndIssues(t *testing.T) {
 	one := mustCall(t, s, "gitea_pulls", map[string]any{"repo": "ops/infra", "number": fx.pull})
 	var kinds []string
 	for _, it := range items(one) {
-		kinds = append(kinds, fmt.Sprintf("%s %s %s", it["kind"], it["author"], it["state"]))
+		kinds = append(kinds, fmt.Sprintf("%v %v %v", it["kind"], it["author"], it["state"]))
 	}
 	assert.Contains(t, kinds, "review dave REQUEST_CHANGES")
 	assert.Contains(t, kinds, "review_comment dave <nil>")
@@ -188,7 +189,8 @@ func TestSearch(t *testing.T) {
 	for _, it := range items(r) {
 		got = append(got, fmt.Sprintf("%s:%s:%v", it["repo"], it["path"], it["line"]))
 	}
-	assert.Equal(t, []string{"ops/infra:k8s/deployment.yaml:7", "ops/site:deploy.yaml:2"}, got)
+	assert.Equal(t, []string{"ops/infra:charts/web/templates/deployment.yaml:6", "ops/infra:k8s/deployment.yaml:7", "ops/site:deploy.yaml:2"}, got,
+		"every allowed repository at its default branch; vault has no match")
 	r = mustCall(t, s, "gitea_search", map[string]any{"query": `image:\s+\S+:latest`, "regex": true, "repos": []string{"ops/infra"}, "path": "*.y*ml"})
 	got = nil
 	for _, it := range items(r) {

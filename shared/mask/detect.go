@@ -169,13 +169,25 @@ func (d *detector) matches(s, lower string) [][]int {
 			ok = hasAny(lower[off:end], d.hints)
 		}
 		if ok {
-			for _, m := range d.re.FindAllStringSubmatchIndex(line, -1) {
+			// After each match, look again from where its value starts: in
+			// "chat: password: x" the first match is chat = "password:",
+			// and the secret is in the next one. Overlapping spans merge.
+			for from := 0; from < len(line); {
+				m := d.re.FindStringSubmatchIndex(line[from:])
+				if m == nil {
+					break
+				}
+				next := from + m[1]
+				if v := m[2*d.group]; v > m[0] {
+					next = from + v
+				}
 				for i := range m {
 					if m[i] >= 0 {
-						m[i] += off
+						m[i] += off + from
 					}
 				}
 				out = append(out, m)
+				from = next
 			}
 		}
 		off = end + 1
