@@ -68,7 +68,7 @@ func (m *Masker) Text(s string) (string, int) {
 	if len(spans) == 0 {
 		return s, 0
 	}
-	spans = merge(spans)
+	spans = merge(repeats(s, spans))
 	var b strings.Builder
 	b.Grow(len(s))
 	last := 0
@@ -79,6 +79,37 @@ func (m *Masker) Text(s string) (string, int) {
 	}
 	b.WriteString(s[last:])
 	return b.String(), len(spans)
+}
+
+// minRepeat is the shortest secret whose other occurrences are masked too:
+// shorter values are too likely to be ordinary words.
+const minRepeat = 8
+
+// repeats adds every other occurrence of a secret already found: a token
+// detected where it is assigned ("token: X") is masked where it stands
+// alone in the same text too ("do not paste X").
+func repeats(s string, spans []span) []span {
+	seen := map[string]bool{}
+	out := spans
+	for _, sp := range spans {
+		v := s[sp.start:sp.end]
+		if len(v) < minRepeat || seen[v] || strings.HasPrefix(v, "[MASKED:") {
+			continue
+		}
+		seen[v] = true
+		for from := 0; ; {
+			i := strings.Index(s[from:], v)
+			if i < 0 {
+				break
+			}
+			start := from + i
+			if start != sp.start {
+				out = append(out, span{start: start, end: start + len(v), kind: sp.kind})
+			}
+			from = start + len(v)
+		}
+	}
+	return out
 }
 
 // merge sorts spans and folds overlapping ones into the widest cover, so a

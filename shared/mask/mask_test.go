@@ -206,3 +206,12 @@ func BenchmarkValueManifest(b *testing.B) {
 		m.JSON(enc)
 	}
 }
+
+func TestRepeatsOfAFoundSecretAreMasked(t *testing.T) {
+	m := New(testKey)
+	out, n := m.Text("do not paste Rv-7f3c1b7d5e9a anywhere; token: Rv-7f3c1b7d5e9a (and Rv-7f3c1b7d5e9a again)")
+	assert.NotContains(t, out, "Rv-7f3c1b7d5e9a")
+	assert.Equal(t, 3, n)
+	ph := m.placeholder("token", "Rv-7f3c1b7d5e9a")
+	assert.Equal(t, 3, strings.Count(out, ph), "one placeholder, the same everywhere")
+}

@@ -124,14 +124,17 @@ func (s *Server) mirror(ctx context.Context, c *tool.Call, r repoRef) (*git.Repo
 func apiErr(what string, err error) error {
 	var status int
 	var ge *gitea.ErrUnknownVersion
+	// The SDK reports statuses only in its error text ("404 Not Found",
+	// "not found", "403 Forbidden").
+	msg := strings.ToLower(err.Error())
 	switch {
 	case errors.As(err, &ge):
 		return fmt.Errorf("%s: %w", what, err)
-	case strings.Contains(err.Error(), "404"):
+	case strings.Contains(msg, "404") || strings.Contains(msg, "not found") || strings.Contains(msg, "does not exist"):
 		status = http.StatusNotFound
-	case strings.Contains(err.Error(), "403"):
+	case strings.Contains(msg, "403") || strings.Contains(msg, "forbidden"):
 		status = http.StatusForbidden
-	case strings.Contains(err.Error(), "401"):
+	case strings.Contains(msg, "401") || strings.Contains(msg, "unauthorized"):
 		status = http.StatusUnauthorized
 	}
 	switch status {
