@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 BIN   := $(CURDIR)/bin
 GO    ?= go
-PKGS  := ./shared/... ./mcp-kubernetes/... ./mcp-logs/...
+PKGS  := ./shared/... ./mcp-kubernetes/... ./mcp-logs/... ./mcp-gitea/...
 E2E   := ./e2e/...
 
 .PHONY: all build test unit e2e upstreams vet fmt run bench clean
@@ -15,19 +15,20 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -o $(BIN)/mcp-kubernetes ./mcp-kubernetes/cmd/mcp-kubernetes
 	$(GO) build -trimpath -o $(BIN)/mcp-logs ./mcp-logs/cmd/mcp-logs
+	$(GO) build -trimpath -o $(BIN)/mcp-gitea ./mcp-gitea/cmd/mcp-gitea
 
 vet:
-	@unformatted=$$(gofmt -l shared mcp-kubernetes mcp-logs e2e); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	@unformatted=$$(gofmt -l shared mcp-kubernetes mcp-logs mcp-gitea e2e); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS) $(E2E)
 
 unit:
 	$(GO) test -count=1 $(PKGS)
 
-# Builds etcd, kube-apiserver, kube-controller-manager, Loki and logcli from
-# the Go module proxy the first time (about 17 minutes on 2 cores), then
-# reuses the cache.
+# Builds etcd, kube-apiserver, kube-controller-manager, Loki, logcli and
+# Gitea from the Go module proxy the first time (about 20 minutes on 2
+# cores), then reuses the cache.
 upstreams:
-	bash e2e/upstreams/build.sh kubernetes loki
+	bash e2e/upstreams/build.sh kubernetes loki gitea
 
 e2e: upstreams
 	$(GO) test -count=1 -timeout 30m $(E2E)
@@ -38,6 +39,10 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	$(GO) test -count=1 -run '^$$' -bench GetDeployments -benchtime 300x ./e2e/kubernetes/
 	$(GO) test -count=1 -run '^$$' -bench RSS -benchtime 1x ./e2e/kubernetes/
+	OPSMCP_BENCH_MB=1024 $(GO) test -count=1 -run '^$$' -bench . -benchtime 5x ./mcp-logs/internal/logfile/
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 200x ./e2e/logs/
+	$(GO) test -count=1 -run '^$$' -bench 'GiteaFile|GiteaDiff|LargePull' -benchtime 100x ./e2e/gitea/
+	$(GO) test -count=1 -run '^$$' -bench GiteaSearch -benchtime 10x ./e2e/gitea/
 
 # Starts each server that has an upstream to read, over HTTP on loopback with
 # the embedded defaults, says which upstream each other one lacks, and stops
@@ -53,9 +58,15 @@ run: build
 	else \
 	  echo "mcp-kubernetes: not started: no kubeconfig (set KUBECONFIG or create ~/.kube/config)"; \
 	fi; \
+	if [ -n "$(GITEA_URL)" ]; then \
+	  echo "mcp-gitea: http://127.0.0.1:8082/mcp (legacy SSE: /sse), Gitea $(GITEA_URL)"; \
+	  $(BIN)/mcp-gitea --transport http --gitea-url "$(GITEA_URL)" & pids="$$pids $$!"; \
+	else \
+	  echo "mcp-gitea: not started: set GITEA_URL (and GITEA_TOKEN) to a Gitea"; \
+	fi; \
 	echo "mcp-logs: http://127.0.0.1:8084/mcp (legacy SSE: /sse), Loki $(LOKI), files under $(LOG_ROOT)"; \
 	$(BIN)/mcp-logs --transport http --loki-url "$(LOKI)" --files-root "$(LOG_ROOT)" & pids="$$pids $$!"; \
-	for s in mcp-gitea mcp-swarm mcp-docs mcp-orchestrator; do \
+	for s in mcp-swarm mcp-docs mcp-orchestrator; do \
 	  echo "$$s: not started: not part of this version yet"; \
 	done; \
 	if [ -z "$$pids" ]; then echo "nothing to run"; exit 0; fi; \

@@ -126,6 +126,13 @@ func seed(ctx context.Context) error {
 	if err := pushSmall(ctx, "vault", map[string]string{"README.md": "# vault\nbreak-glass: call the on-call SRE\n"}); err != nil {
 		return err
 	}
+	// Gitea marks a repository non-empty and indexes its branches
+	// asynchronously after a push; wait before using them.
+	for repo, branches := range map[string]int{"infra": 2, "site": 1, "vault": 1} {
+		if err := waitPushed(ctx, admin, repo, branches); err != nil {
+			return err
+		}
+	}
 	if _, _, err := admin.CreateRelease("ops", "infra", gitea.CreateReleaseOption{TagName: "v1.0.0", Title: "First release", Note: "initial manifests"}); err != nil {
 		return fmt.Errorf("release: %w", err)
 	}
@@ -156,6 +163,26 @@ func seed(ctx context.Context) error {
 		return fmt.Errorf("issue comment: %w", err)
 	}
 	return nil
+}
+
+// waitPushed polls until Gitea shows want branches of a pushed repository.
+func waitPushed(ctx context.Context, admin *gitea.Client, repo string, want int) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		r, _, err := admin.GetRepo("ops", repo)
+		if err == nil && !r.Empty {
+			bs, _, err := admin.ListRepoBranches("ops", repo, gitea.ListRepoBranchesOptions{})
+			if err == nil && len(bs) >= want {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("ops/%s: Gitea did not show the push within 60s", repo)
 }
 
 // git runs git in dir with a fixed identity and date.
