@@ -85,7 +85,9 @@ var detectors = []detector{
 	{kind: "assignment", hints: []string{"pass", "pwd", "secret", "token", "key", "cred", "auth", "dsn", "cookie"},
 		re:    regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:)[ \t]*("[^"\r\n]*"|'[^'\r\n]*'|[^\s"',;&}\]]+)`),
 		group: 2, perLine: true, named: true,
-		check: func(s string, m []int) bool { return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]]) }},
+		check: func(s string, m []int) bool {
+			return !inPath(s, m[2]) && SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]])
+		}},
 	// An env entry rendered as text ({name: DB_PASSWORD, value: x} in YAML
 	// or JSON): the value is secret because of the name before it.
 	{kind: "env", hints: []string{"value"},
@@ -98,6 +100,12 @@ var detectors = []detector{
 		re:    regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:)[ \t]*["']?([A-Za-z0-9+_=-][A-Za-z0-9+/_=-]{23,})`),
 		group: 2,
 		check: func(s string, m []int) bool { return !benignKey(s[m[2]:m[3]]) && highEntropy(s[m[4]:m[5]]) }},
+}
+
+// inPath reports whether the word at i is the last part of a file path
+// ("/etc/passwd: no such file"), not a key.
+func inPath(s string, i int) bool {
+	return i > 0 && (s[i-1] == '/' || s[i-1] == '\\')
 }
 
 // detect returns the spans of every secret found in s, unsorted.

@@ -215,3 +215,14 @@ func TestRepeatsOfAFoundSecretAreMasked(t *testing.T) {
 	ph := m.placeholder("token", "Rv-7f3c1b7d5e9a")
 	assert.Equal(t, 3, strings.Count(out, ph), "one placeholder, the same everywhere")
 }
+
+func TestPathsAreNotKeys(t *testing.T) {
+	m := New(testKey)
+	for _, s := range []string{
+		"invalid arguments: /etc/passwd: outside the log file roots",
+		`open C:\secrets\token: access denied`,
+	} {
+		out, n := m.Text(s)
+		assert.Equal(t, 0, n, out)
+	}
+}
