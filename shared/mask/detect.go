@@ -186,8 +186,8 @@ func (d *detector) matches(s, lower string) [][]int {
 					break
 				}
 				next := from + m[1]
-				if v := m[2*d.group]; v > m[0] {
-					next = from + v
+				if v := m[2*d.group]; v > m[0] && strings.ContainsAny(line[from+v:from+m[1]], ":=") {
+					next = from + v // the value may itself be "key: value"
 				}
 				for i := range m {
 					if m[i] >= 0 {
