@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"code.gitea.io/sdk/gitea"
+
+	"github.com/opsmcp/opsmcp/shared/readonly"
 )
 
 // Options configure access to Gitea.
@@ -62,7 +64,7 @@ func New(ctx context.Context, o Options) (*Forge, error) {
 	f := &Forge{
 		url:   strings.TrimRight(o.URL, "/"),
 		token: o.Token,
-		http:  &http.Client{Transport: ReadOnly(http.DefaultTransport), Timeout: timeout},
+		http:  &http.Client{Transport: readonly.Transport(http.DefaultTransport), Timeout: timeout},
 		allow: o.Repos,
 	}
 	c, err := gitea.NewClient(f.url, gitea.SetHTTPClient(f.http), gitea.SetToken(o.Token), gitea.SetContext(ctx))
@@ -136,15 +138,3 @@ func (f *Forge) Allowed(fullName string) bool {
 
 // Allowlist is the configured allowlist.
 func (f *Forge) Allowlist() []string { return append([]string(nil), f.allow...) }
-
-// ReadOnly wraps a transport so that only GET requests leave it.
-func ReadOnly(rt http.RoundTripper) http.RoundTripper { return readOnly{rt} }
-
-type readOnly struct{ next http.RoundTripper }
-
-func (r readOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodGet {
-		return nil, fmt.Errorf("refused %s %s: this client only reads", req.Method, req.URL.Path)
-	}
-	return r.next.RoundTrip(req)
-}

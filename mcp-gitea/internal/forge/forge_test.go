@@ -11,26 +11,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// TestReadOnlyTransport: only GET leaves the API client's transport.
-func TestReadOnlyTransport(t *testing.T) {
-	var got []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = append(got, r.Method+" "+r.URL.Path)
-	}))
-	defer srv.Close()
-	c := &http.Client{Transport: ReadOnly(http.DefaultTransport)}
-	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-		req, _ := http.NewRequest(m, srv.URL+"/api/v1/repos/o/r", nil)
-		_, err := c.Do(req)
-		require.Error(t, err, m)
-	}
-	resp, err := c.Get(srv.URL + "/api/v1/version")
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, []string{"GET /api/v1/version"}, got)
-}
+	"github.com/opsmcp/opsmcp/shared/readonly"
+)
 
 // TestNoWriteCalls scans mcp-gitea's sources: no SDK call that creates,
 // edits or deletes, and no git push.
@@ -61,4 +44,26 @@ func TestAllowlist(t *testing.T) {
 		assert.Equal(t, want, f.Allowed(repo), repo)
 	}
 	assert.True(t, (&Forge{}).Allowed("any/repo"), "no allowlist: what the token sees")
+}
+
+// TestUsesReadOnlyTransport: the client's requests go through the shared
+// read-only transport (tested in shared/readonly), so a write never leaves.
+func TestUsesReadOnlyTransport(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/version" {
+			w.Write([]byte(`{"version":"1.26.0"}`))
+			return
+		}
+		t.Errorf("unexpected %s %s", r.Method, r.URL.Path)
+	}))
+	defer srv.Close()
+	f, err := New(t.Context(), Options{URL: srv.URL, MirrorDir: t.TempDir()})
+	require.NoError(t, err)
+	req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/api/v1/repos/o/r", nil)
+	_, err = f.http.Do(req)
+	assert.ErrorIs(t, err, readonly.ErrRefused)
+	cl, err := f.Client(t.Context(), "")
+	require.NoError(t, err)
+	_, err = cl.DeleteRepo("o", "r") // a write through the SDK never reaches the server
+	assert.ErrorIs(t, err, readonly.ErrRefused)
 }

@@ -25,11 +25,13 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/opsmcp/opsmcp/shared/readonly"
 )
 
 // ErrWriteRefused is returned by the read-only transport for any request
 // that is not a read.
-var ErrWriteRefused = errors.New("refused: this server is read-only")
+var ErrWriteRefused = readonly.ErrRefused
 
 // selfReviewPaths are the only POSTs allowed: they ask the API server what
 // this identity may do and persist nothing.
@@ -38,25 +40,10 @@ var selfReviewPaths = []string{
 	"/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
 }
 
-// readOnly is an http.RoundTripper that refuses every request but reads.
-type readOnly struct{ next http.RoundTripper }
-
-func (t readOnly) RoundTrip(r *http.Request) (*http.Response, error) {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		return t.next.RoundTrip(r)
-	case http.MethodPost:
-		if slices.Contains(selfReviewPaths, r.URL.Path) {
-			return t.next.RoundTrip(r)
-		}
-	}
-	return nil, fmt.Errorf("%w: %s %s", ErrWriteRefused, r.Method, r.URL.Path)
-}
-
 // ReadOnly wraps a rest.Config so that every client made from it is read-only.
 func ReadOnly(cfg *rest.Config) *rest.Config {
 	c := rest.CopyConfig(cfg)
-	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return readOnly{next: rt} })
+	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return readonly.Transport(rt, selfReviewPaths...) })
 	return c
 }
 

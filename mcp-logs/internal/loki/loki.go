@@ -2,8 +2,8 @@
 // on net/http and encoding/json: Loki's own Go client pulls about 620
 // modules and needs a replace directive (docs/dependencies.md).
 //
-// Read-only by construction: the transport refuses every method but GET,
-// and no function here builds another request.
+// Read-only by construction: the shared read-only transport refuses every
+// method but GET and HEAD, and no function here builds another request.
 package loki
 
 import (
@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/opsmcp/opsmcp/shared/readonly"
 )
 
 // Options configure the client.
@@ -95,7 +97,7 @@ func New(o Options) (*Client, error) {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	c.http = &http.Client{Transport: ReadOnly(tr), Timeout: timeout}
+	c.http = &http.Client{Transport: readonly.Transport(tr), Timeout: timeout}
 	return c, nil
 }
 
@@ -109,18 +111,6 @@ func readSecret(path string) (string, error) {
 		return "", fmt.Errorf("%s is empty", path)
 	}
 	return s, nil
-}
-
-// ReadOnly wraps a transport so that only GET requests leave it.
-func ReadOnly(rt http.RoundTripper) http.RoundTripper { return readOnly{rt} }
-
-type readOnly struct{ next http.RoundTripper }
-
-func (r readOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodGet {
-		return nil, fmt.Errorf("refused %s %s: this client only reads", req.Method, req.URL.Path)
-	}
-	return r.next.RoundTrip(req)
 }
 
 // Error is an error answer from Loki.

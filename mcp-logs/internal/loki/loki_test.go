@@ -12,28 +12,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// TestReadOnlyTransport: no method but GET leaves the client's transport,
-// and the upstream never sees the refused request.
-func TestReadOnlyTransport(t *testing.T) {
-	var got []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = append(got, r.Method+" "+r.URL.Path)
-	}))
-	defer srv.Close()
-	c := &http.Client{Transport: ReadOnly(http.DefaultTransport)}
-	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead} {
-		req, _ := http.NewRequest(m, srv.URL+"/loki/api/v1/push", strings.NewReader("{}"))
-		_, err := c.Do(req)
-		require.Error(t, err, m)
-		assert.Contains(t, err.Error(), "only reads")
-	}
-	resp, err := c.Get(srv.URL + "/ready")
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, []string{"GET /ready"}, got)
-}
+	"github.com/opsmcp/opsmcp/shared/readonly"
+)
 
 // TestNoWritePaths scans this package's source: no request is built with a
 // method other than GET, and no write endpoint (push, delete, flush,
@@ -102,4 +83,14 @@ func TestTLSAndBasicAuth(t *testing.T) {
 	err = c.Ready(t.Context())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "certificate")
+}
+
+// TestUsesReadOnlyTransport: the client's requests go through the shared
+// read-only transport (tested in shared/readonly), so a write never leaves.
+func TestUsesReadOnlyTransport(t *testing.T) {
+	c, err := New(Options{URL: "http://127.0.0.1:1"})
+	require.NoError(t, err)
+	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:1/loki/api/v1/push", nil)
+	_, err = c.http.Do(req)
+	assert.ErrorIs(t, err, readonly.ErrRefused)
 }
