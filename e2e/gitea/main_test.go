@@ -313,20 +313,6 @@ func session(t testing.TB, extra ...string) (*mcp.ClientSession, string) {
 	return harness.StdioSession(t, &seen, binary, args...), audit
 }
 
-func items(r result) []map[string]any {
-	raw, _ := r.Data["items"].([]any)
-	out := make([]map[string]any, 0, len(raw))
-	for _, it := range raw {
-		m, _ := it.(map[string]any)
-		out = append(out, m)
-	}
-	return out
-}
+func items(r result) []map[string]any { return r.Items() }
 
-func field(its []map[string]any, key string) []string {
-	var out []string
-	for _, it := range its {
-		out = append(out, fmt.Sprint(it[key]))
-	}
-	return out
-}
+func field(its []map[string]any, key string) []string { return harness.Field(its, key) }

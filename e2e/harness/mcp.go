@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -42,6 +43,41 @@ type Result struct {
 	Text    string
 	Data    map[string]any
 	IsError bool
+}
+
+// Items returns the result's "items" list.
+func (r Result) Items() []map[string]any {
+	raw, _ := r.Data["items"].([]any)
+	out := make([]map[string]any, 0, len(raw))
+	for _, it := range raw {
+		m, _ := it.(map[string]any)
+		out = append(out, m)
+	}
+	return out
+}
+
+// Field returns one field of each item, as text.
+func Field(items []map[string]any, key string) []string {
+	var out []string
+	for _, it := range items {
+		out = append(out, fmt.Sprint(it[key]))
+	}
+	return out
+}
+
+// AssertNoSecrets fails the test if anything recorded holds one of the
+// planted secrets; atLeast guards against a run that recorded nothing.
+func AssertNoSecrets(t testing.TB, seen *Recorder, planted []string, atLeast int) {
+	t.Helper()
+	all := seen.String()
+	if len(all) < atLeast {
+		t.Fatalf("only %d bytes recorded: the other tests did not run", len(all))
+	}
+	for _, p := range planted {
+		if strings.Contains(all, p) {
+			t.Errorf("planted secret %.6s… came back from a server", p)
+		}
+	}
 }
 
 // Call calls a tool and records what came back in seen.

@@ -45,6 +45,25 @@ type PullsOutput struct {
 	Items []Entry `json:"items"`
 }
 
+// pageSize is how many entries one API page asks for.
+const pageSize = 50
+
+// pages collects up to n entries from a paged list endpoint.
+func pages[T any](n int, fetch func(gitea.ListOptions) ([]T, error)) ([]T, error) {
+	var out []T
+	for page := 1; len(out) < n; page++ {
+		list, err := fetch(gitea.ListOptions{Page: page, PageSize: pageSize})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, list...)
+		if len(list) < pageSize {
+			break
+		}
+	}
+	return out[:min(len(out), n)], nil
+}
+
 func stateArg(s string) (gitea.StateType, error) {
 	switch s {
 	case "", "open":
@@ -99,22 +118,17 @@ func (s *Server) pulls(ctx context.Context, c *tool.Call, in PullsInput) (*tool.
 		if err != nil {
 			return nil, err
 		}
-		n := limit(in.Limit, 30, 200)
-		for page := 1; len(out.Items) < n; page++ {
-			list, _, err := cl.ListRepoPullRequests(r.Owner, r.Name, gitea.ListPullRequestsOptions{ListOptions: gitea.ListOptions{Page: page, PageSize: 50}, State: state})
-			if err != nil {
-				return nil, apiErr("pull requests of "+r.Full, err)
-			}
-			for _, p := range list {
-				if len(out.Items) < n {
-					e := pullEntry(p)
-					e.Body = ""
-					out.Items = append(out.Items, e)
-				}
-			}
-			if len(list) < 50 {
-				break
-			}
+		list, err := pages(limit(in.Limit, 30, 200), func(o gitea.ListOptions) ([]*gitea.PullRequest, error) {
+			l, _, err := cl.ListRepoPullRequests(r.Owner, r.Name, gitea.ListPullRequestsOptions{ListOptions: o, State: state})
+			return l, err
+		})
+		if err != nil {
+			return nil, apiErr("pull requests of "+r.Full, err)
+		}
+		for _, p := range list {
+			e := pullEntry(p)
+			e.Body = ""
+			out.Items = append(out.Items, e)
 		}
 		return &tool.Result{Data: out, Render: renderEntries}, nil
 	}
@@ -206,22 +220,17 @@ func (s *Server) issues(ctx context.Context, c *tool.Call, in IssuesInput) (*too
 		if err != nil {
 			return nil, err
 		}
-		n := limit(in.Limit, 30, 200)
-		for page := 1; len(out.Items) < n; page++ {
-			list, _, err := cl.ListRepoIssues(r.Owner, r.Name, gitea.ListIssueOption{ListOptions: gitea.ListOptions{Page: page, PageSize: 50}, State: state, Type: gitea.IssueTypeIssue, Labels: in.Labels, KeyWord: in.Query})
-			if err != nil {
-				return nil, apiErr("issues of "+r.Full, err)
-			}
-			for _, is := range list {
-				if len(out.Items) < n {
-					e := issueEntry(is)
-					e.Body = ""
-					out.Items = append(out.Items, e)
-				}
-			}
-			if len(list) < 50 {
-				break
-			}
+		list, err := pages(limit(in.Limit, 30, 200), func(o gitea.ListOptions) ([]*gitea.Issue, error) {
+			l, _, err := cl.ListRepoIssues(r.Owner, r.Name, gitea.ListIssueOption{ListOptions: o, State: state, Type: gitea.IssueTypeIssue, Labels: in.Labels, KeyWord: in.Query})
+			return l, err
+		})
+		if err != nil {
+			return nil, apiErr("issues of "+r.Full, err)
+		}
+		for _, is := range list {
+			e := issueEntry(is)
+			e.Body = ""
+			out.Items = append(out.Items, e)
 		}
 		return &tool.Result{Data: out, Render: renderEntries}, nil
 	}

@@ -105,20 +105,12 @@ type TreeOutput struct {
 }
 
 func (s *Server) tree(ctx context.Context, c *tool.Call, in TreeInput) (*tool.Result, error) {
-	r, err := s.target(ctx, c, in.Repo)
-	if err != nil {
-		return nil, err
-	}
 	if in.Glob != "" {
 		if _, err := path.Match(in.Glob, ""); err != nil {
 			return nil, tool.Argf("glob %q: %v", in.Glob, err)
 		}
 	}
-	cl, err := s.client(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	ref, err := s.ref(cl, r, in.Ref)
+	r, cl, ref, err := s.at(ctx, c, in.Repo, in.Ref)
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +155,21 @@ func (s *Server) tree(ctx context.Context, c *tool.Call, in TreeInput) (*tool.Re
 	}}, nil
 }
 
+// at resolves the repository (allowlist, policy, caller access), an API
+// client for this call and the ref (the default branch when empty).
+func (s *Server) at(ctx context.Context, c *tool.Call, repo, ref string) (repoRef, *gitea.Client, string, error) {
+	r, err := s.target(ctx, c, repo)
+	if err != nil {
+		return r, nil, "", err
+	}
+	cl, err := s.client(ctx, c)
+	if err != nil {
+		return r, nil, "", err
+	}
+	ref, err = s.ref(cl, r, ref)
+	return r, cl, ref, err
+}
+
 // ref returns ref, or the repository's default branch when empty.
 func (s *Server) ref(cl *gitea.Client, r repoRef, ref string) (string, error) {
 	if ref != "" {
@@ -199,18 +206,10 @@ type FileOutput struct {
 }
 
 func (s *Server) file(ctx context.Context, c *tool.Call, in FileInput) (*tool.Result, error) {
-	r, err := s.target(ctx, c, in.Repo)
-	if err != nil {
-		return nil, err
-	}
 	if in.Path == "" {
 		return nil, tool.Argf("path is required (see gitea_tree)")
 	}
-	cl, err := s.client(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	ref, err := s.ref(cl, r, in.Ref)
+	r, cl, ref, err := s.at(ctx, c, in.Repo, in.Ref)
 	if err != nil {
 		return nil, err
 	}
@@ -284,11 +283,8 @@ type CommitsOutput struct {
 }
 
 func (s *Server) commits(ctx context.Context, c *tool.Call, in CommitsInput) (*tool.Result, error) {
-	r, err := s.target(ctx, c, in.Repo)
-	if err != nil {
-		return nil, err
-	}
 	var since, until time.Time
+	var err error
 	if in.Since != "" {
 		if since, err = parseTime(in.Since); err != nil {
 			return nil, tool.Argf("since: %v", err)
@@ -300,11 +296,7 @@ func (s *Server) commits(ctx context.Context, c *tool.Call, in CommitsInput) (*t
 		}
 	}
 	n := limit(in.Limit, 30, 500)
-	cl, err := s.client(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	ref, err := s.ref(cl, r, in.Ref)
+	r, cl, ref, err := s.at(ctx, c, in.Repo, in.Ref)
 	if err != nil {
 		return nil, err
 	}
