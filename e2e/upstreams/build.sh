@@ -48,4 +48,19 @@ case " $want " in
   CGO_ENABLED=1 build gitea v1.26.0 gitea code.gitea.io/gitea -tags 'sqlite sqlite_unlock_notify' -ldflags '-s -w -X main.Version=1.26.0'
   ;;
 esac
+case " $want " in
+*" docker "*|*" all "*)
+  # Debian's engine, unpacked, never installed: installing docker.io would
+  # start a daemon that rewrites the host's networking.
+  d=$cache/docker-20.10.24
+  if [ ! -x "$d/root/usr/sbin/dockerd" ]; then
+    echo "unpacking Debian's docker.io, containerd, runc, tini, busybox-static (first run only)" >&2
+    rm -rf "$d.tmp" && mkdir -p "$d.tmp/debs" "$d.tmp/root"
+    (cd "$d.tmp/debs" && { apt-get download docker.io containerd runc tini busybox-static >/dev/null 2>&1 ||
+      { apt-get update >/dev/null && apt-get download docker.io containerd runc tini busybox-static >/dev/null; }; })
+    for f in "$d.tmp"/debs/*.deb; do dpkg-deb -x "$f" "$d.tmp/root"; done
+    rm -rf "$d" && mv "$d.tmp" "$d"
+  fi
+  ;;
+esac
 echo "$bin"

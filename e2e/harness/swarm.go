@@ -1,0 +1,163 @@
+package harness
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Swarm is a real dockerd (Debian's engine, unpacked) in Swarm mode on
+// loopback, with a local busybox image (no pulls are possible here).
+type Swarm struct {
+	// Host is the engine's address for clients (unix://...).
+	Host   string
+	Proc   *Proc
+	dir    string
+	root   string // the unpacked packages
+	env    []string
+	execRt string
+}
+
+// BusyboxImage is the image every test service runs.
+const BusyboxImage = "local/busybox:latest"
+
+// StartSwarm unpacks the engine (once), starts dockerd in dir with host
+// networking left alone, inits a single-node swarm on 127.0.0.1 and
+// imports the busybox image. It needs root.
+func StartSwarm(ctx context.Context, dir string) (*Swarm, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("the Swarm harness needs root (dockerd)")
+	}
+	if _, err := Upstreams("docker"); err != nil {
+		return nil, err
+	}
+	cache := os.Getenv("OPSMCP_E2E_CACHE")
+	if cache == "" {
+		base := os.Getenv("XDG_CACHE_HOME")
+		if base == "" {
+			base = filepath.Join(os.Getenv("HOME"), ".cache")
+		}
+		cache = filepath.Join(base, "opsmcp-e2e")
+	}
+	root := filepath.Join(cache, "docker-20.10.24", "root")
+	// Short paths: unix socket paths are limited to 108 bytes.
+	work, err := os.MkdirTemp("", "osw-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Swarm{dir: work, root: root, execRt: filepath.Join(work, "x")}
+	path := strings.Join([]string{filepath.Join(root, "usr/bin"), filepath.Join(root, "usr/sbin"), os.Getenv("PATH")}, ":")
+	s.env = append(os.Environ(), "PATH="+path)
+	cfg := filepath.Join(work, "daemon.json")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`{"deprecated-key-path": %q}`, filepath.Join(work, "key.json"))), 0o600); err != nil {
+		return nil, err
+	}
+	sock := filepath.Join(work, "d.sock")
+	s.Host = "unix://" + sock
+	cmd := exec.Command(filepath.Join(root, "usr/sbin/dockerd"),
+		"--config-file", cfg, "--data-root", filepath.Join(work, "data"), "--exec-root", s.execRt,
+		"--pidfile", filepath.Join(work, "d.pid"), "-H", s.Host,
+		"--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none")
+	cmd.Env = s.env
+	logPath := filepath.Join(dir, "dockerd.log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	if s.Proc, err = startCmd("dockerd", cmd, f, logPath); err != nil {
+		return nil, err
+	}
+	client := &http.Client{Transport: &http.Transport{DialContext: unixDialer(sock)}}
+	if err := WaitHTTP(ctx, s.Proc, "http://docker/_ping", "", client, 60*time.Second); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	port, err := FreePort()
+	if err != nil {
+		s.Stop()
+		return nil, err
+	}
+	if _, err := s.CLI(ctx, "swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	if err := s.importBusybox(ctx); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// importBusybox makes an image from the unpacked busybox-static: the
+// binary and a link per applet the tests use.
+func (s *Swarm) importBusybox(ctx context.Context) error {
+	bin, err := os.ReadFile(filepath.Join(s.root, "bin/busybox"))
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bin))})
+	tw.Write(bin)
+	for _, applet := range []string{"sh", "echo", "sleep", "cat", "date", "true", "false", "env", "ls", "printf", "seq"} {
+		tw.WriteHeader(&tar.Header{Name: "bin/" + applet, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777})
+	}
+	tw.WriteHeader(&tar.Header{Name: "tmp/", Typeflag: tar.TypeDir, Mode: 0o1777})
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	tarPath := filepath.Join(s.dir, "busybox.tar")
+	if err := os.WriteFile(tarPath, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	_, err = s.CLI(ctx, "import", "-c", `CMD ["/bin/sh"]`, tarPath, BusyboxImage)
+	return err
+}
+
+// CLI runs the docker CLI against this engine.
+func (s *Swarm) CLI(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(s.root, "usr/bin/docker"), append([]string{"-H", s.Host}, args...)...)
+	cmd.Env = append(s.env, "DOCKER_CONFIG="+filepath.Join(s.dir, "cli"))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("docker %s: %w: %s", strings.Join(args, " "), err, errb.String())
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// Stop removes services and stacks, leaves the swarm, removes the
+// gateway bridge Swarm made, stops dockerd and unmounts what it mounted,
+// so nothing is left on the host.
+func (s *Swarm) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if s.Proc != nil && !s.Proc.Exited() {
+		if ids, err := s.CLI(ctx, "service", "ls", "-q"); err == nil && ids != "" {
+			s.CLI(ctx, append([]string{"service", "rm"}, strings.Fields(ids)...)...)
+		}
+		s.CLI(ctx, "swarm", "leave", "--force")
+		s.CLI(ctx, "network", "rm", "docker_gwbridge")
+		s.Proc.Stop()
+	}
+	syscall.Unmount(filepath.Join(s.execRt, "netns", "default"), syscall.MNT_DETACH)
+	os.RemoveAll(s.dir)
+}
+
+func unixDialer(path string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", path)
+	}
+}
