@@ -25,6 +25,8 @@ type Swarm struct {
 	root   string // the unpacked packages
 	env    []string
 	execRt string
+	// made are host paths dockerd creates that did not exist before.
+	made []string
 }
 
 // BusyboxImage is the image every test service runs.
@@ -55,6 +57,11 @@ func StartSwarm(ctx context.Context, dir string) (*Swarm, error) {
 		return nil, err
 	}
 	s := &Swarm{dir: work, root: root, execRt: filepath.Join(work, "x")}
+	for _, p := range []string{"/run/containerd", "/run/docker"} {
+		if _, err := os.Stat(p); os.IsNotExist(err) {
+			s.made = append(s.made, p)
+		}
+	}
 	path := strings.Join([]string{filepath.Join(root, "usr/bin"), filepath.Join(root, "usr/sbin"), os.Getenv("PATH")}, ":")
 	s.env = append(os.Environ(), "PATH="+path)
 	cfg := filepath.Join(work, "daemon.json")
@@ -66,7 +73,10 @@ func StartSwarm(ctx context.Context, dir string) (*Swarm, error) {
 	cmd := exec.Command(filepath.Join(root, "usr/sbin/dockerd"),
 		"--config-file", cfg, "--data-root", filepath.Join(work, "data"), "--exec-root", s.execRt,
 		"--pidfile", filepath.Join(work, "d.pid"), "-H", s.Host,
-		"--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none")
+		"--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none",
+		// Debug logs name every API call ("Calling GET /v1.41/services"):
+		// the read-only proof reads them.
+		"--debug")
 	cmd.Env = s.env
 	logPath := filepath.Join(dir, "dockerd.log")
 	f, err := os.Create(logPath)
@@ -125,6 +135,40 @@ func (s *Swarm) importBusybox(ctx context.Context) error {
 	return err
 }
 
+// LogSize is the current size of dockerd's log.
+func (s *Swarm) LogSize() int64 {
+	st, err := os.Stat(s.Proc.Log)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// Calls returns the API calls dockerd logged after the first skip bytes
+// of its log, as "METHOD /path".
+func (s *Swarm) Calls(skip int64) ([]string, error) {
+	b, err := os.ReadFile(s.Proc.Log)
+	if err != nil {
+		return nil, err
+	}
+	if skip > int64(len(b)) {
+		skip = int64(len(b))
+	}
+	var out []string
+	for _, line := range strings.Split(string(b[skip:]), "\n") {
+		i := strings.Index(line, `msg="Calling `)
+		if i < 0 {
+			continue
+		}
+		call := line[i+len(`msg="Calling `):]
+		if j := strings.IndexByte(call, '"'); j >= 0 {
+			call = call[:j]
+		}
+		out = append(out, call)
+	}
+	return out, nil
+}
+
 // CLI runs the docker CLI against this engine.
 func (s *Swarm) CLI(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(s.root, "usr/bin/docker"), append([]string{"-H", s.Host}, args...)...)
@@ -153,6 +197,9 @@ func (s *Swarm) Stop() {
 	}
 	syscall.Unmount(filepath.Join(s.execRt, "netns", "default"), syscall.MNT_DETACH)
 	os.RemoveAll(s.dir)
+	for _, p := range s.made {
+		os.RemoveAll(p)
+	}
 }
 
 func unixDialer(path string) func(ctx context.Context, network, addr string) (net.Conn, error) {

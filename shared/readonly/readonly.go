@@ -25,16 +25,25 @@ type transport struct {
 }
 
 func (t transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := Check(r, t.readPosts...); err != nil {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, err
+	}
+	return t.next.RoundTrip(r)
+}
+
+// Check is the rule itself, for clients that take a request hook rather
+// than a transport (the Docker client): nil for a read, else ErrRefused.
+func Check(r *http.Request, readPosts ...string) error {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		return t.next.RoundTrip(r)
+		return nil
 	case http.MethodPost:
-		if slices.Contains(t.readPosts, r.URL.Path) {
-			return t.next.RoundTrip(r)
+		if slices.Contains(readPosts, r.URL.Path) {
+			return nil
 		}
 	}
-	if r.Body != nil {
-		r.Body.Close()
-	}
-	return nil, fmt.Errorf("%w: %s %s", ErrRefused, r.Method, r.URL.Path)
+	return fmt.Errorf("%w: %s %s", ErrRefused, r.Method, r.URL.Path)
 }

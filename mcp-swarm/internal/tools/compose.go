@@ -1,0 +1,228 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client"
+
+	"github.com/opsmcp/opsmcp/shared/tool"
+)
+
+// ComposeInput are swarm_compose's arguments.
+type ComposeInput struct {
+	HostInput
+	Stack   string `json:"stack" jsonschema:"deployed stack to compare with"`
+	Content string `json:"content,omitempty" jsonschema:"the compose or stack file's text"`
+	Path    string `json:"path,omitempty" jsonschema:"or a file under the server's compose roots"`
+}
+
+// Drift is one difference between the file and the deployment.
+type Drift struct {
+	Service  string `json:"service"`
+	Field    string `json:"field" jsonschema:"missing (in the file, not deployed), extra (deployed, not in the file), image, replicas, env, ports, networks"`
+	File     string `json:"file,omitempty"`
+	Deployed string `json:"deployed,omitempty"`
+}
+
+// ComposeOutput is swarm_compose's structured result.
+type ComposeOutput struct {
+	Stack    string  `json:"stack"`
+	Services int     `json:"services" jsonschema:"services in the file"`
+	InSync   bool    `json:"in_sync"`
+	Items    []Drift `json:"items"`
+}
+
+func (s *Server) compose(ctx context.Context, c *tool.Call, in ComposeInput) (*tool.Result, error) {
+	if in.Stack == "" {
+		return nil, tool.Argf("stack is required (see swarm_stacks)")
+	}
+	content, name, err := s.composeText(in)
+	if err != nil {
+		return nil, err
+	}
+	project, err := loader.LoadWithContext(ctx, types.ConfigDetails{
+		WorkingDir:  "/",
+		ConfigFiles: []types.ConfigFile{{Filename: name, Content: []byte(content)}},
+		Environment: types.Mapping{},
+	}, func(o *loader.Options) {
+		o.SetProjectName(in.Stack, true)
+		o.SkipResolveEnvironment = true
+		o.SkipConsistencyCheck = true
+	})
+	if err != nil {
+		return nil, tool.Argf("compose file does not load: %v", err)
+	}
+	cl, err := s.engine(in.Host)
+	if err != nil {
+		return nil, err
+	}
+	deployed, err := cl.ServiceList(ctx, client.ServiceListOptions{Filters: client.Filters{}.Add("label", stackLabel+"="+in.Stack)})
+	if err != nil {
+		return nil, fmt.Errorf("list services of stack %s: %w", in.Stack, err)
+	}
+	nets, err := cl.NetworkList(ctx, client.NetworkListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list networks: %w", err)
+	}
+	netName := map[string]string{}
+	for _, n := range nets.Items {
+		netName[n.ID] = n.Name
+	}
+	bySvc := map[string]swarm.Service{}
+	for _, sv := range deployed.Items {
+		bySvc[strings.TrimPrefix(sv.Spec.Name, in.Stack+"_")] = sv
+	}
+	out := ComposeOutput{Stack: in.Stack, Services: len(project.Services), Items: []Drift{}}
+	names := make([]string, 0, len(project.Services))
+	for n := range project.Services {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		svc := project.Services[n]
+		sv, ok := bySvc[n]
+		if !ok {
+			out.Items = append(out.Items, Drift{Service: n, Field: "missing", File: svc.Image})
+			continue
+		}
+		delete(bySvc, n)
+		out.Items = append(out.Items, drift(ctx, cl, n, project, svc, sv, netName)...)
+	}
+	var extra []string
+	for n := range bySvc {
+		extra = append(extra, n)
+	}
+	sort.Strings(extra)
+	for _, n := range extra {
+		out.Items = append(out.Items, Drift{Service: n, Field: "extra", Deployed: imageOf(bySvc[n])})
+	}
+	out.InSync = len(out.Items) == 0
+	return &tool.Result{Data: out, Render: func(d map[string]any) string {
+		head := fmt.Sprintf("stack %s: %v services in the file; in sync: %v\n", str(d["stack"]), d["services"], d["in_sync"])
+		return head + renderRows(d, func(m map[string]any) string {
+			return fmt.Sprintf("%s %s: file %q, deployed %q", str(m["service"]), str(m["field"]), str(m["file"]), str(m["deployed"]))
+		})
+	}}, nil
+}
+
+// composeText returns the file's text, from the argument or from a path
+// that must stay under the compose roots (symlinks resolved).
+func (s *Server) composeText(in ComposeInput) (string, string, error) {
+	switch {
+	case in.Content != "" && in.Path != "":
+		return "", "", tool.Argf("give content or path, not both")
+	case in.Content != "":
+		return in.Content, "compose.yaml", nil
+	case in.Path == "":
+		return "", "", tool.Argf("give the compose file as content, or a path under the compose roots")
+	}
+	if len(s.ComposeRoots) == 0 {
+		return "", "", tool.Argf("no compose roots are configured (--compose-root); pass the file as content")
+	}
+	real, err := filepath.EvalSymlinks(in.Path)
+	if err != nil {
+		return "", "", tool.Argf("%s: %v", in.Path, err)
+	}
+	for _, root := range s.ComposeRoots {
+		r, err := filepath.EvalSymlinks(root)
+		if err == nil && (real == r || strings.HasPrefix(real, r+string(filepath.Separator))) {
+			b, err := os.ReadFile(real)
+			if err != nil {
+				return "", "", tool.Argf("%s: %v", in.Path, err)
+			}
+			return string(b), filepath.Base(real), nil
+		}
+	}
+	return "", "", tool.Argf("%s is outside the compose roots (%s)", in.Path, strings.Join(s.ComposeRoots, ", "))
+}
+
+func imageOf(sv swarm.Service) string {
+	if cs := sv.Spec.TaskTemplate.ContainerSpec; cs != nil {
+		return cs.Image
+	}
+	return ""
+}
+
+// drift compares one service of the file with the deployed one. Env is
+// compared by keys only: values are never returned.
+func drift(ctx context.Context, cl *client.Client, name string, project *types.Project, svc types.ServiceConfig, sv swarm.Service, netName map[string]string) []Drift {
+	var out []Drift
+	add := func(field, file, deployed string) {
+		if file != deployed {
+			out = append(out, Drift{Service: name, Field: field, File: file, Deployed: deployed})
+		}
+	}
+	image, _, _ := strings.Cut(imageOf(sv), "@")
+	add("image", svc.Image, image)
+	want := 1
+	if svc.Deploy != nil && svc.Deploy.Replicas != nil {
+		want = *svc.Deploy.Replicas
+	}
+	add("replicas", fmt.Sprint(want), replicas(sv.Spec.Mode))
+	var fileEnv, depEnv []string
+	for k := range svc.Environment {
+		fileEnv = append(fileEnv, k)
+	}
+	if cs := sv.Spec.TaskTemplate.ContainerSpec; cs != nil {
+		for k := range envMap(cs.Env) {
+			depEnv = append(depEnv, k)
+		}
+	}
+	add("env", joinSorted(fileEnv), joinSorted(depEnv))
+	var filePorts, depPorts []string
+	for _, p := range svc.Ports {
+		filePorts = append(filePorts, fmt.Sprintf("%s:%d/%s", p.Published, p.Target, orTCP(p.Protocol)))
+	}
+	if sv.Spec.EndpointSpec != nil {
+		for _, p := range sv.Spec.EndpointSpec.Ports {
+			depPorts = append(depPorts, fmt.Sprintf("%d:%d/%s", p.PublishedPort, p.TargetPort, orTCP(string(p.Protocol))))
+		}
+	}
+	add("ports", joinSorted(filePorts), joinSorted(depPorts))
+	// Networks by their real names: compose-go names a stack's own
+	// networks <stack>_<name> and an external one by its name.
+	var fileNets, depNets []string
+	for n := range svc.Networks {
+		real := n
+		if nc, ok := project.Networks[n]; ok && nc.Name != "" {
+			real = nc.Name
+		}
+		fileNets = append(fileNets, real)
+	}
+	for _, n := range sv.Spec.TaskTemplate.Networks {
+		nn := netName[n.Target]
+		if nn == "" {
+			// Swarm-scope networks such as host may be missing from the
+			// node's list; ask for the one.
+			if res, err := cl.NetworkInspect(ctx, n.Target, client.NetworkInspectOptions{}); err == nil {
+				nn = res.Network.Name
+			} else {
+				nn = n.Target
+			}
+			netName[n.Target] = nn
+		}
+		depNets = append(depNets, nn)
+	}
+	add("networks", joinSorted(fileNets), joinSorted(depNets))
+	return out
+}
+
+func orTCP(p string) string {
+	if p == "" {
+		return "tcp"
+	}
+	return p
+}
+
+func joinSorted(s []string) string {
+	sort.Strings(s)
+	return strings.Join(s, ",")
+}

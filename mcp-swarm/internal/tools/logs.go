@@ -1,0 +1,304 @@
+package tools
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client"
+
+	"github.com/opsmcp/opsmcp/shared/tool"
+)
+
+// LogsInput are swarm_logs' arguments.
+type LogsInput struct {
+	HostInput
+	Service string `json:"service,omitempty" jsonschema:"service name or ID: its tasks' logs merged in time order"`
+	Task    string `json:"task,omitempty" jsonschema:"one task ID instead of a service"`
+	Tail    int    `json:"tail,omitempty" jsonschema:"last N lines per task (default 100)"`
+	Since   string `json:"since,omitempty" jsonschema:"only lines newer than this duration (10m) or RFC 3339 time"`
+	Grep    string `json:"grep,omitempty" jsonschema:"RE2 regular expression: keep only matching lines"`
+	Stream  string `json:"stream,omitempty" jsonschema:"stdout, stderr, or both (default)"`
+	// LimitBytes caps what is read from the engine.
+	LimitBytes int64 `json:"limit_bytes,omitempty" jsonschema:"read at most this many bytes from the engine (default 4 MiB)"`
+}
+
+// LogLine is one log line.
+type LogLine struct {
+	Time   string `json:"ts"`
+	Task   string `json:"task,omitempty"`
+	Stream string `json:"stream" jsonschema:"stdout or stderr"`
+	Text   string `json:"text"`
+}
+
+// LogsOutput is swarm_logs' structured result.
+type LogsOutput struct {
+	Service string    `json:"service,omitempty"`
+	Task    string    `json:"task,omitempty"`
+	Items   []LogLine `json:"items" jsonschema:"oldest first, merged across tasks"`
+	Limited bool      `json:"limited,omitempty" jsonschema:"true when limit_bytes stopped the read"`
+}
+
+func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Result, error) {
+	if (in.Service == "") == (in.Task == "") {
+		return nil, tool.Argf("give service or task (one of them)")
+	}
+	var grep *regexp.Regexp
+	var err error
+	if in.Grep != "" {
+		if grep, err = regexp.Compile(in.Grep); err != nil {
+			return nil, tool.Argf("grep is not a valid RE2 expression: %v", err)
+		}
+	}
+	stdout, stderr := true, true
+	switch in.Stream {
+	case "", "both":
+	case "stdout":
+		stderr = false
+	case "stderr":
+		stdout = false
+	default:
+		return nil, tool.Argf("stream %q: use stdout, stderr or both", in.Stream)
+	}
+	since := ""
+	if in.Since != "" {
+		if d, err := time.ParseDuration(in.Since); err == nil && d > 0 {
+			since = strconv.FormatInt(time.Now().Add(-d).Unix(), 10)
+		} else if t, err := time.Parse(time.RFC3339, in.Since); err == nil {
+			since = strconv.FormatInt(t.Unix(), 10)
+		} else {
+			return nil, tool.Argf("since %q: use a duration (10m, 2h) or an RFC 3339 time", in.Since)
+		}
+	}
+	tail := in.Tail
+	if tail <= 0 {
+		tail = 100
+	}
+	limit := in.LimitBytes
+	if limit <= 0 || limit > 4<<20 {
+		limit = 4 << 20
+	}
+	cl, err := s.engine(in.Host)
+	if err != nil {
+		return nil, err
+	}
+	out := LogsOutput{Service: in.Service, Task: in.Task, Items: []LogLine{}}
+	var rc io.ReadCloser
+	if in.Service != "" {
+		rc, err = cl.ServiceLogs(ctx, in.Service, client.ServiceLogsOptions{ShowStdout: stdout, ShowStderr: stderr, Timestamps: true, Details: true, Tail: strconv.Itoa(tail), Since: since})
+	} else {
+		rc, err = cl.TaskLogs(ctx, in.Task, client.TaskLogsOptions{ShowStdout: stdout, ShowStderr: stderr, Timestamps: true, Details: true, Tail: strconv.Itoa(tail), Since: since})
+	}
+	if err != nil {
+		return nil, tool.Argf("logs of %s%s: %v", in.Service, in.Task, err)
+	}
+	defer rc.Close()
+	tasks := s.taskNames(ctx, cl, in.Service)
+	lines, limited, err := demux(io.LimitReader(rc, limit))
+	if err != nil {
+		return nil, fmt.Errorf("read logs: %w", err)
+	}
+	out.Limited = limited
+	for _, l := range lines {
+		if grep != nil && !grep.MatchString(l.Text) {
+			continue
+		}
+		if name, ok := tasks[l.Task]; ok {
+			l.Task = name
+		}
+		out.Items = append(out.Items, l)
+	}
+	sort.SliceStable(out.Items, func(i, j int) bool { return out.Items[i].Time < out.Items[j].Time })
+	return &tool.Result{Data: out, Render: func(d map[string]any) string {
+		return renderRows(d, func(m map[string]any) string {
+			return fmt.Sprintf("%s %s %s | %s", str(m["ts"]), str(m["task"]), str(m["stream"]), str(m["text"]))
+		})
+	}}, nil
+}
+
+// taskNames maps task IDs of a service to "service.slot" names, as
+// docker service ps shows them.
+func (s *Server) taskNames(ctx context.Context, cl *client.Client, service string) map[string]string {
+	names := map[string]string{}
+	if service == "" {
+		return names
+	}
+	res, err := cl.ServiceInspect(ctx, service, client.ServiceInspectOptions{})
+	if err != nil {
+		return names
+	}
+	tasks, err := cl.TaskList(ctx, client.TaskListOptions{Filters: client.Filters{}.Add("service", res.Service.ID)})
+	if err != nil {
+		return names
+	}
+	for _, t := range tasks.Items {
+		names[t.ID] = taskName(res.Service.Spec.Name, t)
+	}
+	return names
+}
+
+func taskName(service string, t swarm.Task) string {
+	if t.Slot > 0 {
+		return fmt.Sprintf("%s.%d", service, t.Slot)
+	}
+	return service + "." + t.NodeID
+}
+
+// demux reads the engine's multiplexed log stream (8-byte frame headers:
+// stream, 0, 0, 0, big-endian size) into lines of the form
+// "<time> <details> <text>"; limited says the reader ran out mid-frame.
+func demux(r io.Reader) ([]LogLine, bool, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var out []LogLine
+	var hdr [8]byte
+	for {
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			if err == io.EOF {
+				return out, false, nil
+			}
+			return out, true, nil
+		}
+		size := binary.BigEndian.Uint32(hdr[4:])
+		payload := make([]byte, size)
+		if _, err := io.ReadFull(br, payload); err != nil {
+			return out, true, nil
+		}
+		stream := "stdout"
+		if hdr[0] == 2 {
+			stream = "stderr"
+		}
+		for _, raw := range strings.Split(strings.TrimRight(string(payload), "\n"), "\n") {
+			out = append(out, parseLine(raw, stream))
+		}
+	}
+}
+
+// parseLine splits "<RFC 3339 time> [details] text"; details are
+// com.docker.swarm.* pairs naming the task.
+func parseLine(raw, stream string) LogLine {
+	l := LogLine{Stream: stream, Text: raw}
+	ts, rest, ok := strings.Cut(raw, " ")
+	if !ok {
+		return l
+	}
+	if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
+		l.Time = t.UTC().Format(time.RFC3339Nano)
+		l.Text = rest
+	}
+	if details, text, ok := strings.Cut(l.Text, " "); ok && strings.Contains(details, "com.docker.swarm.") {
+		for _, kv := range strings.Split(details, ",") {
+			if k, v, ok := strings.Cut(kv, "="); ok && k == "com.docker.swarm.task.id" {
+				l.Task = v
+			}
+		}
+		l.Text = text
+	}
+	return l
+}
+
+// ObjectInfo is one config or secret.
+type ObjectInfo struct {
+	ID       string            `json:"id"`
+	Name     string            `json:"name"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Created  string            `json:"created"`
+	Updated  string            `json:"updated"`
+	Driver   string            `json:"driver,omitempty"`
+	Services []string          `json:"used_by,omitempty"`
+	Data     string            `json:"data,omitempty" jsonschema:"config data (masked); secrets have none"`
+}
+
+// ObjectsOutput is swarm_configs' and swarm_secrets' structured result.
+type ObjectsOutput struct {
+	Items []ObjectInfo `json:"items"`
+}
+
+// users maps config or secret names to the services that reference them.
+func users(svcs []swarm.Service, secrets bool) map[string][]string {
+	out := map[string][]string{}
+	for _, sv := range svcs {
+		cs := sv.Spec.TaskTemplate.ContainerSpec
+		if cs == nil {
+			continue
+		}
+		if secrets {
+			for _, r := range cs.Secrets {
+				out[r.SecretName] = append(out[r.SecretName], sv.Spec.Name)
+			}
+		} else {
+			for _, r := range cs.Configs {
+				out[r.ConfigName] = append(out[r.ConfigName], sv.Spec.Name)
+			}
+		}
+	}
+	return out
+}
+
+func renderObjects(d map[string]any) string {
+	return renderRows(d, func(m map[string]any) string {
+		line := fmt.Sprintf("%s  created %s  used by %v", str(m["name"]), str(m["created"]), orNone(m["used_by"]))
+		if data := str(m["data"]); data != "" {
+			line += "\n  " + strings.ReplaceAll(strings.TrimRight(data, "\n"), "\n", "\n  ")
+		}
+		return line
+	})
+}
+
+func (s *Server) configs(ctx context.Context, c *tool.Call, in HostInput) (*tool.Result, error) {
+	cl, err := s.engine(in.Host)
+	if err != nil {
+		return nil, err
+	}
+	list, err := cl.ConfigList(ctx, client.ConfigListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list configs: %w", err)
+	}
+	svcs, err := cl.ServiceList(ctx, client.ServiceListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	used := users(svcs.Items, false)
+	out := ObjectsOutput{Items: []ObjectInfo{}}
+	for _, cf := range list.Items {
+		out.Items = append(out.Items, ObjectInfo{ID: cf.ID, Name: cf.Spec.Name, Labels: cf.Spec.Labels, Created: date(cf.CreatedAt), Updated: date(cf.UpdatedAt),
+			Services: used[cf.Spec.Name], Data: string(cf.Spec.Data)})
+	}
+	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
+	return &tool.Result{Data: out, Render: renderObjects}, nil
+}
+
+func (s *Server) secrets(ctx context.Context, c *tool.Call, in HostInput) (*tool.Result, error) {
+	cl, err := s.engine(in.Host)
+	if err != nil {
+		return nil, err
+	}
+	list, err := cl.SecretList(ctx, client.SecretListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list secrets: %w", err)
+	}
+	svcs, err := cl.ServiceList(ctx, client.ServiceListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	used := users(svcs.Items, true)
+	out := ObjectsOutput{Items: []ObjectInfo{}}
+	for _, se := range list.Items {
+		oi := ObjectInfo{ID: se.ID, Name: se.Spec.Name, Labels: se.Spec.Labels, Created: date(se.CreatedAt), Updated: date(se.UpdatedAt), Services: used[se.Spec.Name]}
+		if se.Spec.Driver != nil {
+			oi.Driver = se.Spec.Driver.Name
+		}
+		// Data is never set: the engine does not return secret values,
+		// and this server would not pass them on if it did.
+		out.Items = append(out.Items, oi)
+	}
+	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
+	return &tool.Result{Data: out, Render: renderObjects}, nil
+}

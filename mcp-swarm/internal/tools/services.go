@@ -1,0 +1,476 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client"
+
+	"github.com/opsmcp/opsmcp/shared/tool"
+)
+
+// ServicesInput are swarm_services' arguments.
+type ServicesInput struct {
+	HostInput
+	Stack string `json:"stack,omitempty" jsonschema:"only services of this stack"`
+	Name  string `json:"name,omitempty" jsonschema:"only services whose name contains this"`
+}
+
+// ServiceSummary is one service in a list.
+type ServiceSummary struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Stack    string   `json:"stack,omitempty"`
+	Mode     string   `json:"mode"`
+	Running  uint64   `json:"running"`
+	Desired  uint64   `json:"desired"`
+	Image    string   `json:"image" jsonschema:"as deployed, with digest when the engine pinned one"`
+	Ports    []string `json:"ports,omitempty"`
+	Rollout  string   `json:"rollout,omitempty" jsonschema:"update state: updating, paused, completed, rollback_started, rollback_paused, rollback_completed"`
+	Message  string   `json:"rollout_message,omitempty"`
+	Updated  string   `json:"updated"`
+	Previous bool     `json:"has_previous_spec,omitempty" jsonschema:"an update happened; swarm_service shows what changed"`
+}
+
+// ServicesOutput is swarm_services' structured result.
+type ServicesOutput struct {
+	Items []ServiceSummary `json:"items"`
+}
+
+func mode(m swarm.ServiceMode) string {
+	switch {
+	case m.Global != nil:
+		return "global"
+	case m.ReplicatedJob != nil:
+		return "replicated-job"
+	case m.GlobalJob != nil:
+		return "global-job"
+	}
+	return "replicated"
+}
+
+func ports(ps []swarm.PortConfig) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, fmt.Sprintf("%d:%d/%s (%s)", p.PublishedPort, p.TargetPort, p.Protocol, p.PublishMode))
+	}
+	return out
+}
+
+func summary(sv swarm.Service) ServiceSummary {
+	out := ServiceSummary{ID: sv.ID, Name: sv.Spec.Name, Stack: sv.Spec.Labels[stackLabel], Mode: mode(sv.Spec.Mode),
+		Updated: date(sv.UpdatedAt), Previous: sv.PreviousSpec != nil}
+	if cs := sv.Spec.TaskTemplate.ContainerSpec; cs != nil {
+		out.Image = cs.Image
+	}
+	if sv.ServiceStatus != nil {
+		out.Running, out.Desired = sv.ServiceStatus.RunningTasks, sv.ServiceStatus.DesiredTasks
+	}
+	out.Ports = ports(sv.Endpoint.Ports)
+	if u := sv.UpdateStatus; u != nil {
+		out.Rollout, out.Message = string(u.State), u.Message
+	}
+	return out
+}
+
+func (s *Server) services(ctx context.Context, c *tool.Call, in ServicesInput) (*tool.Result, error) {
+	cl, err := s.engine(in.Host)
+	if err != nil {
+		return nil, err
+	}
+	f := client.Filters{}
+	if in.Stack != "" {
+		f.Add("label", stackLabel+"="+in.Stack)
+	}
+	list, err := cl.ServiceList(ctx, client.ServiceListOptions{Filters: f, Status: true})
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	out := ServicesOutput{Items: []ServiceSummary{}}
+	for _, sv := range list.Items {
+		if in.Name != "" && !strings.Contains(sv.Spec.Name, in.Name) {
+			continue
+		}
+		out.Items = append(out.Items, summary(sv))
+	}
+	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
+	return &tool.Result{Data: out, Render: func(d map[string]any) string {
+		return renderRows(d, func(m map[string]any) string {
+			line := fmt.Sprintf("%s  %s %v/%v  %s", str(m["name"]), str(m["mode"]), m["running"], m["desired"], str(m["image"]))
+			if r := str(m["rollout"]); r != "" {
+				line += "  rollout " + r
+			}
+			if p, ok := m["ports"].([]any); ok && len(p) > 0 {
+				line += fmt.Sprintf("  ports %v", p)
+			}
+			return line
+		})
+	}}, nil
+}
+
+// ServiceInput are swarm_service's arguments.
+type ServiceInput struct {
+	HostInput
+	Service string `json:"service" jsonschema:"service name or ID"`
+}
+
+// TaskInfo is one task.
+type TaskInfo struct {
+	ID       string `json:"id"`
+	Service  string `json:"service"`
+	Slot     int    `json:"slot,omitempty"`
+	Node     string `json:"node,omitempty"`
+	State    string `json:"state"`
+	Desired  string `json:"desired_state"`
+	Error    string `json:"error,omitempty"`
+	ExitCode *int   `json:"exit_code,omitempty"`
+	Message  string `json:"message,omitempty"`
+	Image    string `json:"image,omitempty"`
+	Since    string `json:"since" jsonschema:"time of the current state"`
+}
+
+// Change is one difference between the previous and the current spec.
+type Change struct {
+	Field    string `json:"field"`
+	Previous string `json:"previous"`
+	Current  string `json:"current"`
+}
+
+// ServiceOutput is swarm_service's structured result.
+type ServiceOutput struct {
+	ServiceSummary
+	Command []string          `json:"command,omitempty"`
+	Env     map[string]string `json:"env,omitempty" jsonschema:"environment (secret-looking values masked)"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	Secrets []string          `json:"secrets,omitempty"`
+	Configs []string          `json:"configs,omitempty"`
+	Changes []Change          `json:"changes,omitempty" jsonschema:"previous spec -> current spec, after an update or rollback"`
+	Items   []TaskInfo        `json:"items" jsonschema:"tasks by slot, newest first within a slot"`
+}
+
+func envMap(env []string) map[string]string {
+	out := map[string]string{}
+	for _, e := range env {
+		k, v, _ := strings.Cut(e, "=")
+		out[k] = v
+	}
+	return out
+}
+
+func taskInfo(t swarm.Task, service string) TaskInfo {
+	ti := TaskInfo{ID: t.ID, Service: service, Slot: t.Slot, Node: t.NodeID, State: string(t.Status.State), Desired: string(t.DesiredState),
+		Error: t.Status.Err, Message: t.Status.Message, Since: date(t.Status.Timestamp)}
+	if cs := t.Status.ContainerStatus; cs != nil && (t.Status.State == swarm.TaskStateFailed || t.Status.State == swarm.TaskStateComplete || t.Status.State == swarm.TaskStateShutdown) {
+		code := cs.ExitCode
+		ti.ExitCode = &code
+	}
+	if t.Spec.ContainerSpec != nil {
+		ti.Image = t.Spec.ContainerSpec.Image
+	}
+	return ti
+}
+
+// changes lists what differs between two specs in the fields people ask
+// about after a rollout.
+func changes(prev, cur swarm.ServiceSpec) []Change {
+	var out []Change
+	add := func(field string, a, b any) {
+		if !reflect.DeepEqual(a, b) {
+			out = append(out, Change{Field: field, Previous: fmt.Sprint(a), Current: fmt.Sprint(b)})
+		}
+	}
+	pc, cc := prev.TaskTemplate.ContainerSpec, cur.TaskTemplate.ContainerSpec
+	if pc != nil && cc != nil {
+		add("image", pc.Image, cc.Image)
+		add("command", pc.Command, cc.Command)
+		add("args", pc.Args, cc.Args)
+		pe, ce := envMap(pc.Env), envMap(cc.Env)
+		keys := map[string]bool{}
+		for k := range pe {
+			keys[k] = true
+		}
+		for k := range ce {
+			keys[k] = true
+		}
+		var sorted []string
+		for k := range keys {
+			sorted = append(sorted, k)
+		}
+		sort.Strings(sorted)
+		for _, k := range sorted {
+			pv, pok := pe[k]
+			cv, cok := ce[k]
+			if pok != cok || pv != cv {
+				out = append(out, Change{Field: "env " + k, Previous: envShown(pv, pok), Current: envShown(cv, cok)})
+			}
+		}
+	}
+	add("replicas", replicas(prev.Mode), replicas(cur.Mode))
+	add("labels", prev.Labels, cur.Labels)
+	if prev.EndpointSpec != nil && cur.EndpointSpec != nil {
+		add("ports", ports(prev.EndpointSpec.Ports), ports(cur.EndpointSpec.Ports))
+	}
+	return out
+}
+
+func envShown(v string, ok bool) string {
+	if !ok {
+		return "(unset)"
+	}
+	return v
+}
+
+func replicas(m swarm.ServiceMode) string {
+	if m.Replicated != nil && m.Replicated.Replicas != nil {
+		return fmt.Sprint(*m.Replicated.Replicas)
+	}
+	return mode(m)
+}
+
+func (s *Server) service(ctx context.Context, c *tool.Call, in ServiceInput) (*tool.Result, error) {
+	if in.Service == "" {
+		return nil, tool.Argf("service is required (see swarm_services)")
+	}
+	cl, err := s.engine(in.Host)
+	if err != nil {
+		return nil, err
+	}
+	res, err := cl.ServiceInspect(ctx, in.Service, client.ServiceInspectOptions{})
+	if err != nil {
+		return nil, tool.Argf("service %q: %v", in.Service, err)
+	}
+	sv := res.Service
+	// ServiceInspect has no running/desired counts; the list does.
+	if list, err := cl.ServiceList(ctx, client.ServiceListOptions{Filters: client.Filters{}.Add("id", sv.ID), Status: true}); err == nil && len(list.Items) == 1 {
+		sv.ServiceStatus = list.Items[0].ServiceStatus
+	}
+	out := ServiceOutput{ServiceSummary: summary(sv), Labels: sv.Spec.Labels, Items: []TaskInfo{}}
+	if cs := sv.Spec.TaskTemplate.ContainerSpec; cs != nil {
+		out.Command = append(append([]string{}, cs.Command...), cs.Args...)
+		out.Env = envMap(cs.Env)
+		for _, r := range cs.Secrets {
+			out.Secrets = append(out.Secrets, r.SecretName)
+		}
+		for _, r := range cs.Configs {
+			out.Configs = append(out.Configs, r.ConfigName)
+		}
+	}
+	if sv.PreviousSpec != nil {
+		out.Changes = changes(*sv.PreviousSpec, sv.Spec)
+	}
+	tasks, err := cl.TaskList(ctx, client.TaskListOptions{Filters: client.Filters{}.Add("service", sv.ID)})
+	if err != nil {
+		return nil, fmt.Errorf("list tasks of %s: %w", sv.Spec.Name, err)
+	}
+	sort.Slice(tasks.Items, func(i, j int) bool {
+		a, b := tasks.Items[i], tasks.Items[j]
+		if a.Slot != b.Slot {
+			return a.Slot < b.Slot
+		}
+		return a.Status.Timestamp.After(b.Status.Timestamp)
+	})
+	for _, t := range tasks.Items {
+		out.Items = append(out.Items, taskInfo(t, sv.Spec.Name))
+	}
+	return &tool.Result{Data: out, Render: renderService}, nil
+}
+
+func renderService(d map[string]any) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s) %s %v/%v  image %s  updated %s\n", str(d["name"]), str(d["id"]), str(d["mode"]), d["running"], d["desired"], str(d["image"]), str(d["updated"]))
+	if r := str(d["rollout"]); r != "" {
+		fmt.Fprintf(&b, "rollout: %s %s\n", r, str(d["rollout_message"]))
+	}
+	if cmd, ok := d["command"].([]any); ok {
+		fmt.Fprintf(&b, "command: %v\n", cmd)
+	}
+	if env, ok := d["env"].(map[string]any); ok {
+		var keys []string
+		for k := range env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "env %s=%s\n", k, str(env[k]))
+		}
+	}
+	if ch, ok := d["changes"].([]any); ok && len(ch) > 0 {
+		b.WriteString("changed from the previous spec:\n")
+		for _, c := range ch {
+			m, _ := c.(map[string]any)
+			fmt.Fprintf(&b, "  %s: %s -> %s\n", str(m["field"]), str(m["previous"]), str(m["current"]))
+		}
+	}
+	b.WriteString("tasks:\n")
+	b.WriteString(renderRows(d, renderTask))
+	return b.String()
+}
+
+func renderTask(m map[string]any) string {
+	line := fmt.Sprintf("  %s.%v %s  %s (desired %s) since %s", str(m["service"]), m["slot"], str(m["id"]), str(m["state"]), str(m["desired_state"]), str(m["since"]))
+	if e := str(m["error"]); e != "" {
+		line += "  error: " + e
+	}
+	if code, ok := m["exit_code"]; ok && code != nil {
+		line += fmt.Sprintf("  exit %v", code)
+	}
+	return line
+}
+
+// TasksInput are swarm_tasks' arguments.
+type TasksInput struct {
+	HostInput
+	Service string `json:"service,omitempty" jsonschema:"only this service (name or ID)"`
+	Stack   string `json:"stack,omitempty" jsonschema:"only services of this stack"`
+	Node    string `json:"node,omitempty" jsonschema:"only tasks on this node (ID or hostname)"`
+	State   string `json:"state,omitempty" jsonschema:"only tasks in this state: running, failed, rejected, shutdown, complete, pending…"`
+	Limit   int    `json:"limit,omitempty" jsonschema:"most tasks (default 100)"`
+}
+
+// TasksOutput is swarm_tasks' structured result.
+type TasksOutput struct {
+	Items []TaskInfo `json:"items"`
+}
+
+func (s *Server) tasks(ctx context.Context, c *tool.Call, in TasksInput) (*tool.Result, error) {
+	cl, err := s.engine(in.Host)
+	if err != nil {
+		return nil, err
+	}
+	svcs, err := cl.ServiceList(ctx, client.ServiceListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	names := map[string]string{}
+	for _, sv := range svcs.Items {
+		names[sv.ID] = sv.Spec.Name
+	}
+	f := client.Filters{}
+	if in.Service != "" {
+		f.Add("service", in.Service)
+	}
+	if in.Stack != "" {
+		f.Add("label", stackLabel+"="+in.Stack)
+	}
+	if in.Node != "" {
+		f.Add("node", in.Node)
+	}
+	list, err := cl.TaskList(ctx, client.TaskListOptions{Filters: f})
+	if err != nil {
+		return nil, tool.Argf("list tasks: %v", err)
+	}
+	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Status.Timestamp.After(list.Items[j].Status.Timestamp) })
+	n := in.Limit
+	if n <= 0 {
+		n = 100
+	}
+	out := TasksOutput{Items: []TaskInfo{}}
+	for _, t := range list.Items {
+		if in.State != "" && !strings.EqualFold(string(t.Status.State), in.State) {
+			continue
+		}
+		if len(out.Items) >= n {
+			break
+		}
+		out.Items = append(out.Items, taskInfo(t, names[t.ServiceID]))
+	}
+	return &tool.Result{Data: out, Render: func(d map[string]any) string { return renderRows(d, renderTask) }}, nil
+}
+
+// StacksInput are swarm_stacks' arguments.
+type StacksInput struct {
+	HostInput
+	Stack string `json:"stack,omitempty" jsonschema:"only this stack"`
+}
+
+// StackInfo is one stack.
+type StackInfo struct {
+	Name     string   `json:"name"`
+	Services []string `json:"services"`
+	Networks []string `json:"networks,omitempty"`
+	Configs  []string `json:"configs,omitempty"`
+	Secrets  []string `json:"secrets,omitempty"`
+}
+
+// StacksOutput is swarm_stacks' structured result.
+type StacksOutput struct {
+	Items []StackInfo `json:"items"`
+}
+
+func (s *Server) stacks(ctx context.Context, c *tool.Call, in StacksInput) (*tool.Result, error) {
+	cl, err := s.engine(in.Host)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*StackInfo{}
+	get := func(labels map[string]string) *StackInfo {
+		name := labels[stackLabel]
+		if name == "" || in.Stack != "" && name != in.Stack {
+			return nil
+		}
+		if byName[name] == nil {
+			byName[name] = &StackInfo{Name: name, Services: []string{}}
+		}
+		return byName[name]
+	}
+	svcs, err := cl.ServiceList(ctx, client.ServiceListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	for _, sv := range svcs.Items {
+		if st := get(sv.Spec.Labels); st != nil {
+			st.Services = append(st.Services, sv.Spec.Name)
+		}
+	}
+	nets, err := cl.NetworkList(ctx, client.NetworkListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list networks: %w", err)
+	}
+	for _, n := range nets.Items {
+		if st := get(n.Labels); st != nil {
+			st.Networks = append(st.Networks, n.Name)
+		}
+	}
+	cfgs, err := cl.ConfigList(ctx, client.ConfigListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list configs: %w", err)
+	}
+	for _, cf := range cfgs.Items {
+		if st := get(cf.Spec.Labels); st != nil {
+			st.Configs = append(st.Configs, cf.Spec.Name)
+		}
+	}
+	secs, err := cl.SecretList(ctx, client.SecretListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list secrets: %w", err)
+	}
+	for _, se := range secs.Items {
+		if st := get(se.Spec.Labels); st != nil {
+			st.Secrets = append(st.Secrets, se.Spec.Name)
+		}
+	}
+	out := StacksOutput{Items: []StackInfo{}}
+	for _, st := range byName {
+		for _, l := range [][]string{st.Services, st.Networks, st.Configs, st.Secrets} {
+			sort.Strings(l)
+		}
+		out.Items = append(out.Items, *st)
+	}
+	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
+	return &tool.Result{Data: out, Render: func(d map[string]any) string {
+		return renderRows(d, func(m map[string]any) string {
+			return fmt.Sprintf("%s: services %v networks %v configs %v secrets %v", str(m["name"]), m["services"], orNone(m["networks"]), orNone(m["configs"]), orNone(m["secrets"]))
+		})
+	}}, nil
+}
+
+func orNone(v any) any {
+	if v == nil {
+		return "[]"
+	}
+	return v
+}
