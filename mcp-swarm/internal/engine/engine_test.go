@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/moby/moby/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/opsmcp/opsmcp/shared/readonly"
+)
+
+// TestWritesNeverLeave: a write through the Docker client is refused in
+// the process; the engine (a recorder here) sees only the reads.
+func TestWritesNeverLeave(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Method+" "+r.URL.Path)
+		w.Header().Set("Api-Version", "1.41")
+		w.Write([]byte("[]"))
+	}))
+	defer srv.Close()
+	t.Setenv("DOCKER_HOST", "tcp://"+strings.TrimPrefix(srv.URL, "http://"))
+	h, err := New(nil)
+	require.NoError(t, err)
+	cl, err := h.Get("")
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = cl.ServiceRemove(ctx, "web", client.ServiceRemoveOptions{})
+	assert.ErrorIs(t, err, readonly.ErrRefused)
+	_, err = cl.ServiceList(ctx, client.ServiceListOptions{})
+	require.NoError(t, err)
+	for _, g := range got {
+		assert.Regexp(t, `^(GET|HEAD) `, g)
+	}
+	assert.NotEmpty(t, got)
+}
+
+// TestNoWriteCalls scans mcp-swarm's sources: no client call that
+// creates, updates, removes, execs, attaches or pushes.
+func TestNoWriteCalls(t *testing.T) {
+	bad := regexp.MustCompile(`\.\w*(Create|Update|Remove|Prune|Exec|Attach|Kill|Start|Stop|Restart|Push|Pull|Rollback|Leave|Join|Init|Unlock|Load|Import|Commit|Rename|Pause|Tag)\w*\(`)
+	allowed := regexp.MustCompile(`loader\.LoadWithContext|UpdatedAt|UpdateStatus|Stop\(\)|time\.|strings\.|sort\.|Start[A-Z]|HasPrefix`)
+	err := filepath.WalkDir("../..", func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return err
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(src), "\n") {
+			if bad.MatchString(line) && !allowed.MatchString(line) {
+				t.Errorf("%s:%d: %s", p, i+1, strings.TrimSpace(line))
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+}
+
+func TestHosts(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+	h, err := New([]string{"prod=tcp://127.0.0.1:2376"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"default", "prod"}, h.Names())
+	_, err = h.Get("staging")
+	assert.ErrorContains(t, err, "unknown docker host \"staging\"; known: default, prod")
+	_, err = New([]string{"no-url"})
+	assert.ErrorContains(t, err, "use name=url")
+}
