@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 BIN   := $(CURDIR)/bin
 GO    ?= go
-PKGS  := ./shared/... ./mcp-kubernetes/... ./mcp-logs/... ./mcp-gitea/...
+PKGS  := ./shared/... ./mcp-kubernetes/... ./mcp-logs/... ./mcp-gitea/... ./mcp-swarm/...
 E2E   := ./e2e/...
 
 .PHONY: all build test unit e2e upstreams vet fmt run bench clean
@@ -16,19 +16,21 @@ build:
 	$(GO) build -trimpath -o $(BIN)/mcp-kubernetes ./mcp-kubernetes/cmd/mcp-kubernetes
 	$(GO) build -trimpath -o $(BIN)/mcp-logs ./mcp-logs/cmd/mcp-logs
 	$(GO) build -trimpath -o $(BIN)/mcp-gitea ./mcp-gitea/cmd/mcp-gitea
+	$(GO) build -trimpath -o $(BIN)/mcp-swarm ./mcp-swarm/cmd/mcp-swarm
 
 vet:
-	@unformatted=$$(gofmt -l shared mcp-kubernetes mcp-logs mcp-gitea e2e); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	@unformatted=$$(gofmt -l shared mcp-kubernetes mcp-logs mcp-gitea mcp-swarm e2e); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS) $(E2E)
 
 unit:
 	$(GO) test -count=1 $(PKGS)
 
 # Builds etcd, kube-apiserver, kube-controller-manager, Loki, logcli and
-# Gitea from the Go module proxy the first time (about 20 minutes on 2
-# cores), then reuses the cache.
+# Gitea from the Go module proxy and unpacks Debian's Docker engine the
+# first time (about 20 minutes on 2 cores), then reuses the cache. The
+# Swarm e2e runs dockerd and needs root.
 upstreams:
-	bash e2e/upstreams/build.sh kubernetes loki gitea
+	bash e2e/upstreams/build.sh kubernetes loki gitea docker
 
 e2e: upstreams
 	$(GO) test -count=1 -timeout 30m $(E2E)
@@ -43,6 +45,7 @@ bench:
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 200x ./e2e/logs/
 	$(GO) test -count=1 -run '^$$' -bench 'GiteaFile|GiteaDiff|LargePull' -benchtime 100x ./e2e/gitea/
 	$(GO) test -count=1 -run '^$$' -bench GiteaSearch -benchtime 10x ./e2e/gitea/
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 100x ./e2e/swarm/
 
 # Starts each server that has an upstream to read, over HTTP on loopback with
 # the embedded defaults, says which upstream each other one lacks, and stops
@@ -64,9 +67,15 @@ run: build
 	else \
 	  echo "mcp-gitea: not started: set GITEA_URL (and GITEA_TOKEN) to a Gitea"; \
 	fi; \
+	if [ -n "$$DOCKER_HOST" ] || [ -S /var/run/docker.sock ]; then \
+	  echo "mcp-swarm: http://127.0.0.1:8083/mcp (legacy SSE: /sse), engine $${DOCKER_HOST:-unix:///var/run/docker.sock}"; \
+	  $(BIN)/mcp-swarm --transport http & pids="$$pids $$!"; \
+	else \
+	  echo "mcp-swarm: not started: no Docker engine (set DOCKER_HOST)"; \
+	fi; \
 	echo "mcp-logs: http://127.0.0.1:8084/mcp (legacy SSE: /sse), Loki $(LOKI), files under $(LOG_ROOT)"; \
 	$(BIN)/mcp-logs --transport http --loki-url "$(LOKI)" --files-root "$(LOG_ROOT)" & pids="$$pids $$!"; \
-	for s in mcp-swarm mcp-docs mcp-orchestrator; do \
+	for s in mcp-docs mcp-orchestrator; do \
 	  echo "$$s: not started: not part of this version yet"; \
 	done; \
 	if [ -z "$$pids" ]; then echo "nothing to run"; exit 0; fi; \
