@@ -8,6 +8,7 @@ package engine
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 
@@ -27,7 +28,15 @@ type Hosts struct {
 // name=url in extra (tcp://, unix://, ssh:// are the client's to handle).
 func New(extra []string) (*Hosts, error) {
 	h := &Hosts{clients: map[string]*client.Client{}, def: "default"}
-	c, err := open(client.FromEnv)
+	def := []client.Opt{client.FromEnv}
+	if env := os.Getenv("DOCKER_HOST"); strings.HasPrefix(env, "ssh://") {
+		opts, err := sshOpts(env)
+		if err != nil {
+			return nil, fmt.Errorf("DOCKER_HOST: %w", err)
+		}
+		def = opts
+	}
+	c, err := open(def...)
 	if err != nil {
 		return nil, fmt.Errorf("docker (DOCKER_HOST): %w", err)
 	}
@@ -37,7 +46,13 @@ func New(extra []string) (*Hosts, error) {
 		if !ok || name == "" || url == "" {
 			return nil, fmt.Errorf("--docker-host %q: use name=url, e.g. prod=tcp://10.0.0.5:2376", e)
 		}
-		c, err := open(client.WithHost(url))
+		opts := []client.Opt{client.WithHost(url)}
+		if strings.HasPrefix(url, "ssh://") {
+			if opts, err = sshOpts(url); err != nil {
+				return nil, fmt.Errorf("--docker-host %s: %w", name, err)
+			}
+		}
+		c, err := open(opts...)
 		if err != nil {
 			return nil, fmt.Errorf("--docker-host %s: %w", name, err)
 		}
@@ -46,9 +61,9 @@ func New(extra []string) (*Hosts, error) {
 	return h, nil
 }
 
-func open(opt client.Opt) (*client.Client, error) {
+func open(opts ...client.Opt) (*client.Client, error) {
 	// Negotiation is the client's default: Debian's engine speaks 1.41.
-	return client.New(opt, client.WithHTTPRequestHook(func(r *http.Request) error { return readonly.Check(r) }))
+	return client.New(append(opts, client.WithHTTPRequestHook(func(r *http.Request) error { return readonly.Check(r) }))...)
 }
 
 // Get returns the named engine ("" is the default).
