@@ -16,101 +16,38 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/opsmcp/opsmcp/shared/fsroot"
 )
 
 // ErrNoRoots is returned by every file operation when no root is set.
 var ErrNoRoots = errors.New("no log file roots are configured: start the server with --files-root DIR (repeatable) to read log files")
 
-// ErrOutside is returned for a path outside every root.
-var ErrOutside = errors.New("outside the log file roots")
+// ErrOutside is wrapped by every refusal of a path outside the roots.
+var ErrOutside = fsroot.ErrOutside
 
-// Roots are the directories the file tools may read, as real paths.
+// Roots are the directories the file tools may read.
 type Roots struct {
-	dirs []string
+	*fsroot.Set
 }
 
-// NewRoots checks each directory and resolves its symlinks once, so every
-// later check compares real paths.
+// NewRoots checks each directory once (see fsroot).
 func NewRoots(dirs []string) (*Roots, error) {
-	r := &Roots{}
-	for _, d := range dirs {
-		abs, err := filepath.Abs(d)
-		if err != nil {
-			return nil, fmt.Errorf("files root %s: %w", d, err)
-		}
-		real, err := filepath.EvalSymlinks(abs)
-		if err != nil {
-			return nil, fmt.Errorf("files root %s: %w", d, err)
-		}
-		st, err := os.Stat(real)
-		if err != nil {
-			return nil, fmt.Errorf("files root %s: %w", d, err)
-		}
-		if !st.IsDir() {
-			return nil, fmt.Errorf("files root %s: not a directory", d)
-		}
-		r.dirs = append(r.dirs, real)
+	s, err := fsroot.New("log file roots", dirs)
+	if err != nil {
+		return nil, err
 	}
-	return r, nil
+	return &Roots{Set: s}, nil
 }
 
-// Dirs lists the roots.
-func (r *Roots) Dirs() []string { return append([]string(nil), r.dirs...) }
-
-func within(root, p string) bool {
-	return p == root || strings.HasPrefix(p, root+string(filepath.Separator))
-}
-
-// Resolve returns the real path of a regular file inside a root. p is
-// absolute, or relative to the first root that has it. Symlinks are
-// followed and the target must still be inside a root; ".." cannot leave.
+// Resolve returns the real path of a regular log file inside a root; p is
+// absolute or relative to a root, and neither ".." nor a symlink leaves.
 func (r *Roots) Resolve(p string) (string, error) {
-	if len(r.dirs) == 0 {
+	real, err := r.Set.Resolve(p)
+	if errors.Is(err, fsroot.ErrNoRoots) {
 		return "", ErrNoRoots
 	}
-	if p == "" {
-		return "", fmt.Errorf("path is required")
-	}
-	var candidates []string
-	if filepath.IsAbs(p) {
-		candidates = []string{filepath.Clean(p)}
-	} else {
-		for _, d := range r.dirs {
-			candidates = append(candidates, filepath.Join(d, p))
-		}
-	}
-	var lastErr error
-	for _, c := range candidates {
-		real, err := filepath.EvalSymlinks(c)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				lastErr = fmt.Errorf("%s: no such file under the log roots (%s)", p, strings.Join(r.dirs, ", "))
-				continue
-			}
-			return "", fmt.Errorf("%s: %w", p, err)
-		}
-		if !r.inside(real) {
-			return "", fmt.Errorf("%s: %w (%s)", p, ErrOutside, strings.Join(r.dirs, ", "))
-		}
-		st, err := os.Stat(real)
-		if err != nil {
-			return "", fmt.Errorf("%s: %w", p, err)
-		}
-		if !st.Mode().IsRegular() {
-			return "", fmt.Errorf("%s: not a regular file", p)
-		}
-		return real, nil
-	}
-	return "", lastErr
-}
-
-func (r *Roots) inside(real string) bool {
-	for _, d := range r.dirs {
-		if within(d, real) {
-			return true
-		}
-	}
-	return false
+	return real, err
 }
 
 // File is one log file.
@@ -126,7 +63,7 @@ type File struct {
 // modification first. Symlinks are followed only to files inside a root;
 // binary files are left out. It stops at max files and says so.
 func (r *Roots) List(glob string, max int) ([]File, bool, error) {
-	if len(r.dirs) == 0 {
+	if len(r.Dirs()) == 0 {
 		return nil, false, ErrNoRoots
 	}
 	if glob != "" {
@@ -137,7 +74,7 @@ func (r *Roots) List(glob string, max int) ([]File, bool, error) {
 	var files []File
 	seen := map[string]bool{}
 	more := false
-	for _, root := range r.dirs {
+	for _, root := range r.Dirs() {
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return nil // unreadable entries are skipped, not fatal
@@ -150,7 +87,7 @@ func (r *Roots) List(glob string, max int) ([]File, bool, error) {
 				return nil
 			}
 			real, err := filepath.EvalSymlinks(p)
-			if err != nil || !r.inside(real) || seen[real] {
+			if err != nil || !r.Inside(real) || seen[real] {
 				return nil
 			}
 			st, err := os.Stat(real)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/opsmcp/opsmcp/mcp-swarm/internal/engine"
 	"github.com/opsmcp/opsmcp/mcp-swarm/internal/tools"
+	"github.com/opsmcp/opsmcp/shared/fsroot"
 	"github.com/opsmcp/opsmcp/shared/serve"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
@@ -46,7 +47,11 @@ func main() {
 			}
 			return nil
 		}
-		s := &tools.Server{Hosts: h, ComposeRoots: roots}
+		croots, err := fsroot.New("compose roots", roots)
+		if err != nil {
+			return nil, nil, err
+		}
+		s := &tools.Server{Hosts: h, ComposeRoots: croots}
 		return s.Tools(), ready, nil
 	})
 }

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
+	"github.com/opsmcp/opsmcp/shared/fsroot"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -124,24 +126,18 @@ func (s *Server) composeText(in ComposeInput) (string, string, error) {
 	case in.Path == "":
 		return "", "", tool.Argf("give the compose file as content, or a path under the compose roots")
 	}
-	if len(s.ComposeRoots) == 0 {
+	real, err := s.ComposeRoots.Resolve(in.Path)
+	if errors.Is(err, fsroot.ErrNoRoots) {
 		return "", "", tool.Argf("no compose roots are configured (--compose-root); pass the file as content")
 	}
-	real, err := filepath.EvalSymlinks(in.Path)
+	if err != nil {
+		return "", "", tool.Argf("%v", err)
+	}
+	b, err := os.ReadFile(real)
 	if err != nil {
 		return "", "", tool.Argf("%s: %v", in.Path, err)
 	}
-	for _, root := range s.ComposeRoots {
-		r, err := filepath.EvalSymlinks(root)
-		if err == nil && (real == r || strings.HasPrefix(real, r+string(filepath.Separator))) {
-			b, err := os.ReadFile(real)
-			if err != nil {
-				return "", "", tool.Argf("%s: %v", in.Path, err)
-			}
-			return string(b), filepath.Base(real), nil
-		}
-	}
-	return "", "", tool.Argf("%s is outside the compose roots (%s)", in.Path, strings.Join(s.ComposeRoots, ", "))
+	return string(b), filepath.Base(real), nil
 }
 
 func imageOf(sv swarm.Service) string {

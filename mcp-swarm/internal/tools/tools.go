@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/opsmcp/opsmcp/mcp-swarm/internal/engine"
+	"github.com/opsmcp/opsmcp/shared/fsroot"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -24,7 +25,7 @@ const stackLabel = "com.docker.stack.namespace"
 type Server struct {
 	Hosts *engine.Hosts
 	// ComposeRoots are the directories swarm_compose may read files from.
-	ComposeRoots []string
+	ComposeRoots *fsroot.Set
 }
 
 // Tools is the table of mcp-swarm's tools.
