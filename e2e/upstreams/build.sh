@@ -63,4 +63,27 @@ case " $want " in
   fi
   ;;
 esac
+case " $want " in
+*" ollama "*|*" all "*)
+  # The module zip leaves out three headers: Debian's nlohmann-json3-dev and
+  # libstb-dev (unpacked, not installed) and miniaudio.h from the malgo Go
+  # module provide them.
+  if [ ! -x "$bin/ollama-v0.17.4" ]; then
+    inc=$cache/ollama-headers
+    if [ ! -f "$inc/miniaudio/miniaudio.h" ]; then
+      rm -rf "$inc.tmp" && mkdir -p "$inc.tmp/debs" "$inc.tmp/root" "$inc.tmp/miniaudio"
+      (cd "$inc.tmp/debs" && { apt-get download nlohmann-json3-dev libstb-dev >/dev/null 2>&1 ||
+        { apt-get update >/dev/null && apt-get download nlohmann-json3-dev libstb-dev >/dev/null; }; })
+      for f in "$inc.tmp"/debs/*.deb; do dpkg-deb -x "$f" "$inc.tmp/root"; done
+      malgo=$(cd "$here" && go mod download -json github.com/gen2brain/malgo@v0.11.24 | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+      cp "$malgo/miniaudio.h" "$inc.tmp/miniaudio/"
+      rm -rf "$inc" && mv "$inc.tmp" "$inc"
+    fi
+    echo "building ollama v0.17.4 (first run only; minutes)" >&2
+    (cd "$here" && CGO_ENABLED=1 CGO_CPPFLAGS="-I$inc -I$inc/root/usr/include" GOBIN="$bin/ollama.tmp" \
+      go install -trimpath -ldflags '-s -w -X=github.com/ollama/ollama/version.Version=0.17.4' github.com/ollama/ollama@v0.17.4)
+    mv "$bin/ollama.tmp/ollama" "$bin/ollama-v0.17.4" && rmdir "$bin/ollama.tmp"
+  fi
+  ;;
+esac
 echo "$bin"
