@@ -30,7 +30,7 @@ func main() {
 		Instructions: "Read-only access to Docker Swarm. swarm_services and swarm_tasks show what runs and what fails; swarm_service explains one service and what its last update changed; swarm_logs reads logs; swarm_stacks and swarm_compose compare stacks with their files. Secrets are masked; secret values are never read.",
 	}
 	serve.Main(spec, 8083, func(fs *pflag.FlagSet) {
-		fs.StringArrayVar(&hosts, "docker-host", nil, "further engines as name=url (tcp://host:2376, unix:///path, ssh://user@host); the default engine comes from DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH (repeatable)")
+		fs.StringArrayVar(&hosts, "docker-host", nil, "further engines as name=url[,certs=DIR] (tcp://host:2376,certs=DIR with ca.pem[, cert.pem, key.pem]; unix:///path; ssh://user@host); the default engine comes from DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH (repeatable)")
 		fs.StringArrayVar(&roots, "compose-root", nil, "directory swarm_compose may read compose files from (repeatable)")
 	}, func(ctx context.Context, log *slog.Logger) ([]tool.Tool, func(context.Context) error, error) {
 		h, err := engine.New(hosts)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -25,7 +26,7 @@ type Hosts struct {
 
 // New connects to the default engine (DOCKER_HOST, DOCKER_TLS_VERIFY,
 // DOCKER_CERT_PATH, or the local socket) as "default", and to each
-// name=url in extra (tcp://, unix://, ssh:// are the client's to handle).
+// name=url[,certs=DIR] in extra (tcp:// with TLS from DIR, unix://, ssh://).
 func New(extra []string) (*Hosts, error) {
 	h := &Hosts{clients: map[string]*client.Client{}, def: "default"}
 	def := []client.Opt{client.FromEnv}
@@ -44,9 +45,17 @@ func New(extra []string) (*Hosts, error) {
 	for _, e := range extra {
 		name, url, ok := strings.Cut(e, "=")
 		if !ok || name == "" || url == "" {
-			return nil, fmt.Errorf("--docker-host %q: use name=url, e.g. prod=tcp://10.0.0.5:2376", e)
+			return nil, fmt.Errorf("--docker-host %q: use name=url[,certs=DIR], e.g. prod=tcp://10.0.0.5:2376,certs=/etc/opsmcp/docker-prod", e)
 		}
+		url, certs, _ := strings.Cut(url, ",certs=")
 		opts := []client.Opt{client.WithHost(url)}
+		if certs != "" {
+			opt, err := tlsFrom(certs)
+			if err != nil {
+				return nil, fmt.Errorf("--docker-host %s: %w", name, err)
+			}
+			opts = append(opts, opt)
+		}
 		if strings.HasPrefix(url, "ssh://") {
 			if opts, err = sshOpts(url); err != nil {
 				return nil, fmt.Errorf("--docker-host %s: %w", name, err)
@@ -59,6 +68,20 @@ func New(extra []string) (*Hosts, error) {
 		h.clients[name] = c
 	}
 	return h, nil
+}
+
+// tlsFrom reads a docker certificate directory: ca.pem verifies the
+// engine; cert.pem and key.pem, when present, authenticate this client.
+func tlsFrom(dir string) (client.Opt, error) {
+	ca := filepath.Join(dir, "ca.pem")
+	if _, err := os.Stat(ca); err != nil {
+		return nil, fmt.Errorf("certs %s: %w", dir, err)
+	}
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if _, err := os.Stat(cert); err != nil {
+		cert, key = "", ""
+	}
+	return client.WithTLSClientConfig(ca, cert, key), nil
 }
 
 func open(opts ...client.Opt) (*client.Client, error) {

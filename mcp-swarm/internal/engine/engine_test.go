@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -47,7 +48,7 @@ func TestWritesNeverLeave(t *testing.T) {
 // creates, updates, removes, execs, attaches or pushes.
 func TestNoWriteCalls(t *testing.T) {
 	bad := regexp.MustCompile(`\.\w*(Create|Update|Remove|Prune|Exec|Attach|Kill|Start|Stop|Restart|Push|Pull|Rollback|Leave|Join|Init|Unlock|Load|Import|Commit|Rename|Pause|Tag)\w*\(`)
-	allowed := regexp.MustCompile(`cmd\.Start\(\)|Process\.Kill\(\)|loader\.LoadWithContext|UpdatedAt|UpdateStatus|Stop\(\)|time\.|strings\.|sort\.|Start[A-Z]|HasPrefix`)
+	allowed := regexp.MustCompile(`filepath\.Join|strings\.Join|cmd\.Start\(\)|Process\.Kill\(\)|loader\.LoadWithContext|UpdatedAt|UpdateStatus|Stop\(\)|time\.|strings\.|sort\.|Start[A-Z]|HasPrefix`)
 	err := filepath.WalkDir("../..", func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
 			return err
@@ -75,4 +76,34 @@ func TestHosts(t *testing.T) {
 	assert.ErrorContains(t, err, "unknown docker host \"staging\"; known: default, prod")
 	_, err = New([]string{"no-url"})
 	assert.ErrorContains(t, err, "use name=url")
+}
+
+// TestTLSHost reaches an engine over TLS with the CA from a docker-style
+// certificate directory.
+func TestTLSHost(t *testing.T) {
+	var got []string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Method+" "+r.URL.Path)
+		w.Header().Set("Api-Version", "1.41")
+		w.Write([]byte("[]"))
+	}))
+	defer srv.Close()
+	certs := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(certs, "ca.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600))
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+	host := "tcp://" + strings.TrimPrefix(srv.URL, "https://")
+	h, err := New([]string{"prod=" + host + ",certs=" + certs})
+	require.NoError(t, err)
+	cl, _ := h.Get("prod")
+	_, err = cl.ServiceList(context.Background(), client.ServiceListOptions{})
+	require.NoError(t, err)
+	assert.Contains(t, got, "GET /v1.41/services")
+
+	plain, err := New([]string{"prod=" + host})
+	require.NoError(t, err)
+	cl, _ = plain.Get("prod")
+	_, err = cl.ServiceList(context.Background(), client.ServiceListOptions{})
+	assert.Error(t, err, "without the certs the TLS engine is not reached")
+	_, err = New([]string{"prod=" + host + ",certs=/nonexistent"})
+	assert.ErrorContains(t, err, "certs /nonexistent")
 }
