@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 BIN   := $(CURDIR)/bin
 GO    ?= go
-PKGS  := ./shared/... ./mcp-kubernetes/... ./mcp-logs/... ./mcp-gitea/... ./mcp-swarm/...
+PKGS  := ./shared/... ./mcp-kubernetes/... ./mcp-logs/... ./mcp-gitea/... ./mcp-swarm/... ./orchestrator/...
 E2E   := ./e2e/...
 
 .PHONY: all build test unit e2e upstreams vet fmt run bench clean
@@ -17,20 +17,21 @@ build:
 	$(GO) build -trimpath -o $(BIN)/mcp-logs ./mcp-logs/cmd/mcp-logs
 	$(GO) build -trimpath -o $(BIN)/mcp-gitea ./mcp-gitea/cmd/mcp-gitea
 	$(GO) build -trimpath -o $(BIN)/mcp-swarm ./mcp-swarm/cmd/mcp-swarm
+	$(GO) build -trimpath -o $(BIN)/mcp-orchestrator ./orchestrator/cmd/mcp-orchestrator
 
 vet:
-	@unformatted=$$(gofmt -l shared mcp-kubernetes mcp-logs mcp-gitea mcp-swarm e2e); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	@unformatted=$$(gofmt -l shared mcp-kubernetes mcp-logs mcp-gitea mcp-swarm orchestrator e2e); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS) $(E2E)
 
 unit:
 	$(GO) test -count=1 $(PKGS)
 
-# Builds etcd, kube-apiserver, kube-controller-manager, Loki, logcli and
-# Gitea from the Go module proxy and unpacks Debian's Docker engine the
-# first time (about 20 minutes on 2 cores), then reuses the cache. The
+# Builds etcd, kube-apiserver, kube-controller-manager, Loki, logcli, Gitea
+# and Ollama from the Go module proxy and unpacks Debian's Docker engine the
+# first time (about 26 minutes on 2 cores), then reuses the cache. The
 # Swarm e2e runs dockerd and needs root.
 upstreams:
-	bash e2e/upstreams/build.sh kubernetes loki gitea docker
+	bash e2e/upstreams/build.sh kubernetes loki gitea docker ollama
 
 e2e: upstreams
 	$(GO) test -count=1 -timeout 30m $(E2E)
@@ -75,7 +76,7 @@ run: build
 	fi; \
 	echo "mcp-logs: http://127.0.0.1:8084/mcp (legacy SSE: /sse), Loki $(LOKI), files under $(LOG_ROOT)"; \
 	$(BIN)/mcp-logs --transport http --loki-url "$(LOKI)" --files-root "$(LOG_ROOT)" & pids="$$pids $$!"; \
-	for s in mcp-docs mcp-orchestrator; do \
+	for s in mcp-docs; do \
 	  echo "$$s: not started: not part of this version yet"; \
 	done; \
 	if [ -z "$$pids" ]; then echo "nothing to run"; exit 0; fi; \

@@ -1,0 +1,250 @@
+// Package gateway knows the team's Ollama hosts: which answer, which
+// models each has pulled, and which it has loaded (and on GPU or CPU),
+// from /api/version, /api/tags and /api/ps only, never a generation. It
+// picks the host a request for a model should go to.
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ollama/ollama/api"
+)
+
+// EnvNames are the variables the deployments already use, in failover
+// order.
+var EnvNames = []struct{ Name, Env string }{
+	{"primary", "OLLAMA_URL"},
+	{"secondary", "OLLAMA_SECONDARY_URL"},
+	{"fallback", "OLLAMA_FALLBACK_URL"},
+}
+
+// Endpoint is one Ollama host.
+type Endpoint struct {
+	Name string
+	URL  string
+	API  *api.Client
+}
+
+// NewEndpoint checks raw and makes its client.
+func NewEndpoint(name, raw string, timeout time.Duration) (Endpoint, error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Endpoint{}, fmt.Errorf("%s %q: want http(s)://host:port", name, raw)
+	}
+	return Endpoint{Name: name, URL: u.String(), API: api.NewClient(u, &http.Client{Timeout: timeout})}, nil
+}
+
+// FromEnv reads OLLAMA_URL, OLLAMA_SECONDARY_URL and OLLAMA_FALLBACK_URL.
+func FromEnv(timeout time.Duration) ([]Endpoint, error) {
+	var out []Endpoint
+	for _, e := range EnvNames {
+		raw := os.Getenv(e.Env)
+		if raw == "" {
+			continue
+		}
+		ep, err := NewEndpoint(e.Name, raw, timeout)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Env, err)
+		}
+		out = append(out, ep)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no Ollama endpoint: set OLLAMA_URL (and OLLAMA_SECONDARY_URL, OLLAMA_FALLBACK_URL)")
+	}
+	return out, nil
+}
+
+// Loaded is a model an endpoint holds in memory.
+type Loaded struct {
+	Model         string    `json:"model"`
+	SizeVRAM      int64     `json:"size_vram"`
+	ContextLength int       `json:"context_length"`
+	ExpiresAt     time.Time `json:"expires_at"`
+}
+
+// State is what the last poll saw of one endpoint.
+type State struct {
+	Endpoint string    `json:"endpoint"`
+	URL      string    `json:"url"`
+	Healthy  bool      `json:"healthy"`
+	Version  string    `json:"version,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Pulled   []string  `json:"pulled,omitempty"`
+	Loaded   []Loaded  `json:"loaded,omitempty"`
+	Checked  time.Time `json:"checked"`
+}
+
+// Gateway holds the endpoints and their last known state.
+type Gateway struct {
+	eps    []Endpoint
+	mu     sync.RWMutex
+	states map[string]State
+}
+
+// New makes a gateway over eps, in failover order.
+func New(eps []Endpoint) *Gateway {
+	return &Gateway{eps: eps, states: map[string]State{}}
+}
+
+// Endpoints returns the endpoints in failover order.
+func (g *Gateway) Endpoints() []Endpoint { return append([]Endpoint(nil), g.eps...) }
+
+// Poll asks every endpoint, concurrently, for its version, pulled models
+// and loaded models.
+func (g *Gateway) Poll(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, ep := range g.eps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := probe(ctx, ep)
+			g.mu.Lock()
+			g.states[ep.Name] = st
+			g.mu.Unlock()
+		}()
+	}
+	wg.Wait()
+}
+
+// Run polls every interval until ctx ends.
+func (g *Gateway) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		g.Poll(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func probe(ctx context.Context, ep Endpoint) State {
+	st := State{Endpoint: ep.Name, URL: ep.URL, Checked: time.Now()}
+	v, err := ep.API.Version(ctx)
+	if err != nil {
+		st.Error = fmt.Sprintf("version: %v", err)
+		return st
+	}
+	st.Version = v
+	tags, err := ep.API.List(ctx)
+	if err != nil {
+		st.Error = fmt.Sprintf("tags: %v", err)
+		return st
+	}
+	for _, m := range tags.Models {
+		st.Pulled = append(st.Pulled, m.Name)
+	}
+	sort.Strings(st.Pulled)
+	ps, err := ep.API.ListRunning(ctx)
+	if err != nil {
+		st.Error = fmt.Sprintf("ps: %v", err)
+		return st
+	}
+	for _, m := range ps.Models {
+		st.Loaded = append(st.Loaded, Loaded{Model: m.Name, SizeVRAM: m.SizeVRAM, ContextLength: m.ContextLength, ExpiresAt: m.ExpiresAt})
+	}
+	st.Healthy = true
+	return st
+}
+
+// States returns the last poll's states in failover order.
+func (g *Gateway) States() []State {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	out := make([]State, 0, len(g.eps))
+	for _, ep := range g.eps {
+		if st, ok := g.states[ep.Name]; ok {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// SameModel compares model names the way Ollama does: "x" is "x:latest".
+func SameModel(a, b string) bool {
+	norm := func(s string) string {
+		if !strings.Contains(s, ":") {
+			return s + ":latest"
+		}
+		return s
+	}
+	return norm(a) == norm(b)
+}
+
+// Choice is where a request for a model goes, and why.
+type Choice struct {
+	Endpoint string `json:"endpoint"`
+	URL      string `json:"url"`
+	Reason   string `json:"reason"`
+}
+
+// Pick chooses the endpoint for model, among healthy ones, in this order:
+// loaded on GPU; pulled on a host seen running models on GPU; loaded on
+// CPU (size_vram 0); pulled anywhere. Within a rank, failover order wins.
+// So a heavy model never goes to a CPU-only host while a GPU host has it,
+// and a loaded model is reused instead of loaded again. It says why none
+// fits.
+func (g *Gateway) Pick(model string) (Choice, error) {
+	states := g.States()
+	gpu := map[string]bool{} // endpoints known to load models on GPU
+	for _, st := range states {
+		for _, l := range st.Loaded {
+			if l.SizeVRAM > 0 {
+				gpu[st.Endpoint] = true
+			}
+		}
+	}
+	rank := func(st State) (int, string) {
+		if !st.Healthy {
+			return -1, ""
+		}
+		for _, l := range st.Loaded {
+			if SameModel(l.Model, model) {
+				if l.SizeVRAM > 0 {
+					return 4, "model loaded on GPU"
+				}
+				return 2, "model loaded on CPU"
+			}
+		}
+		for _, p := range st.Pulled {
+			if SameModel(p, model) {
+				if gpu[st.Endpoint] {
+					return 3, "model pulled on a GPU host"
+				}
+				return 1, "model pulled"
+			}
+		}
+		return -1, ""
+	}
+	best, bestRank, reason := State{}, 0, ""
+	var why []string
+	for _, st := range states {
+		r, rs := rank(st)
+		switch {
+		case !st.Healthy:
+			why = append(why, fmt.Sprintf("%s unhealthy (%s)", st.Endpoint, st.Error))
+		case r < 0:
+			why = append(why, fmt.Sprintf("%s has no %s", st.Endpoint, model))
+		}
+		if r > bestRank {
+			best, bestRank, reason = st, r, rs
+		}
+	}
+	if bestRank == 0 {
+		if len(states) == 0 {
+			return Choice{}, fmt.Errorf("no endpoint polled yet")
+		}
+		return Choice{}, fmt.Errorf("no endpoint can serve %s: %s", model, strings.Join(why, "; "))
+	}
+	return Choice{Endpoint: best.Endpoint, URL: best.URL, Reason: reason}, nil
+}
