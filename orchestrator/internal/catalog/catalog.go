@@ -1,0 +1,220 @@
+// Package catalog is the orchestrator's MCP side: a real MCP client of
+// every configured server (spawned over stdio, or streamable HTTP with a
+// token), one merged list of their tools, and calls whose arguments are
+// validated against the tool's input schema before they leave.
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"gopkg.in/yaml.v3"
+)
+
+// Server is one MCP server in the config file.
+type Server struct {
+	Name    string   `yaml:"name"`
+	Command string   `yaml:"command,omitempty"` // stdio: the binary to spawn
+	Args    []string `yaml:"args,omitempty"`
+	Env     []string `yaml:"env,omitempty"` // KEY=value added to the environment
+	URL     string   `yaml:"url,omitempty"` // streamable HTTP endpoint (…/mcp)
+	// TokenFile holds the bearer token for URL.
+	TokenFile string `yaml:"token_file,omitempty"`
+}
+
+// Config is the orchestrator's server list.
+type Config struct {
+	Servers []Server `yaml:"servers"`
+}
+
+// Load reads a YAML config file.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var c Config
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	for i, s := range c.Servers {
+		if s.Name == "" || (s.Command == "") == (s.URL == "") {
+			return nil, fmt.Errorf("config %s: server %d needs a name and exactly one of command or url", path, i+1)
+		}
+	}
+	return &c, nil
+}
+
+// Tool is one tool of the merged catalog.
+type Tool struct {
+	Server string
+	Tool   *mcp.Tool
+	schema *jsonschema.Resolved
+}
+
+// Catalog is the connected servers and their tools.
+type Catalog struct {
+	mu       sync.Mutex
+	sessions map[string]*mcp.ClientSession
+	tools    map[string]Tool
+}
+
+// New returns an empty catalog; Attach adds servers.
+func New() *Catalog {
+	return &Catalog{sessions: map[string]*mcp.ClientSession{}, tools: map[string]Tool{}}
+}
+
+// Connect starts or reaches every server and lists its tools. Tool names
+// are already prefixed per server (k8s_, logs_…); a clash is an error.
+func Connect(ctx context.Context, cfg *Config) (*Catalog, error) {
+	c := New()
+	for _, s := range cfg.Servers {
+		sess, err := connect(ctx, s)
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("server %s: %w", s.Name, err)
+		}
+		if err := c.Attach(ctx, s.Name, sess); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Attach adds a connected session's tools under server name.
+func (c *Catalog) Attach(ctx context.Context, name string, sess *mcp.ClientSession) error {
+	c.mu.Lock()
+	c.sessions[name] = sess
+	c.mu.Unlock()
+	for t, err := range sess.Tools(ctx, nil) {
+		if err != nil {
+			return fmt.Errorf("server %s: list tools: %w", name, err)
+		}
+		if prev, ok := c.tools[t.Name]; ok {
+			return fmt.Errorf("tool %s is served by both %s and %s", t.Name, prev.Server, name)
+		}
+		resolved, err := resolve(t.InputSchema)
+		if err != nil {
+			return fmt.Errorf("tool %s: input schema: %w", t.Name, err)
+		}
+		c.tools[t.Name] = Tool{Server: name, Tool: t, schema: resolved}
+	}
+	return nil
+}
+
+func resolve(schema any) (*jsonschema.Resolved, error) {
+	raw, err := json.Marshal(schema)
+	if err != nil {
+		return nil, err
+	}
+	var s jsonschema.Schema
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, err
+	}
+	return s.Resolve(nil)
+}
+
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.next.RoundTrip(r)
+}
+
+func connect(ctx context.Context, s Server) (*mcp.ClientSession, error) {
+	client := mcp.NewClient(&mcp.Implementation{Name: "mcp-orchestrator", Version: "1"}, nil)
+	if s.Command != "" {
+		cmd := exec.Command(s.Command, s.Args...)
+		cmd.Env = append(os.Environ(), s.Env...)
+		cmd.Stderr = os.Stderr
+		return client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	}
+	hc := &http.Client{}
+	if s.TokenFile != "" {
+		tok, err := os.ReadFile(s.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("token_file: %w", err)
+		}
+		hc.Transport = bearer{token: strings.TrimSpace(string(tok)), next: http.DefaultTransport}
+	}
+	return client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: s.URL, HTTPClient: hc}, nil)
+}
+
+// Tools lists the merged catalog by name.
+func (c *Catalog) Tools() []Tool {
+	out := make([]Tool, 0, len(c.tools))
+	for _, t := range c.tools {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Tool.Name < out[j].Tool.Name })
+	return out
+}
+
+// Lookup finds a tool by name.
+func (c *Catalog) Lookup(name string) (Tool, bool) {
+	t, ok := c.tools[name]
+	return t, ok
+}
+
+// ArgError is a call the model must fix: unknown tool or arguments that
+// do not fit the schema. It goes back to the model as a tool error.
+type ArgError struct{ Msg string }
+
+func (e *ArgError) Error() string { return e.Msg }
+
+// Result is a tool's answer.
+type Result struct {
+	Text     string
+	IsError  bool
+	Duration time.Duration
+}
+
+// Call validates args against the tool's schema and calls it.
+func (c *Catalog) Call(ctx context.Context, name string, args map[string]any) (Result, error) {
+	t, ok := c.tools[name]
+	if !ok {
+		return Result{}, &ArgError{Msg: fmt.Sprintf("no tool named %s; use one of the offered tools", name)}
+	}
+	if args == nil {
+		args = map[string]any{}
+	}
+	if err := t.schema.Validate(args); err != nil {
+		return Result{}, &ArgError{Msg: fmt.Sprintf("arguments of %s do not fit its schema: %v", name, err)}
+	}
+	start := time.Now()
+	res, err := c.sessions[t.Server].CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+	if err != nil {
+		return Result{}, fmt.Errorf("call %s on %s: %w", name, t.Server, err)
+	}
+	var b strings.Builder
+	for _, ct := range res.Content {
+		if tc, ok := ct.(*mcp.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return Result{Text: b.String(), IsError: res.IsError, Duration: time.Since(start)}, nil
+}
+
+// Close ends every session (and stops spawned servers).
+func (c *Catalog) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.sessions {
+		s.Close()
+	}
+}
