@@ -77,7 +77,9 @@ type queryIn struct {
 func tools(t *testing.T) *catalog.Catalog {
 	t.Helper()
 	srv := mcp.NewServer(&mcp.Implementation{Name: "test"}, nil)
-	text := func(s string) *mcp.CallToolResult { return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: s}}} }
+	text := func(s string) *mcp.CallToolResult {
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: s}}}
+	}
 	mcp.AddTool(srv, &mcp.Tool{Name: "k8s_get", Description: "Get Kubernetes objects such as pods and deployments"},
 		func(ctx context.Context, r *mcp.CallToolRequest, in getIn) (*mcp.CallToolResult, any, error) {
 			if in.Kind == "" {
