@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -131,6 +133,28 @@ func StartKube(ctx context.Context, dir string) (*Kube, error) {
 	k.procs = append(k.procs, kcm)
 	ok = true
 	return k, nil
+}
+
+// GrantReader binds the reader identity to a ClusterRole that may get,
+// list and watch everything (and nothing else).
+func (k *Kube) GrantReader(ctx context.Context) error {
+	cs, err := k.Admin()
+	if err != nil {
+		return err
+	}
+	_, err = cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "mcp-read"},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list", "watch"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "mcp-read"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "mcp-read"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", Name: ReaderUser, APIGroup: "rbac.authorization.k8s.io"}},
+	}, metav1.CreateOptions{})
+	return err
 }
 
 // WriteKubeconfig writes a kubeconfig with one context named ctxName for

@@ -10,7 +10,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -103,7 +102,7 @@ func seed(ctx context.Context, k *harness.Kube, kubeletPort int, p planted) erro
 		return err
 	}
 	steps := []func() error{
-		func() error { return rbac(ctx, cs) },
+		func() error { return k.GrantReader(ctx) },
 		func() error { return namespaces(ctx, cs, "team-a", "team-b", "bulk") },
 		func() error { return seedSecrets(ctx, cs, p) },
 		func() error { return seedConfigMaps(ctx, cs, p) },
@@ -118,22 +117,6 @@ func seed(ctx context.Context, k *harness.Kube, kubeletPort int, p planted) erro
 		}
 	}
 	return nil
-}
-
-func rbac(ctx context.Context, cs *kubernetes.Clientset) error {
-	_, err := cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: "mcp-read"},
-		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list", "watch"}}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		return err
-	}
-	_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "mcp-read"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "mcp-read"},
-		Subjects:   []rbacv1.Subject{{Kind: "User", Name: harness.ReaderUser, APIGroup: "rbac.authorization.k8s.io"}},
-	}, metav1.CreateOptions{})
-	return err
 }
 
 func namespaces(ctx context.Context, cs *kubernetes.Clientset, names ...string) error {

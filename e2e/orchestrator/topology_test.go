@@ -20,6 +20,9 @@ import (
 
 var (
 	binary  string
+	kube    *harness.Kube
+	k8sBin  string
+	workDir string
 	primary *harness.Ollama // has tiny
 	second  *harness.Ollama // has tiny2 only
 	closed  string          // a loopback port nothing listens on
@@ -38,7 +41,16 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	binary = bin
+	binary, workDir = bin, dir
+	if k8sBin, err = harness.BuildBinary(dir, "mcp-kubernetes", "mcp-kubernetes"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if kube, err = harness.StartKube(ctx, dir); err != nil {
+		fmt.Fprintln(os.Stderr, "start kubernetes:", err)
+		return 1
+	}
+	defer kube.Stop()
 	for i, spec := range []struct {
 		o     **harness.Ollama
 		model string

@@ -190,6 +190,12 @@ func (s *Server) getTable(ctx context.Context, c *tool.Call, cl *kube.Cluster, r
 	}
 	raw, err := req.Do(ctx).Raw()
 	if err != nil {
+		// A table request's error body is a Status the client cannot
+		// always decode ("unknown"): its message says what was refused.
+		var st metav1.Status
+		if json.Unmarshal(raw, &st) == nil && st.Message != "" && !strings.Contains(err.Error(), st.Message) {
+			err = fmt.Errorf("%s", st.Message)
+		}
 		what := res.GVR.Resource
 		if in.Name != "" {
 			what += " " + in.Name

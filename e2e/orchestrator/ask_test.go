@@ -1,0 +1,101 @@
+package orchestrator_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// servers writes an orchestrator config that spawns the real
+// mcp-kubernetes over stdio as the read-only identity.
+func servers(t *testing.T) string {
+	t.Helper()
+	kc, err := kube.WriteKubeconfig("orch-reader.kubeconfig", kube.ReaderToken, "e2e")
+	require.NoError(t, err)
+	cfg := filepath.Join(t.TempDir(), "servers.yaml")
+	body := fmt.Sprintf("servers:\n  - name: kubernetes\n    command: %s\n    args: [--kubeconfig, %s, --audit-log, off]\n", k8sBin, kc)
+	require.NoError(t, os.WriteFile(cfg, []byte(body), 0o600))
+	return cfg
+}
+
+func runAsk(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"ask"}, args...)...)
+	cmd.Env = append(append(os.Environ(), "OLLAMA_URL=", "OLLAMA_SECONDARY_URL=", "OLLAMA_FALLBACK_URL="), env...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// TestKubectlPassthrough: a kubectl command line runs through the real
+// mcp-kubernetes against the real API server, with no model at all (no
+// Ollama endpoint is even configured), and its output comes back as is.
+func TestKubectlPassthrough(t *testing.T) {
+	cfg := servers(t)
+	// Before the reader is granted anything, the API server's refusal
+	// comes back in its own words.
+	out, stderr, code := runAsk(t, nil, "--config", cfg, "kubectl get namespaces")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, `namespaces is forbidden: User "mcp-reader" cannot list resource "namespaces"`)
+
+	require.NoError(t, kube.GrantReader(context.Background()))
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && !strings.Contains(out, "kube-system") {
+		time.Sleep(300 * time.Millisecond)
+		out, stderr, code = runAsk(t, nil, "--config", cfg, "kubectl get namespaces")
+	}
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "NAME")
+	assert.Contains(t, out, "kube-system")
+	assert.Contains(t, stderr, `-> k8s_kubectl {"command":"get namespaces"}`)
+
+	out, _, code = runAsk(t, nil, "--config", servers(t), "--json", "kubectl delete namespace default")
+	require.Equal(t, 0, code)
+	var ans struct {
+		Text  string `json:"text"`
+		Calls []struct {
+			Error string `json:"error"`
+		} `json:"calls"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &ans))
+	assert.Contains(t, ans.Text, "delete", "mcp-kubernetes refuses the verb by name")
+	assert.NotEmpty(t, ans.Calls[0].Error)
+}
+
+// TestAskWithRealOllama sends a question with tools offered to the real
+// Ollama (tiny random model: the words are gibberish, the protocol is
+// real) through the gateway, and gets an answer back.
+func TestAskWithRealOllama(t *testing.T) {
+	out, stderr, code := runAsk(t, []string{"OLLAMA_URL=" + second.URL, "OLLAMA_SECONDARY_URL=" + primary.URL},
+		"--config", servers(t), "--model", "tiny", "--json", "--max-steps", "2", "which pods run in kube-system?")
+	require.Equal(t, 0, code, stderr)
+	var ans struct {
+		Model    string `json:"model"`
+		Endpoint string `json:"endpoint"`
+		Steps    int    `json:"steps"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &ans), out)
+	assert.Equal(t, "tiny", ans.Model)
+	assert.Equal(t, "secondary", ans.Endpoint, "routed to the host that has the model, not the primary")
+	assert.GreaterOrEqual(t, ans.Steps, 1)
+
+	_, stderr, code = runAsk(t, []string{"OLLAMA_URL=" + second.URL}, "--config", servers(t), "--model", "tiny", "which pods?")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "no endpoint can serve tiny: primary has no tiny")
+}
