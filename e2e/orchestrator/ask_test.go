@@ -99,3 +99,29 @@ func TestAskWithRealOllama(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "no endpoint can serve tiny: primary has no tiny")
 }
+
+// TestConstrainedModeWithRealOllama: a model whose template has no tools
+// (Ollama reports no "tools" capability) is asked with a format schema;
+// the real Ollama's constrained sampling then makes even random weights
+// reply with a schema-valid tool call or an answer, and every call that
+// reaches mcp-kubernetes fits the tool's schema.
+func TestConstrainedModeWithRealOllama(t *testing.T) {
+	out, stderr, code := runAsk(t, []string{"OLLAMA_URL=" + primary.URL},
+		"--config", servers(t), "--model", "plain", "--json", "--max-steps", "3", "which pods run in kube-system?")
+	require.Equal(t, 0, code, stderr)
+	var ans struct {
+		Mode  string `json:"mode"`
+		Steps int    `json:"steps"`
+		Calls []struct {
+			Tool  string `json:"tool"`
+			Error string `json:"error"`
+		} `json:"calls"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &ans), out)
+	assert.Equal(t, "constrained", ans.Mode)
+	for _, c := range ans.Calls {
+		assert.True(t, strings.HasPrefix(c.Tool, "k8s_"), c.Tool)
+		assert.NotContains(t, c.Error, "do not fit its schema", "constrained decoding only produces schema-valid arguments")
+	}
+	t.Logf("steps %d, calls %+v", ans.Steps, ans.Calls)
+}

@@ -23,7 +23,7 @@ var (
 	kube    *harness.Kube
 	k8sBin  string
 	workDir string
-	primary *harness.Ollama // has tiny
+	primary *harness.Ollama // has tiny, and plain (a model without tool support)
 	second  *harness.Ollama // has tiny2 only
 	closed  string          // a loopback port nothing listens on
 )
@@ -66,6 +66,10 @@ func run(m *testing.M) int {
 			return 1
 		}
 		*spec.o = o
+	}
+	if err := primary.CreateTiny(ctx, "plain", false); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	port, err := harness.FreePort()
 	if err != nil {

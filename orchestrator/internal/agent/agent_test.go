@@ -27,6 +27,11 @@ type scripted struct {
 	mu       sync.Mutex
 	replies  []api.Message
 	requests []api.ChatRequest
+	// noTools makes the model one without tool support: /api/show lists
+	// no "tools", and a request with tools gets Ollama's 400.
+	noTools bool
+	// hideCaps answers /api/show without capabilities (an older Ollama).
+	hideCaps bool
 }
 
 func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -37,9 +42,20 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(api.ListResponse{Models: []api.ListModelResponse{{Name: "coder:latest", Model: "coder:latest"}}})
 	case "/api/ps":
 		json.NewEncoder(w).Encode(api.ProcessResponse{Models: []api.ProcessModelResponse{{Name: "coder:latest", Model: "coder:latest", SizeVRAM: 1 << 30}}})
+	case "/api/show":
+		caps := []string{"completion", "tools"}
+		if s.noTools || s.hideCaps {
+			caps = []string{"completion"}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"capabilities": caps})
 	case "/api/chat":
 		var req api.ChatRequest
 		json.NewDecoder(r.Body).Decode(&req)
+		if s.noTools && len(req.Tools) > 0 {
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]string{"error": "registry.ollama.ai/library/" + req.Model + " does not support tools"})
+			return
+		}
 		s.mu.Lock()
 		s.requests = append(s.requests, req)
 		var msg api.Message
@@ -203,4 +219,45 @@ func TestPromptsAreMasked(t *testing.T) {
 	user := s.requests[0].Messages[1].Content
 	assert.NotContains(t, user, "Hunter2-planted-77")
 	assert.Contains(t, user, "password=[MASKED:")
+}
+
+func TestConstrainedModeForModelsWithoutTools(t *testing.T) {
+	a, s := agent(t,
+		api.Message{Role: "assistant", Content: `{"tool": "k8s_get", "arguments": {"kind": "pods"}}`},
+		api.Message{Role: "assistant", Content: `{"answer": "api-1 is ready"}`})
+	s.noTools = true
+	ans, err := a.Ask(context.Background(), "which pods are ready?")
+	require.NoError(t, err)
+	assert.Equal(t, Constrained, ans.Mode)
+	assert.Equal(t, "api-1 is ready", ans.Text)
+	require.Len(t, ans.Calls, 1)
+	assert.Equal(t, map[string]any{"kind": "pods"}, ans.Calls[0].Args)
+	require.Len(t, s.requests, 2)
+	for _, r := range s.requests {
+		assert.Empty(t, r.Tools, "no tools sent to a model that rejects them")
+		var f map[string]any
+		require.NoError(t, json.Unmarshal(r.Format, &f))
+		assert.Len(t, f["anyOf"], 2, "one branch per offered tool, plus the answer")
+	}
+	assert.Contains(t, s.requests[0].Messages[0].Content, "- k8s_get: Get Kubernetes objects")
+}
+
+func TestFallsBackToConstrainedOnOllamas400(t *testing.T) {
+	a, s := agent(t,
+		api.Message{Role: "assistant", Content: `{"answer": "no idea"}`})
+	s.hideCaps = true // /api/show does not tell; the 400 does
+	a.Modes = map[string]string{"coder": Native}
+	s.noTools = true
+	ans, err := a.Ask(context.Background(), "which pods are ready?")
+	require.NoError(t, err)
+	assert.Equal(t, Constrained, ans.Mode)
+	assert.Equal(t, "no idea", ans.Text)
+}
+
+func TestConstrainedReplyMustBeTheJSONAskedFor(t *testing.T) {
+	a, s := agent(t, api.Message{Role: "assistant", Content: `{"tool": "logs_query", "arguments": {}}`})
+	s.noTools = true
+	_, err := a.Ask(context.Background(), "which pods are ready?")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `names tool "logs_query", which was not offered`)
 }
