@@ -12,6 +12,7 @@ import (
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -136,7 +137,7 @@ func StartKube(ctx context.Context, dir string) (*Kube, error) {
 }
 
 // GrantReader binds the reader identity to a ClusterRole that may get,
-// list and watch everything (and nothing else).
+// list and watch everything (and nothing else). Granting twice is fine.
 func (k *Kube) GrantReader(ctx context.Context) error {
 	cs, err := k.Admin()
 	if err != nil {
@@ -146,7 +147,7 @@ func (k *Kube) GrantReader(ctx context.Context) error {
 		ObjectMeta: metav1.ObjectMeta{Name: "mcp-read"},
 		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"get", "list", "watch"}}},
 	}, metav1.CreateOptions{})
-	if err != nil {
+	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
 	_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
@@ -154,6 +155,9 @@ func (k *Kube) GrantReader(ctx context.Context) error {
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "mcp-read"},
 		Subjects:   []rbacv1.Subject{{Kind: "User", Name: ReaderUser, APIGroup: "rbac.authorization.k8s.io"}},
 	}, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
 	return err
 }
 

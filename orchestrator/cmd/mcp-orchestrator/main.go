@@ -1,13 +1,17 @@
 // Command mcp-orchestrator lets the team's Ollama models use the suite's
-// tools through a mesh-aware gateway. This version has topology-check and
-// ask; serve and chat are the open orchestrator issue's.
+// tools through a mesh-aware gateway: topology-check, ask and serve; chat
+// is the open orchestrator issue's.
 package main
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -15,8 +19,12 @@ import (
 	"github.com/opsmcp/opsmcp/orchestrator/internal/agent"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/catalog"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/gateway"
+	"github.com/opsmcp/opsmcp/orchestrator/internal/server"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/topology"
+	"github.com/opsmcp/opsmcp/shared/audit"
+	"github.com/opsmcp/opsmcp/shared/auth"
 	"github.com/opsmcp/opsmcp/shared/mask"
+	"github.com/opsmcp/opsmcp/shared/transport"
 )
 
 var version = "dev"
@@ -31,6 +39,8 @@ func main() {
 		os.Exit(topologyCheck(os.Args[2:]))
 	case "ask":
 		os.Exit(ask(os.Args[2:]))
+	case "serve":
+		os.Exit(serveCmd(os.Args[2:]))
 	case "version", "--version":
 		fmt.Println("mcp-orchestrator", version)
 	case "-h", "--help", "help":
@@ -52,6 +62,9 @@ Commands:
   ask "QUESTION"   answer one question with a model that may call the configured
                    MCP servers' tools; a kubectl command line runs directly
                    through mcp-kubernetes, with no model
+  serve            serve an Ollama-compatible /api/chat and /api/tags and an
+                   OpenAI-compatible /v1/chat/completions and /v1/models whose
+                   answers may call the configured servers' tools
   version          print the version
 `)
 }
@@ -141,5 +154,82 @@ func ask(args []string) int {
 		fmt.Fprintf(os.Stderr, "(thinking) %s\n", ans.Thinking)
 	}
 	fmt.Println(ans.Text)
+	return 0
+}
+
+func serveCmd(args []string) int {
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:8080", "HTTP address")
+	config := fs.String("config", os.Getenv("OPSMCP_ORCHESTRATOR_CONFIG"), "YAML file listing the MCP servers")
+	model := fs.String("model", os.Getenv("OPSMCP_MODEL"), "model for requests that name none")
+	tokens := fs.String("auth-tokens", "", "bearer token file: one token,user,role[;role...] per line; token may be sha256:<hex>")
+	insecure := fs.Bool("insecure-no-auth", false, "allow a non-loopback listener without auth")
+	auditDest := fs.String("audit-log", "stderr", "audit log: stderr, off, or a file (rotated)")
+	steps := fs.Int("max-steps", 6, "most model turns per answer")
+	every := fs.Duration("poll-every", 5*time.Second, "how often to poll the endpoints' tags and loaded models")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if *config == "" {
+		fmt.Fprintln(os.Stderr, "serve needs --config (the MCP servers)")
+		return 2
+	}
+	if *tokens == "" && !transport.IsLoopback(*listen) && !*insecure {
+		fmt.Fprintf(os.Stderr, "refusing to listen on %s without --auth-tokens (or --insecure-no-auth)\n", *listen)
+		return 2
+	}
+	var verifier auth.Verifier
+	if *tokens != "" {
+		t, err := auth.LoadTokens(*tokens)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		verifier = t
+	}
+	auditLog, err := audit.Open(*auditDest, 100, 10)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer auditLog.Close()
+	eps, err := gateway.FromEnv(2 * time.Minute)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cfg, err := catalog.Load(*config)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	cat, err := catalog.Connect(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer cat.Close()
+	gw := gateway.New(eps)
+	go gw.Run(ctx, *every)
+	srv := &server.Server{Gateway: gw, Audit: auditLog, Log: log, Model: *model,
+		Agent: &agent.Agent{Gateway: gw, Catalog: cat, Masker: mask.New(nil), Model: *model, MaxSteps: *steps}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.Handle("/", auth.Middleware(verifier, srv.Handler()))
+	hs := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		hs.Shutdown(shut)
+	}()
+	log.Info("serving", "addr", "http://"+*listen, "endpoints", len(eps), "tools", len(cat.Tools()), "auth", verifier != nil)
+	if err := hs.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return 0
 }

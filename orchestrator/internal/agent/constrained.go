@@ -27,16 +27,16 @@ const (
 
 // mode decides how to call tools with the model on ep: the Modes
 // override, else the model's capabilities from /api/show.
-func (a *Agent) mode(ctx context.Context, ep gateway.Endpoint) string {
-	if m := a.Modes[a.Model]; m == Native || m == Constrained {
+func (a *Agent) mode(ctx context.Context, ep gateway.Endpoint, model string) string {
+	if m := a.Modes[model]; m == Native || m == Constrained {
 		return m
 	}
-	key := ep.Name + "/" + a.Model
+	key := ep.Name + "/" + model
 	if m, ok := a.modes.Load(key); ok {
 		return m.(string)
 	}
 	m := Constrained
-	if show, err := ep.API.Show(ctx, &api.ShowRequest{Model: a.Model}); err == nil {
+	if show, err := ep.API.Show(ctx, &api.ShowRequest{Model: model}); err == nil {
 		for _, c := range show.Capabilities {
 			if c == "tools" {
 				m = Native

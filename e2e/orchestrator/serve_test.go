@@ -1,0 +1,134 @@
+package orchestrator_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	ollama "github.com/ollama/ollama/api"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/opsmcp/opsmcp/e2e/harness"
+)
+
+var seen harness.Recorder
+
+const serveToken = "orch-tok-5c1e9b"
+
+// startServe runs `mcp-orchestrator serve` with a token file, the real
+// mcp-kubernetes behind it and the real Ollama with the tiny models.
+func startServe(t *testing.T) (string, string) {
+	t.Helper()
+	require.NoError(t, kube.GrantReader(context.Background()))
+	dir := t.TempDir()
+	tokens := filepath.Join(dir, "tokens")
+	require.NoError(t, os.WriteFile(tokens, []byte(serveToken+",dana,sre\n"), 0o600))
+	port, err := harness.FreePort()
+	require.NoError(t, err)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	auditPath := filepath.Join(dir, "audit.log")
+	t.Setenv("OLLAMA_URL", primary.URL)
+	t.Setenv("OLLAMA_SECONDARY_URL", "")
+	t.Setenv("OLLAMA_FALLBACK_URL", "")
+	harness.StartServer(t, &seen, dir, "mcp-orchestrator", base, binary, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--config", servers(t), "--model", "tiny", "--auth-tokens", tokens, "--audit-log", auditPath)
+	return base, auditPath
+}
+
+type bearer struct{ next http.RoundTripper }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+serveToken)
+	return b.next.RoundTrip(r)
+}
+
+// TestOllamaClient drives /api/chat with Ollama's own Go client, streaming
+// and not: a kubectl line answers from the real API server, a question
+// goes to the real model.
+func TestOllamaClient(t *testing.T) {
+	base, auditPath := startServe(t)
+	u, _ := url.Parse(base)
+	c := ollama.NewClient(u, &http.Client{Transport: bearer{http.DefaultTransport}})
+	ctx := context.Background()
+
+	no := false
+	var got ollama.ChatResponse
+	require.NoError(t, c.Chat(ctx, &ollama.ChatRequest{Model: "tiny", Stream: &no, Messages: []ollama.Message{{Role: "user", Content: "kubectl get namespaces"}}},
+		func(r ollama.ChatResponse) error { got = r; return nil }))
+	assert.Contains(t, got.Message.Content, "kube-system")
+	assert.True(t, got.Done)
+
+	var chunks []ollama.ChatResponse
+	require.NoError(t, c.Chat(ctx, &ollama.ChatRequest{Model: "tiny", Messages: []ollama.Message{{Role: "user", Content: "kubectl get namespaces"}}},
+		func(r ollama.ChatResponse) error { chunks = append(chunks, r); return nil }))
+	require.GreaterOrEqual(t, len(chunks), 2)
+	assert.Contains(t, chunks[0].Message.Thinking, `tool k8s_kubectl {"command":"get namespaces"}`, "the tool step streams first, as progress")
+	last := chunks[len(chunks)-1]
+	assert.True(t, last.Done)
+	assert.Contains(t, last.Message.Content, "kube-system")
+
+	var answer ollama.ChatResponse
+	require.NoError(t, c.Chat(ctx, &ollama.ChatRequest{Model: "tiny", Stream: &no, Messages: []ollama.Message{{Role: "user", Content: "which pods run in kube-system?"}}},
+		func(r ollama.ChatResponse) error { answer = r; return nil }))
+	assert.True(t, answer.Done, "the real model answered through the gateway")
+
+	tags, err := c.List(ctx)
+	require.NoError(t, err)
+	var names []string
+	for _, m := range tags.Models {
+		names = append(names, m.Name)
+	}
+	assert.Equal(t, []string{"plain:latest", "tiny:latest"}, names)
+
+	lines := harness.AuditLines(t, &seen, auditPath)
+	var tools []string
+	for _, l := range lines {
+		assert.Equal(t, "dana", l["user"])
+		tools = append(tools, fmt.Sprint(l["tool"]))
+	}
+	assert.Contains(t, tools, "api/chat")
+	assert.Contains(t, tools, "k8s_kubectl")
+}
+
+// TestOpenAIClient drives /v1 with the official OpenAI Go client.
+func TestOpenAIClient(t *testing.T) {
+	base, _ := startServe(t)
+	c := openai.NewClient(option.WithBaseURL(base+"/v1/"), option.WithAPIKey(serveToken))
+	ctx := context.Background()
+	res, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "tiny", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("kubectl get namespaces")}})
+	require.NoError(t, err)
+	require.Len(t, res.Choices, 1)
+	assert.Contains(t, res.Choices[0].Message.Content, "kube-system")
+
+	stream := c.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "tiny", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("kubectl get namespaces")}})
+	var acc openai.ChatCompletionAccumulator
+	for stream.Next() {
+		acc.AddChunk(stream.Current())
+	}
+	require.NoError(t, stream.Err())
+	require.Len(t, acc.Choices, 1)
+	assert.Contains(t, acc.Choices[0].Message.Content, "kube-system")
+	assert.Equal(t, "stop", acc.Choices[0].FinishReason)
+
+	models, err := c.Models.List(ctx)
+	require.NoError(t, err)
+	var ids []string
+	for _, m := range models.Data {
+		ids = append(ids, m.ID)
+	}
+	assert.Equal(t, []string{"plain:latest", "tiny:latest"}, ids)
+
+	bad := openai.NewClient(option.WithBaseURL(base+"/v1/"), option.WithAPIKey("wrong"), option.WithMaxRetries(0))
+	_, err = bad.Models.List(ctx)
+	require.Error(t, err)
+	assert.True(t, strings.Contains(err.Error(), "401"), err.Error())
+}
