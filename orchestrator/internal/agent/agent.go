@@ -9,6 +9,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -121,16 +122,11 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 		return Answer{}, fmt.Errorf("no Ollama endpoint configured (OLLAMA_URL)")
 	}
 	a.Gateway.Poll(ctx)
-	choice, err := a.Gateway.Pick(r.Model)
+	cands, err := a.Gateway.Candidates(r.Model)
 	if err != nil {
 		return Answer{}, err
 	}
-	var ep gateway.Endpoint
-	for _, e := range a.Gateway.Endpoints() {
-		if e.Name == choice.Endpoint {
-			ep = e
-		}
-	}
+	ep, _ := a.Gateway.Endpoint(cands[0].Endpoint)
 	tools := a.selectTools(question)
 	offered := map[string]bool{}
 	for _, t := range tools {
@@ -160,7 +156,8 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 			req.Format = constrainedFormat(tools)
 		}
 		var resp api.ChatResponse
-		err := ep.API.Chat(ctx, req, func(r api.ChatResponse) error { resp = r; return nil })
+		resp, ep, cands, err = a.chat(ctx, req, ep, cands)
+		ans.Endpoint = ep.Name
 		if err != nil && unsupportedTools(err) && req.Tools != nil {
 			// The model has no tool support after all: constrain it.
 			a.modes.Store(ep.Name+"/"+r.Model, Constrained)
@@ -197,6 +194,41 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 		msgs = append(msgs, api.Message{Role: "assistant", Content: msg.Content, ToolCalls: calls})
 		msgs = append(msgs, a.run(ctx, calls, &ans, events)...)
 	}
+}
+
+// chat sends req to ep; when ep fails the way a dead or overloaded host
+// does (no answer, 5xx, timeout), its circuit opens and the next
+// candidate gets the same request. Nothing was streamed to the user yet,
+// so the retry is safe.
+func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpoint, cands []gateway.Choice) (api.ChatResponse, gateway.Endpoint, []gateway.Choice, error) {
+	for {
+		var resp api.ChatResponse
+		err := ep.API.Chat(ctx, req, func(r api.ChatResponse) error { resp = r; return nil })
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return resp, ep, cands, err
+		}
+		a.Gateway.Fail(ep.Name)
+		var rest []gateway.Choice
+		for _, c := range cands {
+			if c.Endpoint != ep.Name {
+				rest = append(rest, c)
+			}
+		}
+		if len(rest) == 0 {
+			return resp, ep, cands, fmt.Errorf("%s failed and no other endpoint has %s: %w", ep.Name, req.Model, err)
+		}
+		cands = rest
+		ep, _ = a.Gateway.Endpoint(cands[0].Endpoint)
+	}
+}
+
+// retryable: the host did not answer, or answered 5xx.
+func retryable(err error) bool {
+	var se api.StatusError
+	if errors.As(err, &se) {
+		return se.StatusCode >= 500
+	}
+	return true // connection refused, reset, timeout
 }
 
 // run makes the calls of one step in parallel (they only read) and

@@ -32,6 +32,8 @@ type scripted struct {
 	noTools bool
 	// hideCaps answers /api/show without capabilities (an older Ollama).
 	hideCaps bool
+	// busy answers every chat with Ollama's 503.
+	busy bool
 }
 
 func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -51,6 +53,14 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/api/chat":
 		var req api.ChatRequest
 		json.NewDecoder(r.Body).Decode(&req)
+		if s.busy {
+			s.mu.Lock()
+			s.requests = append(s.requests, req)
+			s.mu.Unlock()
+			w.WriteHeader(http.StatusServiceUnavailable)
+			json.NewEncoder(w).Encode(map[string]string{"error": "server busy, please try again.  maximum pending requests exceeded"})
+			return
+		}
 		if s.noTools && len(req.Tools) > 0 {
 			w.WriteHeader(http.StatusBadRequest)
 			json.NewEncoder(w).Encode(map[string]string{"error": "registry.ollama.ai/library/" + req.Model + " does not support tools"})
@@ -260,4 +270,34 @@ func TestConstrainedReplyMustBeTheJSONAskedFor(t *testing.T) {
 	_, err := a.Ask(context.Background(), "which pods are ready?")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `names tool "logs_query", which was not offered`)
+}
+
+// TestFailoverOnBusyPrimary: the primary answers 503 (Ollama's "server
+// busy"); the same request goes to the secondary, and the primary's
+// circuit stays open for the next question.
+func TestFailoverOnBusyPrimary(t *testing.T) {
+	busy := &scripted{busy: true}
+	ok := &scripted{replies: []api.Message{{Role: "assistant", Content: "from the secondary"}, {Role: "assistant", Content: "again"}}}
+	var eps []gateway.Endpoint
+	for i, s := range []*scripted{busy, ok} {
+		hs := httptest.NewServer(s)
+		t.Cleanup(hs.Close)
+		ep, err := gateway.NewEndpoint([]string{"primary", "secondary"}[i], hs.URL, 0)
+		require.NoError(t, err)
+		eps = append(eps, ep)
+	}
+	a := &Agent{Gateway: gateway.New(eps), Catalog: tools(t), Masker: mask.New(nil), Model: "coder"}
+	ans, err := a.Ask(context.Background(), "which pods are ready?")
+	require.NoError(t, err)
+	assert.Equal(t, "from the secondary", ans.Text)
+	assert.Equal(t, "secondary", ans.Endpoint)
+	assert.Len(t, busy.requests, 1)
+	_, err = a.Ask(context.Background(), "and now?")
+	require.NoError(t, err)
+	assert.Len(t, busy.requests, 1, "the busy primary is skipped while its circuit is open")
+
+	a2 := &Agent{Gateway: gateway.New(eps[:1]), Catalog: tools(t), Model: "coder"}
+	_, err = a2.Ask(context.Background(), "which pods?")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "primary failed and no other endpoint has coder")
 }

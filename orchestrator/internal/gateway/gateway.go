@@ -87,6 +87,7 @@ type Gateway struct {
 	eps    []Endpoint
 	mu     sync.RWMutex
 	states map[string]State
+	failed map[string]time.Time // circuit breaker: last failure per endpoint
 }
 
 // New makes a gateway over eps, in failover order.
@@ -188,13 +189,13 @@ type Choice struct {
 	Reason   string `json:"reason"`
 }
 
-// Pick chooses the endpoint for model, among healthy ones, in this order:
-// loaded on GPU; pulled on a host seen running models on GPU; loaded on
-// CPU (size_vram 0); pulled anywhere. Within a rank, failover order wins.
-// So a heavy model never goes to a CPU-only host while a GPU host has it,
-// and a loaded model is reused instead of loaded again. It says why none
-// fits.
-func (g *Gateway) Pick(model string) (Choice, error) {
+// Candidates ranks the endpoints that can serve model, best first, among
+// healthy ones whose circuit is closed: loaded on GPU; pulled on a host
+// seen running models on GPU; loaded on CPU (size_vram 0); pulled
+// anywhere. Within a rank, failover order wins. So a heavy model never
+// goes to a CPU-only host while a GPU host has it, and a loaded model is
+// reused instead of loaded again. It says why none fits.
+func (g *Gateway) Candidates(model string) ([]Choice, error) {
 	states := g.States()
 	gpu := map[string]bool{} // endpoints known to load models on GPU
 	for _, st := range states {
@@ -205,9 +206,6 @@ func (g *Gateway) Pick(model string) (Choice, error) {
 		}
 	}
 	rank := func(st State) (int, string) {
-		if !st.Healthy {
-			return -1, ""
-		}
 		for _, l := range st.Loaded {
 			if SameModel(l.Model, model) {
 				if l.SizeVRAM > 0 {
@@ -224,27 +222,76 @@ func (g *Gateway) Pick(model string) (Choice, error) {
 				return 1, "model pulled"
 			}
 		}
-		return -1, ""
+		return 0, ""
 	}
-	best, bestRank, reason := State{}, 0, ""
+	type ranked struct {
+		c Choice
+		r int
+	}
+	var ok []ranked
 	var why []string
 	for _, st := range states {
-		r, rs := rank(st)
+		r, reason := rank(st)
 		switch {
 		case !st.Healthy:
 			why = append(why, fmt.Sprintf("%s unhealthy (%s)", st.Endpoint, st.Error))
-		case r < 0:
+		case g.open(st.Endpoint):
+			why = append(why, fmt.Sprintf("%s failed recently (circuit open)", st.Endpoint))
+		case r == 0:
 			why = append(why, fmt.Sprintf("%s has no %s", st.Endpoint, model))
-		}
-		if r > bestRank {
-			best, bestRank, reason = st, r, rs
+		default:
+			ok = append(ok, ranked{Choice{Endpoint: st.Endpoint, URL: st.URL, Reason: reason}, r})
 		}
 	}
-	if bestRank == 0 {
+	if len(ok) == 0 {
 		if len(states) == 0 {
-			return Choice{}, fmt.Errorf("no endpoint polled yet")
+			return nil, fmt.Errorf("no endpoint polled yet")
 		}
-		return Choice{}, fmt.Errorf("no endpoint can serve %s: %s", model, strings.Join(why, "; "))
+		return nil, fmt.Errorf("no endpoint can serve %s: %s", model, strings.Join(why, "; "))
 	}
-	return Choice{Endpoint: best.Endpoint, URL: best.URL, Reason: reason}, nil
+	sort.SliceStable(ok, func(i, j int) bool { return ok[i].r > ok[j].r })
+	out := make([]Choice, len(ok))
+	for i, r := range ok {
+		out[i] = r.c
+	}
+	return out, nil
+}
+
+// Pick is the best candidate for model.
+func (g *Gateway) Pick(model string) (Choice, error) {
+	c, err := g.Candidates(model)
+	if err != nil {
+		return Choice{}, err
+	}
+	return c[0], nil
+}
+
+// Cooldown is how long an endpoint that failed a request is skipped.
+var Cooldown = 30 * time.Second
+
+// Fail opens the endpoint's circuit: it gets no requests for Cooldown.
+func (g *Gateway) Fail(endpoint string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.failed == nil {
+		g.failed = map[string]time.Time{}
+	}
+	g.failed[endpoint] = time.Now()
+}
+
+func (g *Gateway) open(endpoint string) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	t, ok := g.failed[endpoint]
+	return ok && time.Since(t) < Cooldown
+}
+
+// Endpoint returns the endpoint named name.
+func (g *Gateway) Endpoint(name string) (Endpoint, bool) {
+	for _, e := range g.eps {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return Endpoint{}, false
 }
