@@ -167,6 +167,7 @@ func serveCmd(args []string) int {
 	auditDest := fs.String("audit-log", "stderr", "audit log: stderr, off, or a file (rotated)")
 	steps := fs.Int("max-steps", 6, "most model turns per answer")
 	every := fs.Duration("poll-every", 5*time.Second, "how often to poll the endpoints' tags and loaded models")
+	parallel := fs.Int("parallel", 4, "requests each Ollama endpoint runs at once (its OLLAMA_NUM_PARALLEL); more wait in a fair per-user queue")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -213,6 +214,9 @@ func serveCmd(args []string) int {
 	}
 	defer cat.Close()
 	gw := gateway.New(eps)
+	for _, ep := range eps {
+		gw.SetParallel(ep.Name, *parallel)
+	}
 	go gw.Run(ctx, *every)
 	srv := &server.Server{Gateway: gw, Audit: auditLog, Log: log, Model: *model,
 		Agent: &agent.Agent{Gateway: gw, Catalog: cat, Masker: mask.New(nil), Model: *model, MaxSteps: *steps}}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/opsmcp/opsmcp/orchestrator/internal/catalog"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/gateway"
+	"github.com/opsmcp/opsmcp/shared/auth"
 	"github.com/opsmcp/opsmcp/shared/mask"
 )
 
@@ -201,9 +202,16 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 // candidate gets the same request. Nothing was streamed to the user yet,
 // so the retry is safe.
 func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpoint, cands []gateway.Choice) (api.ChatResponse, gateway.Endpoint, []gateway.Choice, error) {
+	user := auth.From(ctx).User
 	for {
 		var resp api.ChatResponse
-		err := ep.API.Chat(ctx, req, func(r api.ChatResponse) error { resp = r; return nil })
+		// The host's concurrency cap, with a fair queue per user.
+		release, _, err := a.Gateway.Acquire(ctx, ep.Name, user)
+		if err != nil {
+			return resp, ep, cands, fmt.Errorf("waiting for %s: %w", ep.Name, err)
+		}
+		err = ep.API.Chat(ctx, req, func(r api.ChatResponse) error { resp = r; return nil })
+		release()
 		if err == nil || !retryable(err) || ctx.Err() != nil {
 			return resp, ep, cands, err
 		}

@@ -88,6 +88,7 @@ type Gateway struct {
 	mu     sync.RWMutex
 	states map[string]State
 	failed map[string]time.Time // circuit breaker: last failure per endpoint
+	slots  map[string]*slots    // concurrency cap and fair queue per endpoint
 }
 
 // New makes a gateway over eps, in failover order.

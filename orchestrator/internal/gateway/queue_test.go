@@ -1,0 +1,88 @@
+package gateway
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestFairQueue: with one slot busy, ann queues three requests, then bob
+// one; as slots free, bob is served second, not after all of ann's.
+func TestFairQueue(t *testing.T) {
+	g := New(nil)
+	g.SetParallel("primary", 1)
+	ctx := context.Background()
+	hold, waited, err := g.Acquire(ctx, "primary", "holder")
+	require.NoError(t, err)
+	assert.Zero(t, waited)
+
+	var mu sync.Mutex
+	var order []string
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	enqueue := func(id, user string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			release, _, err := g.Acquire(ctx, "primary", user)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			order = append(order, id)
+			mu.Unlock()
+			<-done
+			release()
+		}()
+	}
+	// Enqueue one at a time, so the queue order is known.
+	for _, id := range []string{"ann-1", "ann-2", "ann-3"} {
+		before := g.Waiting("primary")
+		enqueue(id, "ann")
+		waitFor(t, func() bool { return g.Waiting("primary") == before+1 })
+	}
+	enqueue("bob-1", "bob")
+	waitFor(t, func() bool { return g.Waiting("primary") == 4 })
+
+	// Each grant holds its slot until done closes; release them one by
+	// one by letting each finish in turn.
+	close(done)
+	hold()
+	wg.Wait()
+	assert.Equal(t, []string{"ann-1", "bob-1", "ann-2", "ann-3"}, order)
+	assert.Zero(t, g.Waiting("primary"))
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("condition not reached")
+}
+
+func TestCapAndCancel(t *testing.T) {
+	g := New(nil)
+	g.SetParallel("primary", 2)
+	ctx := context.Background()
+	r1, _, _ := g.Acquire(ctx, "primary", "a")
+	r2, _, _ := g.Acquire(ctx, "primary", "b")
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer cancel()
+	_, waited, err := g.Acquire(cctx, "primary", "c")
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "the third waits: the cap is 2")
+	assert.GreaterOrEqual(t, waited, 25*time.Millisecond)
+	assert.Zero(t, g.Waiting("primary"), "a cancelled waiter leaves the queue")
+	r1()
+	r3, waited, err := g.Acquire(ctx, "primary", "c")
+	require.NoError(t, err)
+	assert.Zero(t, waited)
+	r2()
+	r3()
+}
