@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -210,4 +211,22 @@ func AuditLines(t testing.TB, seen *Recorder, path string) []map[string]any {
 		out = append(out, m)
 	}
 	return out
+}
+
+// Measure runs f once per benchmark iteration and reports the p50 and p99
+// latency of a call.
+func Measure(b *testing.B, f func() error) {
+	var d []time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		if err := f(); err != nil {
+			b.Fatal(err)
+		}
+		d = append(d, time.Since(start))
+	}
+	b.StopTimer()
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	b.ReportMetric(float64(d[len(d)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(d[len(d)*99/100].Microseconds()), "p99-µs")
 }

@@ -64,8 +64,9 @@ const toolTemplate = `{{- if .Tools }}tools:{{ range .Tools }} {{ .Function.Name
 {{ end }}assistant: `
 
 // CreateTiny writes a tiny random-weight model (TinyGGUF) and creates it
-// as name; with tools, its template accepts tools.
-func (o *Ollama) CreateTiny(ctx context.Context, name string, tools bool) error {
+// as name; with tools, its template accepts tools. params are extra
+// Modelfile PARAMETER lines ("num_predict 1").
+func (o *Ollama) CreateTiny(ctx context.Context, name string, tools bool, params ...string) error {
 	gguf := filepath.Join(o.dir, name+".gguf")
 	if err := TinyGGUF(gguf, 42); err != nil {
 		return err
@@ -77,6 +78,9 @@ func (o *Ollama) CreateTiny(ctx context.Context, name string, tools bool) error 
 	}
 	modelfile := filepath.Join(o.dir, name+".Modelfile")
 	body := fmt.Sprintf("FROM %s\nTEMPLATE \"\"\"%s\"\"\"\nPARAMETER num_ctx 512\n", gguf, tmpl)
+	for _, p := range params {
+		body += "PARAMETER " + p + "\n"
+	}
 	if err := os.WriteFile(modelfile, []byte(body), 0o644); err != nil {
 		return err
 	}

@@ -3,13 +3,13 @@ package kubernetes_test
 import (
 	"context"
 	"fmt"
-	"sort"
 	"testing"
-	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/opsmcp/opsmcp/e2e/harness"
 )
 
 // BenchmarkGetDeployments lists team-a's deployments the same way three
@@ -63,18 +63,4 @@ func benchCall(s *mcp.ClientSession, args map[string]any) error {
 	return nil
 }
 
-func measure(b *testing.B, f func() error) {
-	var d []time.Duration
-	b.ResetTimer()
-	for b.Loop() {
-		start := time.Now()
-		if err := f(); err != nil {
-			b.Fatal(err)
-		}
-		d = append(d, time.Since(start))
-	}
-	b.StopTimer()
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	b.ReportMetric(float64(d[len(d)/2].Microseconds()), "p50-µs")
-	b.ReportMetric(float64(d[len(d)*99/100].Microseconds()), "p99-µs")
-}
+func measure(b *testing.B, f func() error) { harness.Measure(b, f) }

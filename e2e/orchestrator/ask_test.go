@@ -17,7 +17,7 @@ import (
 
 // servers writes an orchestrator config that spawns the real
 // mcp-kubernetes over stdio as the read-only identity.
-func servers(t *testing.T) string {
+func servers(t testing.TB) string {
 	t.Helper()
 	kc, err := kube.WriteKubeconfig("orch-reader.kubeconfig", kube.ReaderToken, "e2e")
 	require.NoError(t, err)

@@ -25,7 +25,7 @@ const serveToken = "orch-tok-5c1e9b"
 
 // startServe runs `mcp-orchestrator serve` with a token file, the real
 // mcp-kubernetes behind it and the real Ollama with the tiny models.
-func startServe(t *testing.T) (string, string) {
+func startServe(t testing.TB, extra ...string) (string, string) {
 	t.Helper()
 	require.NoError(t, kube.GrantReader(context.Background()))
 	dir := t.TempDir()
@@ -38,8 +38,9 @@ func startServe(t *testing.T) (string, string) {
 	t.Setenv("OLLAMA_URL", primary.URL)
 	t.Setenv("OLLAMA_SECONDARY_URL", "")
 	t.Setenv("OLLAMA_FALLBACK_URL", "")
-	harness.StartServer(t, &seen, dir, "mcp-orchestrator", base, binary, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port),
-		"--config", servers(t), "--model", "tiny", "--auth-tokens", tokens, "--audit-log", auditPath)
+	args := append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--config", servers(t), "--model", "tiny",
+		"--auth-tokens", tokens, "--audit-log", auditPath}, extra...)
+	harness.StartServer(t, &seen, dir, "mcp-orchestrator", base, binary, args...)
 	return base, auditPath
 }
 

@@ -219,7 +219,7 @@ func serveCmd(args []string) int {
 	}
 	go gw.Run(ctx, *every)
 	srv := &server.Server{Gateway: gw, Audit: auditLog, Log: log, Model: *model,
-		Agent: &agent.Agent{Gateway: gw, Catalog: cat, Masker: mask.New(nil), Model: *model, MaxSteps: *steps}}
+		Agent: &agent.Agent{Gateway: gw, Catalog: cat, Masker: mask.New(nil), Model: *model, MaxSteps: *steps, PollAge: 2 * *every}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.Handle("/", auth.Middleware(verifier, srv.Handler()))

@@ -39,6 +39,9 @@ type Agent struct {
 	// Modes forces a tool-calling mode per model (Native or Constrained);
 	// otherwise the model's capabilities decide.
 	Modes map[string]string
+	// PollAge is how old the gateway's view of the endpoints may be before
+	// a request polls them itself (0: always poll).
+	PollAge time.Duration
 
 	modes sync.Map // endpoint/model -> mode, from /api/show
 }
@@ -122,7 +125,7 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 	if a.Gateway == nil {
 		return Answer{}, fmt.Errorf("no Ollama endpoint configured (OLLAMA_URL)")
 	}
-	a.Gateway.Poll(ctx)
+	a.Gateway.PollIfStale(ctx, a.PollAge)
 	cands, err := a.Gateway.Candidates(r.Model)
 	if err != nil {
 		return Answer{}, err

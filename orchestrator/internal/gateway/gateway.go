@@ -116,6 +116,23 @@ func (g *Gateway) Poll(ctx context.Context) {
 	wg.Wait()
 }
 
+// PollIfStale polls when any endpoint's state is older than maxAge (or
+// missing), so a request does not pay for a poll the background loop
+// already made.
+func (g *Gateway) PollIfStale(ctx context.Context, maxAge time.Duration) {
+	g.mu.RLock()
+	stale := len(g.states) < len(g.eps)
+	for _, st := range g.states {
+		if time.Since(st.Checked) > maxAge {
+			stale = true
+		}
+	}
+	g.mu.RUnlock()
+	if stale {
+		g.Poll(ctx)
+	}
+}
+
 // Run polls every interval until ctx ends.
 func (g *Gateway) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
