@@ -47,6 +47,7 @@ bench:
 	$(GO) test -count=1 -run '^$$' -bench 'GiteaFile|GiteaDiff|LargePull' -benchtime 100x ./e2e/gitea/
 	$(GO) test -count=1 -run '^$$' -bench GiteaSearch -benchtime 10x ./e2e/gitea/
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 100x ./e2e/swarm/
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 300x ./e2e/orchestrator/
 
 # Starts each server that has an upstream to read, over HTTP on loopback with
 # the embedded defaults, says which upstream each other one lacks, and stops
