@@ -125,3 +125,20 @@ func TestConstrainedModeWithRealOllama(t *testing.T) {
 	}
 	t.Logf("steps %d, calls %+v", ans.Steps, ans.Calls)
 }
+
+// TestChatKeepsTheConversation types into `mcp-orchestrator chat`: a
+// kubectl line, a question to the real model (whose request carries the
+// earlier turns), /reset and /quit.
+func TestChatKeepsTheConversation(t *testing.T) {
+	require.NoError(t, kube.GrantReader(context.Background()))
+	cmd := exec.Command(binary, "chat", "--config", servers(t), "--model", "tiny", "--max-steps", "1")
+	cmd.Env = append(os.Environ(), "OLLAMA_URL="+primary.URL, "OLLAMA_SECONDARY_URL=", "OLLAMA_FALLBACK_URL=")
+	cmd.Stdin = strings.NewReader("kubectl get namespaces\nwhat did that show?\n/reset\n/quit\n")
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	require.NoError(t, cmd.Run(), errb.String())
+	assert.Contains(t, out.String(), "kube-system")
+	assert.Contains(t, errb.String(), `-> k8s_kubectl {"command":"get namespaces"}`)
+	assert.Contains(t, errb.String(), "(new conversation)")
+	assert.NotContains(t, errb.String(), "error:")
+}

@@ -1,9 +1,9 @@
 // Command mcp-orchestrator lets the team's Ollama models use the suite's
-// tools through a mesh-aware gateway: topology-check, ask and serve; chat
-// is the open orchestrator issue's.
+// tools through a mesh-aware gateway: topology-check, ask, chat and serve.
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	ollamaapi "github.com/ollama/ollama/api"
 	"github.com/spf13/pflag"
 
 	"github.com/opsmcp/opsmcp/orchestrator/internal/agent"
@@ -41,6 +43,8 @@ func main() {
 		os.Exit(ask(os.Args[2:]))
 	case "serve":
 		os.Exit(serveCmd(os.Args[2:]))
+	case "chat":
+		os.Exit(chat(os.Args[2:]))
 	case "version", "--version":
 		fmt.Println("mcp-orchestrator", version)
 	case "-h", "--help", "help":
@@ -62,6 +66,8 @@ Commands:
   ask "QUESTION"   answer one question with a model that may call the configured
                    MCP servers' tools; a kubectl command line runs directly
                    through mcp-kubernetes, with no model
+  chat             an interactive conversation on the terminal: each tool call is
+                   shown with its duration; /reset starts over, /quit ends
   serve            serve an Ollama-compatible /api/chat and /api/tags and an
                    OpenAI-compatible /v1/chat/completions and /v1/models whose
                    answers may call the configured servers' tools
@@ -98,48 +104,73 @@ func topologyCheck(args []string) int {
 	return 0
 }
 
+// session is what ask and chat share: flags, the catalog and the agent.
+type session struct {
+	fs      *pflag.FlagSet
+	config  *string
+	model   *string
+	steps   *int
+	timeout *time.Duration
+}
+
+func newSession(name string) *session {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	return &session{fs: fs,
+		config:  fs.String("config", os.Getenv("OPSMCP_ORCHESTRATOR_CONFIG"), "YAML file listing the MCP servers (servers: [{name, command, args, env} or {name, url, token_file}])"),
+		model:   fs.String("model", os.Getenv("OPSMCP_MODEL"), "model to answer with"),
+		steps:   fs.Int("max-steps", 6, "most model turns per answer"),
+		timeout: fs.Duration("timeout", 5*time.Minute, "time limit of one answer"),
+	}
+}
+
+// agent connects the configured servers and makes the agent; close ends
+// the sessions.
+func (s *session) agent(ctx context.Context) (*agent.Agent, func(), error) {
+	cfg, err := catalog.Load(*s.config)
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := catalog.Connect(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	a := &agent.Agent{Catalog: cat, Masker: mask.New(nil), Model: *s.model, MaxSteps: *s.steps}
+	if eps, err := gateway.FromEnv(time.Minute); err == nil {
+		a.Gateway = gateway.New(eps)
+	}
+	a.Events = func(ev agent.Event) {
+		args, _ := json.Marshal(ev.Args)
+		status := ""
+		if ev.Error != "" {
+			status = " error: " + ev.Error
+		}
+		fmt.Fprintf(os.Stderr, "-> %s %s (%s)%s\n", ev.Tool, args, ev.Duration.Round(time.Millisecond), status)
+	}
+	return a, cat.Close, nil
+}
+
 func ask(args []string) int {
-	fs := pflag.NewFlagSet("ask", pflag.ContinueOnError)
-	config := fs.String("config", os.Getenv("OPSMCP_ORCHESTRATOR_CONFIG"), "YAML file listing the MCP servers (servers: [{name, command, args, env} or {name, url, token_file}])")
-	model := fs.String("model", os.Getenv("OPSMCP_MODEL"), "model to answer with")
-	asJSON := fs.Bool("json", false, "print the answer and its tool calls as JSON")
-	steps := fs.Int("max-steps", 6, "most model turns")
-	timeout := fs.Duration("timeout", 5*time.Minute, "time limit of the whole answer")
-	if err := fs.Parse(args); err != nil {
+	s := newSession("ask")
+	asJSON := s.fs.Bool("json", false, "print the answer and its tool calls as JSON")
+	if err := s.fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() != 1 || *config == "" {
+	if s.fs.NArg() != 1 || *s.config == "" {
 		fmt.Fprintln(os.Stderr, `usage: mcp-orchestrator ask --config servers.yaml [--model M] [--json] "question"`)
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), *s.timeout)
 	defer cancel()
-	cfg, err := catalog.Load(*config)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	cat, err := catalog.Connect(ctx, cfg)
+	a, closeAll, err := s.agent(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer cat.Close()
-	a := &agent.Agent{Catalog: cat, Masker: mask.New(nil), Model: *model, MaxSteps: *steps}
-	if eps, err := gateway.FromEnv(time.Minute); err == nil {
-		a.Gateway = gateway.New(eps)
+	defer closeAll()
+	if *asJSON {
+		a.Events = nil
 	}
-	if !*asJSON {
-		a.Events = func(ev agent.Event) {
-			args, _ := json.Marshal(ev.Args)
-			status := ""
-			if ev.Error != "" {
-				status = " error: " + ev.Error
-			}
-			fmt.Fprintf(os.Stderr, "-> %s %s (%s)%s\n", ev.Tool, args, ev.Duration.Round(time.Millisecond), status)
-		}
-	}
-	ans, err := a.Ask(ctx, fs.Arg(0))
+	ans, err := a.Ask(ctx, s.fs.Arg(0))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -155,6 +186,58 @@ func ask(args []string) int {
 	}
 	fmt.Println(ans.Text)
 	return 0
+}
+
+// chat reads questions line by line and keeps the conversation.
+func chat(args []string) int {
+	s := newSession("chat")
+	if err := s.fs.Parse(args); err != nil {
+		return 2
+	}
+	if *s.config == "" {
+		fmt.Fprintln(os.Stderr, "usage: mcp-orchestrator chat --config servers.yaml [--model M]")
+		return 2
+	}
+	a, closeAll, err := s.agent(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer closeAll()
+	var history []ollamaapi.Message
+	in := bufio.NewScanner(os.Stdin)
+	in.Buffer(make([]byte, 1<<20), 1<<20)
+	for {
+		fmt.Fprint(os.Stderr, "> ")
+		if !in.Scan() {
+			return 0
+		}
+		line := strings.TrimSpace(in.Text())
+		switch line {
+		case "":
+			continue
+		case "/quit", "/exit":
+			return 0
+		case "/reset":
+			history = nil
+			fmt.Fprintln(os.Stderr, "(new conversation)")
+			continue
+		}
+		history = append(history, ollamaapi.Message{Role: "user", Content: line})
+		ctx, cancel := context.WithTimeout(context.Background(), *s.timeout)
+		ans, err := a.Run(ctx, agent.Request{Model: *s.model, Messages: history})
+		cancel()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "error:", err)
+			history = history[:len(history)-1]
+			continue
+		}
+		if ans.Thinking != "" {
+			fmt.Fprintf(os.Stderr, "(thinking) %s\n", ans.Thinking)
+		}
+		fmt.Println(ans.Text)
+		history = append(history, ollamaapi.Message{Role: "assistant", Content: ans.Text})
+	}
 }
 
 func serveCmd(args []string) int {
