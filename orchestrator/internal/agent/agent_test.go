@@ -34,6 +34,9 @@ type scripted struct {
 	hideCaps bool
 	// busy answers every chat with Ollama's 503.
 	busy bool
+	// ctxLen is the loaded model's context_length in /api/ps; evalCount
+	// the prompt_eval_count of every reply.
+	ctxLen, evalCount int
 }
 
 func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -43,7 +46,7 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/api/tags":
 		json.NewEncoder(w).Encode(api.ListResponse{Models: []api.ListModelResponse{{Name: "coder:latest", Model: "coder:latest"}}})
 	case "/api/ps":
-		json.NewEncoder(w).Encode(api.ProcessResponse{Models: []api.ProcessModelResponse{{Name: "coder:latest", Model: "coder:latest", SizeVRAM: 1 << 30}}})
+		json.NewEncoder(w).Encode(api.ProcessResponse{Models: []api.ProcessModelResponse{{Name: "coder:latest", Model: "coder:latest", SizeVRAM: 1 << 30, ContextLength: s.ctxLen}}})
 	case "/api/show":
 		caps := []string{"completion", "tools"}
 		if s.noTools || s.hideCaps {
@@ -75,7 +78,9 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			msg = api.Message{Role: "assistant", Content: "done"}
 		}
 		s.mu.Unlock()
-		json.NewEncoder(w).Encode(api.ChatResponse{Model: req.Model, Message: msg, Done: true, DoneReason: "stop"})
+		resp := api.ChatResponse{Model: req.Model, Message: msg, Done: true, DoneReason: "stop"}
+		resp.PromptEvalCount = s.evalCount
+		json.NewEncoder(w).Encode(resp)
 	default:
 		http.NotFound(w, r)
 	}
@@ -300,4 +305,33 @@ func TestFailoverOnBusyPrimary(t *testing.T) {
 	_, err = a2.Ask(context.Background(), "which pods?")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "primary failed and no other endpoint has coder")
+}
+
+// TestContextBudget: with a 512-token context, old turns are left out
+// (newest kept), a tool result gets a quarter of the context, and a reply
+// whose prompt filled the context is not passed off as an answer.
+func TestContextBudget(t *testing.T) {
+	a, s := agent(t, call("logs_query", map[string]any{"query": `{app="api"}`}), api.Message{Role: "assistant", Content: "ok"})
+	s.ctxLen = 512
+	var history []api.Message
+	for i := 0; i < 20; i++ {
+		history = append(history, api.Message{Role: "user", Content: fmt.Sprintf("old question %d %s", i, strings.Repeat("x", 200))},
+			api.Message{Role: "assistant", Content: "old answer"})
+	}
+	history = append(history, api.Message{Role: "user", Content: "query the logs with loki"})
+	ans, err := a.Run(context.Background(), Request{Model: "coder", Messages: history})
+	require.NoError(t, err)
+	assert.Positive(t, ans.Dropped)
+	first := s.requests[0].Messages
+	assert.Equal(t, "query the logs with loki", first[len(first)-1].Content, "the question is always kept")
+	assert.Less(t, len(first), len(history)+1)
+	result := s.requests[1].Messages[len(s.requests[1].Messages)-1].Content
+	assert.LessOrEqual(t, len(result), 512*4/4+200, "a quarter of the context, plus the marker")
+	assert.Contains(t, result, "bytes cut")
+
+	b, s2 := agent(t, api.Message{Role: "assistant", Content: "half an answer"})
+	s2.ctxLen, s2.evalCount = 512, 512
+	_, err = b.Ask(context.Background(), "which pods are ready?")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no longer fits the model's context (512 tokens")
 }

@@ -1,0 +1,89 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ollama/ollama/api"
+
+	"github.com/opsmcp/opsmcp/orchestrator/internal/gateway"
+)
+
+// defaultContext is Ollama's num_ctx when neither the loaded model nor
+// its parameters say otherwise.
+const defaultContext = 4096
+
+// bytesPerToken is a rough size of a token, enough to plan a budget.
+const bytesPerToken = 4
+
+// contextLength is the model's context on ep in tokens: as loaded
+// (/api/ps), else its num_ctx parameter (/api/show), else Ollama's default.
+func (a *Agent) contextLength(ctx context.Context, ep gateway.Endpoint, model string) int {
+	for _, st := range a.Gateway.States() {
+		if st.Endpoint != ep.Name {
+			continue
+		}
+		for _, l := range st.Loaded {
+			if gateway.SameModel(l.Model, model) && l.ContextLength > 0 {
+				return l.ContextLength
+			}
+		}
+	}
+	if show, err := ep.API.Show(ctx, &api.ShowRequest{Model: model}); err == nil {
+		for _, line := range strings.Split(show.Parameters, "\n") {
+			f := strings.Fields(line)
+			if len(f) == 2 && f[0] == "num_ctx" {
+				if n, err := strconv.Atoi(f[1]); err == nil && n > 0 {
+					return n
+				}
+			}
+		}
+	}
+	return defaultContext
+}
+
+func tokens(msgs []api.Message) int {
+	n := 0
+	for _, m := range msgs {
+		n += (len(m.Content)+len(m.Thinking))/bytesPerToken + 4
+	}
+	return n
+}
+
+// fit trims history oldest first (never the question) so that the system
+// prompt, the tools and an answer's reserve fit the context. It returns
+// the kept messages and how many were dropped.
+func fit(system api.Message, history []api.Message, tools api.Tools, ctxLen int) ([]api.Message, int) {
+	raw, _ := json.Marshal(tools)
+	fixed := tokens([]api.Message{system}) + len(raw)/bytesPerToken
+	reserve := ctxLen / 4 // room for tool results and the answer
+	budget := ctxLen - fixed - reserve
+	dropped := 0
+	for len(history) > 1 && tokens(history) > budget {
+		history = history[1:]
+		dropped++
+	}
+	return history, dropped
+}
+
+// resultShare is the most bytes one tool result may take: a quarter of
+// the context, and never more than MaxResult.
+func (a *Agent) resultShare(ctxLen int) int {
+	share := ctxLen * bytesPerToken / 4
+	if share > a.MaxResult {
+		share = a.MaxResult
+	}
+	return max(share, 256)
+}
+
+// cut reports a prompt Ollama truncated: it fills the context, and Ollama
+// cuts the front silently (only prompt_eval_count shows it).
+func cut(resp api.ChatResponse, ctxLen int) error {
+	if resp.PromptEvalCount > 0 && resp.PromptEvalCount >= ctxLen-8 {
+		return fmt.Errorf("the conversation no longer fits the model's context (%d tokens; the model read %d and Ollama cut the start): ask again in a new conversation, or narrow what the tools return", ctxLen, resp.PromptEvalCount)
+	}
+	return nil
+}
