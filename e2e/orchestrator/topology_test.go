@@ -67,7 +67,9 @@ func run(m *testing.M) int {
 		}
 		*spec.o = o
 	}
-	if err := primary.CreateTiny(ctx, "plain", false); err != nil {
+	// The tiny model's vocabulary is bytes: a token per byte, so a tool's
+	// description and schema need a larger context than real models do.
+	if err := primary.CreateTiny(ctx, "plain", false, "num_ctx 8192"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -53,6 +53,18 @@ func tokens(msgs []api.Message) int {
 	return n
 }
 
+// promptTokens is what the system prompt and the tools take: natively the
+// tools travel as JSON; constrained, they are in the system prompt and in
+// the format schema.
+func promptTokens(system api.Message, tools api.Tools, mode string) int {
+	raw, _ := json.Marshal(tools)
+	n := tokens([]api.Message{system})
+	if mode == Native {
+		n += len(raw) / bytesPerToken
+	}
+	return n
+}
+
 // fit trims history oldest first (never the question) so that the system
 // prompt, the tools and an answer's reserve fit the context. It returns
 // the kept messages and how many were dropped.
