@@ -77,6 +77,12 @@ run: build
 	fi; \
 	echo "mcp-logs: http://127.0.0.1:8084/mcp (legacy SSE: /sse), Loki $(LOKI), files under $(LOG_ROOT)"; \
 	$(BIN)/mcp-logs --transport http --loki-url "$(LOKI)" --files-root "$(LOG_ROOT)" & pids="$$pids $$!"; \
+	if [ -n "$$OLLAMA_URL" ] && [ -n "$$OPSMCP_ORCHESTRATOR_CONFIG" ]; then \
+	  echo "mcp-orchestrator: http://127.0.0.1:8080 (/api/chat, /v1/chat/completions), Ollama $$OLLAMA_URL"; \
+	  $(BIN)/mcp-orchestrator serve & pids="$$pids $$!"; \
+	else \
+	  echo "mcp-orchestrator: not started: set OLLAMA_URL and OPSMCP_ORCHESTRATOR_CONFIG (its servers file)"; \
+	fi; \
 	for s in mcp-docs; do \
 	  echo "$$s: not started: not part of this version yet"; \
 	done; \
