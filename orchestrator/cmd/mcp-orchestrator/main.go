@@ -134,7 +134,7 @@ func (s *session) agent(ctx context.Context) (*agent.Agent, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &agent.Agent{Catalog: cat, Masker: mask.New(nil), Model: *s.model, MaxSteps: *s.steps}
+	a := &agent.Agent{Catalog: cat, Masker: mask.New(nil), Model: *s.model, MaxSteps: *s.steps, Lanes: cfg.Lanes}
 	if eps, err := gateway.FromEnv(time.Minute); err == nil {
 		a.Gateway = gateway.New(eps)
 	}
@@ -302,7 +302,7 @@ func serveCmd(args []string) int {
 	}
 	go gw.Run(ctx, *every)
 	srv := &server.Server{Gateway: gw, Audit: auditLog, Log: log, Model: *model,
-		Agent: &agent.Agent{Gateway: gw, Catalog: cat, Masker: mask.New(nil), Model: *model, MaxSteps: *steps, PollAge: 2 * *every}}
+		Agent: &agent.Agent{Gateway: gw, Catalog: cat, Masker: mask.New(nil), Model: *model, MaxSteps: *steps, PollAge: 2 * *every, Lanes: cfg.Lanes}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.Handle("/", auth.Middleware(verifier, srv.Handler()))

@@ -42,6 +42,9 @@ type Agent struct {
 	// PollAge is how old the gateway's view of the endpoints may be before
 	// a request polls them itself (0: always poll).
 	PollAge time.Duration
+	// Lanes map a name a client may ask for to a model, its hosts and its
+	// runner options.
+	Lanes []catalog.Lane
 
 	modes sync.Map // endpoint/model -> mode, from /api/show
 }
@@ -59,6 +62,7 @@ type Answer struct {
 	Text        string  `json:"text"`
 	Thinking    string  `json:"thinking,omitempty"`
 	Model       string  `json:"model,omitempty"`
+	Lane        string  `json:"lane,omitempty"`
 	Endpoint    string  `json:"endpoint,omitempty"`
 	Steps       int     `json:"steps"`
 	Calls       []Event `json:"calls,omitempty"`
@@ -126,8 +130,14 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 	if a.Gateway == nil {
 		return Answer{}, fmt.Errorf("no Ollama endpoint configured (OLLAMA_URL)")
 	}
+	var lane catalog.Lane
+	for _, l := range a.Lanes {
+		if l.Name == r.Model {
+			lane, r.Model = l, l.Model
+		}
+	}
 	a.Gateway.PollIfStale(ctx, a.PollAge)
-	cands, err := a.Gateway.Candidates(r.Model)
+	cands, err := a.Gateway.Candidates(r.Model, lane.Hosts...)
 	if err != nil {
 		return Answer{}, err
 	}
@@ -137,12 +147,15 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 	for _, t := range tools {
 		offered[t.Function.Name] = true
 	}
-	ans := Answer{Model: r.Model, Endpoint: ep.Name, Mode: a.mode(ctx, ep, r.Model)}
+	ans := Answer{Model: r.Model, Lane: lane.Name, Endpoint: ep.Name, Mode: a.mode(ctx, ep, r.Model)}
 	// The context budget: system prompt and tools first (fewer tools, the
 	// least fitting dropped, when they would take over half the context),
 	// then as much history as fits, newest kept; each tool result gets its
 	// share.
 	ctxLen := a.contextLength(ctx, ep, r.Model)
+	if n, ok := lane.Options["num_ctx"].(int); ok && n > 0 {
+		ctxLen = n // the lane fixes it for every request
+	}
 	system := a.systemPrompt(ans.Mode, tools)
 	for len(tools) > 1 && promptTokens(system, tools, ans.Mode) > ctxLen/2 {
 		tools = tools[:len(tools)-1]
@@ -158,7 +171,7 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 	for step := 1; ; step++ {
 		ans.Steps = step
 		last := step >= a.MaxSteps
-		req := &api.ChatRequest{Model: r.Model, Messages: msgs, Stream: new(bool)}
+		req := &api.ChatRequest{Model: r.Model, Messages: msgs, Stream: new(bool), Options: lane.Options}
 		switch {
 		case last && len(ans.Calls) > 0:
 			ans.StepLimit = true

@@ -335,3 +335,32 @@ func TestContextBudget(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no longer fits the model's context (512 tokens")
 }
+
+// TestLanes: a lane names a model, the hosts it may use and fixed runner
+// options; its requests go only to those hosts, always with the options.
+func TestLanes(t *testing.T) {
+	var eps []gateway.Endpoint
+	var fakes []*scripted
+	for _, name := range []string{"primary", "secondary"} {
+		s := &scripted{replies: []api.Message{{Role: "assistant", Content: "from " + name}}}
+		hs := httptest.NewServer(s)
+		t.Cleanup(hs.Close)
+		ep, err := gateway.NewEndpoint(name, hs.URL, 0)
+		require.NoError(t, err)
+		eps, fakes = append(eps, ep), append(fakes, s)
+	}
+	a := &Agent{Gateway: gateway.New(eps), Catalog: tools(t), Model: "coder",
+		Lanes: []catalog.Lane{{Name: "alert-fast", Model: "coder", Hosts: []string{"secondary"}, Options: map[string]any{"num_ctx": 2048}}}}
+	ans, err := a.Run(context.Background(), Request{Model: "alert-fast", Messages: []api.Message{{Role: "user", Content: "hello"}}})
+	require.NoError(t, err)
+	assert.Equal(t, "from secondary", ans.Text, "the lane's host, though the primary comes first")
+	assert.Equal(t, "alert-fast", ans.Lane)
+	assert.Equal(t, "coder", ans.Model)
+	require.Len(t, fakes[1].requests, 1)
+	assert.EqualValues(t, 2048, fakes[1].requests[0].Options["num_ctx"])
+	assert.Empty(t, fakes[0].requests)
+
+	a.Lanes[0].Hosts = []string{"gpu-9"}
+	_, err = a.Run(context.Background(), Request{Model: "alert-fast", Messages: []api.Message{{Role: "user", Content: "hello"}}})
+	assert.ErrorContains(t, err, "none of the hosts gpu-9 is configured or polled")
+}

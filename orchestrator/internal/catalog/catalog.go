@@ -32,9 +32,20 @@ type Server struct {
 	TokenFile string `yaml:"token_file,omitempty"`
 }
 
-// Config is the orchestrator's server list.
+// Lane names a model, the hosts it may use, and the runner options every
+// request of the lane carries (the same each time, so Ollama never
+// reloads the model for an option that changed).
+type Lane struct {
+	Name    string         `yaml:"name"`
+	Model   string         `yaml:"model"`
+	Hosts   []string       `yaml:"hosts,omitempty"`   // endpoint names; none: all
+	Options map[string]any `yaml:"options,omitempty"` // e.g. num_ctx: 16384
+}
+
+// Config is the orchestrator's server list and lanes.
 type Config struct {
 	Servers []Server `yaml:"servers"`
+	Lanes   []Lane   `yaml:"lanes,omitempty"`
 }
 
 // Load reads a YAML config file.
@@ -50,6 +61,11 @@ func Load(path string) (*Config, error) {
 	for i, s := range c.Servers {
 		if s.Name == "" || (s.Command == "") == (s.URL == "") {
 			return nil, fmt.Errorf("config %s: server %d needs a name and exactly one of command or url", path, i+1)
+		}
+	}
+	for i, l := range c.Lanes {
+		if l.Name == "" || l.Model == "" {
+			return nil, fmt.Errorf("config %s: lane %d needs a name and a model", path, i+1)
 		}
 	}
 	return &c, nil

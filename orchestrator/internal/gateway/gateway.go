@@ -213,8 +213,19 @@ type Choice struct {
 // anywhere. Within a rank, failover order wins. So a heavy model never
 // goes to a CPU-only host while a GPU host has it, and a loaded model is
 // reused instead of loaded again. It says why none fits.
-func (g *Gateway) Candidates(model string) ([]Choice, error) {
+func (g *Gateway) Candidates(model string, hosts ...string) ([]Choice, error) {
 	states := g.States()
+	if len(hosts) > 0 {
+		var kept []State
+		for _, st := range states {
+			for _, h := range hosts {
+				if st.Endpoint == h {
+					kept = append(kept, st)
+				}
+			}
+		}
+		states = kept
+	}
 	gpu := map[string]bool{} // endpoints known to load models on GPU
 	for _, st := range states {
 		for _, l := range st.Loaded {
@@ -263,6 +274,9 @@ func (g *Gateway) Candidates(model string) ([]Choice, error) {
 	}
 	if len(ok) == 0 {
 		if len(states) == 0 {
+			if len(hosts) > 0 {
+				return nil, fmt.Errorf("none of the hosts %s is configured or polled", strings.Join(hosts, ", "))
+			}
 			return nil, fmt.Errorf("no endpoint polled yet")
 		}
 		return nil, fmt.Errorf("no endpoint can serve %s: %s", model, strings.Join(why, "; "))

@@ -65,6 +65,10 @@ func (s *Server) models(r *http.Request) []string {
 			seen[m] = true
 		}
 	}
+	// Lanes are models too, to a client.
+	for _, l := range s.Agent.Lanes {
+		seen[l.Name] = true
+	}
 	var out []string
 	for m := range seen {
 		out = append(out, m)
