@@ -39,7 +39,7 @@ func clients(b *testing.B) (direct, viaServe *ollama.Client) {
 	}
 	pu, _ := url.Parse(primary.URL)
 	direct = ollama.NewClient(pu, http.DefaultClient)
-	base, _ := startServe(b, "--audit-log", "off", "--parallel", "4")
+	base, _ := startServe(b, "--audit-log", "off", "--parallel", "4", "--rate-limit", "0")
 	su, _ := url.Parse(base)
 	viaServe = ollama.NewClient(su, &http.Client{Transport: bearer{http.DefaultTransport}})
 	// Warm: the model loads once, the gateway polls once.

@@ -3,6 +3,7 @@ package orchestrator_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -132,4 +133,52 @@ func TestOpenAIClient(t *testing.T) {
 	_, err = bad.Models.List(ctx)
 	require.Error(t, err)
 	assert.True(t, strings.Contains(err.Error(), "401"), err.Error())
+}
+
+// TestServePolicyRateLimitMetrics: a viewer whose roles leave out
+// k8s_kubectl is refused a kubectl line; a user over the rate limit gets
+// 429; /metrics counts model turns, tool calls and reloads avoided.
+func TestServePolicyRateLimitMetrics(t *testing.T) {
+	dir := t.TempDir()
+	tokens := filepath.Join(dir, "tokens")
+	require.NoError(t, os.WriteFile(tokens, []byte(serveToken+",dana,sre\nviewer-tok-8e2a,vic,viewer\n"), 0o600))
+	pol := filepath.Join(dir, "policy.yaml")
+	require.NoError(t, os.WriteFile(pol, []byte("roles:\n  sre:\n    tools: [\"*\"]\n  viewer:\n    tools: [\"k8s_get\", \"k8s_describe\"]\n"), 0o600))
+	base, _ := startServe(t, "--auth-tokens", tokens, "--policy", pol, "--rate-limit", "12")
+	u, _ := url.Parse(base)
+	no := false
+	ask := func(token, q string) (ollama.ChatResponse, error) {
+		c := ollama.NewClient(u, &http.Client{Transport: harness.Bearer{Token: token, Next: http.DefaultTransport}})
+		var got ollama.ChatResponse
+		err := c.Chat(context.Background(), &ollama.ChatRequest{Model: "tiny", Stream: &no, Messages: []ollama.Message{{Role: "user", Content: q}}},
+			func(r ollama.ChatResponse) error { got = r; return nil })
+		return got, err
+	}
+	_, err := ask("viewer-tok-8e2a", "kubectl get namespaces")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "may not run kubectl commands")
+
+	r, err := ask(serveToken, "kubectl get namespaces")
+	require.NoError(t, err)
+	assert.Contains(t, r.Message.Content, "kube-system")
+	_, err = ask(serveToken, "which pods run in kube-system?")
+	require.NoError(t, err)
+	// --rate-limit 12 per minute allows a burst of 2 per user: dana has
+	// used it; vic has not.
+	limited := false
+	for i := 0; i < 3 && !limited; i++ {
+		_, err = ask(serveToken, "kubectl get namespaces")
+		limited = err != nil && strings.Contains(err.Error(), "rate limited: user dana")
+	}
+	assert.True(t, limited, "dana hits the per-user limit")
+
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := string(body)
+	assert.Contains(t, m, `opsmcp_orchestrator_model_turn_seconds_count{endpoint="primary",model="tiny"}`)
+	assert.Contains(t, m, `opsmcp_tool_calls_total{outcome="ok",server="mcp-orchestrator",tool="k8s_kubectl"}`)
+	assert.Contains(t, m, `opsmcp_orchestrator_queue_wait_seconds_count{endpoint="primary"}`)
+	assert.Contains(t, m, `opsmcp_orchestrator_reloads_avoided_total{model="tiny"}`)
 }

@@ -22,10 +22,12 @@ import (
 	"github.com/opsmcp/opsmcp/orchestrator/internal/catalog"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/gateway"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/server"
+	"github.com/opsmcp/opsmcp/orchestrator/internal/telemetry"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/topology"
 	"github.com/opsmcp/opsmcp/shared/audit"
 	"github.com/opsmcp/opsmcp/shared/auth"
 	"github.com/opsmcp/opsmcp/shared/mask"
+	"github.com/opsmcp/opsmcp/shared/policy"
 	"github.com/opsmcp/opsmcp/shared/transport"
 )
 
@@ -250,6 +252,8 @@ func serveCmd(args []string) int {
 	auditDest := fs.String("audit-log", "stderr", "audit log: stderr, off, or a file (rotated)")
 	steps := fs.Int("max-steps", 6, "most model turns per answer")
 	every := fs.Duration("poll-every", 5*time.Second, "how often to poll the endpoints' tags and loaded models")
+	policyFile := fs.String("policy", "", "policy file: roles -> the tools their answers may call (default: all)")
+	ratePerMin := fs.Float64("rate-limit", 30, "answers per minute per user (0: unlimited)")
 	parallel := fs.Int("parallel", 4, "requests each Ollama endpoint runs at once (its OLLAMA_NUM_PARALLEL); more wait in a fair per-user queue")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -296,15 +300,25 @@ func serveCmd(args []string) int {
 		return 1
 	}
 	defer cat.Close()
+	pol := policy.OpenPolicy()
+	if *policyFile != "" {
+		if pol, err = policy.Load(*policyFile); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+	}
+	tel := telemetry.New()
 	gw := gateway.New(eps)
 	for _, ep := range eps {
 		gw.SetParallel(ep.Name, *parallel)
 	}
 	go gw.Run(ctx, *every)
-	srv := &server.Server{Gateway: gw, Audit: auditLog, Log: log, Model: *model,
-		Agent: &agent.Agent{Gateway: gw, Catalog: cat, Masker: mask.New(nil), Model: *model, MaxSteps: *steps, PollAge: 2 * *every, Lanes: cfg.Lanes}}
+	srv := &server.Server{Gateway: gw, Audit: auditLog, Log: log, Model: *model, RatePerMinute: *ratePerMin,
+		Agent: &agent.Agent{Gateway: gw, Catalog: cat, Masker: mask.New(nil), Model: *model, MaxSteps: *steps, PollAge: 2 * *every,
+			Lanes: cfg.Lanes, Observer: tel, Policy: pol}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.Handle("GET /metrics", tel.Handler())
 	mux.Handle("/", auth.Middleware(verifier, srv.Handler()))
 	hs := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -23,6 +23,7 @@ import (
 	"github.com/opsmcp/opsmcp/orchestrator/internal/gateway"
 	"github.com/opsmcp/opsmcp/shared/auth"
 	"github.com/opsmcp/opsmcp/shared/mask"
+	"github.com/opsmcp/opsmcp/shared/policy"
 )
 
 // Agent holds what answering needs.
@@ -45,6 +46,12 @@ type Agent struct {
 	// Lanes map a name a client may ask for to a model, its hosts and its
 	// runner options.
 	Lanes []catalog.Lane
+	// Observer, when set, is told each model turn, queue wait, failover
+	// and tool call (for metrics).
+	Observer Observer
+	// Policy, when set, limits the tools a user's answers may call to the
+	// ones the user's roles allow (the shared policy file's tools).
+	Policy *policy.Policy
 
 	modes sync.Map // endpoint/model -> mode, from /api/show
 }
@@ -82,6 +89,14 @@ func (a *Agent) defaults() {
 	if a.MaxResult <= 0 {
 		a.MaxResult = 8000
 	}
+}
+
+// Observer is told what happens while answering.
+type Observer interface {
+	ModelTurn(model, endpoint string, d time.Duration, resp api.ChatResponse, loaded bool)
+	QueueWait(endpoint string, d time.Duration)
+	Failover(from string)
+	Tool(name string, d time.Duration, failed bool)
 }
 
 // Request is one conversation turn: the messages so far, the last one
@@ -142,7 +157,7 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 		return Answer{}, err
 	}
 	ep, _ := a.Gateway.Endpoint(cands[0].Endpoint)
-	tools := a.selectTools(question)
+	tools := a.selectTools(question, a.grant(ctx))
 	offered := map[string]bool{}
 	for _, t := range tools {
 		offered[t.Function.Name] = true
@@ -223,7 +238,7 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 			return ans, nil
 		}
 		msgs = append(msgs, api.Message{Role: "assistant", Content: msg.Content, ToolCalls: calls})
-		msgs = append(msgs, a.run(ctx, calls, &ans, events, share)...)
+		msgs = append(msgs, a.run(ctx, calls, &ans, events, share, offered)...)
 	}
 }
 
@@ -244,16 +259,26 @@ func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpo
 	for {
 		var resp api.ChatResponse
 		// The host's concurrency cap, with a fair queue per user.
-		release, _, err := a.Gateway.Acquire(ctx, ep.Name, user)
+		release, waited, err := a.Gateway.Acquire(ctx, ep.Name, user)
 		if err != nil {
 			return resp, ep, cands, fmt.Errorf("waiting for %s: %w", ep.Name, err)
 		}
+		if a.Observer != nil {
+			a.Observer.QueueWait(ep.Name, waited)
+		}
+		start := time.Now()
 		err = ep.API.Chat(ctx, req, func(r api.ChatResponse) error { resp = r; return nil })
 		release()
+		if err == nil && a.Observer != nil {
+			a.Observer.ModelTurn(req.Model, ep.Name, time.Since(start), resp, strings.HasPrefix(cands[0].Reason, "model loaded"))
+		}
 		if err == nil || !retryable(err) || ctx.Err() != nil {
 			return resp, ep, cands, err
 		}
 		a.Gateway.Fail(ep.Name)
+		if a.Observer != nil {
+			a.Observer.Failover(ep.Name)
+		}
 		var rest []gateway.Choice
 		for _, c := range cands {
 			if c.Endpoint != ep.Name {
@@ -279,7 +304,7 @@ func retryable(err error) bool {
 
 // run makes the calls of one step in parallel (they only read) and
 // returns the tool messages in call order.
-func (a *Agent) run(ctx context.Context, calls []api.ToolCall, ans *Answer, events func(Event), share int) []api.Message {
+func (a *Agent) run(ctx context.Context, calls []api.ToolCall, ans *Answer, events func(Event), share int, offered map[string]bool) []api.Message {
 	out := make([]api.Message, len(calls))
 	evs := make([]Event, len(calls))
 	var wg sync.WaitGroup
@@ -290,8 +315,19 @@ func (a *Agent) run(ctx context.Context, calls []api.ToolCall, ans *Answer, even
 			args := c.Function.Arguments.ToMap()
 			ev := Event{Tool: c.Function.Name, Args: args}
 			start := time.Now()
-			res, err := a.Catalog.Call(ctx, c.Function.Name, args)
+			// Only offered tools run: a model naming another (or one the
+			// caller's policy leaves out) gets a tool error.
+			var res catalog.Result
+			var err error
+			if offered[c.Function.Name] {
+				res, err = a.Catalog.Call(ctx, c.Function.Name, args)
+			} else {
+				err = &catalog.ArgError{Msg: fmt.Sprintf("tool %s was not offered; use one of the offered tools", c.Function.Name)}
+			}
 			ev.Duration = time.Since(start)
+			if a.Observer != nil {
+				a.Observer.Tool(ev.Tool, ev.Duration, err != nil || res.IsError)
+			}
 			var content string
 			switch {
 			case err != nil:
@@ -331,7 +367,15 @@ var word = regexp.MustCompile(`[a-z0-9]+`)
 
 // selectTools offers the tools whose name and description share the most
 // words with the question (small models lose accuracy with dozens).
-func (a *Agent) selectTools(question string) api.Tools {
+// grant is the caller's policy grant (nil: every tool).
+func (a *Agent) grant(ctx context.Context) *policy.Grant {
+	if a.Policy == nil {
+		return nil
+	}
+	return a.Policy.For(auth.From(ctx).Roles)
+}
+
+func (a *Agent) selectTools(question string, g *policy.Grant) api.Tools {
 	q := map[string]bool{}
 	for _, w := range word.FindAllString(strings.ToLower(question), -1) {
 		if len(w) > 2 {
@@ -344,6 +388,9 @@ func (a *Agent) selectTools(question string) api.Tools {
 	}
 	var all []scored
 	for _, t := range a.Catalog.Tools() {
+		if g != nil && !g.AllowsTool(t.Tool.Name) {
+			continue
+		}
 		score := 0
 		for _, w := range word.FindAllString(strings.ToLower(t.Tool.Name+" "+t.Tool.Description), -1) {
 			if q[w] {
@@ -433,11 +480,17 @@ func (a *Agent) passthrough(ctx context.Context, cmd string, events func(Event))
 	if _, ok := a.Catalog.Lookup("k8s_kubectl"); !ok {
 		return Answer{}, fmt.Errorf("a kubectl command needs mcp-kubernetes (tool k8s_kubectl) in the config")
 	}
+	if g := a.grant(ctx); g != nil && !g.AllowsTool("k8s_kubectl") {
+		return Answer{}, fmt.Errorf("denied: your roles (%s) may not run kubectl commands (k8s_kubectl)", g.Describe())
+	}
 	args := map[string]any{"command": cmd}
 	ev := Event{Tool: "k8s_kubectl", Args: args}
 	start := time.Now()
 	res, err := a.Catalog.Call(ctx, "k8s_kubectl", args)
 	ev.Duration = time.Since(start)
+	if a.Observer != nil {
+		a.Observer.Tool(ev.Tool, ev.Duration, err != nil || res.IsError)
+	}
 	if err != nil {
 		return Answer{}, err
 	}

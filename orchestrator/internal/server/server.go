@@ -15,9 +15,11 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ollama/ollama/api"
+	"golang.org/x/time/rate"
 
 	"github.com/opsmcp/opsmcp/orchestrator/internal/agent"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/gateway"
@@ -33,6 +35,44 @@ type Server struct {
 	Log     *slog.Logger
 	// Model answers requests that name none.
 	Model string
+	// RatePerMinute limits each user's answers (0: unlimited).
+	RatePerMinute float64
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+// allow applies the per-user rate limit.
+func (s *Server) allow(user string) bool {
+	if s.RatePerMinute <= 0 {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.limiters == nil {
+		s.limiters = map[string]*rate.Limiter{}
+	}
+	l, ok := s.limiters[user]
+	if !ok {
+		l = rate.NewLimiter(rate.Limit(s.RatePerMinute/60), max(1, int(s.RatePerMinute/6)))
+		s.limiters[user] = l
+	}
+	return l.Allow()
+}
+
+func (s *Server) limited(w http.ResponseWriter, r *http.Request, openai bool) bool {
+	user := auth.From(r.Context()).User
+	if s.allow(user) {
+		return false
+	}
+	msg := fmt.Sprintf("rate limited: user %s is over %.0f answers per minute; wait and retry", user, s.RatePerMinute)
+	if openai {
+		openaiError(w, http.StatusTooManyRequests, msg)
+	} else {
+		w.WriteHeader(http.StatusTooManyRequests)
+		writeJSON(w, map[string]string{"error": msg})
+	}
+	return true
 }
 
 // Handler returns the API's routes (wrap it in auth.Middleware).
@@ -142,6 +182,9 @@ func (s *stream) write(b []byte) {
 
 func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if s.limited(w, r, false) {
+		return
+	}
 	var req api.ChatRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		w.WriteHeader(http.StatusBadRequest)
@@ -240,6 +283,9 @@ func openaiError(w http.ResponseWriter, code int, msg string) {
 
 func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if s.limited(w, r, true) {
+		return
+	}
 	var req openaiRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		openaiError(w, http.StatusBadRequest, "request body is not an OpenAI chat completion request: "+err.Error())

@@ -1,0 +1,67 @@
+// Package telemetry is the orchestrator's Prometheus metrics: queue wait,
+// model turn time, tokens per second, tool latency, failovers and reloads
+// avoided, on the shared metrics registry (which has the process and Go
+// collectors).
+package telemetry
+
+import (
+	"time"
+
+	"github.com/ollama/ollama/api"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/opsmcp/opsmcp/shared/metrics"
+)
+
+// Metrics observes the agent.
+type Metrics struct {
+	*metrics.Metrics
+	queueWait   *prometheus.HistogramVec
+	modelTurn   *prometheus.HistogramVec
+	tokensPerS  *prometheus.HistogramVec
+	failovers   *prometheus.CounterVec
+	reloadsSkip *prometheus.CounterVec
+}
+
+// New registers the collectors.
+func New() *Metrics {
+	m := &Metrics{Metrics: metrics.New("mcp-orchestrator")}
+	secs := []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120}
+	m.queueWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "opsmcp_orchestrator_queue_wait_seconds", Help: "Time a model request waited for a slot on its Ollama host.", Buckets: secs}, []string{"endpoint"})
+	m.modelTurn = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "opsmcp_orchestrator_model_turn_seconds", Help: "Duration of one model turn on an Ollama host.", Buckets: secs}, []string{"model", "endpoint"})
+	m.tokensPerS = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "opsmcp_orchestrator_tokens_per_second", Help: "Generation speed of a model turn (eval_count / eval_duration).", Buckets: []float64{1, 5, 10, 20, 40, 80, 160, 320, 640}}, []string{"model", "endpoint"})
+	m.failovers = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "opsmcp_orchestrator_failovers_total", Help: "Model requests moved to the next host because this one failed.", ConstLabels: nil}, []string{"from"})
+	m.reloadsSkip = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "opsmcp_orchestrator_reloads_avoided_total", Help: "Model turns sent to a host that already had the model loaded.", ConstLabels: nil}, []string{"model"})
+	m.Registry.MustRegister(m.queueWait, m.modelTurn, m.tokensPerS, m.failovers, m.reloadsSkip)
+	return m
+}
+
+// ModelTurn records a model turn.
+func (m *Metrics) ModelTurn(model, endpoint string, d time.Duration, resp api.ChatResponse, loaded bool) {
+	m.modelTurn.WithLabelValues(model, endpoint).Observe(d.Seconds())
+	if resp.EvalCount > 0 && resp.EvalDuration > 0 {
+		m.tokensPerS.WithLabelValues(model, endpoint).Observe(float64(resp.EvalCount) / resp.EvalDuration.Seconds())
+	}
+	if loaded {
+		m.reloadsSkip.WithLabelValues(model).Inc()
+	}
+}
+
+// QueueWait records a wait for a slot.
+func (m *Metrics) QueueWait(endpoint string, d time.Duration) {
+	m.queueWait.WithLabelValues(endpoint).Observe(d.Seconds())
+}
+
+// Failover records a request moved off endpoint from.
+func (m *Metrics) Failover(from string) { m.failovers.WithLabelValues(from).Inc() }
+
+// Tool records a tool call.
+func (m *Metrics) Tool(name string, d time.Duration, failed bool) {
+	outcome := "ok"
+	if failed {
+		outcome = "error"
+		m.Errors.WithLabelValues(name).Inc()
+	}
+	m.Calls.WithLabelValues(name, outcome).Inc()
+	m.Latency.WithLabelValues(name).Observe(d.Seconds())
+}
