@@ -103,8 +103,9 @@ func TestAskWithRealOllama(t *testing.T) {
 // TestConstrainedModeWithRealOllama: a model whose template has no tools
 // (Ollama reports no "tools" capability) is asked with a format schema;
 // the real Ollama's constrained sampling then makes even random weights
-// reply with a schema-valid tool call or an answer, and every call that
-// reaches mcp-kubernetes fits the tool's schema.
+// reply with a well-formed tool call (an offered tool, typed arguments)
+// or an answer, and what Ollama's grammar cannot enforce (numeric bounds)
+// is caught by the orchestrator's validation before any call.
 func TestConstrainedModeWithRealOllama(t *testing.T) {
 	out, stderr, code := runAsk(t, []string{"OLLAMA_URL=" + primary.URL},
 		"--config", servers(t), "--model", "plain", "--json", "--max-steps", "3", "which pods run in kube-system?")
@@ -121,7 +122,13 @@ func TestConstrainedModeWithRealOllama(t *testing.T) {
 	assert.Equal(t, "constrained", ans.Mode)
 	for _, c := range ans.Calls {
 		assert.True(t, strings.HasPrefix(c.Tool, "k8s_"), c.Tool)
-		assert.NotContains(t, c.Error, "do not fit its schema", "constrained decoding only produces schema-valid arguments")
+		// Ollama's grammar enforces the JSON shape, types and required
+		// fields, but not numeric bounds (seen: max_bytes 916046 against a
+		// maximum of 32768); the orchestrator's own validation catches
+		// those before the call, and nothing else may fail validation.
+		if strings.Contains(c.Error, "do not fit its schema") {
+			assert.Regexp(t, `maximum|minimum`, c.Error)
+		}
 	}
 	t.Logf("steps %d, calls %+v", ans.Steps, ans.Calls)
 }
