@@ -96,3 +96,69 @@ func BenchmarkEightUsers(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFailover: 8 users ask through the orchestrator while the
+// primary Ollama is killed mid-run; every request must still succeed (a
+// request in flight on the dead host is retried on the secondary), and
+// it reports how long after the kill the first answer came from the
+// secondary. b.N requests in all; the kill comes after a third of them.
+func BenchmarkFailover(b *testing.B) {
+	ctx := context.Background()
+	doomed, err := harness.StartOllama(ctx, b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer doomed.Stop()
+	for _, o := range []*harness.Ollama{doomed, second} {
+		if err := o.CreateTiny(ctx, "bench1", true, "num_predict 1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	base, _ := startServeOn(b, doomed.URL, second.URL, "--audit-log", "off", "--parallel", "4", "--rate-limit", "0", "--poll-every", "500ms")
+	su, _ := url.Parse(base)
+	c := ollama.NewClient(su, &http.Client{Transport: bearer{http.DefaultTransport}})
+	if err := chatOnce(c, false); err != nil {
+		b.Fatal(err)
+	}
+	work := make(chan int, b.N)
+	for i := 0; i < b.N; i++ {
+		work <- i
+	}
+	close(work)
+	var mu sync.Mutex
+	var killedAt, firstAfter time.Time
+	failed := 0
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for u := 0; u < 8; u++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				if i == b.N/3 {
+					mu.Lock()
+					if killedAt.IsZero() {
+						doomed.Proc.Cmd.Process.Kill()
+						killedAt = time.Now()
+					}
+					mu.Unlock()
+				}
+				err := chatOnce(c, false)
+				mu.Lock()
+				if err != nil {
+					failed++
+				} else if !killedAt.IsZero() && firstAfter.IsZero() {
+					firstAfter = time.Now()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	if failed > 0 {
+		b.Fatalf("%d of %d requests failed across the failover", failed, b.N)
+	}
+	b.ReportMetric(float64(firstAfter.Sub(killedAt).Milliseconds()), "ms-to-first-answer-after-kill")
+	b.ReportMetric(0, "failed-requests")
+}

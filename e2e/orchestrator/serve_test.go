@@ -28,6 +28,12 @@ const serveToken = "orch-tok-5c1e9b"
 // mcp-kubernetes behind it and the real Ollama with the tiny models.
 func startServe(t testing.TB, extra ...string) (string, string) {
 	t.Helper()
+	return startServeOn(t, primary.URL, "", extra...)
+}
+
+// startServeOn is startServe with the given primary and secondary Ollama.
+func startServeOn(t testing.TB, primaryURL, secondaryURL string, extra ...string) (string, string) {
+	t.Helper()
 	require.NoError(t, kube.GrantReader(context.Background()))
 	dir := t.TempDir()
 	tokens := filepath.Join(dir, "tokens")
@@ -36,8 +42,8 @@ func startServe(t testing.TB, extra ...string) (string, string) {
 	require.NoError(t, err)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	auditPath := filepath.Join(dir, "audit.log")
-	t.Setenv("OLLAMA_URL", primary.URL)
-	t.Setenv("OLLAMA_SECONDARY_URL", "")
+	t.Setenv("OLLAMA_URL", primaryURL)
+	t.Setenv("OLLAMA_SECONDARY_URL", secondaryURL)
 	t.Setenv("OLLAMA_FALLBACK_URL", "")
 	args := append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--config", servers(t), "--model", "tiny",
 		"--auth-tokens", tokens, "--audit-log", auditPath}, extra...)
