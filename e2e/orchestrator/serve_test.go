@@ -78,11 +78,22 @@ func TestOllamaClient(t *testing.T) {
 	var chunks []ollama.ChatResponse
 	require.NoError(t, c.Chat(ctx, &ollama.ChatRequest{Model: "tiny", Messages: []ollama.Message{{Role: "user", Content: "kubectl get namespaces"}}},
 		func(r ollama.ChatResponse) error { chunks = append(chunks, r); return nil }))
-	require.GreaterOrEqual(t, len(chunks), 2)
+	require.GreaterOrEqual(t, len(chunks), 3)
 	assert.Contains(t, chunks[0].Message.Thinking, `tool k8s_kubectl {"command":"get namespaces"}`, "the tool step streams first, as progress")
-	last := chunks[len(chunks)-1]
-	assert.True(t, last.Done)
-	assert.Contains(t, last.Message.Content, "kube-system")
+	var streamed strings.Builder
+	for _, ch := range chunks[1 : len(chunks)-1] {
+		assert.False(t, ch.Done)
+		streamed.WriteString(ch.Message.Content)
+	}
+	assert.Contains(t, streamed.String(), "kube-system", "the answer streams before the done chunk")
+	assert.True(t, chunks[len(chunks)-1].Done)
+
+	// The real model's answer streams too: content chunks, then done.
+	var modelChunks []ollama.ChatResponse
+	require.NoError(t, c.Chat(ctx, &ollama.ChatRequest{Model: "tiny", Messages: []ollama.Message{{Role: "user", Content: "hello there"}}},
+		func(r ollama.ChatResponse) error { modelChunks = append(modelChunks, r); return nil }))
+	require.NotEmpty(t, modelChunks)
+	assert.True(t, modelChunks[len(modelChunks)-1].Done)
 
 	var answer ollama.ChatResponse
 	require.NoError(t, c.Chat(ctx, &ollama.ChatRequest{Model: "tiny", Stream: &no, Messages: []ollama.Message{{Role: "user", Content: "which pods run in kube-system?"}}},

@@ -97,6 +97,15 @@ type Observer interface {
 	QueueWait(endpoint string, d time.Duration)
 	Failover(from string)
 	Tool(name string, d time.Duration, failed bool)
+	FirstToken(model string, d time.Duration)
+}
+
+// emit sends an answer that did not stream (held back as possible JSON,
+// or produced whole) to the token callback.
+func (a *Agent) emit(tokens func(string), text string, streamed bool) {
+	if tokens != nil && !streamed && text != "" {
+		tokens(text)
+	}
 }
 
 // Request is one conversation turn: the messages so far, the last one
@@ -107,6 +116,9 @@ type Request struct {
 	// Events, when set, is told this request's tool calls (else the
 	// agent's Events).
 	Events func(Event)
+	// Tokens, when set, receives the answer's text as the model writes
+	// it; every answer's text goes through it exactly once.
+	Tokens func(string)
 }
 
 // Ask answers one question with the agent's model.
@@ -129,7 +141,11 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 	}
 	question := r.Messages[len(r.Messages)-1].Content
 	if cmd, ok := kubectl(question); ok {
-		return a.passthrough(ctx, cmd, events)
+		ans, err := a.passthrough(ctx, cmd, events)
+		if err == nil {
+			a.emit(r.Tokens, ans.Text, false)
+		}
+		return ans, err
 	}
 	var history []api.Message
 	for _, m := range r.Messages {
@@ -199,7 +215,8 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 			req.Format = constrainedFormat(tools)
 		}
 		var resp api.ChatResponse
-		resp, ep, cands, err = a.chat(ctx, req, ep, cands)
+		var streamed bool
+		resp, ep, cands, streamed, err = a.chat(ctx, req, ep, cands, r.Tokens)
 		ans.Endpoint = ep.Name
 		if err != nil && unsupportedTools(err) && req.Tools != nil {
 			// The model has no tool support after all: constrain it.
@@ -207,7 +224,7 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 			ans.Mode = Constrained
 			msgs[0].Content += "\n" + constrainedPrompt(tools)
 			req.Tools, req.Format, req.Messages = nil, constrainedFormat(tools), msgs
-			err = ep.API.Chat(ctx, req, func(r api.ChatResponse) error { resp = r; return nil })
+			resp, ep, cands, streamed, err = a.chat(ctx, req, ep, cands, r.Tokens)
 		}
 		if err != nil {
 			return ans, fmt.Errorf("chat with %s on %s: %w", r.Model, ep.Name, err)
@@ -225,6 +242,7 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 				return ans, perr
 			case call == nil:
 				ans.Text = strings.TrimSpace(answer)
+				a.emit(r.Tokens, ans.Text, streamed)
 				return ans, nil
 			default:
 				calls = []api.ToolCall{*call}
@@ -235,6 +253,7 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 		}
 		if len(calls) == 0 {
 			ans.Text = strings.TrimSpace(msg.Content)
+			a.emit(r.Tokens, ans.Text, streamed)
 			return ans, nil
 		}
 		msgs = append(msgs, api.Message{Role: "assistant", Content: msg.Content, ToolCalls: calls})
@@ -254,26 +273,33 @@ func (a *Agent) systemPrompt(mode string, tools api.Tools) api.Message {
 // does (no answer, 5xx, timeout), its circuit opens and the next
 // candidate gets the same request. Nothing was streamed to the user yet,
 // so the retry is safe.
-func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpoint, cands []gateway.Choice) (api.ChatResponse, gateway.Endpoint, []gateway.Choice, error) {
+func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpoint, cands []gateway.Choice, tokens func(string)) (api.ChatResponse, gateway.Endpoint, []gateway.Choice, bool, error) {
 	user := auth.From(ctx).User
 	for {
-		var resp api.ChatResponse
 		// The host's concurrency cap, with a fair queue per user.
 		release, waited, err := a.Gateway.Acquire(ctx, ep.Name, user)
 		if err != nil {
-			return resp, ep, cands, fmt.Errorf("waiting for %s: %w", ep.Name, err)
+			return api.ChatResponse{}, ep, cands, false, fmt.Errorf("waiting for %s: %w", ep.Name, err)
 		}
 		if a.Observer != nil {
 			a.Observer.QueueWait(ep.Name, waited)
 		}
 		start := time.Now()
-		err = ep.API.Chat(ctx, req, func(r api.ChatResponse) error { resp = r; return nil })
+		st := &streamer{tokens: tokens, start: start}
+		req.Stream = &st.on
+		st.on = tokens != nil && req.Format == nil
+		err = ep.API.Chat(ctx, req, st.chunk)
 		release()
+		resp := st.final()
 		if err == nil && a.Observer != nil {
 			a.Observer.ModelTurn(req.Model, ep.Name, time.Since(start), resp, strings.HasPrefix(cands[0].Reason, "model loaded"))
+			if !st.first.IsZero() {
+				a.Observer.FirstToken(req.Model, st.first.Sub(start))
+			}
 		}
-		if err == nil || !retryable(err) || ctx.Err() != nil {
-			return resp, ep, cands, err
+		// Retrying is safe only while nothing reached the user.
+		if err == nil || !retryable(err) || ctx.Err() != nil || st.sent {
+			return resp, ep, cands, st.sent, err
 		}
 		a.Gateway.Fail(ep.Name)
 		if a.Observer != nil {
@@ -286,12 +312,72 @@ func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpo
 			}
 		}
 		if len(rest) == 0 {
-			return resp, ep, cands, fmt.Errorf("%s failed and no other endpoint has %s: %w", ep.Name, req.Model, err)
+			return resp, ep, cands, false, fmt.Errorf("%s failed and no other endpoint has %s: %w", ep.Name, req.Model, err)
 		}
 		cands = rest
 		ep, _ = a.Gateway.Endpoint(cands[0].Endpoint)
 	}
 }
+
+// streamer gathers a streamed reply (content pieces, tool calls, the
+// final metrics) and passes answer text on as it comes. Text that may be
+// a tool call written as JSON ({, ``` or <tool_call> first) is held back
+// until the turn ends: if it was a call, it never reaches the user.
+type streamer struct {
+	on     bool
+	tokens func(string)
+	start  time.Time
+	first  time.Time
+	resp   api.ChatResponse
+	text   strings.Builder
+	think  strings.Builder
+	calls  []api.ToolCall
+	held   bool // holding text back
+	sent   bool // some text reached the user
+}
+
+func (s *streamer) chunk(r api.ChatResponse) error {
+	if s.first.IsZero() && (r.Message.Content != "" || len(r.Message.ToolCalls) > 0) {
+		s.first = time.Now()
+	}
+	s.text.WriteString(r.Message.Content)
+	s.think.WriteString(r.Message.Thinking)
+	s.calls = append(s.calls, r.Message.ToolCalls...)
+	if r.Done {
+		s.resp = r
+	}
+	if !s.on || s.tokens == nil || r.Message.Content == "" {
+		return nil
+	}
+	if !s.sent && !s.held {
+		lead := strings.TrimLeft(s.text.String(), " \t\n")
+		if lead == "" {
+			return nil
+		}
+		if strings.HasPrefix(lead, "{") || strings.HasPrefix(lead, "`") || strings.HasPrefix(lead, "<") {
+			s.held = true
+			return nil
+		}
+		s.sent = true
+		s.tokens(s.text.String())
+		return nil
+	}
+	if s.sent {
+		s.tokens(r.Message.Content)
+	}
+	return nil
+}
+
+// final is the whole reply as one response.
+func (s *streamer) final() api.ChatResponse {
+	r := s.resp
+	r.Message.Role = "assistant"
+	r.Message.Content = s.text.String()
+	r.Message.Thinking = s.think.String()
+	r.Message.ToolCalls = s.calls
+	return r
+}
+
 
 // retryable: the host did not answer, or answered 5xx.
 func retryable(err error) bool {

@@ -78,6 +78,24 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			msg = api.Message{Role: "assistant", Content: "done"}
 		}
 		s.mu.Unlock()
+		if req.Stream == nil || *req.Stream {
+			// Ollama's stream: content in pieces, tool calls whole in a
+			// done:false chunk, then a done chunk with the metrics.
+			enc := json.NewEncoder(w)
+			c := msg.Content
+			for len(c) > 0 {
+				n := min(len(c), 4)
+				enc.Encode(api.ChatResponse{Model: req.Model, Message: api.Message{Role: "assistant", Content: c[:n]}})
+				c = c[n:]
+			}
+			if len(msg.ToolCalls) > 0 {
+				enc.Encode(api.ChatResponse{Model: req.Model, Message: api.Message{Role: "assistant", ToolCalls: msg.ToolCalls}})
+			}
+			done := api.ChatResponse{Model: req.Model, Message: api.Message{Role: "assistant"}, Done: true, DoneReason: "stop"}
+			done.PromptEvalCount = s.evalCount
+			enc.Encode(done)
+			return
+		}
 		resp := api.ChatResponse{Model: req.Model, Message: msg, Done: true, DoneReason: "stop"}
 		resp.PromptEvalCount = s.evalCount
 		json.NewEncoder(w).Encode(resp)
@@ -363,4 +381,28 @@ func TestLanes(t *testing.T) {
 	a.Lanes[0].Hosts = []string{"gpu-9"}
 	_, err = a.Run(context.Background(), Request{Model: "alert-fast", Messages: []api.Message{{Role: "user", Content: "hello"}}})
 	assert.ErrorContains(t, err, "none of the hosts gpu-9 is configured or polled")
+}
+
+// TestStreamsTheAnswer: with a token callback, the answer arrives in the
+// pieces the model streams; a turn that writes a tool call as JSON in its
+// content is held back and never shown; tool calls still run.
+func TestStreamsTheAnswer(t *testing.T) {
+	a, _ := agent(t,
+		api.Message{Role: "assistant", Content: `{"name": "k8s_get", "arguments": {"kind": "pods"}}`},
+		api.Message{Role: "assistant", Content: "api-1 is ready and healthy."})
+	var pieces []string
+	ans, err := a.Run(context.Background(), Request{Model: "coder", Messages: []api.Message{{Role: "user", Content: "which pods are ready?"}},
+		Tokens: func(s string) { pieces = append(pieces, s) }})
+	require.NoError(t, err)
+	assert.Equal(t, "api-1 is ready and healthy.", strings.Join(pieces, ""))
+	assert.Greater(t, len(pieces), 2, "in pieces, as streamed")
+	assert.Len(t, ans.Calls, 1, "the JSON call ran and was not shown")
+	assert.Equal(t, "api-1 is ready and healthy.", ans.Text)
+
+	b, _ := agent(t)
+	pieces = nil
+	_, err = b.Run(context.Background(), Request{Model: "coder", Messages: []api.Message{{Role: "user", Content: "kubectl get pods"}},
+		Tokens: func(s string) { pieces = append(pieces, s) }})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ran: get pods"}, pieces, "every answer goes through the callback once")
 }

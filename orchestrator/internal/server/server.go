@@ -204,6 +204,11 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 			b, _ := json.Marshal(api.ChatResponse{Model: model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Thinking: progress(ev)}})
 			st.write(append(b, '\n'))
 		}
+		// The answer streams as the model writes it.
+		ar.Tokens = func(piece string) {
+			b, _ := json.Marshal(api.ChatResponse{Model: model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Content: piece}})
+			st.write(append(b, '\n'))
+		}
 	}
 	ans, err := s.Agent.Run(r.Context(), ar)
 	s.audit(r, "api/chat", model, start, ans, err)
@@ -223,6 +228,7 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, final)
 		return
 	}
+	final.Message.Content = "" // already streamed through Tokens
 	b, _ := json.Marshal(final)
 	st.write(append(b, '\n'))
 }
@@ -312,6 +318,9 @@ func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 		ar.Events = func(ev agent.Event) {
 			st.write(chunk(map[string]any{"reasoning_content": progress(ev)}, nil))
 		}
+		ar.Tokens = func(piece string) {
+			st.write(chunk(map[string]any{"content": piece}, nil))
+		}
 	}
 	ans, err := s.Agent.Run(r.Context(), ar)
 	s.audit(r, "v1/chat/completions", model, start, ans, err)
@@ -325,7 +334,6 @@ func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Stream {
-		st.write(chunk(map[string]any{"content": ans.Text}, nil))
 		st.write(chunk(map[string]any{}, "stop"))
 		st.write([]byte("data: [DONE]\n\n"))
 		return

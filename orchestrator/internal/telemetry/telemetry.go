@@ -21,6 +21,7 @@ type Metrics struct {
 	tokensPerS  *prometheus.HistogramVec
 	failovers   *prometheus.CounterVec
 	reloadsSkip *prometheus.CounterVec
+	firstToken  *prometheus.HistogramVec
 }
 
 // New registers the collectors.
@@ -32,7 +33,8 @@ func New() *Metrics {
 	m.tokensPerS = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "opsmcp_orchestrator_tokens_per_second", Help: "Generation speed of a model turn (eval_count / eval_duration).", Buckets: []float64{1, 5, 10, 20, 40, 80, 160, 320, 640}}, []string{"model", "endpoint"})
 	m.failovers = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "opsmcp_orchestrator_failovers_total", Help: "Model requests moved to the next host because this one failed.", ConstLabels: nil}, []string{"from"})
 	m.reloadsSkip = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "opsmcp_orchestrator_reloads_avoided_total", Help: "Model turns sent to a host that already had the model loaded.", ConstLabels: nil}, []string{"model"})
-	m.Registry.MustRegister(m.queueWait, m.modelTurn, m.tokensPerS, m.failovers, m.reloadsSkip)
+	m.firstToken = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "opsmcp_orchestrator_time_to_first_token_seconds", Help: "From sending a model turn to its first token.", Buckets: secs}, []string{"model"})
+	m.Registry.MustRegister(m.queueWait, m.modelTurn, m.tokensPerS, m.failovers, m.reloadsSkip, m.firstToken)
 	return m
 }
 
@@ -64,4 +66,9 @@ func (m *Metrics) Tool(name string, d time.Duration, failed bool) {
 	}
 	m.Calls.WithLabelValues(name, outcome).Inc()
 	m.Latency.WithLabelValues(name).Observe(d.Seconds())
+}
+
+// FirstToken records the time to a model turn's first token.
+func (m *Metrics) FirstToken(model string, d time.Duration) {
+	m.firstToken.WithLabelValues(model).Observe(d.Seconds())
 }
