@@ -378,7 +378,6 @@ func (s *streamer) final() api.ChatResponse {
 	return r
 }
 
-
 // retryable: the host did not answer, or answered 5xx.
 func retryable(err error) bool {
 	var se api.StatusError
