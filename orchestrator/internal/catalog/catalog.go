@@ -30,6 +30,10 @@ type Server struct {
 	URL     string   `yaml:"url,omitempty"` // streamable HTTP endpoint (…/mcp)
 	// TokenFile holds the bearer token for URL.
 	TokenFile string `yaml:"token_file,omitempty"`
+	// Timeout bounds one tool call (default 60s); MaxConcurrent bounds
+	// the calls in flight to this server (default 4).
+	Timeout       time.Duration `yaml:"timeout,omitempty"`
+	MaxConcurrent int           `yaml:"max_concurrent,omitempty"`
 }
 
 // Lane names a model, the hosts it may use, and the runner options every
@@ -83,11 +87,32 @@ type Catalog struct {
 	mu       sync.Mutex
 	sessions map[string]*mcp.ClientSession
 	tools    map[string]Tool
+	limits   map[string]limit
+}
+
+// limit is one server's call timeout and concurrency cap.
+type limit struct {
+	timeout time.Duration
+	slots   chan struct{}
 }
 
 // New returns an empty catalog; Attach adds servers.
 func New() *Catalog {
-	return &Catalog{sessions: map[string]*mcp.ClientSession{}, tools: map[string]Tool{}}
+	return &Catalog{sessions: map[string]*mcp.ClientSession{}, tools: map[string]Tool{}, limits: map[string]limit{}}
+}
+
+// Limit sets a server's call timeout and concurrency cap (0: defaults,
+// 60s and 4).
+func (c *Catalog) Limit(server string, timeout time.Duration, maxConcurrent int) {
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	if maxConcurrent <= 0 {
+		maxConcurrent = 4
+	}
+	c.mu.Lock()
+	c.limits[server] = limit{timeout: timeout, slots: make(chan struct{}, maxConcurrent)}
+	c.mu.Unlock()
 }
 
 // Connect starts or reaches every server and lists its tools. Tool names
@@ -104,6 +129,7 @@ func Connect(ctx context.Context, cfg *Config) (*Catalog, error) {
 			c.Close()
 			return nil, err
 		}
+		c.Limit(s.Name, s.Timeout, s.MaxConcurrent)
 	}
 	return c, nil
 }
@@ -212,9 +238,29 @@ func (c *Catalog) Call(ctx context.Context, name string, args map[string]any) (R
 	if err := t.schema.Validate(args); err != nil {
 		return Result{}, &ArgError{Msg: fmt.Sprintf("arguments of %s do not fit its schema: %v", name, err)}
 	}
+	c.mu.Lock()
+	lim, ok := c.limits[t.Server]
+	c.mu.Unlock()
+	if !ok {
+		c.Limit(t.Server, 0, 0)
+		c.mu.Lock()
+		lim = c.limits[t.Server]
+		c.mu.Unlock()
+	}
 	start := time.Now()
-	res, err := c.sessions[t.Server].CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+	select {
+	case lim.slots <- struct{}{}:
+		defer func() { <-lim.slots }()
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("call %s: waiting for %s: %w", name, t.Server, ctx.Err())
+	}
+	cctx, cancel := context.WithTimeout(ctx, lim.timeout)
+	defer cancel()
+	res, err := c.sessions[t.Server].CallTool(cctx, &mcp.CallToolParams{Name: name, Arguments: args})
 	if err != nil {
+		if cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+			return Result{}, &ArgError{Msg: fmt.Sprintf("%s on %s took longer than %s; narrow the call", name, t.Server, lim.timeout)}
+		}
 		return Result{}, fmt.Errorf("call %s on %s: %w", name, t.Server, err)
 	}
 	var b strings.Builder
