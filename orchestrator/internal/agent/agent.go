@@ -199,10 +199,14 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 	history, ans.Dropped = fit(system, history, tools, ctxLen)
 	share := a.resultShare(ctxLen)
 	msgs := append([]api.Message{system}, history...)
+	noThink := false
 	for step := 1; ; step++ {
 		ans.Steps = step
 		last := step >= a.MaxSteps
 		req := &api.ChatRequest{Model: r.Model, Messages: msgs, Stream: new(bool), Options: lane.Options}
+		if noThink {
+			req.Think = &api.ThinkValue{Value: false}
+		}
 		switch {
 		case last && len(ans.Calls) > 0:
 			ans.StepLimit = true
@@ -250,6 +254,13 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 		}
 		if len(calls) == 0 && req.Tools != nil {
 			calls = recoverCalls(msg.Content, offered)
+		}
+		if len(calls) == 0 && strings.TrimSpace(msg.Content) == "" && msg.Thinking != "" && !noThink {
+			// qwen3 sometimes thinks and then says nothing: ask the same
+			// turn again with thinking off, once.
+			noThink = true
+			step--
+			continue
 		}
 		if len(calls) == 0 {
 			ans.Text = strings.TrimSpace(msg.Content)

@@ -406,3 +406,20 @@ func TestStreamsTheAnswer(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"ran: get pods"}, pieces, "every answer goes through the callback once")
 }
+
+// TestEmptyAnswerAfterThinking: a model that thinks and then says nothing
+// (qwen3 does) is asked the same turn again with thinking off.
+func TestEmptyAnswerAfterThinking(t *testing.T) {
+	a, s := agent(t,
+		api.Message{Role: "assistant", Thinking: "The user wants pods; I should..."},
+		api.Message{Role: "assistant", Content: "api-1 is ready."})
+	ans, err := a.Ask(context.Background(), "hello")
+	require.NoError(t, err)
+	assert.Equal(t, "api-1 is ready.", ans.Text)
+	assert.Equal(t, "The user wants pods; I should...", ans.Thinking, "thinking is kept apart from the answer")
+	require.Len(t, s.requests, 2)
+	assert.Nil(t, s.requests[0].Think)
+	require.NotNil(t, s.requests[1].Think)
+	assert.Equal(t, false, s.requests[1].Think.Value)
+	assert.Equal(t, 1, ans.Steps, "the retry is not a step")
+}
