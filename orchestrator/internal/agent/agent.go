@@ -119,6 +119,9 @@ type Request struct {
 	// Tokens, when set, receives the answer's text as the model writes
 	// it; every answer's text goes through it exactly once.
 	Tokens func(string)
+	// Queued, when set, is told when a model request has to wait for a
+	// slot: the host and how many requests are ahead.
+	Queued func(endpoint string, ahead int)
 }
 
 // Ask answers one question with the agent's model.
@@ -220,7 +223,7 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 		}
 		var resp api.ChatResponse
 		var streamed bool
-		resp, ep, cands, streamed, err = a.chat(ctx, req, ep, cands, r.Tokens)
+		resp, ep, cands, streamed, err = a.chat(ctx, req, ep, cands, r.Tokens, r.Queued)
 		ans.Endpoint = ep.Name
 		if err != nil && unsupportedTools(err) && req.Tools != nil {
 			// The model has no tool support after all: constrain it.
@@ -228,7 +231,7 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 			ans.Mode = Constrained
 			msgs[0].Content += "\n" + constrainedPrompt(tools)
 			req.Tools, req.Format, req.Messages = nil, constrainedFormat(tools), msgs
-			resp, ep, cands, streamed, err = a.chat(ctx, req, ep, cands, r.Tokens)
+			resp, ep, cands, streamed, err = a.chat(ctx, req, ep, cands, r.Tokens, r.Queued)
 		}
 		if err != nil {
 			return ans, fmt.Errorf("chat with %s on %s: %w", r.Model, ep.Name, err)
@@ -284,11 +287,16 @@ func (a *Agent) systemPrompt(mode string, tools api.Tools) api.Message {
 // does (no answer, 5xx, timeout), its circuit opens and the next
 // candidate gets the same request. Nothing was streamed to the user yet,
 // so the retry is safe.
-func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpoint, cands []gateway.Choice, tokens func(string)) (api.ChatResponse, gateway.Endpoint, []gateway.Choice, bool, error) {
+func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpoint, cands []gateway.Choice, tokens func(string), queued func(string, int)) (api.ChatResponse, gateway.Endpoint, []gateway.Choice, bool, error) {
 	user := auth.From(ctx).User
 	for {
 		// The host's concurrency cap, with a fair queue per user.
-		release, waited, err := a.Gateway.Acquire(ctx, ep.Name, user)
+		var onQueue []func(int)
+		if queued != nil {
+			name := ep.Name
+			onQueue = append(onQueue, func(ahead int) { queued(name, ahead) })
+		}
+		release, waited, err := a.Gateway.Acquire(ctx, ep.Name, user, onQueue...)
 		if err != nil {
 			return api.ChatResponse{}, ep, cands, false, fmt.Errorf("waiting for %s: %w", ep.Name, err)
 		}

@@ -49,8 +49,9 @@ func (s *slots) setCap(n int) {
 }
 
 // Acquire waits for a slot on endpoint for user, fairly, and returns the
-// release function and how long it waited.
-func (g *Gateway) Acquire(ctx context.Context, endpoint, user string) (func(), time.Duration, error) {
+// release function and how long it waited. queued, when set, is told how
+// many requests were waiting ahead when this one joined the queue.
+func (g *Gateway) Acquire(ctx context.Context, endpoint, user string, queued ...func(ahead int)) (func(), time.Duration, error) {
 	s := g.slotsFor(endpoint)
 	start := time.Now()
 	s.mu.Lock()
@@ -63,8 +64,15 @@ func (g *Gateway) Acquire(ctx context.Context, endpoint, user string) (func(), t
 	if len(s.queues[user]) == 0 {
 		s.ring = append(s.ring, user)
 	}
+	ahead := 0
+	for _, q := range s.queues {
+		ahead += len(q)
+	}
 	s.queues[user] = append(s.queues[user], ch)
 	s.mu.Unlock()
+	for _, f := range queued {
+		f(ahead)
+	}
 	select {
 	case <-ch:
 		return s.release, time.Since(start), nil

@@ -86,3 +86,33 @@ func TestCapAndCancel(t *testing.T) {
 	r2()
 	r3()
 }
+
+// TestQueuePosition: a request that has to wait learns how many are ahead.
+func TestQueuePosition(t *testing.T) {
+	g := New(nil)
+	g.SetParallel("primary", 1)
+	ctx := context.Background()
+	hold, _, err := g.Acquire(ctx, "primary", "holder")
+	require.NoError(t, err)
+	got := make(chan int, 2)
+	var wg sync.WaitGroup
+	for i, user := range []string{"ann", "bob"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			release, waited, err := g.Acquire(ctx, "primary", user, func(ahead int) { got <- ahead })
+			if assert.NoError(t, err) {
+				assert.Positive(t, waited)
+				release()
+			}
+		}()
+		waitFor(t, func() bool { return g.Waiting("primary") == i+1 })
+	}
+	assert.Equal(t, 0, <-got, "ann is first in line")
+	assert.Equal(t, 1, <-got, "bob has ann ahead")
+	hold()
+	wg.Wait()
+	_, waited, err := g.Acquire(ctx, "primary", "carol", func(int) { t.Error("a free slot does not queue") })
+	require.NoError(t, err)
+	assert.Zero(t, waited)
+}

@@ -150,6 +150,10 @@ func (s *Server) audit(r *http.Request, route, model string, start time.Time, an
 	}
 }
 
+func queueNote(endpoint string, ahead int) string {
+	return fmt.Sprintf("waiting for a slot on %s: %d ahead\n", endpoint, ahead)
+}
+
 func progress(ev agent.Event) string {
 	args, _ := json.Marshal(ev.Args)
 	line := fmt.Sprintf("tool %s %s (%s)", ev.Tool, args, ev.Duration.Round(time.Millisecond))
@@ -207,6 +211,10 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 		// The answer streams as the model writes it.
 		ar.Tokens = func(piece string) {
 			b, _ := json.Marshal(api.ChatResponse{Model: model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Content: piece}})
+			st.write(append(b, '\n'))
+		}
+		ar.Queued = func(endpoint string, ahead int) {
+			b, _ := json.Marshal(api.ChatResponse{Model: model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Thinking: queueNote(endpoint, ahead)}})
 			st.write(append(b, '\n'))
 		}
 	}
@@ -320,6 +328,9 @@ func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 		}
 		ar.Tokens = func(piece string) {
 			st.write(chunk(map[string]any{"content": piece}, nil))
+		}
+		ar.Queued = func(endpoint string, ahead int) {
+			st.write(chunk(map[string]any{"reasoning_content": queueNote(endpoint, ahead)}, nil))
 		}
 	}
 	ans, err := s.Agent.Run(r.Context(), ar)
