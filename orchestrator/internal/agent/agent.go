@@ -190,6 +190,9 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 	if n, ok := lane.Options["num_ctx"].(int); ok && n > 0 {
 		ctxLen = n // the lane fixes it for every request
 	}
+	if n := a.userContext(ctx); n > 0 && n < ctxLen {
+		ctxLen = n // the caller's policy allows less
+	}
 	system := a.systemPrompt(ans.Mode, tools)
 	for len(tools) > 1 && promptTokens(system, tools, ans.Mode) > ctxLen/2 {
 		tools = tools[:len(tools)-1]

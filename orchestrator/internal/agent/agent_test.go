@@ -17,7 +17,9 @@ import (
 
 	"github.com/opsmcp/opsmcp/orchestrator/internal/catalog"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/gateway"
+	"github.com/opsmcp/opsmcp/shared/auth"
 	"github.com/opsmcp/opsmcp/shared/mask"
+	"github.com/opsmcp/opsmcp/shared/policy"
 )
 
 // scripted is a fake Ollama (a real one cannot be scripted): it speaks
@@ -422,4 +424,26 @@ func TestEmptyAnswerAfterThinking(t *testing.T) {
 	require.NotNil(t, s.requests[1].Think)
 	assert.Equal(t, false, s.requests[1].Think.Value)
 	assert.Equal(t, 1, ans.Steps, "the retry is not a step")
+}
+
+// TestPolicyContextLimit: a role's `context` scope on the tool name
+// "model" caps that user's context, so older turns are left out sooner.
+func TestPolicyContextLimit(t *testing.T) {
+	pol, err := policy.Parse([]byte("roles:\n  viewer:\n    tools: [\"k8s_*\", \"model\"]\n    scopes:\n      context: [\"256\"]\n  sre:\n    tools: [\"*\"]\n"))
+	require.NoError(t, err)
+	var history []api.Message
+	for i := 0; i < 10; i++ {
+		history = append(history, api.Message{Role: "user", Content: strings.Repeat("y", 200)}, api.Message{Role: "assistant", Content: "ok"})
+	}
+	history = append(history, api.Message{Role: "user", Content: "hello"})
+	run := func(roles ...string) Answer {
+		a, _ := agent(t, api.Message{Role: "assistant", Content: "hi"})
+		a.Policy = pol
+		ctx := auth.With(context.Background(), auth.Principal{User: "u", Roles: roles})
+		ans, err := a.Run(ctx, Request{Model: "coder", Messages: history})
+		require.NoError(t, err)
+		return ans
+	}
+	assert.Positive(t, run("viewer").Dropped, "256 tokens hold little history")
+	assert.Zero(t, run("sre").Dropped, "no limit: the model's 4096")
 }

@@ -99,3 +99,28 @@ func cut(resp api.ChatResponse, ctxLen int) error {
 	}
 	return nil
 }
+
+// policyTool is the name the policy file uses for the model itself: a
+// role's scope `context` on it caps that user's context in tokens, e.g.
+//
+//	viewer:
+//	  tools: [k8s_get, model]
+//	  scopes:
+//	    context: ["8192"]
+const policyTool = "model"
+
+// userContext is the largest context the caller's roles allow, or 0 when
+// none limits it.
+func (a *Agent) userContext(ctx context.Context) int {
+	g := a.grant(ctx)
+	if g == nil {
+		return 0
+	}
+	limit := 0
+	for _, p := range g.Patterns(policyTool, "context") {
+		if n, err := strconv.Atoi(p); err == nil && n > limit {
+			limit = n
+		}
+	}
+	return limit
+}
