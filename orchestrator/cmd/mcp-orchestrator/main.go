@@ -136,8 +136,8 @@ func (s *session) agent(ctx context.Context) (*agent.Agent, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &agent.Agent{Catalog: cat, Masker: mask.New(nil), Model: *s.model, MaxSteps: *s.steps, Lanes: cfg.Lanes}
-	if eps, err := gateway.FromEnv(time.Minute); err == nil {
+	a := &agent.Agent{Catalog: cat, Masker: mask.New(nil), Model: *s.model, MaxSteps: *s.steps, Lanes: cfg.Lanes, Modes: cfg.Modes}
+	if eps, err := endpoints(cfg, 2*time.Minute); err == nil {
 		a.Gateway = gateway.New(eps)
 	}
 	a.Events = func(ev agent.Event) {
@@ -149,6 +149,22 @@ func (s *session) agent(ctx context.Context) (*agent.Agent, func(), error) {
 		fmt.Fprintf(os.Stderr, "-> %s %s (%s)%s\n", ev.Tool, args, ev.Duration.Round(time.Millisecond), status)
 	}
 	return a, cat.Close, nil
+}
+
+// endpoints are the OLLAMA_* variables' hosts, then the config file's.
+func endpoints(cfg *catalog.Config, timeout time.Duration) ([]gateway.Endpoint, error) {
+	eps, envErr := gateway.FromEnv(timeout)
+	for _, e := range cfg.Endpoints {
+		ep, err := gateway.NewEndpoint(e.Name, e.URL, timeout)
+		if err != nil {
+			return nil, fmt.Errorf("config endpoint %s: %w", e.Name, err)
+		}
+		eps = append(eps, ep)
+	}
+	if len(eps) == 0 {
+		return nil, envErr
+	}
+	return eps, nil
 }
 
 func ask(args []string) int {
@@ -227,17 +243,21 @@ func chat(args []string) int {
 		}
 		history = append(history, ollamaapi.Message{Role: "user", Content: line})
 		ctx, cancel := context.WithTimeout(context.Background(), *s.timeout)
-		ans, err := a.Run(ctx, agent.Request{Model: *s.model, Messages: history})
+		ans, err := a.Run(ctx, agent.Request{Model: *s.model, Messages: history,
+			Tokens: func(piece string) { fmt.Print(piece) }, // the answer as the model writes it
+			Queued: func(endpoint string, ahead int) {
+				fmt.Fprintf(os.Stderr, "(waiting for %s: %d ahead)\n", endpoint, ahead)
+			}})
 		cancel()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "error:", err)
 			history = history[:len(history)-1]
 			continue
 		}
+		fmt.Println()
 		if ans.Thinking != "" {
 			fmt.Fprintf(os.Stderr, "(thinking) %s\n", ans.Thinking)
 		}
-		fmt.Println(ans.Text)
 		history = append(history, ollamaapi.Message{Role: "assistant", Content: ans.Text})
 	}
 }
@@ -282,14 +302,14 @@ func serveCmd(args []string) int {
 		return 2
 	}
 	defer auditLog.Close()
-	eps, err := gateway.FromEnv(2 * time.Minute)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	cfg, err := catalog.Load(*config)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	cfg, err := catalog.Load(*config)
+	eps, err := endpoints(cfg, 2*time.Minute)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -312,10 +332,15 @@ func serveCmd(args []string) int {
 	for _, ep := range eps {
 		gw.SetParallel(ep.Name, *parallel)
 	}
+	for _, e := range cfg.Endpoints {
+		if e.Parallel > 0 {
+			gw.SetParallel(e.Name, e.Parallel)
+		}
+	}
 	go gw.Run(ctx, *every)
 	srv := &server.Server{Gateway: gw, Audit: auditLog, Log: log, Model: *model, RatePerMinute: *ratePerMin,
 		Agent: &agent.Agent{Gateway: gw, Catalog: cat, Masker: mask.New(nil), Model: *model, MaxSteps: *steps, PollAge: 2 * *every,
-			Lanes: cfg.Lanes, Observer: tel, Policy: pol}}
+			Lanes: cfg.Lanes, Modes: cfg.Modes, Observer: tel, Policy: pol}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.Handle("GET /metrics", tel.Handler())

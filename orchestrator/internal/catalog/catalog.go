@@ -46,10 +46,21 @@ type Lane struct {
 	Options map[string]any `yaml:"options,omitempty"` // e.g. num_ctx: 16384
 }
 
-// Config is the orchestrator's server list and lanes.
+// Endpoint is an Ollama host beyond the OLLAMA_* variables.
+type Endpoint struct {
+	Name string `yaml:"name"`
+	URL  string `yaml:"url"`
+	// Parallel is its OLLAMA_NUM_PARALLEL (default: serve --parallel).
+	Parallel int `yaml:"parallel,omitempty"`
+}
+
+// Config is the orchestrator's server list, extra Ollama endpoints, lanes
+// and forced tool-calling modes.
 type Config struct {
-	Servers []Server `yaml:"servers"`
-	Lanes   []Lane   `yaml:"lanes,omitempty"`
+	Servers   []Server          `yaml:"servers"`
+	Endpoints []Endpoint        `yaml:"endpoints,omitempty"`
+	Lanes     []Lane            `yaml:"lanes,omitempty"`
+	Modes     map[string]string `yaml:"modes,omitempty"` // model -> native or constrained
 }
 
 // Load reads a YAML config file.
@@ -70,6 +81,16 @@ func Load(path string) (*Config, error) {
 	for i, l := range c.Lanes {
 		if l.Name == "" || l.Model == "" {
 			return nil, fmt.Errorf("config %s: lane %d needs a name and a model", path, i+1)
+		}
+	}
+	for i, e := range c.Endpoints {
+		if e.Name == "" || e.URL == "" {
+			return nil, fmt.Errorf("config %s: endpoint %d needs a name and a url", path, i+1)
+		}
+	}
+	for m, mode := range c.Modes {
+		if mode != "native" && mode != "constrained" {
+			return nil, fmt.Errorf("config %s: mode of %s is %q; use native or constrained", path, m, mode)
 		}
 	}
 	return &c, nil
