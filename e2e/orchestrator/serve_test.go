@@ -116,6 +116,7 @@ func TestOllamaClient(t *testing.T) {
 	}
 	assert.Contains(t, tools, "api/chat")
 	assert.Contains(t, tools, "k8s_kubectl")
+	assert.Contains(t, tools, "model_turn", "every model step is audited")
 }
 
 // TestOpenAIClient drives /v1 with the official OpenAI Go client.

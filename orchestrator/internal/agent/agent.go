@@ -77,6 +77,7 @@ type Answer struct {
 	Passthrough bool    `json:"passthrough,omitempty" jsonschema:"a kubectl command ran with no model"`
 	StepLimit   bool    `json:"step_limit,omitempty"`
 	Dropped     int     `json:"history_dropped,omitempty" jsonschema:"older messages left out to fit the model's context"`
+	Turns       []Turn  `json:"turns,omitempty" jsonschema:"each model turn, for the audit log"`
 }
 
 func (a *Agent) defaults() {
@@ -89,6 +90,16 @@ func (a *Agent) defaults() {
 	if a.MaxResult <= 0 {
 		a.MaxResult = 8000
 	}
+}
+
+// Turn is one model request of an answer.
+type Turn struct {
+	Endpoint     string        `json:"endpoint"`
+	Model        string        `json:"model"`
+	Duration     time.Duration `json:"duration_ns"`
+	PromptTokens int           `json:"prompt_tokens"`
+	OutputTokens int           `json:"output_tokens"`
+	ToolCalls    int           `json:"tool_calls"`
 }
 
 // Observer is told what happens while answering.
@@ -239,6 +250,8 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 		if err != nil {
 			return ans, fmt.Errorf("chat with %s on %s: %w", r.Model, ep.Name, err)
 		}
+		ans.Turns = append(ans.Turns, Turn{Endpoint: ep.Name, Model: r.Model, Duration: resp.TotalDuration,
+			PromptTokens: resp.PromptEvalCount, OutputTokens: resp.EvalCount, ToolCalls: len(resp.Message.ToolCalls)})
 		if err := cut(resp, ctxLen); err != nil {
 			return ans, err
 		}

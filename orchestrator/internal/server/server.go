@@ -138,6 +138,13 @@ func (s *Server) audit(r *http.Request, route, model string, start time.Time, an
 		rec.Outcome, rec.Error = audit.Error, err.Error()
 	}
 	s.Audit.Write(rec)
+	// Every model step, then every tool call.
+	for _, t := range ans.Turns {
+		targs, _ := json.Marshal(map[string]any{"model": t.Model, "endpoint": t.Endpoint, "prompt_tokens": t.PromptTokens, "output_tokens": t.OutputTokens, "tool_calls": t.ToolCalls})
+		tsum := sha256.Sum256(targs)
+		s.Audit.Write(audit.Record{TS: start.UTC(), Server: "mcp-orchestrator", Tool: "model_turn", User: auth.From(r.Context()).User,
+			Args: targs, ArgsSHA256: hex.EncodeToString(tsum[:]), Outcome: audit.OK, DurationMS: float64(t.Duration.Microseconds()) / 1000})
+	}
 	for _, c := range ans.Calls {
 		cargs, _ := json.Marshal(c.Args)
 		csum := sha256.Sum256(cargs)
