@@ -306,6 +306,16 @@ func (a *Agent) systemPrompt(mode string, tools api.Tools) api.Message {
 func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpoint, cands []gateway.Choice, tokens func(string), queued func(string, int)) (api.ChatResponse, gateway.Endpoint, []gateway.Choice, bool, error) {
 	user := auth.From(ctx).User
 	for {
+		// A long expected wait here, and a free slot on another host that
+		// has the model: go there instead.
+		if a.Gateway.Crowded(ep.Name) {
+			for _, c := range cands {
+				if c.Endpoint != ep.Name && a.Gateway.Free(c.Endpoint) {
+					ep, _ = a.Gateway.Endpoint(c.Endpoint)
+					break
+				}
+			}
+		}
 		// The host's concurrency cap, with a fair queue per user.
 		var onQueue []func(int)
 		if queued != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/ollama/ollama/api"
@@ -446,4 +447,37 @@ func TestPolicyContextLimit(t *testing.T) {
 	}
 	assert.Positive(t, run("viewer").Dropped, "256 tokens hold little history")
 	assert.Zero(t, run("sre").Dropped, "no limit: the model's 4096")
+}
+
+// TestCrowdedPrimaryGoesToAFreeHost: the primary's only slot is busy and
+// a request already waits for it; a new request goes to the secondary,
+// which has a free slot, instead of queueing.
+func TestCrowdedPrimaryGoesToAFreeHost(t *testing.T) {
+	var eps []gateway.Endpoint
+	var fakes []*scripted
+	for _, name := range []string{"primary", "secondary"} {
+		s := &scripted{replies: []api.Message{{Role: "assistant", Content: "from " + name}}}
+		hs := httptest.NewServer(s)
+		t.Cleanup(hs.Close)
+		ep, err := gateway.NewEndpoint(name, hs.URL, 0)
+		require.NoError(t, err)
+		eps, fakes = append(eps, ep), append(fakes, s)
+	}
+	g := gateway.New(eps)
+	g.SetParallel("primary", 1)
+	hold, _, err := g.Acquire(context.Background(), "primary", "someone")
+	require.NoError(t, err)
+	waiting, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go g.Acquire(waiting, "primary", "another")
+	for deadline := time.Now().Add(2 * time.Second); g.Waiting("primary") == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	a := &Agent{Gateway: g, Catalog: tools(t), Model: "coder"}
+	ans, err := a.Ask(context.Background(), "hello")
+	require.NoError(t, err)
+	assert.Equal(t, "from secondary", ans.Text)
+	assert.Empty(t, fakes[0].requests)
+	cancel()
+	hold()
 }

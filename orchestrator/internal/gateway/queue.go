@@ -152,3 +152,24 @@ func (g *Gateway) Waiting(endpoint string) int {
 	}
 	return n
 }
+
+// Crowded reports a long expected wait on endpoint: every slot busy and
+// at least a full round of requests already waiting.
+func (g *Gateway) Crowded(endpoint string) bool {
+	s := g.slotsFor(endpoint)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, q := range s.queues {
+		n += len(q)
+	}
+	return s.active >= s.cap && n >= s.cap
+}
+
+// Free reports a slot free on endpoint now.
+func (g *Gateway) Free(endpoint string) bool {
+	s := g.slotsFor(endpoint)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active < s.cap
+}
