@@ -40,6 +40,9 @@ type scripted struct {
 	// ctxLen is the loaded model's context_length in /api/ps; evalCount
 	// the prompt_eval_count of every reply.
 	ctxLen, evalCount int
+	// midError streams some of the reply, then Ollama's mid-stream error
+	// line.
+	midError bool
 }
 
 func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -86,6 +89,11 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// done:false chunk, then a done chunk with the metrics.
 			enc := json.NewEncoder(w)
 			c := msg.Content
+			if s.midError {
+				enc.Encode(api.ChatResponse{Model: req.Model, Message: api.Message{Role: "assistant", Content: "The pods "}})
+				enc.Encode(map[string]string{"error": "llama runner process has terminated: signal: killed"})
+				return
+			}
 			for len(c) > 0 {
 				n := min(len(c), 4)
 				enc.Encode(api.ChatResponse{Model: req.Model, Message: api.Message{Role: "assistant", Content: c[:n]}})
@@ -480,4 +488,57 @@ func TestCrowdedPrimaryGoesToAFreeHost(t *testing.T) {
 	assert.Empty(t, fakes[0].requests)
 	cancel()
 	hold()
+}
+
+// TestMidStreamErrorIsNotRetried: once text reached the user, an error
+// line mid-stream ends the answer with that error (a retry elsewhere
+// would repeat text); before anything was sent, failover applies.
+func TestMidStreamErrorIsNotRetried(t *testing.T) {
+	var eps []gateway.Endpoint
+	var fakes []*scripted
+	for _, name := range []string{"primary", "secondary"} {
+		s := &scripted{replies: []api.Message{{Role: "assistant", Content: "from " + name}}}
+		hs := httptest.NewServer(s)
+		t.Cleanup(hs.Close)
+		ep, err := gateway.NewEndpoint(name, hs.URL, 0)
+		require.NoError(t, err)
+		eps, fakes = append(eps, ep), append(fakes, s)
+	}
+	fakes[0].midError = true
+	a := &Agent{Gateway: gateway.New(eps), Catalog: tools(t), Model: "coder"}
+	var got strings.Builder
+	_, err := a.Run(context.Background(), Request{Model: "coder", Messages: []api.Message{{Role: "user", Content: "hello"}},
+		Tokens: func(p string) { got.WriteString(p) }})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "llama runner process has terminated")
+	assert.Equal(t, "The pods ", got.String())
+	assert.Empty(t, fakes[1].requests, "no retry once text was sent")
+}
+
+// TestFailoverAcrossThreeEndpoints: the primary is busy (503), the
+// secondary does not answer at all; the fallback answers.
+func TestFailoverAcrossThreeEndpoints(t *testing.T) {
+	busy := &scripted{busy: true}
+	gone := &scripted{}
+	ok := &scripted{replies: []api.Message{{Role: "assistant", Content: "from the fallback"}}}
+	var eps []gateway.Endpoint
+	var goneServer *httptest.Server
+	for i, s := range []*scripted{busy, gone, ok} {
+		hs := httptest.NewServer(s)
+		t.Cleanup(hs.Close)
+		if s == gone {
+			goneServer = hs
+		}
+		ep, err := gateway.NewEndpoint([]string{"primary", "secondary", "fallback"}[i], hs.URL, 0)
+		require.NoError(t, err)
+		eps = append(eps, ep)
+	}
+	a := &Agent{Gateway: gateway.New(eps), Catalog: tools(t), Model: "coder"}
+	a.Gateway.Poll(context.Background()) // all three healthy when polled
+	goneServer.Close()                   // then the secondary dies
+	a.PollAge = time.Hour                // and no new poll notices it first
+	ans, err := a.Ask(context.Background(), "hello")
+	require.NoError(t, err)
+	assert.Equal(t, "from the fallback", ans.Text)
+	assert.Equal(t, "fallback", ans.Endpoint)
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -115,4 +116,46 @@ func TestQueuePosition(t *testing.T) {
 	_, waited, err := g.Acquire(ctx, "primary", "carol", func(int) { t.Error("a free slot does not queue") })
 	require.NoError(t, err)
 	assert.Zero(t, waited)
+}
+
+// TestFairnessTenUsers: ten users queue three requests each behind a
+// busy slot; every user's first request is served before anyone's second.
+func TestFairnessTenUsers(t *testing.T) {
+	g := New(nil)
+	g.SetParallel("primary", 1)
+	ctx := context.Background()
+	hold, _, err := g.Acquire(ctx, "primary", "holder")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var order []string
+	var wg sync.WaitGroup
+	for round := 0; round < 3; round++ {
+		for u := 0; u < 10; u++ {
+			user := fmt.Sprintf("u%d", u)
+			before := g.Waiting("primary")
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				release, _, err := g.Acquire(ctx, "primary", user)
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				order = append(order, user)
+				mu.Unlock()
+				release()
+			}()
+			waitFor(t, func() bool { return g.Waiting("primary") == before+1 })
+		}
+	}
+	hold()
+	wg.Wait()
+	require.Len(t, order, 30)
+	seen := map[string]int{}
+	for i, u := range order {
+		seen[u]++
+		if i < 10 {
+			assert.Equal(t, 1, seen[u], "the first ten grants go to ten different users: %v", order[:10])
+		}
+	}
 }
