@@ -16,7 +16,7 @@ import (
 // benchModel generates one token per request, so the figures are the
 // path's cost, not the random model's rambling.
 var benchModel = sync.OnceValue(func() error {
-	return primary.CreateTiny(context.Background(), "bench1", true, "num_predict 1")
+	return primary.CreateTiny(context.Background(), "bench1", true, "num_predict 1", "num_thread 1")
 })
 
 // agentPrompt is the system prompt the orchestrator's agent sends; the

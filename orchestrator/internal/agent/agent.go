@@ -333,7 +333,7 @@ func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpo
 		st := &streamer{tokens: tokens, start: start}
 		req.Stream = &st.on
 		st.on = tokens != nil && req.Format == nil
-		err = ep.API.Chat(ctx, req, st.chunk)
+		err = ep.Chat(ctx, req, st.chunk)
 		release()
 		resp := st.final()
 		if err == nil && a.Observer != nil {

@@ -31,6 +31,7 @@ type Endpoint struct {
 	Name string
 	URL  string
 	API  *api.Client
+	http *http.Client
 }
 
 // NewEndpoint checks raw and makes its client.
@@ -39,7 +40,8 @@ func NewEndpoint(name, raw string, timeout time.Duration) (Endpoint, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return Endpoint{}, fmt.Errorf("%s %q: want http(s)://host:port", name, raw)
 	}
-	return Endpoint{Name: name, URL: u.String(), API: api.NewClient(u, &http.Client{Timeout: timeout})}, nil
+	hc := &http.Client{Timeout: timeout}
+	return Endpoint{Name: name, URL: u.String(), API: api.NewClient(u, hc), http: hc}, nil
 }
 
 // FromEnv reads OLLAMA_URL, OLLAMA_SECONDARY_URL and OLLAMA_FALLBACK_URL.
