@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/opsmcp/opsmcp/shared/auth"
 )
 
 // Recorder keeps every byte the servers sent, so a test at the end can
@@ -159,18 +161,8 @@ func StartServer(t testing.TB, seen *Recorder, dir, name, url, bin string, args 
 	return p
 }
 
-// Bearer adds a token to every request.
-type Bearer struct {
-	Token string
-	Next  http.RoundTripper
-}
-
-// RoundTrip implements http.RoundTripper.
-func (b Bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.Token)
-	return b.Next.RoundTrip(r)
-}
+// Bearer adds a token to every request (the shared one).
+type Bearer = auth.Bearer
 
 // HTTPClient sends token on every request.
 func HTTPClient(token string) *http.Client {

@@ -41,7 +41,7 @@ func clients(b *testing.B) (direct, viaServe *ollama.Client) {
 	direct = ollama.NewClient(pu, http.DefaultClient)
 	base, _ := startServe(b, "--audit-log", "off", "--parallel", "4", "--rate-limit", "0")
 	su, _ := url.Parse(base)
-	viaServe = ollama.NewClient(su, &http.Client{Transport: bearer{http.DefaultTransport}})
+	viaServe = ollama.NewClient(su, &http.Client{Transport: harness.Bearer{Token: serveToken}})
 	// Warm: the model loads once, the gateway polls once.
 	if err := chatOnce(direct, true); err != nil {
 		b.Fatal(err)
@@ -116,7 +116,7 @@ func BenchmarkFailover(b *testing.B) {
 	}
 	base, _ := startServeOn(b, doomed.URL, second.URL, "--audit-log", "off", "--parallel", "4", "--rate-limit", "0", "--poll-every", "500ms")
 	su, _ := url.Parse(base)
-	c := ollama.NewClient(su, &http.Client{Transport: bearer{http.DefaultTransport}})
+	c := ollama.NewClient(su, &http.Client{Transport: harness.Bearer{Token: serveToken}})
 	if err := chatOnce(c, false); err != nil {
 		b.Fatal(err)
 	}

@@ -51,21 +51,13 @@ func startServeOn(t testing.TB, primaryURL, secondaryURL string, extra ...string
 	return base, auditPath
 }
 
-type bearer struct{ next http.RoundTripper }
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+serveToken)
-	return b.next.RoundTrip(r)
-}
-
 // TestOllamaClient drives /api/chat with Ollama's own Go client, streaming
 // and not: a kubectl line answers from the real API server, a question
 // goes to the real model.
 func TestOllamaClient(t *testing.T) {
 	base, auditPath := startServe(t)
 	u, _ := url.Parse(base)
-	c := ollama.NewClient(u, &http.Client{Transport: bearer{http.DefaultTransport}})
+	c := ollama.NewClient(u, &http.Client{Transport: harness.Bearer{Token: serveToken}})
 	ctx := context.Background()
 
 	no := false

@@ -229,3 +229,22 @@ func Middleware(v Verifier, next http.Handler) http.Handler {
 		next.ServeHTTP(w, r.WithContext(With(r.Context(), p)))
 	})
 }
+
+// Bearer is an http.RoundTripper that sends a bearer token with every
+// request: for clients of the suite's servers and of upstreams that take
+// one.
+type Bearer struct {
+	Token string
+	Next  http.RoundTripper // nil: http.DefaultTransport
+}
+
+// RoundTrip implements http.RoundTripper.
+func (b Bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.Token)
+	next := b.Next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return next.RoundTrip(r)
+}

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -43,4 +46,15 @@ func must(r *http.Request, err error) *http.Request {
 		panic(err)
 	}
 	return r
+}
+
+func TestScan(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.go"), []byte("package a\nfunc f() { c.Delete(x) }\nfunc g() { c.List(x) }\nfunc h() { c.Create(review) }\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a_test.go"), []byte("package a\nfunc t() { c.Delete(x) }\n"), 0o644))
+	hits, files, err := Scan(dir, regexp.MustCompile(`\.(Create|Delete)\(`), regexp.MustCompile(`Create\(review\)`))
+	require.NoError(t, err)
+	assert.Equal(t, 1, files, "test files are not read")
+	require.Len(t, hits, 1)
+	assert.Contains(t, hits[0], "a.go:2: func f() { c.Delete(x) }")
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
 
@@ -130,4 +131,17 @@ func New[In, Out any](name, title, description string, h func(ctx context.Contex
 			return h(ctx, c, v)
 		},
 	}
+}
+
+// Rows renders a result's items one line each with row, for Render
+// functions of list results.
+func Rows(d map[string]any, row func(m map[string]any) string) string {
+	items, _ := d["items"].([]any)
+	var b strings.Builder
+	for _, it := range items {
+		m, _ := it.(map[string]any)
+		b.WriteString(row(m))
+		b.WriteByte('\n')
+	}
+	return b.String()
 }

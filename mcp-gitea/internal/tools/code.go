@@ -92,7 +92,7 @@ func (s *Server) blame(ctx context.Context, c *tool.Call, in BlameInput) (*tool.
 		out.Items = append(out.Items, BlameRange{Start: i, End: i, Commit: h, Author: l.AuthorName, Email: l.Author, Date: date(l.Date), Summary: sum, Lines: []string{l.Text}})
 	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
-		return renderRows(d, func(m map[string]any) string {
+		return tool.Rows(d, func(m map[string]any) string {
 			var b strings.Builder
 			fmt.Fprintf(&b, "L%v-%v %.10s %s %s  %s", m["start"], m["end"], str(m["commit"]), str(m["author"]), str(m["date"]), str(m["summary"]))
 			lines, _ := m["lines"].([]any)
@@ -259,7 +259,7 @@ func (s *Server) search(ctx context.Context, c *tool.Call, in SearchInput) (*too
 		return a.Line < b.Line
 	})
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
-		return renderRows(d, func(m map[string]any) string {
+		return tool.Rows(d, func(m map[string]any) string {
 			return fmt.Sprintf("%s:%s:%v: %s", str(m["repo"]), str(m["path"]), m["line"], str(m["text"]))
 		})
 	}}, nil

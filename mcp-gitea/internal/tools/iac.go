@@ -92,7 +92,7 @@ func (s *Server) iac(ctx context.Context, c *tool.Call, in IaCInput) (*tool.Resu
 	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		head := fmt.Sprintf("%s at %s: %v files, %v findings\n", str(d["repo"]), str(d["ref"]), d["files"], d["findings"])
-		return head + renderRows(d, func(m map[string]any) string {
+		return head + tool.Rows(d, func(m map[string]any) string {
 			loc := fmt.Sprintf("%s:%v", str(m["path"]), m["line"])
 			if m["kind"] == "finding" {
 				return fmt.Sprintf("FINDING %-16s %s  %s", str(m["rule"]), loc, str(m["message"]))

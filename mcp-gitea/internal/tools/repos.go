@@ -75,7 +75,7 @@ func (s *Server) repos(ctx context.Context, c *tool.Call, in ReposInput) (*tool.
 			Updated: date(r.Updated), Language: r.Language, Private: r.Private, Archived: r.Archived})
 	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
-		return renderRows(d, func(m map[string]any) string {
+		return tool.Rows(d, func(m map[string]any) string {
 			return fmt.Sprintf("%s  [%s]  %s  updated %s  %s", str(m["name"]), str(m["default_branch"]), str(m["language"]), str(m["updated"]), str(m["description"]))
 		})
 	}}, nil
@@ -146,7 +146,7 @@ func (s *Server) tree(ctx context.Context, c *tool.Call, in TreeInput) (*tool.Re
 		}
 	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
-		return renderRows(d, func(m map[string]any) string {
+		return tool.Rows(d, func(m map[string]any) string {
 			if m["type"] == "tree" {
 				return str(m["path"]) + "/"
 			}
@@ -336,7 +336,7 @@ func (s *Server) commits(ctx context.Context, c *tool.Call, in CommitsInput) (*t
 		}
 	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
-		return renderRows(d, func(m map[string]any) string {
+		return tool.Rows(d, func(m map[string]any) string {
 			sha := str(m["sha"])
 			return fmt.Sprintf("%.10s %s %s  %s", sha, str(m["date"]), str(m["author"]), str(m["summary"]))
 		})
@@ -425,7 +425,7 @@ func (s *Server) refs(ctx context.Context, c *tool.Call, in RefsInput) (*tool.Re
 		}
 	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
-		return renderRows(d, func(m map[string]any) string {
+		return tool.Rows(d, func(m map[string]any) string {
 			def := ""
 			if m["default"] == true {
 				def = " (default)"

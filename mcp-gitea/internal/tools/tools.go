@@ -176,15 +176,3 @@ func limit(n, def, max int) int {
 	}
 	return min(n, max)
 }
-
-// lines renders items' field as lines.
-func renderRows(d map[string]any, row func(m map[string]any) string) string {
-	items, _ := d["items"].([]any)
-	var b strings.Builder
-	for _, it := range items {
-		m, _ := it.(map[string]any)
-		b.WriteString(row(m))
-		b.WriteByte('\n')
-	}
-	return b.String()
-}

@@ -3,16 +3,15 @@ package kube
 import (
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/client-go/rest"
+
+	"github.com/opsmcp/opsmcp/shared/readonly"
 )
 
 func TestReadOnlyTransportRefusesWrites(t *testing.T) {
@@ -53,27 +52,10 @@ func TestReadOnlyTransportRefusesWrites(t *testing.T) {
 // TestNoWritePathInSource fails when code of this server calls a client
 // method that writes, or imports the packages for exec and port-forward.
 func TestNoWritePathInSource(t *testing.T) {
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
 	write := regexp.MustCompile(`\.(Create|Update|UpdateStatus|Patch|Apply|ApplyStatus|Delete|DeleteCollection|Evict|Bind)\(|remotecommand|portforward|"k8s.io/client-go/tools/exec"|SubResource\("(exec|attach|portforward)"\)`)
 	allowed := regexp.MustCompile(`SelfSubjectRulesReviews\(\)\.Create\(`)
-	count := 0
-	err := filepath.Walk(root, func(path string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return err
-		}
-		count++
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for i, line := range strings.Split(string(raw), "\n") {
-			if write.MatchString(line) && !allowed.MatchString(line) {
-				t.Errorf("%s:%d: write path: %s", path, i+1, strings.TrimSpace(line))
-			}
-		}
-		return nil
-	})
+	hits, files, err := readonly.Scan("../..", write, allowed)
 	require.NoError(t, err)
-	assert.Greater(t, count, 5, "the scan read the server's sources")
+	assert.Empty(t, hits, "write paths")
+	assert.Greater(t, files, 5, "the scan read the server's sources")
 }

@@ -118,7 +118,7 @@ func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Re
 	}
 	sort.SliceStable(out.Items, func(i, j int) bool { return out.Items[i].Time < out.Items[j].Time })
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
-		return renderRows(d, func(m map[string]any) string {
+		return tool.Rows(d, func(m map[string]any) string {
 			return fmt.Sprintf("%s %s %s | %s", str(m["ts"]), str(m["task"]), str(m["stream"]), str(m["text"]))
 		})
 	}}, nil
@@ -243,7 +243,7 @@ func users(svcs []swarm.Service, secrets bool) map[string][]string {
 }
 
 func renderObjects(d map[string]any) string {
-	return renderRows(d, func(m map[string]any) string {
+	return tool.Rows(d, func(m map[string]any) string {
 		line := fmt.Sprintf("%s  created %s  used by %v", str(m["name"]), str(m["created"]), orNone(m["used_by"]))
 		if data := str(m["data"]); data != "" {
 			line += "\n  " + strings.ReplaceAll(strings.TrimRight(data, "\n"), "\n", "\n  ")

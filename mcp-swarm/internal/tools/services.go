@@ -99,7 +99,7 @@ func (s *Server) services(ctx context.Context, c *tool.Call, in ServicesInput) (
 	}
 	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
-		return renderRows(d, func(m map[string]any) string {
+		return tool.Rows(d, func(m map[string]any) string {
 			line := fmt.Sprintf("%s  %s %v/%v  %s", str(m["name"]), str(m["mode"]), m["running"], m["desired"], str(m["image"]))
 			if r := str(m["rollout"]); r != "" {
 				line += "  rollout " + r
@@ -306,7 +306,7 @@ func renderService(d map[string]any) string {
 		}
 	}
 	b.WriteString("tasks:\n")
-	b.WriteString(renderRows(d, renderTask))
+	b.WriteString(tool.Rows(d, renderTask))
 	return b.String()
 }
 
@@ -378,7 +378,7 @@ func (s *Server) tasks(ctx context.Context, c *tool.Call, in TasksInput) (*tool.
 		}
 		out.Items = append(out.Items, taskInfo(t, names[t.ServiceID]))
 	}
-	return &tool.Result{Data: out, Render: func(d map[string]any) string { return renderRows(d, renderTask) }}, nil
+	return &tool.Result{Data: out, Render: func(d map[string]any) string { return tool.Rows(d, renderTask) }}, nil
 }
 
 // StacksInput are swarm_stacks' arguments.
@@ -462,7 +462,7 @@ func (s *Server) stacks(ctx context.Context, c *tool.Call, in StacksInput) (*too
 	}
 	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
-		return renderRows(d, func(m map[string]any) string {
+		return tool.Rows(d, func(m map[string]any) string {
 			return fmt.Sprintf("%s: services %v networks %v configs %v secrets %v", str(m["name"]), m["services"], orNone(m["networks"]), orNone(m["configs"]), orNone(m["secrets"]))
 		})
 	}}, nil

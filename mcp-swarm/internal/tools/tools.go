@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/swarm"
@@ -89,17 +88,6 @@ func str(v any) string {
 		return ""
 	}
 	return fmt.Sprint(v)
-}
-
-func renderRows(d map[string]any, row func(m map[string]any) string) string {
-	items, _ := d["items"].([]any)
-	var b strings.Builder
-	for _, it := range items {
-		m, _ := it.(map[string]any)
-		b.WriteString(row(m))
-		b.WriteByte('\n')
-	}
-	return b.String()
 }
 
 // InfoOutput is swarm_info's structured result.
@@ -200,7 +188,7 @@ func (s *Server) nodes(ctx context.Context, c *tool.Call, in HostInput) (*tool.R
 	}
 	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Hostname < out.Items[j].Hostname })
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
-		return renderRows(d, func(m map[string]any) string {
+		return tool.Rows(d, func(m map[string]any) string {
 			return fmt.Sprintf("%s  %s %s %s %s  engine %s  %v CPUs  %v bytes", str(m["hostname"]), str(m["role"]), str(m["availability"]), str(m["state"]), str(m["manager"]), str(m["engine"]), m["cpus"], m["memory_bytes"])
 		})
 	}}, nil

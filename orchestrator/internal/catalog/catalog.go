@@ -19,6 +19,8 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"gopkg.in/yaml.v3"
+
+	"github.com/opsmcp/opsmcp/shared/auth"
 )
 
 // Server is one MCP server in the config file.
@@ -188,17 +190,6 @@ func resolve(schema any) (*jsonschema.Resolved, error) {
 	return s.Resolve(nil)
 }
 
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
-}
-
 func connect(ctx context.Context, s Server) (*mcp.ClientSession, error) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcp-orchestrator", Version: "1"}, nil)
 	if s.Command != "" {
@@ -213,7 +204,7 @@ func connect(ctx context.Context, s Server) (*mcp.ClientSession, error) {
 		if err != nil {
 			return nil, fmt.Errorf("token_file: %w", err)
 		}
-		hc.Transport = bearer{token: strings.TrimSpace(string(tok)), next: http.DefaultTransport}
+		hc.Transport = auth.Bearer{Token: strings.TrimSpace(string(tok))}
 	}
 	return client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: s.URL, HTTPClient: hc}, nil)
 }
