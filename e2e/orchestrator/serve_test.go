@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	ollama "github.com/ollama/ollama/api"
 	"github.com/openai/openai-go/v3"
@@ -191,4 +192,34 @@ func TestServePolicyRateLimitMetrics(t *testing.T) {
 	assert.Contains(t, m, `opsmcp_tool_calls_total{outcome="ok",server="mcp-orchestrator",tool="k8s_kubectl"}`)
 	assert.Contains(t, m, `opsmcp_orchestrator_queue_wait_seconds_count{endpoint="primary"}`)
 	assert.Contains(t, m, `opsmcp_orchestrator_reloads_avoided_total{model="tiny"}`)
+}
+
+// TestReadyz: the orchestrator is ready while one Ollama host answers, and
+// says which hosts are down without naming their errors (the probe is
+// unauthenticated); with no host up it is not ready.
+func TestReadyz(t *testing.T) {
+	deadPort, err := harness.FreePort()
+	require.NoError(t, err)
+	dead := fmt.Sprintf("http://127.0.0.1:%d", deadPort)
+	get := func(base string) (int, string) {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	base, _ := startServeOn(t, primary.URL, dead)
+	var code int
+	var body string
+	require.Eventually(t, func() bool { code, body = get(base); return strings.Contains(body, "secondary") }, 20*time.Second, 100*time.Millisecond)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "primary: ok\nsecondary: down\n", body)
+	assert.NotContains(t, body, "127.0.0.1")
+
+	base, _ = startServeOn(t, dead, "")
+	require.Eventually(t, func() bool { code, body = get(base); return strings.Contains(body, "primary") }, 20*time.Second, 100*time.Millisecond)
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Equal(t, "primary: down\n", body)
 }

@@ -343,6 +343,7 @@ func serveCmd(args []string) int {
 			Lanes: cfg.Lanes, Modes: cfg.Modes, Observer: tel, Policy: pol}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { ready(w, gw.States()) })
 	mux.Handle("GET /metrics", tel.Handler())
 	mux.Handle("/", auth.Middleware(verifier, srv.Handler()))
 	hs := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -358,4 +359,28 @@ func serveCmd(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// ready answers 200 when at least one Ollama endpoint answered its last
+// poll, so a rollout waits for the mesh and a pod that lost every host
+// leaves the Service; the body names each endpoint and whether it is up.
+func ready(w http.ResponseWriter, states []gateway.State) {
+	var b strings.Builder
+	healthy := 0
+	for _, st := range states {
+		if st.Healthy {
+			healthy++
+			fmt.Fprintf(&b, "%s: ok\n", st.Endpoint)
+		} else {
+			// No error text: /readyz is unauthenticated.
+			fmt.Fprintf(&b, "%s: down\n", st.Endpoint)
+		}
+	}
+	if healthy == 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		if len(states) == 0 {
+			b.WriteString("no Ollama endpoint polled yet\n")
+		}
+	}
+	w.Write([]byte(b.String()))
 }
