@@ -7,7 +7,7 @@ GO    ?= go
 PKGS  := ./shared/... ./mcp-kubernetes/... ./mcp-logs/... ./mcp-gitea/... ./mcp-swarm/... ./orchestrator/...
 E2E   := ./e2e/...
 
-.PHONY: all build test unit e2e upstreams vet fmt run bench clean
+.PHONY: all build test unit e2e upstreams vet fmt run bench clean images
 
 all: build
 
@@ -18,6 +18,24 @@ build:
 	$(GO) build -trimpath -o $(BIN)/mcp-gitea ./mcp-gitea/cmd/mcp-gitea
 	$(GO) build -trimpath -o $(BIN)/mcp-swarm ./mcp-swarm/cmd/mcp-swarm
 	$(GO) build -trimpath -o $(BIN)/mcp-orchestrator ./orchestrator/cmd/mcp-orchestrator
+
+# One image per binary from deploy/Dockerfile: static binaries built here,
+# copied into FROM-scratch images (--target dist), so no base image is
+# pulled. `docker build -f deploy/Dockerfile --build-arg BINARY=...` with
+# no target builds inside golang:1.26 instead.
+IMAGES   ?= mcp-kubernetes mcp-gitea mcp-swarm mcp-logs mcp-orchestrator
+VERSION  ?= 0.1.0
+REGISTRY ?= opsmcp
+DOCKER   ?= docker
+images:
+	@mkdir -p $(BIN)/image
+	cp /etc/ssl/certs/ca-certificates.crt $(BIN)/image/ca-certificates.crt
+	@set -e; for b in $(IMAGES); do \
+	  dir=$$b; [ $$b = mcp-orchestrator ] && dir=orchestrator; \
+	  echo "building $(REGISTRY)/$$b:$(VERSION)"; \
+	  CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/image/$$b ./$$dir/cmd/$$b; \
+	  $(DOCKER) build -q -f deploy/Dockerfile --target dist --build-arg BINARY=$$b --build-arg VERSION=$(VERSION) -t $(REGISTRY)/$$b:$(VERSION) .; \
+	done
 
 vet:
 	@unformatted=$$(gofmt -l shared mcp-kubernetes mcp-logs mcp-gitea mcp-swarm orchestrator e2e); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi

@@ -141,9 +141,11 @@ func (s *sse) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/sse":
 		// The SDK derives the message endpoint from the GET's URL; point it
-		// at /message.
+		// at /message, under the prefix a reverse proxy stripped (Traefik's
+		// stripPrefix and nginx send X-Forwarded-Prefix), so the client
+		// posts back through the proxy.
 		r2 := r.Clone(r.Context())
-		r2.URL.Path = "/message"
+		r2.URL.Path = forwardedPrefix(r) + "/message"
 		sw := &sniffer{ResponseWriter: w, onSession: func(id string) {
 			s.mu.Lock()
 			s.owners[id] = user
@@ -168,6 +170,27 @@ func (s *sse) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "legacy SSE transport: GET /sse opens a session, POST /message?sessionid=… sends to it", http.StatusMethodNotAllowed)
 	}
+}
+
+// forwardedPrefix is X-Forwarded-Prefix when it is a plain path ("/logs",
+// "/mcp/logs"); anything else (a scheme, a query, "..", control bytes) is
+// ignored, since the value is echoed to the client.
+func forwardedPrefix(r *http.Request) string {
+	p := strings.TrimRight(r.Header.Get("X-Forwarded-Prefix"), "/")
+	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return ""
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return ""
+		}
+		for _, c := range seg {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-._~", c)) {
+				return ""
+			}
+		}
+	}
+	return p
 }
 
 // sniffer reads the session id from the first "endpoint" event the SDK
