@@ -33,7 +33,7 @@ images:
 	@set -e; for b in $(IMAGES); do \
 	  dir=$$b; [ $$b = mcp-orchestrator ] && dir=orchestrator; \
 	  echo "building $(REGISTRY)/$$b:$(VERSION)"; \
-	  CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/image/$$b ./$$dir/cmd/$$b; \
+	  CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o $(BIN)/image/$$b ./$$dir/cmd/$$b; \
 	  $(DOCKER) build -q -f deploy/Dockerfile --target dist --build-arg BINARY=$$b --build-arg VERSION=$(VERSION) -t $(REGISTRY)/$$b:$(VERSION) .; \
 	done
 

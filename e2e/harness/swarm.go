@@ -169,6 +169,17 @@ func (s *Swarm) Calls(skip int64) ([]string, error) {
 	return out, nil
 }
 
+// Command is an exec.Cmd for the docker CLI against this engine, for
+// tools that call docker themselves (make images).
+func (s *Swarm) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(s.env, "DOCKER_HOST="+s.Host, "DOCKER_CONFIG="+filepath.Join(s.dir, "cli"))
+	return cmd
+}
+
+// CLIPath is the docker CLI binary of the unpacked engine.
+func (s *Swarm) CLIPath() string { return filepath.Join(s.root, "usr/bin/docker") }
+
 // CLI runs the docker CLI against this engine.
 func (s *Swarm) CLI(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(s.root, "usr/bin/docker"), append([]string{"-H", s.Host}, args...)...)

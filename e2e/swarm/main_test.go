@@ -93,6 +93,10 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, sw.Proc.Tail(3000))
 		return 1
 	}
+	if err := seedImage(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "build and start the image:", err)
+		return 1
+	}
 	logStart = sw.LogSize()
 	return m.Run()
 }
