@@ -94,6 +94,9 @@ type Spec struct {
 	Instructions string
 	// Ready, if set, backs /readyz.
 	Ready func(ctx context.Context) error
+	// Routes are further HTTP endpoints on the same listener (a webhook,
+	// say); they do their own authentication. Not served over stdio.
+	Routes map[string]http.Handler
 }
 
 // Logger returns the process logger for a --log-level value, on stderr:
@@ -201,7 +204,7 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 	}
 	h := transport.Handler(transport.HTTPOptions{
 		NewServer: newServer, Verifier: verifier, AllowedOrigins: o.AllowedOrigins,
-		Metrics: m.Handler(), Ready: spec.Ready, Logger: log,
+		Metrics: m.Handler(), Ready: spec.Ready, Logger: log, Routes: spec.Routes,
 	})
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {

@@ -47,7 +47,10 @@ type HTTPOptions struct {
 	AllowedOrigins []string
 	Metrics        http.Handler
 	// Ready reports whether the upstream is reachable, for /readyz.
-	Ready  func(ctx context.Context) error
+	Ready func(ctx context.Context) error
+	// Routes are further endpoints (pattern -> handler) that authenticate
+	// on their own, such as a signed webhook.
+	Routes map[string]http.Handler
 	Logger *slog.Logger
 }
 
@@ -90,6 +93,9 @@ func Handler(o HTTPOptions) http.Handler {
 	})
 	if o.Metrics != nil {
 		mux.Handle("/metrics", o.Metrics)
+	}
+	for pattern, h := range o.Routes {
+		mux.Handle(pattern, h)
 	}
 	return mux
 }

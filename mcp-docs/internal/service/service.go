@@ -1,0 +1,214 @@
+// Package service wires mcp-docs together from its flags: the store, the
+// sources, the embedder, the indexer with its schedule and webhook
+// queue, and the searcher the tools use.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/opsmcp/opsmcp/mcp-docs/internal/chunk"
+	"github.com/opsmcp/opsmcp/mcp-docs/internal/embed"
+	"github.com/opsmcp/opsmcp/mcp-docs/internal/index"
+	"github.com/opsmcp/opsmcp/mcp-docs/internal/search"
+	"github.com/opsmcp/opsmcp/mcp-docs/internal/source"
+	"github.com/opsmcp/opsmcp/mcp-docs/internal/store"
+	"github.com/opsmcp/opsmcp/mcp-docs/internal/webhook"
+	"github.com/opsmcp/opsmcp/shared/mask"
+)
+
+// Options are mcp-docs' own flags, shared by index and serve.
+type Options struct {
+	Config       string
+	DB           string
+	CacheDir     string
+	EmbedModel   string
+	OllamaURLs   []string
+	EmbedTimeout time.Duration
+	EmbedBatch   int
+	Chunk        chunk.Options
+	ReindexEvery time.Duration
+	WebhookFile  string
+}
+
+// AddFlags registers the options.
+func AddFlags(fs *pflag.FlagSet, o *Options, serving bool) {
+	fs.StringVar(&o.Config, "config", "", "sources file (YAML: sources: [{name, path} or {name, git, ref, token_file}, include, exclude])")
+	fs.StringVar(&o.DB, "db", "", "the index: one SQLite file (default <cache-dir>/docs.db)")
+	fs.StringVar(&o.CacheDir, "cache-dir", "", "where git mirrors and the default index live (default: the user cache dir)/opsmcp-docs")
+	fs.StringVar(&o.EmbedModel, "embed-model", "nomic-embed-text", "Ollama embedding model; empty: keyword search only")
+	fs.StringArrayVar(&o.OllamaURLs, "ollama-url", nil, "Ollama endpoint for embeddings (repeatable; default OLLAMA_URL, OLLAMA_SECONDARY_URL, OLLAMA_FALLBACK_URL)")
+	fs.DurationVar(&o.EmbedTimeout, "embed-timeout", 2*time.Minute, "time limit of one embedding request")
+	fs.IntVar(&o.EmbedBatch, "embed-batch", 32, "texts per embedding request")
+	fs.IntVar(&o.Chunk.MinTokens, "chunk-min-tokens", chunk.Defaults.MinTokens, "merge shorter neighbouring sections up to this size")
+	fs.IntVar(&o.Chunk.MaxTokens, "chunk-max-tokens", chunk.Defaults.MaxTokens, "split longer sections below this size")
+	fs.IntVar(&o.Chunk.OverlapTokens, "chunk-overlap-tokens", chunk.Defaults.OverlapTokens, "overlap between the pieces of a split section")
+	if serving {
+		fs.DurationVar(&o.ReindexEvery, "reindex-every", 15*time.Minute, "re-index every source this often (0: only at start and on webhooks)")
+		fs.StringVar(&o.WebhookFile, "webhook-secret-file", "", "secret of the Gitea webhook (POST /webhook/gitea); none: webhook off")
+	}
+}
+
+// Service is a running mcp-docs.
+type Service struct {
+	Store    *store.SQLite
+	Sources  *source.Config
+	Indexer  *index.Indexer
+	Searcher *search.Searcher
+	Log      *slog.Logger
+
+	queue   chan string
+	pending sync.Map // source name -> queued
+}
+
+// Open checks the options and opens the store, sources and embedder.
+func Open(ctx context.Context, o Options, log *slog.Logger) (*Service, error) {
+	if o.Config == "" {
+		return nil, errors.New("--config is required: a sources file listing folders and git repositories to index")
+	}
+	cfg, err := source.Load(o.Config)
+	if err != nil {
+		return nil, err
+	}
+	if o.CacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return nil, fmt.Errorf("no --cache-dir and no user cache dir: %w", err)
+		}
+		o.CacheDir = filepath.Join(base, "opsmcp-docs")
+	}
+	if err := os.MkdirAll(o.CacheDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cache dir: %w", err)
+	}
+	if o.DB == "" {
+		o.DB = filepath.Join(o.CacheDir, "docs.db")
+	}
+	st, err := store.OpenSQLite(o.DB)
+	if err != nil {
+		return nil, err
+	}
+	key, err := st.MaskKey(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	var emb embed.Embedder
+	if o.EmbedModel != "" {
+		eps := embed.EnvEndpoints()
+		if len(o.OllamaURLs) > 0 {
+			eps = nil
+			for i, u := range o.OllamaURLs {
+				eps = append(eps, embed.Endpoint{Name: fmt.Sprintf("ollama-%d", i+1), URL: u})
+			}
+		}
+		if len(eps) == 0 {
+			log.Warn("no Ollama endpoint (OLLAMA_URL or --ollama-url): keyword search only", "embed_model", o.EmbedModel)
+		} else {
+			oe, err := embed.NewOllama(o.EmbedModel, eps, o.EmbedTimeout)
+			if err != nil {
+				st.Close()
+				return nil, err
+			}
+			oe.Batch = o.EmbedBatch
+			emb = oe
+		}
+	}
+	s := &Service{
+		Store: st, Sources: cfg, Log: log,
+		Indexer: &index.Indexer{Store: st, Reader: &source.Reader{CacheDir: o.CacheDir}, Embedder: emb,
+			Masker: mask.New(key), Chunk: o.Chunk, Log: log},
+		Searcher: &search.Searcher{Store: st, Embedder: emb},
+		queue:    make(chan string, len(cfg.Sources)),
+	}
+	return s, nil
+}
+
+// Close closes the store.
+func (s *Service) Close() error { return s.Store.Close() }
+
+// Trigger queues sources for re-indexing; a source already queued is not
+// queued twice.
+func (s *Service) Trigger(names []string) {
+	for _, n := range names {
+		if _, loaded := s.pending.LoadOrStore(n, true); !loaded {
+			s.queue <- n
+		}
+	}
+}
+
+// Run indexes every source now and then every `every` (0: never again),
+// and whatever Trigger queues, until ctx ends.
+func (s *Service) Run(ctx context.Context, every time.Duration) {
+	all := func() {
+		names := make([]string, 0, len(s.Sources.Sources))
+		for _, src := range s.Sources.Sources {
+			names = append(names, src.Name)
+		}
+		s.Trigger(names)
+	}
+	all()
+	var tick <-chan time.Time
+	if every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+			all()
+		case name := <-s.queue:
+			s.pending.Delete(name)
+			src, ok := s.Sources.Find(name)
+			if !ok {
+				continue
+			}
+			rep, err := s.Indexer.Index(ctx, src)
+			if err != nil {
+				s.Log.Error("index failed", "source", name, "err", err)
+				continue
+			}
+			s.Log.Info("indexed", "source", name, "version", rep.Version, "files", rep.Files, "changed", rep.Changed,
+				"deleted", rep.Deleted, "chunks", rep.Chunks, "embedded", rep.Embedded, "took", rep.Took.Round(time.Millisecond))
+		}
+	}
+}
+
+// Webhook is the Gitea push handler, or nil without a secret file.
+func (s *Service) Webhook(secretFile string) (*webhook.Handler, error) {
+	if secretFile == "" {
+		return nil, nil
+	}
+	raw, err := os.ReadFile(secretFile)
+	if err != nil {
+		return nil, fmt.Errorf("read --webhook-secret-file: %w", err)
+	}
+	secret := []byte(strings.TrimSpace(string(raw)))
+	if len(secret) < 16 {
+		return nil, errors.New("--webhook-secret-file: use a secret of at least 16 characters")
+	}
+	return &webhook.Handler{Secret: secret, Log: s.Log, Trigger: s.Trigger, Match: func(p webhook.Push) []string {
+		var names []string
+		for _, src := range s.Sources.Sources {
+			if src.Git == "" || !webhook.SameRepo(src.Git, p) {
+				continue
+			}
+			ref := src.Ref
+			if (ref == "" && (p.Ref == "refs/heads/main" || p.Ref == "refs/heads/master")) || p.Ref == "refs/heads/"+ref || p.Ref == "refs/tags/"+ref {
+				names = append(names, src.Name)
+			}
+		}
+		return names
+	}}, nil
+}

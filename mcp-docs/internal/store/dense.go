@@ -1,0 +1,102 @@
+package store
+
+import (
+	"container/heap"
+	"runtime"
+	"sort"
+	"sync"
+)
+
+// denseIndex is one model's vectors in a flat array, searched exactly.
+type denseIndex struct {
+	gen    int64
+	dim    int
+	vecs   []float32 // len(rowids) * dim, unit length
+	rowids []int64
+	meta   []chunkMeta
+	strs   []string
+	intern map[string]uint32
+}
+
+// chunkMeta holds what filters read, as indexes into strs.
+type chunkMeta struct{ source, path, kind, version uint32 }
+
+func (d *denseIndex) str(s string) uint32 {
+	if i, ok := d.intern[s]; ok {
+		return i
+	}
+	d.intern[s] = uint32(len(d.strs))
+	d.strs = append(d.strs, s)
+	return uint32(len(d.strs) - 1)
+}
+
+type scored struct {
+	i     int
+	score float32
+}
+
+// minHeap keeps the k best seen so far, worst on top.
+type minHeap []scored
+
+func (h minHeap) Len() int           { return len(h) }
+func (h minHeap) Less(a, b int) bool { return h[a].score < h[b].score }
+func (h minHeap) Swap(a, b int)      { h[a], h[b] = h[b], h[a] }
+func (h *minHeap) Push(x any)        { *h = append(*h, x.(scored)) }
+func (h *minHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// search scores every vector that keep accepts against q (unit length)
+// on all cores and returns the k best, best first.
+func (d *denseIndex) search(q []float32, k int, keep func(i int) bool) []scored {
+	n := len(d.rowids)
+	if n == 0 || k <= 0 {
+		return nil
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if n < 4096 {
+		workers = 1
+	}
+	parts := make([]minHeap, workers)
+	var wg sync.WaitGroup
+	per := (n + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*per, min((w+1)*per, n)
+		wg.Add(1)
+		go func(w, lo, hi int) {
+			defer wg.Done()
+			h := make(minHeap, 0, k+1)
+			for i := lo; i < hi; i++ {
+				v := d.vecs[i*d.dim : (i+1)*d.dim]
+				var dot float32
+				for j, x := range q {
+					dot += x * v[j]
+				}
+				if len(h) == k && dot <= h[0].score {
+					continue
+				}
+				if !keep(i) {
+					continue
+				}
+				heap.Push(&h, scored{i, dot})
+				if len(h) > k {
+					heap.Pop(&h)
+				}
+			}
+			parts[w] = h
+		}(w, lo, hi)
+	}
+	wg.Wait()
+	var all []scored
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	sort.Slice(all, func(a, b int) bool { return all[a].score > all[b].score })
+	if len(all) > k {
+		all = all[:k]
+	}
+	return all
+}
