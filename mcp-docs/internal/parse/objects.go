@@ -81,7 +81,7 @@ func helm(name string, src []byte) []Section {
 		title := fmt.Sprintf("document %d", i+1)
 		if m := templKind.FindStringSubmatch(doc); m != nil {
 			title = m[1]
-			if n := templName.FindStringSubmatch(doc); n != nil {
+			if n := templName.FindStringSubmatch(doc); n != nil && !strings.Contains(n[1], "{{") {
 				title += " " + n[1]
 			}
 		}

@@ -8,13 +8,41 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 
-	_ "modernc.org/sqlite" // pure Go SQLite with FTS5: the images are static
+	"database/sql/driver"
+
+	"modernc.org/sqlite" // pure Go SQLite with FTS5: the images are static
 )
+
+// The path filter runs the same glob in SQL as in dense search.
+func init() {
+	var mu sync.Mutex
+	cache := map[string]*regexp.Regexp{}
+	sqlite.MustRegisterDeterministicScalarFunction("opsmcp_path_match", 2, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		glob, _ := args[0].(string)
+		p, _ := args[1].(string)
+		mu.Lock()
+		re, ok := cache[glob]
+		if !ok {
+			var err error
+			if re, err = globRE(glob); err != nil {
+				mu.Unlock()
+				return nil, err
+			}
+			if len(cache) > 1000 {
+				clear(cache)
+			}
+			cache[glob] = re
+		}
+		mu.Unlock()
+		return re.MatchString(p), nil
+	})
+}
 
 // SQLite is the embedded store: one file (WAL mode) holding chunks, an
 // FTS5 index for BM25, and vectors; dense search is exact, over vectors
@@ -360,8 +388,7 @@ func (s *SQLite) Keyword(ctx context.Context, query string, f Filter, k int) ([]
 	return out, rows.Err()
 }
 
-// sqlFilter is f as SQL conditions on chunks c; GLOB's * matches "/"
-// as Filter.Path promises.
+// sqlFilter is f as SQL conditions on chunks c.
 func sqlFilter(f Filter) (string, []any) {
 	var w strings.Builder
 	var args []any
@@ -378,8 +405,8 @@ func sqlFilter(f Filter) (string, []any) {
 		args = append(args, f.Version, globEscape(f.Version)+"*")
 	}
 	if f.Path != "" {
-		w.WriteString(" AND c.path GLOB ?")
-		args = append(args, strings.ReplaceAll(f.Path, "**", "*"))
+		w.WriteString(" AND opsmcp_path_match(?, c.path)")
+		args = append(args, f.Path)
 	}
 	return w.String(), args
 }

@@ -146,14 +146,20 @@ type Store interface {
 	Close() error
 }
 
-// globRE turns a Filter.Path glob into a regexp: * and ** match any run
-// of characters, ? one, [..] a class.
+// globRE turns a Filter.Path glob into a regexp: * matches any run of
+// characters ("/" too), **/ any run of folders or none, ? one character,
+// [..] a class.
 func globRE(glob string) (*regexp.Regexp, error) {
 	var b strings.Builder
 	b.WriteString("^")
 	for i := 0; i < len(glob); i++ {
 		switch c := glob[i]; c {
 		case '*':
+			if strings.HasPrefix(glob[i:], "**/") {
+				b.WriteString("(?:.*/)?")
+				i += 2
+				continue
+			}
 			b.WriteString(".*")
 			for i+1 < len(glob) && glob[i+1] == '*' {
 				i++
