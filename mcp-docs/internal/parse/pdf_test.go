@@ -20,6 +20,12 @@ func TestPDFPages(t *testing.T) {
 			{"Ollama failover", "When GCP-A stops answering, route to GCP-B.", "Check the tags endpoint first."},
 			{"Rollback", "Set OLLAMA_URL back to the bridge on host 110."},
 		}), 0o644))
+		// The operations manual of the mcp-docs corpus.
+		require.NoError(t, os.WriteFile(filepath.Join("..", "..", "testdata", "corpus", "manuals", "gpu-operations.pdf"), MinimalPDF([][]string{
+			{"GPU host maintenance", "Host 111 carries two RTX 4090 cards for the 32B models.", "Drain its lane in the gateway before any driver update.", "Schedule maintenance windows on Tuesday evenings."},
+			{"Driver updates", "Install the NVIDIA driver from the vendor repository, then reboot.", "After reboot run nvidia-smi and confirm both cards and CUDA 12.", "If a card is missing, reseat it and check the PCIe power cables."},
+			{"Model residency", "Keep qwen2.5-coder:32b and deepseek-r1:32b loaded on host 111 only.", "OLLAMA_KEEP_ALIVE is 24h so the models stay in VRAM overnight.", "gemma3:4b runs on GCP-A and GCP-B for the alert-fast lane."},
+		}), 0o644))
 	}
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
