@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 BIN   := $(CURDIR)/bin
 GO    ?= go
-PKGS  := ./shared/... ./mcp-kubernetes/... ./mcp-logs/... ./mcp-gitea/... ./mcp-swarm/... ./orchestrator/...
+PKGS  := ./shared/... ./mcp-kubernetes/... ./mcp-logs/... ./mcp-gitea/... ./mcp-swarm/... ./mcp-docs/... ./orchestrator/...
 E2E   := ./e2e/...
 
 .PHONY: all build test unit e2e upstreams vet fmt run bench clean images
@@ -17,13 +17,14 @@ build:
 	$(GO) build -trimpath -o $(BIN)/mcp-logs ./mcp-logs/cmd/mcp-logs
 	$(GO) build -trimpath -o $(BIN)/mcp-gitea ./mcp-gitea/cmd/mcp-gitea
 	$(GO) build -trimpath -o $(BIN)/mcp-swarm ./mcp-swarm/cmd/mcp-swarm
+	$(GO) build -trimpath -o $(BIN)/mcp-docs ./mcp-docs/cmd/mcp-docs
 	$(GO) build -trimpath -o $(BIN)/mcp-orchestrator ./orchestrator/cmd/mcp-orchestrator
 
 # One image per binary from deploy/Dockerfile: static binaries built here,
 # copied into FROM-scratch images (--target dist), so no base image is
 # pulled. `docker build -f deploy/Dockerfile --build-arg BINARY=...` with
 # no target builds inside golang:1.26 instead.
-IMAGES   ?= mcp-kubernetes mcp-gitea mcp-swarm mcp-logs mcp-orchestrator
+IMAGES   ?= mcp-kubernetes mcp-gitea mcp-swarm mcp-logs mcp-docs mcp-orchestrator
 VERSION  ?= 0.1.0
 REGISTRY ?= opsmcp
 DOCKER   ?= docker
@@ -38,7 +39,7 @@ images:
 	done
 
 vet:
-	@unformatted=$$(gofmt -l shared mcp-kubernetes mcp-logs mcp-gitea mcp-swarm orchestrator e2e); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	@unformatted=$$(gofmt -l shared mcp-kubernetes mcp-logs mcp-gitea mcp-swarm mcp-docs orchestrator e2e); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS) $(E2E)
 
 unit:
@@ -101,9 +102,12 @@ run: build
 	else \
 	  echo "mcp-orchestrator: not started: set OLLAMA_URL and OPSMCP_ORCHESTRATOR_CONFIG (its servers file)"; \
 	fi; \
-	for s in mcp-docs; do \
-	  echo "$$s: not started: not part of this version yet"; \
-	done; \
+	if [ -n "$$OPSMCP_DOCS_CONFIG" ]; then \
+	  echo "mcp-docs: http://127.0.0.1:8085/mcp, sources from $$OPSMCP_DOCS_CONFIG"; \
+	  $(BIN)/mcp-docs serve --transport http --config "$$OPSMCP_DOCS_CONFIG" & pids="$$pids $$!"; \
+	else \
+	  echo "mcp-docs: not started: set OPSMCP_DOCS_CONFIG (its sources file)"; \
+	fi; \
 	if [ -z "$$pids" ]; then echo "nothing to run"; exit 0; fi; \
 	echo "Ctrl-C to stop"; wait
 

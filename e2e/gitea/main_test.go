@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -185,20 +184,8 @@ func waitPushed(ctx context.Context, admin *gitea.Client, repo string, want int)
 	return fmt.Errorf("ops/%s: Gitea did not show the push within 60s", repo)
 }
 
-// git runs git in dir with a fixed identity and date.
-func git(ctx context.Context, dir, author, when string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = dir
-	name, email, _ := strings.Cut(author, " <")
-	email = strings.TrimSuffix(email, ">")
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME="+name, "GIT_AUTHOR_EMAIL="+email, "GIT_COMMITTER_NAME="+name, "GIT_COMMITTER_EMAIL="+email,
-		"GIT_AUTHOR_DATE="+when, "GIT_COMMITTER_DATE="+when, "HOME="+dir, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out)), nil
-}
+// git runs git in dir as author at when (harness.Git).
+var git = harness.Git
 
 func remote(repo string) string {
 	return strings.Replace(forge.URL, "http://", "http://root-admin:"+adminToken+"@", 1) + "/ops/" + repo + ".git"

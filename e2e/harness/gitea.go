@@ -72,6 +72,11 @@ ENABLED = false
 [cron.update_checker]
 ENABLED = false
 
+[webhook]
+; mcp-docs' e2e has Gitea deliver push events to a server on loopback.
+ALLOWED_HOST_LIST = loopback
+DELIVER_TIMEOUT = 10
+
 [indexer]
 REPO_INDEXER_ENABLED = false
 
@@ -196,3 +201,19 @@ func (g *Gitea) AccessLog() ([]string, error) {
 
 // Stop stops Gitea.
 func (g *Gitea) Stop() { g.Proc.Stop() }
+
+// Git runs the git CLI in dir as author ("Name <email>") at when (a date
+// git accepts), with no system or user config.
+func Git(ctx context.Context, dir, author, when string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	name, email, _ := strings.Cut(author, " <")
+	email = strings.TrimSuffix(email, ">")
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME="+name, "GIT_AUTHOR_EMAIL="+email, "GIT_COMMITTER_NAME="+name, "GIT_COMMITTER_EMAIL="+email,
+		"GIT_AUTHOR_DATE="+when, "GIT_COMMITTER_DATE="+when, "HOME="+dir, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out)), nil
+}

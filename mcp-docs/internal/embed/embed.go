@@ -84,7 +84,7 @@ func (o *Ollama) Embed(ctx context.Context, texts []string) ([][]float32, error)
 	batch := max(o.Batch, 1)
 	for start := 0; start < len(texts); start += batch {
 		part := texts[start:min(start+batch, len(texts))]
-		vecs, err := o.batch(ctx, part)
+		vecs, err := o.fitting(ctx, part, 0)
 		if err != nil {
 			return out, err
 		}
@@ -92,6 +92,40 @@ func (o *Ollama) Embed(ctx context.Context, texts []string) ([][]float32, error)
 		o.Calls += len(part)
 	}
 	return out, nil
+}
+
+// tooLong is Ollama's answer when a text does not fit the model's context
+// even with truncation (the runner's num_ctx can be below what the model
+// reports).
+func tooLong(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "exceeds the context length")
+}
+
+// fitting embeds texts; when one is too long for the model, it finds it
+// by halving the batch and embeds its first half instead (then quarter…),
+// so one oversized chunk cannot block every later run.
+func (o *Ollama) fitting(ctx context.Context, texts []string, cuts int) ([][]float32, error) {
+	vecs, err := o.batch(ctx, texts)
+	if !tooLong(err) {
+		return vecs, err
+	}
+	if len(texts) > 1 {
+		mid := len(texts) / 2
+		a, err := o.fitting(ctx, texts[:mid], cuts)
+		if err != nil {
+			return nil, err
+		}
+		b, err := o.fitting(ctx, texts[mid:], cuts)
+		if err != nil {
+			return nil, err
+		}
+		return append(a, b...), nil
+	}
+	if cuts >= 8 || len(texts[0]) < 64 {
+		return nil, err
+	}
+	half := []rune(texts[0])
+	return o.fitting(ctx, []string{string(half[:len(half)/2])}, cuts+1)
 }
 
 func (o *Ollama) batch(ctx context.Context, texts []string) ([][]float32, error) {
@@ -117,6 +151,9 @@ func (o *Ollama) batch(ctx context.Context, texts []string) ([][]float32, error)
 				return nil, ctx.Err()
 			}
 			errs = append(errs, fmt.Sprintf("%s: %v", o.endpoints[i].Name, err))
+			if tooLong(err) {
+				return nil, err // the same on every host: the caller shortens
+			}
 			var se api.StatusError
 			if errors.As(err, &se) && se.StatusCode >= 400 && se.StatusCode < 500 && se.StatusCode != http.StatusTooManyRequests {
 				// The model is missing or the request is wrong: another
