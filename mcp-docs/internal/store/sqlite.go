@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -75,7 +76,9 @@ CREATE TRIGGER IF NOT EXISTS chunks_au AFTER UPDATE OF text, heading, path ON ch
 	INSERT INTO chunks_fts(chunks_fts, rowid, text, heading, path) VALUES ('delete', old.id, old.text, old.heading, old.path);
 	INSERT INTO chunks_fts(rowid, text, heading, path) VALUES (new.id, new.text, new.heading, new.path);
 END;
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
 CREATE TABLE IF NOT EXISTS vectors(model TEXT, hash TEXT, dim INTEGER, vec BLOB, PRIMARY KEY(model, hash));
+INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('rank', 'bm25(1.0, 2.0, 0.5)');
 `
 
 // OpenSQLite opens (creating if needed) the store at path.
@@ -113,6 +116,20 @@ func (s *SQLite) MaskKey(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("store mask key: %w", err)
 	}
 	return s.MaskKey(ctx)
+}
+
+// Compact merges the keyword index's segments after writes: full
+// rewrites it into one (after a large run), otherwise a bounded merge
+// keeps query cost from growing with every small run.
+func (s *SQLite) Compact(ctx context.Context, full bool) error {
+	q := `INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('merge', 500)`
+	if full {
+		q = `INSERT INTO chunks_fts(chunks_fts) VALUES ('optimize')`
+	}
+	if _, err := s.db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("compact keyword index: %w", err)
+	}
+	return nil
 }
 
 // Backup writes a consistent copy of the store to dest while it serves
@@ -346,6 +363,17 @@ func scanChunk(sc interface{ Scan(...any) error }, extra ...any) (int64, Chunk, 
 	return rowid, c, nil
 }
 
+// stopWords match nearly every chunk and say nothing about it; a query
+// of only such words keeps them.
+var stopWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`a an and are as at be by can do does for from has have how i in is it its of on or
+		our should the this to we what when where which who why will with you your`) {
+		stopWords[w] = true
+	}
+}
+
 // Terms are the words of a query as FTS5 sees them; the keyword search
 // ORs them (BM25 ranks chunks with more and rarer terms first).
 func Terms(query string) []string {
@@ -353,6 +381,9 @@ func Terms(query string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, w := range words {
+		if stopWords[w] && len(words) > 1 {
+			continue
+		}
 		if !seen[w] && len(out) < 32 {
 			seen[w] = true
 			out = append(out, w)
@@ -361,31 +392,119 @@ func Terms(query string) []string {
 	return out
 }
 
-// Keyword implements Store.
+// Keyword implements Store. The FTS5 part ranks first (headings weigh
+// twice the text, paths half) and only the best few hundred rows are
+// joined and filtered, so a common word does not make every chunk row
+// load; a filter that leaves fewer than k widens the window.
 func (s *SQLite) Keyword(ctx context.Context, query string, f Filter, k int) ([]Hit, error) {
 	terms := Terms(query)
 	if len(terms) == 0 {
 		return nil, nil
 	}
+	terms, err := s.selective(ctx, terms)
+	if err != nil {
+		return nil, err
+	}
 	match := `"` + strings.Join(terms, `" OR "`) + `"`
 	where, args := sqlFilter(f)
-	// Headings weigh twice the text, paths half.
-	q := `SELECT ` + chunkCols + `, -bm25(chunks_fts, 1.0, 2.0, 0.5) FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid
-		WHERE chunks_fts MATCH ?` + where + ` ORDER BY bm25(chunks_fts, 1.0, 2.0, 0.5) LIMIT ?`
-	rows, err := s.db.QueryContext(ctx, q, append(append([]any{match}, args...), k)...)
-	if err != nil {
-		return nil, fmt.Errorf("keyword search: %w", err)
+	window := k
+	if where != "" {
+		window = max(k*20, 200)
 	}
-	defer rows.Close()
-	var out []Hit
-	for rows.Next() {
-		var h Hit
-		if _, h.Chunk, err = scanChunk(rows, &h.Score); err != nil {
+	for {
+		q := `SELECT ` + chunkCols + `, -r.rank FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?) r
+			JOIN chunks c ON c.id = r.rowid WHERE 1=1` + where + ` ORDER BY r.rank LIMIT ?`
+		rows, err := s.db.QueryContext(ctx, q, append(append([]any{match, window}, args...), k)...)
+		if err != nil {
+			return nil, fmt.Errorf("keyword search: %w", err)
+		}
+		var out []Hit
+		for rows.Next() {
+			var h Hit
+			if _, h.Chunk, err = scanChunk(rows, &h.Score); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, h)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		out = append(out, h)
+		// Enough hits, or the window already held every match.
+		if len(out) >= k || where == "" || window >= 1<<20 {
+			return out, nil
+		}
+		window *= 8
 	}
-	return out, rows.Err()
+}
+
+// commonShare is the share of chunks above which a query word is too
+// common to be worth scoring (its IDF is near zero).
+const commonShare = 0.05
+
+// selective drops the query words that occur in more than commonShare of
+// the chunks, when rarer ones remain (if none does, the two rarest stay):
+// scoring every chunk that holds a common word costs time in proportion
+// to the index and barely moves the ranking, as Lucene's common-terms
+// query reasons. Words are counted after stemming, by FTS5's own
+// vocabulary table.
+func (s *SQLite) selective(ctx context.Context, terms []string) ([]string, error) {
+	if len(terms) < 2 {
+		return terms, nil
+	}
+	var total int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM chunks`).Scan(&total); err != nil {
+		return nil, err
+	}
+	if total < 1000 {
+		return terms, nil
+	}
+	type df struct {
+		term string
+		n    int
+	}
+	var dfs []df
+	for _, t := range terms {
+		// The vocabulary holds Porter stems; the word and its crude stems
+		// are looked up and the largest count taken. A stem missed here
+		// only makes the word look rare, so it is kept: never a lost hit.
+		n := 0
+		for _, form := range stems(t) {
+			var c int
+			err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(doc), 0) FROM chunks_vocab WHERE term = ?`, form).Scan(&c)
+			if err != nil {
+				return nil, fmt.Errorf("term statistics: %w", err)
+			}
+			n = max(n, c)
+		}
+		dfs = append(dfs, df{t, n})
+	}
+	var keep []string
+	for _, d := range dfs {
+		if float64(d.n) <= commonShare*float64(total) {
+			keep = append(keep, d.term)
+		}
+	}
+	if len(keep) > 0 {
+		return keep, nil
+	}
+	sort.Slice(dfs, func(i, j int) bool { return dfs[i].n < dfs[j].n })
+	for _, d := range dfs[:min(2, len(dfs))] {
+		keep = append(keep, d.term)
+	}
+	return keep, nil
+}
+
+// stems are w and w without a common English suffix.
+func stems(w string) []string {
+	out := []string{w}
+	for _, suf := range []string{"ing", "ed", "es", "s", "ly", "er"} {
+		if len(w) > len(suf)+2 && strings.HasSuffix(w, suf) {
+			out = append(out, strings.TrimSuffix(w, suf))
+		}
+	}
+	return out
 }
 
 // sqlFilter is f as SQL conditions on chunks c.
