@@ -221,7 +221,7 @@ func TestServerSideDryRun(t *testing.T) {
 		assert.Empty(t, c.warn.take())
 		pods++
 	}
-	assert.Equal(t, 5, pods)
+	assert.Equal(t, len(suite), pods)
 }
 
 // TestDryRunRefusesWhatIsWrong: the same path refuses an object with a

@@ -20,7 +20,10 @@ import (
 	"github.com/opsmcp/opsmcp/e2e/harness"
 )
 
-var suite = []string{"mcp-kubernetes", "mcp-gitea", "mcp-swarm", "mcp-logs", "mcp-orchestrator"}
+var suite = []string{"mcp-kubernetes", "mcp-gitea", "mcp-swarm", "mcp-logs", "mcp-docs", "mcp-orchestrator"}
+
+// served: binaries whose server is the serve subcommand.
+var served = map[string]bool{"mcp-docs": true, "mcp-orchestrator": true}
 
 // composeProject loads deploy/compose with compose-go, as `docker
 // compose config` would, with the variables it requires set to loopback.
@@ -47,7 +50,7 @@ func TestCompose(t *testing.T) {
 	p := composeProject(t)
 	names := p.ServiceNames()
 	slices.Sort(names)
-	assert.Equal(t, []string{"mcp-gitea", "mcp-kubernetes", "mcp-logs", "mcp-orchestrator", "mcp-swarm", "proxy"}, names)
+	assert.Equal(t, []string{"mcp-docs", "mcp-gitea", "mcp-kubernetes", "mcp-logs", "mcp-orchestrator", "mcp-swarm", "proxy"}, names)
 	for _, s := range p.Services {
 		assert.True(t, s.ReadOnly, "%s: read-only root", s.Name)
 		assert.False(t, s.Privileged, s.Name)
@@ -131,7 +134,7 @@ func TestSettingsNameRealFlags(t *testing.T) {
 		bin, err := harness.BuildBinary(dir, module, b)
 		require.NoError(t, err)
 		args := []string{"--help"}
-		if b == "mcp-orchestrator" {
+		if served[b] {
 			args = []string{"serve", "--help"}
 		}
 		out, _ := exec.Command(bin, args...).CombinedOutput()
@@ -186,6 +189,10 @@ func TestSettingsNameRealFlags(t *testing.T) {
 			continue
 		}
 		check("opsmcp-server-env for "+b, b, shared)
+		if served[b] {
+			args, _, _ := unstructured.NestedStringSlice(c, "args")
+			assert.Equal(t, []string{"serve"}, args, b)
+		}
 		env, _, _ := unstructured.NestedSlice(c, "env")
 		var text strings.Builder
 		for _, e := range env {
@@ -208,6 +215,9 @@ func TestSettingsNameRealFlags(t *testing.T) {
 			text.WriteString(k + "=" + *v + "\n")
 		}
 		check("compose "+b, b, fromEnv(text.String()))
+		if served[b] {
+			assert.Equal(t, composetypes.ShellCommand{"serve"}, s.Command, b)
+		}
 	}
 
 	// systemd: the unit's own settings, each env file, each drop-in.
@@ -224,6 +234,11 @@ func TestSettingsNameRealFlags(t *testing.T) {
 			check("systemd "+b, b, fromArgs(strings.Fields(line[1])[1:]))
 			continue
 		}
-		check("systemd "+b, b, fromEnv(strings.ReplaceAll(string(unit)+"\n"+string(env)+"\n"+string(dropIn), " OPSMCP_", "\nOPSMCP_")))
+		args := regexp.MustCompile(`(?m)^OPSMCP_ARGS=.*$`)
+		if served[b] {
+			assert.Regexp(t, `(?m)^OPSMCP_ARGS=serve$`, string(env), b)
+		}
+		text := args.ReplaceAllString(string(unit)+"\n"+string(env)+"\n"+string(dropIn), "")
+		check("systemd "+b, b, fromEnv(strings.ReplaceAll(text, " OPSMCP_", "\nOPSMCP_")))
 	}
 }

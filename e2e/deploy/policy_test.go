@@ -33,7 +33,7 @@ func TestOverlaysPass(t *testing.T) {
 		t.Run(o, func(t *testing.T) {
 			objs := render(t, kube(o))
 			assert.Empty(t, deploy.Violations(objs))
-			for _, name := range []string{"mcp-kubernetes", "mcp-gitea", "mcp-swarm", "mcp-logs", "mcp-orchestrator"} {
+			for _, name := range suite {
 				for _, kind := range []string{"Deployment", "Service", "ServiceAccount"} {
 					obj := deploy.Find(objs, kind, name)
 					if assert.NotNil(t, obj, "%s %s", kind, name) {
@@ -112,11 +112,11 @@ func TestMeshAndBridge(t *testing.T) {
 		}
 		return out
 	}
-	meshNP := deploy.Find(mesh, "NetworkPolicy", "mcp-orchestrator-egress")
+	meshNP := deploy.Find(mesh, "NetworkPolicy", "ollama-egress")
 	require.NotNil(t, meshNP)
 	assert.Equal(t, []string{"10.77.114.21/32", "10.77.114.22/32", "10.77.114.111/32"}, cidrs(meshNP))
-	assert.Nil(t, deploy.Find(mesh, "NetworkPolicy", "mcp-orchestrator-egress-bridge"))
-	bridgeNP := deploy.Find(bridge, "NetworkPolicy", "mcp-orchestrator-egress-bridge")
+	assert.Nil(t, deploy.Find(mesh, "NetworkPolicy", "ollama-egress-bridge"))
+	bridgeNP := deploy.Find(bridge, "NetworkPolicy", "ollama-egress-bridge")
 	require.NotNil(t, bridgeNP)
 	assert.Equal(t, []string{"192.168.0.110/32", "192.168.0.111/32"}, cidrs(bridgeNP))
 }

@@ -150,6 +150,15 @@ func (ix *Indexer) Index(ctx context.Context, src source.Source) (Report, error)
 			rep.Deleted++
 		}
 	}
+	if c, ok := ix.Store.(interface {
+		Compact(ctx context.Context, full bool) error
+	}); ok && rep.Changed+rep.Deleted > 0 {
+		// A big run rewrites the keyword index in one piece; a small one
+		// merges a bounded amount, so query cost does not creep up.
+		if err := c.Compact(ctx, rep.Chunks > 5000); err != nil {
+			ix.log().Warn("compact keyword index", "err", err)
+		}
+	}
 	if ix.Embedder != nil {
 		n, err := ix.embedPending(ctx, src.Name)
 		rep.Embedded = n
