@@ -70,11 +70,7 @@ func (d *denseIndex) search(q []float32, k int, keep func(i int) bool) []scored 
 			defer wg.Done()
 			h := make(minHeap, 0, k+1)
 			for i := lo; i < hi; i++ {
-				v := d.vecs[i*d.dim : (i+1)*d.dim]
-				var dot float32
-				for j, x := range q {
-					dot += x * v[j]
-				}
+				dot := dot(q, d.vecs[i*d.dim:(i+1)*d.dim])
 				if len(h) == k && dot <= h[0].score {
 					continue
 				}
@@ -99,4 +95,22 @@ func (d *denseIndex) search(q []float32, k int, keep func(i int) bool) []scored 
 		all = all[:k]
 	}
 	return all
+}
+
+// dot is the inner product, four lanes at a time (Go does not vectorise
+// the plain loop; this is about twice as fast on amd64).
+func dot(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return s0 + s1 + s2 + s3
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -76,7 +75,6 @@ CREATE TRIGGER IF NOT EXISTS chunks_au AFTER UPDATE OF text, heading, path ON ch
 	INSERT INTO chunks_fts(chunks_fts, rowid, text, heading, path) VALUES ('delete', old.id, old.text, old.heading, old.path);
 	INSERT INTO chunks_fts(rowid, text, heading, path) VALUES (new.id, new.text, new.heading, new.path);
 END;
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab(chunks_fts, 'row');
 CREATE TABLE IF NOT EXISTS vectors(model TEXT, hash TEXT, dim INTEGER, vec BLOB, PRIMARY KEY(model, hash));
 INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('rank', 'bm25(1.0, 2.0, 0.5)');
 `
@@ -401,11 +399,24 @@ func (s *SQLite) Keyword(ctx context.Context, query string, f Filter, k int) ([]
 	if len(terms) == 0 {
 		return nil, nil
 	}
-	terms, err := s.selective(ctx, terms)
+	terms, all, err := s.selective(ctx, terms)
 	if err != nil {
 		return nil, err
 	}
 	match := `"` + strings.Join(terms, `" OR "`) + `"`
+	if all {
+		// Only common words: chunks holding all of them, a far smaller
+		// set than any one of them; OR again if too few do.
+		hits, err := s.keyword(ctx, `"`+strings.Join(terms, `" AND "`)+`"`, f, k)
+		if err != nil || len(hits) >= k {
+			return hits, err
+		}
+	}
+	return s.keyword(ctx, match, f, k)
+}
+
+// keyword runs one FTS5 match expression.
+func (s *SQLite) keyword(ctx context.Context, match string, f Filter, k int) ([]Hit, error) {
 	where, args := sqlFilter(f)
 	window := k
 	if where != "" {
@@ -444,21 +455,21 @@ func (s *SQLite) Keyword(ctx context.Context, query string, f Filter, k int) ([]
 const commonShare = 0.05
 
 // selective drops the query words that occur in more than commonShare of
-// the chunks, when rarer ones remain (if none does, the two rarest stay):
-// scoring every chunk that holds a common word costs time in proportion
-// to the index and barely moves the ranking, as Lucene's common-terms
-// query reasons. Words are counted after stemming, by FTS5's own
-// vocabulary table.
-func (s *SQLite) selective(ctx context.Context, terms []string) ([]string, error) {
+// the chunks, when rarer ones remain: scoring every chunk that holds a
+// common word costs time in proportion to the index and barely moves the
+// ranking, as Lucene's common-terms query reasons. When every word is
+// common, all are kept and all says so (the caller then asks for chunks
+// holding all of them).
+func (s *SQLite) selective(ctx context.Context, terms []string) (keep []string, all bool, err error) {
 	if len(terms) < 2 {
-		return terms, nil
+		return terms, false, nil
 	}
 	var total int
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM chunks`).Scan(&total); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if total < 1000 {
-		return terms, nil
+		return terms, false, nil
 	}
 	type df struct {
 		term string
@@ -466,45 +477,27 @@ func (s *SQLite) selective(ctx context.Context, terms []string) ([]string, error
 	}
 	var dfs []df
 	for _, t := range terms {
-		// The vocabulary holds Porter stems; the word and its crude stems
-		// are looked up and the largest count taken. A stem missed here
-		// only makes the word look rare, so it is kept: never a lost hit.
-		n := 0
-		for _, form := range stems(t) {
-			var c int
-			err := s.db.QueryRowContext(ctx, `SELECT coalesce(sum(doc), 0) FROM chunks_vocab WHERE term = ?`, form).Scan(&c)
-			if err != nil {
-				return nil, fmt.Errorf("term statistics: %w", err)
-			}
-			n = max(n, c)
+		// FTS5 tokenizes (and stems) the word itself; counting stops once
+		// the word is known to be common, so this costs at most
+		// commonShare of the index per word.
+		limit := int(commonShare*float64(total)) + 1
+		var n int
+		err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)`,
+			`"`+t+`"`, limit).Scan(&n)
+		if err != nil {
+			return nil, false, fmt.Errorf("term statistics: %w", err)
 		}
 		dfs = append(dfs, df{t, n})
 	}
-	var keep []string
 	for _, d := range dfs {
 		if float64(d.n) <= commonShare*float64(total) {
 			keep = append(keep, d.term)
 		}
 	}
 	if len(keep) > 0 {
-		return keep, nil
+		return keep, false, nil
 	}
-	sort.Slice(dfs, func(i, j int) bool { return dfs[i].n < dfs[j].n })
-	for _, d := range dfs[:min(2, len(dfs))] {
-		keep = append(keep, d.term)
-	}
-	return keep, nil
-}
-
-// stems are w and w without a common English suffix.
-func stems(w string) []string {
-	out := []string{w}
-	for _, suf := range []string{"ing", "ed", "es", "s", "ly", "er"} {
-		if len(w) > len(suf)+2 && strings.HasSuffix(w, suf) {
-			out = append(out, strings.TrimSuffix(w, suf))
-		}
-	}
-	return out
+	return terms, true, nil
 }
 
 // sqlFilter is f as SQL conditions on chunks c.

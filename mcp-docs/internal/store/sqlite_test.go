@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -60,4 +61,42 @@ func TestBackupWhileOpen(t *testing.T) {
 	assert.Error(t, s.Backup(ctx, copyPath), "an existing file is not overwritten")
 	_, err = os.Stat(copyPath)
 	require.NoError(t, err)
+}
+
+// TestCommonWords: above 1000 chunks, a word in most chunks is not
+// scored when a rarer one is asked too, and a query of only common words
+// finds the chunks that hold all of them.
+func TestCommonWords(t *testing.T) {
+	s := openSQLite(t).(*store.SQLite)
+	ctx := context.Background()
+	for f := 0; f < 120; f++ {
+		var cs []store.Chunk
+		p := fmt.Sprintf("f%d.md", f)
+		for i := 0; i < 10; i++ {
+			text := "pod service"
+			switch {
+			case f == 7 && i < 3:
+				text += " zebra"
+			case f%2 == 0:
+				text += " ingress"
+			}
+			cs = append(cs, store.Chunk{ID: store.ChunkID("d", p, i), Source: "d", Path: p, Kind: "markdown", Version: "v", Ordinal: i, Text: text, Hash: store.TextHash(text)})
+		}
+		require.NoError(t, s.PutFile(ctx, store.File{Source: "d", Path: p, Kind: "markdown", Version: "v", Hash: p}, cs))
+	}
+	h, err := s.Keyword(ctx, "pod zebra", store.Filter{}, 10)
+	require.NoError(t, err)
+	assert.Len(t, h, 3, "only the rare word is scored")
+	for _, x := range h {
+		assert.Contains(t, x.Text, "zebra")
+	}
+	h, err = s.Keyword(ctx, "service ingress", store.Filter{}, 10)
+	require.NoError(t, err)
+	require.Len(t, h, 10)
+	for _, x := range h {
+		assert.Contains(t, x.Text, "ingress", "both common words")
+	}
+	h, err = s.Keyword(ctx, "pod", store.Filter{Path: "f7.md"}, 10)
+	require.NoError(t, err)
+	assert.Len(t, h, 10, "a narrow filter widens the window until it finds its chunks")
 }
