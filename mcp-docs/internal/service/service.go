@@ -38,6 +38,12 @@ type Options struct {
 	Chunk        chunk.Options
 	ReindexEvery time.Duration
 	WebhookFile  string
+	// Store is sqlite (the default: one file) or qdrant.
+	Store            string
+	QdrantURL        string
+	QdrantCollection string
+	QdrantKeyFile    string
+	QdrantDim        int
 }
 
 // AddFlags registers the options.
@@ -52,15 +58,26 @@ func AddFlags(fs *pflag.FlagSet, o *Options, serving bool) {
 	fs.IntVar(&o.Chunk.MinTokens, "chunk-min-tokens", chunk.Defaults.MinTokens, "merge shorter neighbouring sections up to this size")
 	fs.IntVar(&o.Chunk.MaxTokens, "chunk-max-tokens", chunk.Defaults.MaxTokens, "split longer sections below this size")
 	fs.IntVar(&o.Chunk.OverlapTokens, "chunk-overlap-tokens", chunk.Defaults.OverlapTokens, "overlap between the pieces of a split section")
+	fs.StringVar(&o.Store, "store", "sqlite", "index store: sqlite (one file, --db) or qdrant (--qdrant-url)")
+	fs.StringVar(&o.QdrantURL, "qdrant-url", "", "Qdrant's REST URL, e.g. http://qdrant:6333 (with --store qdrant)")
+	fs.StringVar(&o.QdrantCollection, "qdrant-collection", "opsmcp-docs", "Qdrant collection alias (the collection itself is <alias>_v<schema>)")
+	fs.StringVar(&o.QdrantKeyFile, "qdrant-api-key-file", "", "file holding Qdrant's API key")
+	fs.IntVar(&o.QdrantDim, "qdrant-dim", 768, "embedding size of --embed-model, for the Qdrant collection (768: nomic-embed-text)")
 	if serving {
 		fs.DurationVar(&o.ReindexEvery, "reindex-every", 15*time.Minute, "re-index every source this often (0: only at start and on webhooks)")
 		fs.StringVar(&o.WebhookFile, "webhook-secret-file", "", "secret of the Gitea webhook (POST /webhook/gitea); none: webhook off")
 	}
 }
 
+// Index is a store with its own masking key.
+type Index interface {
+	store.Store
+	MaskKey(ctx context.Context) ([]byte, error)
+}
+
 // Service is a running mcp-docs.
 type Service struct {
-	Store    *store.SQLite
+	Store    Index
 	Sources  *source.Config
 	Indexer  *index.Indexer
 	Searcher *search.Searcher
@@ -89,10 +106,7 @@ func Open(ctx context.Context, o Options, log *slog.Logger) (*Service, error) {
 	if err := os.MkdirAll(o.CacheDir, 0o700); err != nil {
 		return nil, fmt.Errorf("cache dir: %w", err)
 	}
-	if o.DB == "" {
-		o.DB = filepath.Join(o.CacheDir, "docs.db")
-	}
-	st, err := store.OpenSQLite(o.DB)
+	st, err := openStore(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +144,31 @@ func Open(ctx context.Context, o Options, log *slog.Logger) (*Service, error) {
 		queue:    make(chan string, len(cfg.Sources)),
 	}
 	return s, nil
+}
+
+func openStore(ctx context.Context, o Options) (Index, error) {
+	switch o.Store {
+	case "sqlite", "":
+		if o.DB == "" {
+			o.DB = filepath.Join(o.CacheDir, "docs.db")
+		}
+		return store.OpenSQLite(o.DB)
+	case "qdrant":
+		if o.QdrantURL == "" {
+			return nil, errors.New("--store qdrant needs --qdrant-url")
+		}
+		var key string
+		if o.QdrantKeyFile != "" {
+			raw, err := os.ReadFile(o.QdrantKeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("read --qdrant-api-key-file: %w", err)
+			}
+			key = strings.TrimSpace(string(raw))
+		}
+		return store.OpenQdrant(ctx, o.QdrantURL, o.QdrantCollection, key, o.QdrantDim)
+	default:
+		return nil, fmt.Errorf("--store %q: use sqlite or qdrant", o.Store)
+	}
 }
 
 // Close closes the store.
