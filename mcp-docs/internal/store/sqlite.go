@@ -598,29 +598,40 @@ func (s *SQLite) denseFor(ctx context.Context, model string) (*denseIndex, error
 	if idx := s.dense[model]; idx != nil && idx.gen == gen {
 		return idx, nil
 	}
+	// Sized first: growing one flat array of a million vectors by append
+	// would hold two or three copies at once.
+	var n, dim int
+	err = s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(max(v.dim), 0) FROM chunks c JOIN vectors v ON v.hash = c.hash AND v.model = ?`, model).Scan(&n, &dim)
+	if err != nil {
+		return nil, fmt.Errorf("count vectors of %s: %w", model, err)
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.source, c.path, c.kind, c.version, v.dim, v.vec FROM chunks c JOIN vectors v ON v.hash = c.hash AND v.model = ?`, model)
 	if err != nil {
 		return nil, fmt.Errorf("load vectors of %s: %w", model, err)
 	}
 	defer rows.Close()
-	idx := &denseIndex{gen: gen, intern: map[string]uint32{}}
+	idx := &denseIndex{gen: gen, intern: map[string]uint32{}, vecs: make([]float32, 0, n*dim), rowids: make([]int64, 0, n), meta: make([]chunkMeta, 0, n)}
 	for rows.Next() {
 		var id int64
 		var source, path, kind, version string
-		var dim int
+		var rowDim int
 		var blob []byte
-		if err := rows.Scan(&id, &source, &path, &kind, &version, &dim, &blob); err != nil {
+		if err := rows.Scan(&id, &source, &path, &kind, &version, &rowDim, &blob); err != nil {
 			return nil, err
 		}
 		if idx.dim == 0 {
-			idx.dim = dim
+			idx.dim = rowDim
 		}
-		if dim != idx.dim || len(blob) != 4*dim {
+		if rowDim != idx.dim || len(blob) != 4*rowDim {
 			continue // a vector of another size: the model changed under the same name
 		}
-		n := len(idx.vecs)
-		idx.vecs = append(idx.vecs, make([]float32, dim)...)
-		decodeVec(blob, idx.vecs[n:])
+		at := len(idx.vecs)
+		if cap(idx.vecs) >= at+rowDim {
+			idx.vecs = idx.vecs[:at+rowDim]
+		} else {
+			idx.vecs = append(idx.vecs, make([]float32, rowDim)...)
+		}
+		decodeVec(blob, idx.vecs[at:])
 		idx.rowids = append(idx.rowids, id)
 		idx.meta = append(idx.meta, chunkMeta{idx.str(source), idx.str(path), idx.str(kind), idx.str(version)})
 	}
