@@ -133,6 +133,13 @@ func New[In, Out any](name, title, description string, h func(ctx context.Contex
 	}
 }
 
+// ClosedWorld marks a tool that reads only the server's own domain (its
+// files, its index), not the open world of an upstream service.
+func ClosedWorld(t Tool) Tool {
+	t.OpenWorld = false
+	return t
+}
+
 // Rows renders a result's items one line each with row, for Render
 // functions of list results.
 func Rows(d map[string]any, row func(m map[string]any) string) string {

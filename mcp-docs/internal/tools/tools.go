@@ -30,21 +30,16 @@ type Server struct {
 // Tools is the table of mcp-docs' tools.
 func (s *Server) Tools() []tool.Tool {
 	return []tool.Tool{
-		closedWorld(tool.New[SearchInput, SearchOutput]("docs_search", "Search the team's docs",
+		tool.ClosedWorld(tool.New[SearchInput, SearchOutput]("docs_search", "Search the team's docs",
 			"Searches the indexed runbooks, ADRs, manifests, charts, Terraform and pipelines: keyword (BM25) and semantic (embeddings) results fused, or keyword alone when no embedding model answers; mode says which. Each hit has a citation path#heading@version, its score and text. Filter by source, path glob (runbooks/*), kind ("+strings.Join(parse.Kinds, ", ")+") or version (a commit prefix). Use docs_get with a hit's id for its neighbours or whole section. Secrets are masked.",
 			s.search)),
-		closedWorld(tool.New[GetInput, GetOutput]("docs_get", "Read a chunk, its neighbours or its section",
+		tool.ClosedWorld(tool.New[GetInput, GetOutput]("docs_get", "Read a chunk, its neighbours or its section",
 			"Returns one chunk by id (from docs_search) with up to 3 neighbouring chunks on each side, or, with section, every chunk of the file under the same heading, in order. Bounded; pass the cursor back to continue.",
 			s.get)),
-		closedWorld(tool.New[SourcesInput, SourcesOutput]("docs_sources", "List the indexed sources",
+		tool.ClosedWorld(tool.New[SourcesInput, SourcesOutput]("docs_sources", "List the indexed sources",
 			"The indexed sources: kind (git or folder), version (commit or content hash), files, chunks, when last indexed and how long ago, what the last run changed and embedded, and any error.",
 			s.sources)),
 	}
-}
-
-func closedWorld(t tool.Tool) tool.Tool {
-	t.OpenWorld = false
-	return t
 }
 
 // SearchInput is docs_search's input.

@@ -57,21 +57,16 @@ func (s *Server) Tools() []tool.Tool {
 		tool.New[PatternsInput, PatternsOutput]("logs_patterns", "Show Loki log patterns",
 			"The log line patterns Loki's pattern ingester detected for a selector, most frequent first; a quick summary of what a noisy stream says. Needs the pattern ingester enabled on Loki.",
 			s.patterns),
-		closedWorld(tool.New[FilesInput, FilesOutput]("logs_files", "List log files",
+		tool.ClosedWorld(tool.New[FilesInput, FilesOutput]("logs_files", "List log files",
 			"Log files under the server's roots (--files-root): path, size, modification time, gzip, and the time span their lines cover; newest first. A path glob matches the path relative to its root or the base name.",
 			s.files)),
-		closedWorld(tool.New[SearchInput, LinesOutput]("logs_search", "Search log files",
+		tool.ClosedWorld(tool.New[SearchInput, LinesOutput]("logs_search", "Search log files",
 			"Searches log files under the roots with an RE2 pattern (plain, rotated and gzip files), newest lines first unless order is oldest, with an optional path glob, time window, minimum level and JSON field filters. Each line comes with file, line number, time and level. Secrets are masked.",
 			s.search)),
-		closedWorld(tool.New[TailInput, LinesOutput]("logs_tail", "Tail a log file",
+		tool.ClosedWorld(tool.New[TailInput, LinesOutput]("logs_tail", "Tail a log file",
 			"The last lines of one log file under the roots, newest first, with line numbers; continue with the cursor for earlier lines.",
 			s.tail)),
 	}
-}
-
-func closedWorld(t tool.Tool) tool.Tool {
-	t.OpenWorld = false
-	return t
 }
 
 // Window is a time range argument set shared by the tools.
