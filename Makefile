@@ -67,6 +67,9 @@ bench:
 	$(GO) test -count=1 -run '^$$' -bench GiteaSearch -benchtime 10x ./e2e/gitea/
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 100x ./e2e/swarm/
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 300x ./e2e/orchestrator/
+	$(GO) test -count=1 -run '^$$' -bench DocsSearch -benchtime 100x ./e2e/docs/
+	$(GO) test -count=1 -run '^$$' -bench IndexWithOllama -benchtime 3x ./e2e/docs/
+	cd mcp-docs && OPSMCP_BENCH_CHUNKS=10000,100000 $(GO) test -run '^$$' -bench Query -benchtime 200x ./internal/store/
 
 # Starts each server that has an upstream to read, over HTTP on loopback with
 # the embedded defaults, says which upstream each other one lacks, and stops
