@@ -97,13 +97,25 @@ func (s *Server) search(ctx context.Context, c *tool.Call, in SearchInput) (*too
 			return nil, tool.Argf("path %q is not a glob: %v", in.Path, err)
 		}
 	}
-	res, err := s.Searcher.Search(ctx, in.Query, store.Filter{Source: in.Source, Path: in.Path, Kind: in.Kind, Version: in.Version}, in.K, in.Mode)
+	if in.Source != "" && !c.Allows("sources", in.Source) {
+		return nil, tool.Deniedf("source %q is outside what your role may read (%s)", in.Source, c.Grant.Describe())
+	}
+	// A role narrowed to some sources gets a deeper search, cut to its
+	// sources (a filter on one source is exact already).
+	want := in.K
+	scoped := in.Source == "" && c.Scope("sources") != nil
+	if scoped {
+		want = min(in.K*10, 500)
+	}
+	res, err := s.Searcher.Search(ctx, in.Query, store.Filter{Source: in.Source, Path: in.Path, Kind: in.Kind, Version: in.Version}, want, in.Mode)
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", in.Query, err)
 	}
 	out := SearchOutput{Mode: res.Mode, Note: res.Note, Items: make([]Hit, 0, len(res.Hits))}
 	for _, h := range res.Hits {
-		out.Items = append(out.Items, hit(h.Chunk, h.Score))
+		if len(out.Items) < in.K && (!scoped || c.Allows("sources", h.Source)) {
+			out.Items = append(out.Items, hit(h.Chunk, h.Score))
+		}
 	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		var b strings.Builder
@@ -150,6 +162,9 @@ func (s *Server) get(ctx context.Context, c *tool.Call, in GetInput) (*tool.Resu
 		return nil, tool.Argf("neighbours %d: use 0 to 3", in.Neighbours)
 	}
 	ch, err := s.Store.Get(ctx, in.ID)
+	if err == nil && !c.Allows("sources", ch.Source) {
+		err = store.ErrNotFound // a chunk the role may not read does not exist for it
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, tool.Argf("no chunk %s: ids change when a file is re-indexed; search again", in.ID)
 	}
@@ -230,6 +245,9 @@ func (s *Server) sources(ctx context.Context, c *tool.Call, in SourcesInput) (*t
 	}
 	out := SourcesOutput{Items: make([]SourceInfo, 0, len(all))}
 	for _, src := range all {
+		if !c.Allows("sources", src.Name) {
+			continue
+		}
 		out.Items = append(out.Items, SourceInfo{Name: src.Name, Kind: src.Kind, Version: src.Version, Files: src.Files, Chunks: src.Chunks,
 			Indexed: src.Indexed.UTC().Format(time.RFC3339), Age: now.Sub(src.Indexed).Round(time.Second).String(),
 			Changed: src.Changed, Embedded: src.Embedded, Error: src.Error})
