@@ -54,6 +54,7 @@ type Agent struct {
 	Policy *policy.Policy
 
 	modes sync.Map // endpoint/model -> mode, from /api/show
+	shows sync.Map // endpoint/model -> shown
 }
 
 // Event is progress: a tool call and its outcome.

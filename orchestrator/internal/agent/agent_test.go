@@ -43,6 +43,8 @@ type scripted struct {
 	// midError streams some of the reply, then Ollama's mid-stream error
 	// line.
 	midError bool
+	// shows counts /api/show requests.
+	shows int
 }
 
 func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -54,6 +56,9 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/api/ps":
 		json.NewEncoder(w).Encode(api.ProcessResponse{Models: []api.ProcessModelResponse{{Name: "coder:latest", Model: "coder:latest", SizeVRAM: 1 << 30, ContextLength: s.ctxLen}}})
 	case "/api/show":
+		s.mu.Lock()
+		s.shows++
+		s.mu.Unlock()
 		caps := []string{"completion", "tools"}
 		if s.noTools || s.hideCaps {
 			caps = []string{"completion"}
@@ -339,6 +344,21 @@ func TestFailoverOnBusyPrimary(t *testing.T) {
 // TestContextBudget: with a 512-token context, old turns are left out
 // (newest kept), a tool result gets a quarter of the context, and a reply
 // whose prompt filled the context is not passed off as an answer.
+// TestShowCached: a model not in /api/ps yet has its capabilities and
+// num_ctx read from /api/show once, not on every request (each is a read
+// of the model file on the Ollama host).
+func TestShowCached(t *testing.T) {
+	a, s := agent(t)
+	for range 3 {
+		_, err := a.Ask(context.Background(), "hello there")
+		require.NoError(t, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	assert.Len(t, s.requests, 3)
+	assert.Equal(t, 1, s.shows)
+}
+
 func TestContextBudget(t *testing.T) {
 	a, s := agent(t, call("logs_query", map[string]any{"query": `{app="api"}`}), api.Message{Role: "assistant", Content: "ok"})
 	s.ctxLen = 512

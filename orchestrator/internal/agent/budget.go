@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ollama/ollama/api"
 
@@ -32,7 +33,7 @@ func (a *Agent) contextLength(ctx context.Context, ep gateway.Endpoint, model st
 			}
 		}
 	}
-	if show, err := ep.API.Show(ctx, &api.ShowRequest{Model: model}); err == nil {
+	if show, err := a.show(ctx, ep, model); err == nil {
 		for _, line := range strings.Split(show.Parameters, "\n") {
 			f := strings.Fields(line)
 			if len(f) == 2 && f[0] == "num_ctx" {
@@ -43,6 +44,31 @@ func (a *Agent) contextLength(ctx context.Context, ep gateway.Endpoint, model st
 		}
 	}
 	return defaultContext
+}
+
+// showTTL is how long a model's /api/show answer is reused. It changes
+// only when the model is created again, and each ask is a round trip in
+// which Ollama reads the model file's metadata: per request, that was
+// most of the gateway's overhead while a model was not yet in /api/ps.
+const showTTL = time.Minute
+
+type shown struct {
+	resp *api.ShowResponse
+	at   time.Time
+}
+
+// show is the model's /api/show on ep, from a cache of showTTL.
+func (a *Agent) show(ctx context.Context, ep gateway.Endpoint, model string) (*api.ShowResponse, error) {
+	key := ep.Name + "/" + model
+	if v, ok := a.shows.Load(key); ok && time.Since(v.(shown).at) < showTTL {
+		return v.(shown).resp, nil
+	}
+	resp, err := ep.API.Show(ctx, &api.ShowRequest{Model: model})
+	if err != nil {
+		return nil, fmt.Errorf("show %s on %s: %w", model, ep.Name, err)
+	}
+	a.shows.Store(key, shown{resp: resp, at: time.Now()})
+	return resp, nil
 }
 
 func tokens(msgs []api.Message) int {

@@ -36,7 +36,7 @@ func (a *Agent) mode(ctx context.Context, ep gateway.Endpoint, model string) str
 		return m.(string)
 	}
 	m := Constrained
-	if show, err := ep.API.Show(ctx, &api.ShowRequest{Model: model}); err == nil {
+	if show, err := a.show(ctx, ep, model); err == nil {
 		for _, c := range show.Capabilities {
 			if c == "tools" {
 				m = Native
