@@ -3,7 +3,10 @@ package orchestrator_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -56,9 +59,53 @@ func clients(b *testing.B) (direct, viaServe *ollama.Client) {
 // straight to Ollama, and through mcp-orchestrator serve (auth, masking,
 // tool selection, routing, fair queue, audit).
 func BenchmarkGatewayOverhead(b *testing.B) {
-	direct, viaServe := clients(b)
-	b.Run("ollama-direct", func(b *testing.B) { harness.Measure(b, func() error { return chatOnce(direct, true) }) })
+	directC, viaServe := clients(b)
+	b.Run("ollama-direct", func(b *testing.B) { harness.Measure(b, func() error { return chatOnce(directC, true) }) })
 	b.Run("via-orchestrator", func(b *testing.B) { harness.Measure(b, func() error { return chatOnce(viaServe, false) }) })
+	// paired: each iteration asks both ways back to back (in turn order),
+	// so a drift in the machine's load hits both alike; added-p50 is the
+	// median of the per-pair differences.
+	b.Run("paired", func(b *testing.B) { paired(b, directC, viaServe, false) })
+	// proxy-paired is the floor of one more HTTP hop on this machine: a
+	// bare httputil.ReverseProxy (in the benchmark's process) in front of
+	// the same Ollama, measured the same way.
+	pu, _ := url.Parse(primary.URL)
+	proxy := httptest.NewServer(httputil.NewSingleHostReverseProxy(pu))
+	defer proxy.Close()
+	xu, _ := url.Parse(proxy.URL)
+	b.Run("proxy-paired", func(b *testing.B) { paired(b, directC, ollama.NewClient(xu, &http.Client{}), true) })
+}
+
+// paired asks direct and via in turn each iteration and reports the
+// medians of each and of the per-pair difference (via minus direct).
+// system says whether via needs the agent's system prompt sent along.
+func paired(b *testing.B, direct, via *ollama.Client, system bool) {
+	var d, v, added []time.Duration
+	timed := func(c *ollama.Client, system bool) time.Duration {
+		start := time.Now()
+		if err := chatOnce(c, system); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	i := 0
+	for b.Loop() {
+		var dd, vv time.Duration
+		if i%2 == 0 {
+			dd, vv = timed(direct, true), timed(via, system)
+		} else {
+			vv, dd = timed(via, system), timed(direct, true)
+		}
+		i++
+		d, v, added = append(d, dd), append(v, vv), append(added, vv-dd)
+	}
+	for _, m := range []struct {
+		unit string
+		d    []time.Duration
+	}{{"direct-p50-µs", d}, {"via-p50-µs", v}, {"added-p50-µs", added}} {
+		slices.Sort(m.d)
+		b.ReportMetric(float64(m.d[len(m.d)/2].Microseconds()), m.unit)
+	}
 }
 
 // BenchmarkEightUsers: 8 users at once, b.N requests in all; reports
