@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	ollama "github.com/ollama/ollama/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -148,4 +151,44 @@ func TestChatKeepsTheConversation(t *testing.T) {
 	assert.Contains(t, errb.String(), `-> k8s_kubectl {"command":"get namespaces"}`)
 	assert.Contains(t, errb.String(), "(new conversation)")
 	assert.NotContains(t, errb.String(), "error:")
+}
+
+// TestNoReloadWithRealOllama: someone else's request loaded the model
+// with num_ctx 1024 (its Modelfile says 512). A request through the
+// orchestrator carries the loaded context, so the real Ollama keeps the
+// runner it has: /api/ps still says 1024 and the runner was not started
+// again. Without the pin, Ollama would reload the model at 512.
+func TestNoReloadWithRealOllama(t *testing.T) {
+	ctx := context.Background()
+	require.NoError(t, primary.CreateTiny(ctx, "pinned", true, "num_predict 1"))
+	pu, err := url.Parse(primary.URL)
+	require.NoError(t, err)
+	c := ollama.NewClient(pu, http.DefaultClient)
+	no := false
+	require.NoError(t, c.Chat(ctx, &ollama.ChatRequest{Model: "pinned", Stream: &no, Options: map[string]any{"num_ctx": 1024},
+		Messages: []ollama.Message{{Role: "user", Content: "hello"}}}, func(ollama.ChatResponse) error { return nil }))
+	loaded := func() int {
+		ps, err := c.ListRunning(ctx)
+		require.NoError(t, err)
+		for _, m := range ps.Models {
+			if m.Name == "pinned:latest" {
+				return m.ContextLength
+			}
+		}
+		t.Fatalf("pinned is not loaded: %+v", ps.Models)
+		return 0
+	}
+	runners := func() int {
+		b, err := os.ReadFile(primary.Proc.Log)
+		require.NoError(t, err)
+		return strings.Count(string(b), "starting runner")
+	}
+	require.Equal(t, 1024, loaded())
+	starts := runners()
+
+	out, stderr, code := runAsk(t, []string{"OLLAMA_URL=" + primary.URL}, "--config", servers(t), "--model", "pinned", "--json", "hello there")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, `"endpoint": "primary"`)
+	assert.Equal(t, 1024, loaded(), "the orchestrator's request made Ollama reload the model")
+	assert.Equal(t, starts, runners(), "no new runner")
 }

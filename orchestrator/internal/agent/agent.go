@@ -306,6 +306,9 @@ func (a *Agent) systemPrompt(mode string, tools api.Tools) api.Message {
 // so the retry is safe.
 func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpoint, cands []gateway.Choice, tokens func(string), queued func(string, int)) (api.ChatResponse, gateway.Endpoint, []gateway.Choice, bool, error) {
 	user := auth.From(ctx).User
+	// The options pinned for one host are not the next one's.
+	base := req.Options
+	defer func() { req.Options = base }()
 	for {
 		// A long expected wait here, and a free slot on another host that
 		// has the model: go there instead.
@@ -334,6 +337,7 @@ func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpo
 		st := &streamer{tokens: tokens, start: start}
 		req.Stream = &st.on
 		st.on = tokens != nil && req.Format == nil
+		req.Options = a.runnerOptions(base, ep.Name, req.Model)
 		err = ep.Chat(ctx, req, st.chunk)
 		release()
 		resp := st.final()

@@ -341,9 +341,6 @@ func TestFailoverOnBusyPrimary(t *testing.T) {
 	assert.Contains(t, err.Error(), "primary failed and no other endpoint has coder")
 }
 
-// TestContextBudget: with a 512-token context, old turns are left out
-// (newest kept), a tool result gets a quarter of the context, and a reply
-// whose prompt filled the context is not passed off as an answer.
 // TestShowCached: a model not in /api/ps yet has its capabilities and
 // num_ctx read from /api/show once, not on every request (each is a read
 // of the model file on the Ollama host).
@@ -359,6 +356,47 @@ func TestShowCached(t *testing.T) {
 	assert.Equal(t, 1, s.shows)
 }
 
+// TestNoReloadOptionDrift: Ollama reloads a model when a request's
+// num_ctx differs from the one it was loaded with, so each request
+// carries the loaded context of the host it goes to (on failover, the
+// next host's), nothing when the model is not loaded, and a lane's fixed
+// num_ctx wins.
+func TestNoReloadOptionDrift(t *testing.T) {
+	busy := &scripted{busy: true, ctxLen: 8192}
+	ok := &scripted{ctxLen: 4096}
+	var eps []gateway.Endpoint
+	for i, s := range []*scripted{busy, ok} {
+		hs := httptest.NewServer(s)
+		t.Cleanup(hs.Close)
+		ep, err := gateway.NewEndpoint([]string{"primary", "secondary"}[i], hs.URL, 0)
+		require.NoError(t, err)
+		eps = append(eps, ep)
+	}
+	a := &Agent{Gateway: gateway.New(eps), Catalog: tools(t), Model: "coder"}
+	_, err := a.Ask(context.Background(), "hello there")
+	require.NoError(t, err)
+	require.Len(t, busy.requests, 1)
+	require.Len(t, ok.requests, 1)
+	assert.EqualValues(t, 8192, busy.requests[0].Options["num_ctx"])
+	assert.EqualValues(t, 4096, ok.requests[0].Options["num_ctx"], "the secondary's own loaded context, not the primary's")
+
+	a.Lanes = []catalog.Lane{{Name: "fixed", Model: "coder", Options: map[string]any{"num_ctx": 2048, "temperature": 0.1}}}
+	_, err = a.Run(context.Background(), Request{Model: "fixed", Messages: []api.Message{{Role: "user", Content: "hello"}}})
+	require.NoError(t, err)
+	require.Len(t, ok.requests, 2)
+	assert.EqualValues(t, 2048, ok.requests[1].Options["num_ctx"])
+	assert.EqualValues(t, 0.1, ok.requests[1].Options["temperature"])
+
+	cold, s := agent(t) // the model is in /api/ps with no context length: not loaded
+	_, err = cold.Ask(context.Background(), "hello there")
+	require.NoError(t, err)
+	require.Len(t, s.requests, 1)
+	assert.NotContains(t, s.requests[0].Options, "num_ctx")
+}
+
+// TestContextBudget: with a 512-token context, old turns are left out
+// (newest kept), a tool result gets a quarter of the context, and a reply
+// whose prompt filled the context is not passed off as an answer.
 func TestContextBudget(t *testing.T) {
 	a, s := agent(t, call("logs_query", map[string]any{"query": `{app="api"}`}), api.Message{Role: "assistant", Content: "ok"})
 	s.ctxLen = 512

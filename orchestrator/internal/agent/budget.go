@@ -23,15 +23,8 @@ const bytesPerToken = 4
 // contextLength is the model's context on ep in tokens: as loaded
 // (/api/ps), else its num_ctx parameter (/api/show), else Ollama's default.
 func (a *Agent) contextLength(ctx context.Context, ep gateway.Endpoint, model string) int {
-	for _, st := range a.Gateway.States() {
-		if st.Endpoint != ep.Name {
-			continue
-		}
-		for _, l := range st.Loaded {
-			if gateway.SameModel(l.Model, model) && l.ContextLength > 0 {
-				return l.ContextLength
-			}
-		}
+	if n := a.loadedContext(ep.Name, model); n > 0 {
+		return n
 	}
 	if show, err := a.show(ctx, ep, model); err == nil {
 		for _, line := range strings.Split(show.Parameters, "\n") {
@@ -44,6 +37,45 @@ func (a *Agent) contextLength(ctx context.Context, ep gateway.Endpoint, model st
 		}
 	}
 	return defaultContext
+}
+
+// loadedContext is the context length model was loaded with on endpoint
+// as the last poll saw it (/api/ps), or 0 when it is not loaded there.
+func (a *Agent) loadedContext(endpoint, model string) int {
+	for _, st := range a.Gateway.States() {
+		if st.Endpoint != endpoint {
+			continue
+		}
+		for _, l := range st.Loaded {
+			if gateway.SameModel(l.Model, model) && l.ContextLength > 0 {
+				return l.ContextLength
+			}
+		}
+	}
+	return 0
+}
+
+// runnerOptions are the options a request to endpoint carries: the
+// lane's, and, unless the lane fixes num_ctx, the context length the
+// model is loaded with there. Ollama reloads a model whenever a request's
+// runner options differ from the loaded ones, and a request without
+// num_ctx asks for the model's or the server's default: so whoever loaded
+// the model first (another client, a lane) decides, and no request of
+// ours makes it reload.
+func (a *Agent) runnerOptions(lane map[string]any, endpoint, model string) map[string]any {
+	if _, fixed := lane["num_ctx"]; fixed {
+		return lane
+	}
+	n := a.loadedContext(endpoint, model)
+	if n == 0 {
+		return lane
+	}
+	out := make(map[string]any, len(lane)+1)
+	for k, v := range lane {
+		out[k] = v
+	}
+	out["num_ctx"] = n
+	return out
 }
 
 // showTTL is how long a model's /api/show answer is reused. It changes
