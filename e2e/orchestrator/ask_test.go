@@ -164,6 +164,8 @@ func TestNoReloadWithRealOllama(t *testing.T) {
 	pu, err := url.Parse(primary.URL)
 	require.NoError(t, err)
 	c := ollama.NewClient(pu, http.DefaultClient)
+	// The harness's own Ollama: other tests list its models exactly.
+	t.Cleanup(func() { c.Delete(ctx, &ollama.DeleteRequest{Model: "pinned"}) })
 	no := false
 	require.NoError(t, c.Chat(ctx, &ollama.ChatRequest{Model: "pinned", Stream: &no, Options: map[string]any{"num_ctx": 1024},
 		Messages: []ollama.Message{{Role: "user", Content: "hello"}}}, func(ollama.ChatResponse) error { return nil }))

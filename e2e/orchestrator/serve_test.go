@@ -93,6 +93,27 @@ func TestOllamaClient(t *testing.T) {
 		func(r ollama.ChatResponse) error { answer = r; return nil }))
 	assert.True(t, answer.Done, "the real model answered through the gateway")
 
+	// A client's options: num_predict passes (3 tokens, the audit's last
+	// model_turn); num_ctx does not (it would reload the model at 64).
+	require.NoError(t, c.Chat(ctx, &ollama.ChatRequest{Model: "tiny", Stream: &no, Options: map[string]any{"num_predict": 3, "num_ctx": 64},
+		Messages: []ollama.Message{{Role: "user", Content: "hello there"}}}, func(ollama.ChatResponse) error { return nil }))
+	var last any
+	for _, l := range harness.AuditLines(t, &seen, auditPath) {
+		if l["tool"] == "model_turn" {
+			last = l["args"].(map[string]any)["output_tokens"]
+		}
+	}
+	assert.Equal(t, float64(3), last)
+	ps, err := ollama.NewClient(mustURL(t, primary.URL), http.DefaultClient).ListRunning(ctx)
+	require.NoError(t, err)
+	ctxLen := -1
+	for _, m := range ps.Models {
+		if m.Name == "tiny:latest" {
+			ctxLen = m.ContextLength
+		}
+	}
+	assert.Equal(t, 512, ctxLen, "tiny is loaded at its Modelfile's num_ctx, not the client's 64")
+
 	tags, err := c.List(ctx)
 	require.NoError(t, err)
 	var names []string
@@ -112,9 +133,15 @@ func TestOllamaClient(t *testing.T) {
 	assert.Contains(t, tools, "model_turn", "every model step is audited")
 }
 
+func mustURL(t *testing.T, raw string) *url.URL {
+	u, err := url.Parse(raw)
+	require.NoError(t, err)
+	return u
+}
+
 // TestOpenAIClient drives /v1 with the official OpenAI Go client.
 func TestOpenAIClient(t *testing.T) {
-	base, _ := startServe(t)
+	base, auditPath := startServe(t)
 	c := openai.NewClient(option.WithBaseURL(base+"/v1/"), option.WithAPIKey(serveToken))
 	ctx := context.Background()
 	res, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "tiny", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("kubectl get namespaces")}})
@@ -131,6 +158,20 @@ func TestOpenAIClient(t *testing.T) {
 	require.Len(t, acc.Choices, 1)
 	assert.Contains(t, acc.Choices[0].Message.Content, "kube-system")
 	assert.Equal(t, "stop", acc.Choices[0].FinishReason)
+
+	// Sampling options reach Ollama: max_tokens becomes num_predict, so
+	// the real model stops after 2 tokens (its eval_count, in the audit's
+	// model_turn). Runner options never pass (TestNoReloadWithRealOllama).
+	_, err = c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "tiny", MaxTokens: openai.Int(2), Seed: openai.Int(7), Temperature: openai.Float(0.5),
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello there")}})
+	require.NoError(t, err)
+	var outs []any
+	for _, l := range harness.AuditLines(t, &seen, auditPath) {
+		if l["tool"] == "model_turn" {
+			outs = append(outs, l["args"].(map[string]any)["output_tokens"])
+		}
+	}
+	assert.Equal(t, []any{float64(2)}, outs)
 
 	models, err := c.Models.List(ctx)
 	require.NoError(t, err)

@@ -134,6 +134,11 @@ type Request struct {
 	// Queued, when set, is told when a model request has to wait for a
 	// slot: the host and how many requests are ahead.
 	Queued func(endpoint string, ahead int)
+	// Options are the client's model options (temperature, seed, ...).
+	// Runner options (num_ctx, num_gpu, ...) are dropped: they are fixed
+	// per model, and a changed one makes Ollama reload it. A lane's
+	// options win over the client's.
+	Options map[string]any
 }
 
 // Ask answers one question with the agent's model.
@@ -221,7 +226,7 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 	for step := 1; ; step++ {
 		ans.Steps = step
 		last := step >= a.MaxSteps
-		req := &api.ChatRequest{Model: r.Model, Messages: msgs, Stream: new(bool), Options: lane.Options}
+		req := &api.ChatRequest{Model: r.Model, Messages: msgs, Stream: new(bool), Options: sampling(r.Options, lane.Options)}
 		if noThink {
 			req.Think = &api.ThinkValue{Value: false}
 		}

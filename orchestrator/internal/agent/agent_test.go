@@ -387,6 +387,17 @@ func TestNoReloadOptionDrift(t *testing.T) {
 	assert.EqualValues(t, 2048, ok.requests[1].Options["num_ctx"])
 	assert.EqualValues(t, 0.1, ok.requests[1].Options["temperature"])
 
+	// A client's sampling options pass; its runner options do not.
+	_, err = a.Run(context.Background(), Request{Model: "coder", Messages: []api.Message{{Role: "user", Content: "hello"}},
+		Options: map[string]any{"temperature": 0.3, "seed": 7, "num_ctx": 99, "num_gpu": 0, "use_mmap": false}})
+	require.NoError(t, err)
+	require.Len(t, ok.requests, 3)
+	assert.Equal(t, map[string]any{"temperature": 0.3, "seed": float64(7), "num_ctx": float64(4096)}, ok.requests[2].Options)
+	for _, k := range []string{"num_ctx", "num_batch", "num_gpu", "main_gpu", "use_mmap", "num_thread"} {
+		assert.True(t, runnerKeys[k], k)
+	}
+	assert.False(t, runnerKeys["temperature"])
+
 	cold, s := agent(t) // the model is in /api/ps with no context length: not loaded
 	_, err = cold.Ask(context.Background(), "hello there")
 	require.NoError(t, err)

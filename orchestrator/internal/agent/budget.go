@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +76,36 @@ func (a *Agent) runnerOptions(lane map[string]any, endpoint, model string) map[s
 		out[k] = v
 	}
 	out["num_ctx"] = n
+	return out
+}
+
+// runnerKeys are Ollama's runner options (api.Runner's fields): a
+// request whose value differs from the loaded runner's makes it reload.
+var runnerKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	t := reflect.TypeFor[api.Runner]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys[name] = true
+	}
+	return keys
+}()
+
+// sampling merges a client's options, runner options left out, with the
+// lane's, which win.
+func sampling(client, lane map[string]any) map[string]any {
+	if len(client) == 0 {
+		return lane
+	}
+	out := map[string]any{}
+	for k, v := range client {
+		if !runnerKeys[k] {
+			out[k] = v
+		}
+	}
+	for k, v := range lane {
+		out[k] = v
+	}
 	return out
 }
 

@@ -207,7 +207,7 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 		model = s.Model
 	}
 	streaming := req.Stream == nil || *req.Stream
-	ar := agent.Request{Model: model, Messages: req.Messages}
+	ar := agent.Request{Model: model, Messages: req.Messages, Options: req.Options}
 	var st *stream
 	if streaming {
 		st = newStream(w, "application/x-ndjson")
@@ -273,6 +273,42 @@ type openaiRequest struct {
 		Role    string          `json:"role"`
 		Content json.RawMessage `json:"content"`
 	} `json:"messages"`
+	Temperature         *float64        `json:"temperature"`
+	TopP                *float64        `json:"top_p"`
+	Seed                *int            `json:"seed"`
+	MaxTokens           *int            `json:"max_tokens"`
+	MaxCompletionTokens *int            `json:"max_completion_tokens"`
+	Stop                json.RawMessage `json:"stop"`
+	FrequencyPenalty    *float64        `json:"frequency_penalty"`
+	PresencePenalty     *float64        `json:"presence_penalty"`
+}
+
+// options maps the request's sampling parameters to Ollama's options, as
+// Ollama's own OpenAI endpoint does.
+func (r openaiRequest) options() map[string]any {
+	o := map[string]any{}
+	for k, v := range map[string]*float64{"temperature": r.Temperature, "top_p": r.TopP,
+		"frequency_penalty": r.FrequencyPenalty, "presence_penalty": r.PresencePenalty} {
+		if v != nil {
+			o[k] = *v
+		}
+	}
+	if r.Seed != nil {
+		o["seed"] = *r.Seed
+	}
+	if r.MaxCompletionTokens != nil {
+		o["num_predict"] = *r.MaxCompletionTokens
+	} else if r.MaxTokens != nil {
+		o["num_predict"] = *r.MaxTokens
+	}
+	var one string
+	var many []string
+	if json.Unmarshal(r.Stop, &one) == nil && one != "" {
+		o["stop"] = []string{one}
+	} else if json.Unmarshal(r.Stop, &many) == nil && len(many) > 0 {
+		o["stop"] = many
+	}
+	return o
 }
 
 // text reads an OpenAI content: a string, or a list of parts whose text
@@ -316,7 +352,7 @@ func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 	if model == "" {
 		model = s.Model
 	}
-	ar := agent.Request{Model: model}
+	ar := agent.Request{Model: model, Options: req.options()}
 	for _, m := range req.Messages {
 		ar.Messages = append(ar.Messages, api.Message{Role: m.Role, Content: text(m.Content)})
 	}
