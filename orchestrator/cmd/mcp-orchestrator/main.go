@@ -245,9 +245,7 @@ func chat(args []string) int {
 		ctx, cancel := context.WithTimeout(context.Background(), *s.timeout)
 		ans, err := a.Run(ctx, agent.Request{Model: *s.model, Messages: history,
 			Tokens: func(piece string) { fmt.Print(piece) }, // the answer as the model writes it
-			Queued: func(endpoint string, ahead int) {
-				fmt.Fprintf(os.Stderr, "(waiting for %s: %d ahead)\n", endpoint, ahead)
-			}})
+			Queued: func(q agent.Queue) { fmt.Fprintf(os.Stderr, "(%s)\n", strings.TrimSpace(q.String())) }})
 		cancel()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "error:", err)

@@ -120,6 +120,23 @@ func (a *Agent) emit(tokens func(string), text string, streamed bool) {
 	}
 }
 
+// Queue is a model request's place in a host's queue: on joining it
+// (Ahead), then on getting a slot (Granted, Waited).
+type Queue struct {
+	Endpoint string
+	Ahead    int
+	Granted  bool
+	Waited   time.Duration
+}
+
+// String is the line a client is shown.
+func (q Queue) String() string {
+	if q.Granted {
+		return fmt.Sprintf("got a slot on %s after %s\n", q.Endpoint, q.Waited.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("waiting for a slot on %s: every slot busy, %d waiting ahead\n", q.Endpoint, q.Ahead)
+}
+
 // Request is one conversation turn: the messages so far, the last one
 // the user's question.
 type Request struct {
@@ -132,8 +149,9 @@ type Request struct {
 	// it; every answer's text goes through it exactly once.
 	Tokens func(string)
 	// Queued, when set, is told when a model request has to wait for a
-	// slot: the host and how many requests are ahead.
-	Queued func(endpoint string, ahead int)
+	// slot (the host and how many requests are ahead), and again when it
+	// gets one (how long it waited).
+	Queued func(Queue)
 	// Options are the client's model options (temperature, seed, ...).
 	// Runner options (num_ctx, num_gpu, ...) are dropped: they are fixed
 	// per model, and a changed one makes Ollama reload it. A lane's
@@ -309,7 +327,7 @@ func (a *Agent) systemPrompt(mode string, tools api.Tools) api.Message {
 // does (no answer, 5xx, timeout), its circuit opens and the next
 // candidate gets the same request. Nothing was streamed to the user yet,
 // so the retry is safe.
-func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpoint, cands []gateway.Choice, tokens func(string), queued func(string, int)) (api.ChatResponse, gateway.Endpoint, []gateway.Choice, bool, error) {
+func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpoint, cands []gateway.Choice, tokens func(string), queued func(Queue)) (api.ChatResponse, gateway.Endpoint, []gateway.Choice, bool, error) {
 	user := auth.From(ctx).User
 	// The options pinned for one host are not the next one's.
 	base := req.Options
@@ -329,11 +347,14 @@ func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpo
 		var onQueue []func(int)
 		if queued != nil {
 			name := ep.Name
-			onQueue = append(onQueue, func(ahead int) { queued(name, ahead) })
+			onQueue = append(onQueue, func(ahead int) { queued(Queue{Endpoint: name, Ahead: ahead}) })
 		}
 		release, waited, err := a.Gateway.Acquire(ctx, ep.Name, user, onQueue...)
 		if err != nil {
 			return api.ChatResponse{}, ep, cands, false, fmt.Errorf("waiting for %s: %w", ep.Name, err)
+		}
+		if queued != nil && waited > 0 {
+			queued(Queue{Endpoint: ep.Name, Granted: true, Waited: waited})
 		}
 		if a.Observer != nil {
 			a.Observer.QueueWait(ep.Name, waited)

@@ -45,6 +45,8 @@ type scripted struct {
 	midError bool
 	// shows counts /api/show requests.
 	shows int
+	// gate, when set, holds each chat until it can receive.
+	gate chan struct{}
 }
 
 func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -67,6 +69,9 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/api/chat":
 		var req api.ChatRequest
 		json.NewDecoder(r.Body).Decode(&req)
+		if s.gate != nil {
+			<-s.gate
+		}
 		if s.busy {
 			s.mu.Lock()
 			s.requests = append(s.requests, req)
@@ -354,6 +359,43 @@ func TestShowCached(t *testing.T) {
 	defer s.mu.Unlock()
 	assert.Len(t, s.requests, 3)
 	assert.Equal(t, 1, s.shows)
+}
+
+// TestQueueIsShown: with the host's one slot taken, a request is told it
+// waits (and how many are ahead), then how long it waited.
+func TestQueueIsShown(t *testing.T) {
+	a, s := agent(t)
+	s.gate = make(chan struct{})
+	a.Gateway.SetParallel("primary", 1)
+	first := make(chan error, 1)
+	go func() {
+		_, err := a.Ask(auth.With(context.Background(), auth.Principal{User: "ann"}), "hello there")
+		first <- err
+	}()
+	require.Eventually(t, func() bool { return !a.Gateway.Free("primary") }, 5*time.Second, time.Millisecond)
+	var seen []Queue
+	var mu sync.Mutex
+	second := make(chan error, 1)
+	go func() {
+		_, err := a.Run(auth.With(context.Background(), auth.Principal{User: "bob"}), Request{Model: "coder",
+			Messages: []api.Message{{Role: "user", Content: "hello there"}},
+			Queued:   func(q Queue) { mu.Lock(); seen = append(seen, q); mu.Unlock() }})
+		second <- err
+	}()
+	require.Eventually(t, func() bool { return a.Gateway.Waiting("primary") == 1 }, 5*time.Second, time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	s.gate <- struct{}{} // ann's answer
+	require.NoError(t, <-first)
+	s.gate <- struct{}{} // bob's
+	require.NoError(t, <-second)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, seen, 2)
+	assert.Equal(t, Queue{Endpoint: "primary", Ahead: 0}, seen[0])
+	assert.Equal(t, "waiting for a slot on primary: every slot busy, 0 waiting ahead\n", seen[0].String())
+	assert.True(t, seen[1].Granted)
+	assert.GreaterOrEqual(t, seen[1].Waited, 20*time.Millisecond)
+	assert.Regexp(t, `^got a slot on primary after \d+ms\n$`, seen[1].String())
 }
 
 // TestNoReloadOptionDrift: Ollama reloads a model when a request's

@@ -157,10 +157,6 @@ func (s *Server) audit(r *http.Request, route, model string, start time.Time, an
 	}
 }
 
-func queueNote(endpoint string, ahead int) string {
-	return fmt.Sprintf("waiting for a slot on %s: %d ahead\n", endpoint, ahead)
-}
-
 func progress(ev agent.Event) string {
 	args, _ := json.Marshal(ev.Args)
 	line := fmt.Sprintf("tool %s %s (%s)", ev.Tool, args, ev.Duration.Round(time.Millisecond))
@@ -220,8 +216,8 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 			b, _ := json.Marshal(api.ChatResponse{Model: model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Content: piece}})
 			st.write(append(b, '\n'))
 		}
-		ar.Queued = func(endpoint string, ahead int) {
-			b, _ := json.Marshal(api.ChatResponse{Model: model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Thinking: queueNote(endpoint, ahead)}})
+		ar.Queued = func(q agent.Queue) {
+			b, _ := json.Marshal(api.ChatResponse{Model: model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Thinking: q.String()}})
 			st.write(append(b, '\n'))
 		}
 	}
@@ -372,8 +368,8 @@ func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 		ar.Tokens = func(piece string) {
 			st.write(chunk(map[string]any{"content": piece}, nil))
 		}
-		ar.Queued = func(endpoint string, ahead int) {
-			st.write(chunk(map[string]any{"reasoning_content": queueNote(endpoint, ahead)}, nil))
+		ar.Queued = func(q agent.Queue) {
+			st.write(chunk(map[string]any{"reasoning_content": q.String()}, nil))
 		}
 	}
 	ans, err := s.Agent.Run(r.Context(), ar)
