@@ -101,6 +101,21 @@ type Gateway struct {
 	states map[string]State
 	failed map[string]time.Time // circuit breaker: last failure per endpoint
 	slots  map[string]*slots    // concurrency cap and fair queue per endpoint
+	// gpu remembers, per endpoint, whether the last models it was seen
+	// running were on GPU (true) or CPU only (false), so a GPU host whose
+	// models have expired still ranks as one.
+	gpu map[string]bool
+}
+
+// onGPU reports whether st shows the endpoint running models on GPU, and
+// whether it shows anything loaded at all.
+func onGPU(st State) (gpu, known bool) {
+	for _, l := range st.Loaded {
+		if l.SizeVRAM > 0 {
+			return true, true
+		}
+	}
+	return false, len(st.Loaded) > 0
 }
 
 // New makes a gateway over eps, in failover order.
@@ -122,6 +137,12 @@ func (g *Gateway) Poll(ctx context.Context) {
 			st := probe(ctx, ep)
 			g.mu.Lock()
 			g.states[ep.Name] = st
+			if gpu, known := onGPU(st); known {
+				if g.gpu == nil {
+					g.gpu = map[string]bool{}
+				}
+				g.gpu[ep.Name] = gpu
+			}
 			g.mu.Unlock()
 		}()
 	}
@@ -221,10 +242,12 @@ type Choice struct {
 
 // Candidates ranks the endpoints that can serve model, best first, among
 // healthy ones whose circuit is closed: loaded on GPU; pulled on a host
-// seen running models on GPU; loaded on CPU (size_vram 0); pulled
-// anywhere. Within a rank, failover order wins. So a heavy model never
-// goes to a CPU-only host while a GPU host has it, and a loaded model is
-// reused instead of loaded again. It says why none fits.
+// seen running models on GPU (now or when it last ran any); loaded on
+// CPU (size_vram 0); pulled on a host not seen running anything yet;
+// pulled on a host seen running on CPU only. Within a rank, failover
+// order wins. So a heavy model never goes to a CPU-only host while a GPU
+// host has it, and a loaded model is reused instead of loaded again. It
+// says why none fits.
 func (g *Gateway) Candidates(model string, hosts ...string) ([]Choice, error) {
 	states := g.States()
 	if len(hosts) > 0 {
@@ -238,29 +261,36 @@ func (g *Gateway) Candidates(model string, hosts ...string) ([]Choice, error) {
 		}
 		states = kept
 	}
-	gpu := map[string]bool{} // endpoints known to load models on GPU
+	gpu := map[string]bool{} // what each endpoint runs models on, where known
+	g.mu.RLock()
+	for k, v := range g.gpu {
+		gpu[k] = v
+	}
+	g.mu.RUnlock()
 	for _, st := range states {
-		for _, l := range st.Loaded {
-			if l.SizeVRAM > 0 {
-				gpu[st.Endpoint] = true
-			}
+		if on, known := onGPU(st); known {
+			gpu[st.Endpoint] = on
 		}
 	}
 	rank := func(st State) (int, string) {
 		for _, l := range st.Loaded {
 			if SameModel(l.Model, model) {
 				if l.SizeVRAM > 0 {
-					return 4, "model loaded on GPU"
+					return 5, "model loaded on GPU"
 				}
-				return 2, "model loaded on CPU"
+				return 3, "model loaded on CPU"
 			}
 		}
 		for _, p := range st.Pulled {
 			if SameModel(p, model) {
-				if gpu[st.Endpoint] {
-					return 3, "model pulled on a GPU host"
+				on, known := gpu[st.Endpoint]
+				switch {
+				case on:
+					return 4, "model pulled on a GPU host"
+				case known:
+					return 1, "model pulled on a CPU-only host"
 				}
-				return 1, "model pulled"
+				return 2, "model pulled"
 			}
 		}
 		return 0, ""
