@@ -16,6 +16,8 @@ import (
 	ollama "github.com/ollama/ollama/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/opsmcp/opsmcp/e2e/harness"
 )
 
 // servers writes an orchestrator config that spawns the real
@@ -193,4 +195,47 @@ func TestNoReloadWithRealOllama(t *testing.T) {
 	assert.Contains(t, out, `"endpoint": "primary"`)
 	assert.Equal(t, 1024, loaded(), "the orchestrator's request made Ollama reload the model")
 	assert.Equal(t, starts, runners(), "no new runner")
+}
+
+// TestStreamableHTTPServer: the orchestrator reaches an MCP server over
+// streamable HTTP with a bearer token from token_file (the real
+// mcp-kubernetes, serving HTTP), and the server's audit names the
+// token's user. A wrong token is refused at connect, and says so.
+func TestStreamableHTTPServer(t *testing.T) {
+	require.NoError(t, kube.GrantReader(context.Background()))
+	dir := t.TempDir()
+	kc, err := kube.WriteKubeconfig("orch-reader-http.kubeconfig", kube.ReaderToken, "e2e")
+	require.NoError(t, err)
+	tokens := filepath.Join(dir, "tokens")
+	require.NoError(t, os.WriteFile(tokens, []byte("orch-tok-51c9,orchestrator,sre\n"), 0o600))
+	port, err := harness.FreePort()
+	require.NoError(t, err)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	audit := filepath.Join(dir, "audit.log")
+	harness.StartServer(t, &seen, dir, "mcp-kubernetes-http", base, k8sBin, "--transport", "http", "--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--kubeconfig", kc, "--auth-tokens", tokens, "--audit-log", audit)
+
+	config := func(token string) string {
+		tf := filepath.Join(t.TempDir(), "token")
+		require.NoError(t, os.WriteFile(tf, []byte(token+"\n"), 0o600))
+		cfg := filepath.Join(t.TempDir(), "servers.yaml")
+		require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf("servers:\n  - name: kubernetes\n    url: %s/mcp\n    token_file: %s\n", base, tf)), 0o600))
+		return cfg
+	}
+	out, stderr, code := runAsk(t, nil, "--config", config("orch-tok-51c9"), "kubectl get namespaces")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "kube-system")
+	var users []any
+	for _, l := range harness.AuditLines(t, &seen, audit) {
+		if l["tool"] == "k8s_kubectl" {
+			users = append(users, l["user"])
+		}
+	}
+	assert.Equal(t, []any{"orchestrator"}, users)
+
+	_, stderr, code = runAsk(t, nil, "--config", config("wrong-token"), "kubectl get namespaces")
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, stderr, fmt.Sprintf("server kubernetes: %s/mcp refused the token in ", base))
+	assert.NotContains(t, stderr, "wrong-token", "the token is not echoed")
+	t.Logf("wrong token: %s", stderr)
 }

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -198,15 +199,38 @@ func connect(ctx context.Context, s Server) (*mcp.ClientSession, error) {
 		cmd.Stderr = os.Stderr
 		return client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
 	}
-	hc := &http.Client{}
+	var rt http.RoundTripper = http.DefaultTransport
 	if s.TokenFile != "" {
 		tok, err := os.ReadFile(s.TokenFile)
 		if err != nil {
 			return nil, fmt.Errorf("token_file: %w", err)
 		}
-		hc.Transport = auth.Bearer{Token: strings.TrimSpace(string(tok))}
+		rt = auth.Bearer{Token: strings.TrimSpace(string(tok))}
 	}
-	return client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: s.URL, HTTPClient: hc}, nil)
+	seen := &statusSeen{next: rt}
+	sess, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: s.URL, HTTPClient: &http.Client{Transport: seen}}, nil)
+	if err != nil && seen.refused.Load() {
+		if s.TokenFile == "" {
+			return nil, fmt.Errorf("%s wants a bearer token: set token_file: %w", s.URL, err)
+		}
+		return nil, fmt.Errorf("%s refused the token in %s: check it and the server's --auth-tokens: %w", s.URL, s.TokenFile, err)
+	}
+	return sess, err
+}
+
+// statusSeen notes an HTTP 401 answer, so a refused token can be named as
+// the cause rather than left in the MCP SDK's words.
+type statusSeen struct {
+	next    http.RoundTripper
+	refused atomic.Bool
+}
+
+func (t *statusSeen) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(r)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		t.refused.Store(true)
+	}
+	return resp, err
 }
 
 // Tools lists the merged catalog by name.
