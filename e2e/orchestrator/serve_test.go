@@ -96,7 +96,9 @@ func TestOllamaClient(t *testing.T) {
 	// A client's options: num_predict passes (3 tokens, the audit's last
 	// model_turn); num_ctx does not (it would reload the model at 64).
 	require.NoError(t, c.Chat(ctx, &ollama.ChatRequest{Model: "tiny", Stream: &no, Options: map[string]any{"num_predict": 3, "num_ctx": 64},
-		Messages: []ollama.Message{{Role: "user", Content: "hello there"}}}, func(ollama.ChatResponse) error { return nil }))
+		Messages: []ollama.Message{{Role: "user", Content: "hello there"}}}, func(r ollama.ChatResponse) error { got = r; return nil }))
+	assert.Equal(t, 3, got.EvalCount, "the done response carries Ollama's counts")
+	assert.Greater(t, got.PromptEvalCount, 20)
 	var last any
 	for _, l := range harness.AuditLines(t, &seen, auditPath) {
 		if l["tool"] == "model_turn" {
@@ -162,9 +164,12 @@ func TestOpenAIClient(t *testing.T) {
 	// Sampling options reach Ollama: max_tokens becomes num_predict, so
 	// the real model stops after 2 tokens (its eval_count, in the audit's
 	// model_turn). Runner options never pass (TestNoReloadWithRealOllama).
-	_, err = c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "tiny", MaxTokens: openai.Int(2), Seed: openai.Int(7), Temperature: openai.Float(0.5),
+	res, err = c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "tiny", MaxTokens: openai.Int(2), Seed: openai.Int(7), Temperature: openai.Float(0.5),
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello there")}})
 	require.NoError(t, err)
+	assert.EqualValues(t, 2, res.Usage.CompletionTokens, "usage is Ollama's count")
+	assert.Greater(t, res.Usage.PromptTokens, int64(20), "the system prompt and the question")
+	assert.Equal(t, res.Usage.PromptTokens+2, res.Usage.TotalTokens)
 	var outs []any
 	for _, l := range harness.AuditLines(t, &seen, auditPath) {
 		if l["tool"] == "model_turn" {

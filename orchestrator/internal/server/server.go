@@ -166,6 +166,15 @@ func progress(ev agent.Event) string {
 	return line + "\n"
 }
 
+// usage sums the tokens Ollama counted over the answer's model turns.
+func usage(ans agent.Answer) (prompt, output int) {
+	for _, t := range ans.Turns {
+		prompt += t.PromptTokens
+		output += t.OutputTokens
+	}
+	return prompt, output
+}
+
 // stream writes NDJSON or SSE lines as they come, flushing each.
 type stream struct {
 	w  http.ResponseWriter
@@ -235,6 +244,8 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	final := api.ChatResponse{Model: model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Content: ans.Text, Thinking: ans.Thinking}, Done: true, DoneReason: "stop"}
+	final.PromptEvalCount, final.EvalCount = usage(ans)
+	final.TotalDuration = time.Since(start)
 	if !streaming {
 		writeJSON(w, final)
 		return
@@ -388,9 +399,14 @@ func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 		st.write([]byte("data: [DONE]\n\n"))
 		return
 	}
+	msg := map[string]any{"role": "assistant", "content": ans.Text}
+	if ans.Thinking != "" {
+		msg["reasoning_content"] = ans.Thinking
+	}
+	in, out := usage(ans)
 	writeJSON(w, map[string]any{
 		"id": id, "object": "chat.completion", "created": start.Unix(), "model": model,
-		"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": ans.Text}, "finish_reason": "stop"}},
-		"usage":   map[string]any{"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+		"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": "stop"}},
+		"usage":   map[string]any{"prompt_tokens": in, "completion_tokens": out, "total_tokens": in + out},
 	})
 }
