@@ -186,6 +186,31 @@ func agent(t *testing.T, replies ...api.Message) (*Agent, *scripted) {
 	return &Agent{Gateway: gateway.New([]gateway.Endpoint{ep}), Catalog: tools(t), Masker: mask.New(nil), Model: "coder"}, s
 }
 
+// endpoints serves each fake as an endpoint, named primary, secondary
+// and fallback in order, and returns the servers too.
+func endpoints(t *testing.T, fakes ...*scripted) ([]gateway.Endpoint, []*httptest.Server) {
+	t.Helper()
+	var eps []gateway.Endpoint
+	var servers []*httptest.Server
+	for i, s := range fakes {
+		hs := httptest.NewServer(s)
+		t.Cleanup(hs.Close)
+		ep, err := gateway.NewEndpoint([]string{"primary", "secondary", "fallback"}[i], hs.URL, 0)
+		require.NoError(t, err)
+		eps, servers = append(eps, ep), append(servers, hs)
+	}
+	return eps, servers
+}
+
+// named are fakes that answer "from <endpoint name>".
+func named(n int) []*scripted {
+	var out []*scripted
+	for _, name := range []string{"primary", "secondary", "fallback"}[:n] {
+		out = append(out, &scripted{replies: []api.Message{{Role: "assistant", Content: "from " + name}}})
+	}
+	return out
+}
+
 func TestNativeToolCall(t *testing.T) {
 	a, s := agent(t, call("k8s_get", map[string]any{"kind": "pods"}), api.Message{Role: "assistant", Content: "api-1 is ready."})
 	ans, err := a.Ask(context.Background(), "which pods are ready?")
@@ -322,14 +347,7 @@ func TestConstrainedReplyMustBeTheJSONAskedFor(t *testing.T) {
 func TestFailoverOnBusyPrimary(t *testing.T) {
 	busy := &scripted{busy: true}
 	ok := &scripted{replies: []api.Message{{Role: "assistant", Content: "from the secondary"}, {Role: "assistant", Content: "again"}}}
-	var eps []gateway.Endpoint
-	for i, s := range []*scripted{busy, ok} {
-		hs := httptest.NewServer(s)
-		t.Cleanup(hs.Close)
-		ep, err := gateway.NewEndpoint([]string{"primary", "secondary"}[i], hs.URL, 0)
-		require.NoError(t, err)
-		eps = append(eps, ep)
-	}
+	eps, _ := endpoints(t, busy, ok)
 	a := &Agent{Gateway: gateway.New(eps), Catalog: tools(t), Masker: mask.New(nil), Model: "coder"}
 	ans, err := a.Ask(context.Background(), "which pods are ready?")
 	require.NoError(t, err)
@@ -406,14 +424,7 @@ func TestQueueIsShown(t *testing.T) {
 func TestNoReloadOptionDrift(t *testing.T) {
 	busy := &scripted{busy: true, ctxLen: 8192}
 	ok := &scripted{ctxLen: 4096}
-	var eps []gateway.Endpoint
-	for i, s := range []*scripted{busy, ok} {
-		hs := httptest.NewServer(s)
-		t.Cleanup(hs.Close)
-		ep, err := gateway.NewEndpoint([]string{"primary", "secondary"}[i], hs.URL, 0)
-		require.NoError(t, err)
-		eps = append(eps, ep)
-	}
+	eps, _ := endpoints(t, busy, ok)
 	a := &Agent{Gateway: gateway.New(eps), Catalog: tools(t), Model: "coder"}
 	_, err := a.Ask(context.Background(), "hello there")
 	require.NoError(t, err)
@@ -479,16 +490,8 @@ func TestContextBudget(t *testing.T) {
 // TestLanes: a lane names a model, the hosts it may use and fixed runner
 // options; its requests go only to those hosts, always with the options.
 func TestLanes(t *testing.T) {
-	var eps []gateway.Endpoint
-	var fakes []*scripted
-	for _, name := range []string{"primary", "secondary"} {
-		s := &scripted{replies: []api.Message{{Role: "assistant", Content: "from " + name}}}
-		hs := httptest.NewServer(s)
-		t.Cleanup(hs.Close)
-		ep, err := gateway.NewEndpoint(name, hs.URL, 0)
-		require.NoError(t, err)
-		eps, fakes = append(eps, ep), append(fakes, s)
-	}
+	fakes := named(2)
+	eps, _ := endpoints(t, fakes...)
 	a := &Agent{Gateway: gateway.New(eps), Catalog: tools(t), Model: "coder",
 		Lanes: []catalog.Lane{{Name: "alert-fast", Model: "coder", Hosts: []string{"secondary"}, Options: map[string]any{"num_ctx": 2048}}}}
 	ans, err := a.Run(context.Background(), Request{Model: "alert-fast", Messages: []api.Message{{Role: "user", Content: "hello"}}})
@@ -572,16 +575,8 @@ func TestPolicyContextLimit(t *testing.T) {
 // a request already waits for it; a new request goes to the secondary,
 // which has a free slot, instead of queueing.
 func TestCrowdedPrimaryGoesToAFreeHost(t *testing.T) {
-	var eps []gateway.Endpoint
-	var fakes []*scripted
-	for _, name := range []string{"primary", "secondary"} {
-		s := &scripted{replies: []api.Message{{Role: "assistant", Content: "from " + name}}}
-		hs := httptest.NewServer(s)
-		t.Cleanup(hs.Close)
-		ep, err := gateway.NewEndpoint(name, hs.URL, 0)
-		require.NoError(t, err)
-		eps, fakes = append(eps, ep), append(fakes, s)
-	}
+	fakes := named(2)
+	eps, _ := endpoints(t, fakes...)
 	g := gateway.New(eps)
 	g.SetParallel("primary", 1)
 	hold, _, err := g.Acquire(context.Background(), "primary", "someone")
@@ -605,16 +600,8 @@ func TestCrowdedPrimaryGoesToAFreeHost(t *testing.T) {
 // line mid-stream ends the answer with that error (a retry elsewhere
 // would repeat text); before anything was sent, failover applies.
 func TestMidStreamErrorIsNotRetried(t *testing.T) {
-	var eps []gateway.Endpoint
-	var fakes []*scripted
-	for _, name := range []string{"primary", "secondary"} {
-		s := &scripted{replies: []api.Message{{Role: "assistant", Content: "from " + name}}}
-		hs := httptest.NewServer(s)
-		t.Cleanup(hs.Close)
-		ep, err := gateway.NewEndpoint(name, hs.URL, 0)
-		require.NoError(t, err)
-		eps, fakes = append(eps, ep), append(fakes, s)
-	}
+	fakes := named(2)
+	eps, _ := endpoints(t, fakes...)
 	fakes[0].midError = true
 	a := &Agent{Gateway: gateway.New(eps), Catalog: tools(t), Model: "coder"}
 	var got strings.Builder
@@ -632,18 +619,8 @@ func TestFailoverAcrossThreeEndpoints(t *testing.T) {
 	busy := &scripted{busy: true}
 	gone := &scripted{}
 	ok := &scripted{replies: []api.Message{{Role: "assistant", Content: "from the fallback"}}}
-	var eps []gateway.Endpoint
-	var goneServer *httptest.Server
-	for i, s := range []*scripted{busy, gone, ok} {
-		hs := httptest.NewServer(s)
-		t.Cleanup(hs.Close)
-		if s == gone {
-			goneServer = hs
-		}
-		ep, err := gateway.NewEndpoint([]string{"primary", "secondary", "fallback"}[i], hs.URL, 0)
-		require.NoError(t, err)
-		eps = append(eps, ep)
-	}
+	eps, servers := endpoints(t, busy, gone, ok)
+	goneServer := servers[1]
 	a := &Agent{Gateway: gateway.New(eps), Catalog: tools(t), Model: "coder"}
 	a.Gateway.Poll(context.Background()) // all three healthy when polled
 	goneServer.Close()                   // then the secondary dies
