@@ -195,6 +195,20 @@ func TestNoReloadWithRealOllama(t *testing.T) {
 	assert.Contains(t, out, `"endpoint": "primary"`)
 	assert.Equal(t, 1024, loaded(), "the orchestrator's request made Ollama reload the model")
 	assert.Equal(t, starts, runners(), "no new runner")
+
+	// "clamped" asks for num_ctx 8192 in its Modelfile, above its training
+	// context (2048), as a big-VRAM host's 262144 default is above most
+	// models': Ollama loads it at 2048 and /api/ps says 2048, but the
+	// runner keeps 8192 as its option. Sending 2048 would reload it.
+	require.NoError(t, primary.CreateTiny(ctx, "clamped", true, "num_predict 1", "num_ctx 8192"))
+	t.Cleanup(func() { c.Delete(ctx, &ollama.DeleteRequest{Model: "clamped"}) })
+	require.NoError(t, c.Chat(ctx, &ollama.ChatRequest{Model: "clamped", Stream: &no, Messages: []ollama.Message{{Role: "user", Content: "hello"}}},
+		func(ollama.ChatResponse) error { return nil }))
+	starts = runners()
+	out, stderr, code = runAsk(t, []string{"OLLAMA_URL=" + primary.URL}, "--config", servers(t), "--model", "clamped", "--json", "hello there")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, `"endpoint": "primary"`)
+	assert.Equal(t, starts, runners(), "the orchestrator's request made Ollama reload the clamped model")
 }
 
 // TestStreamableHTTPServer: the orchestrator reaches an MCP server over

@@ -363,7 +363,7 @@ func (a *Agent) chat(ctx context.Context, req *api.ChatRequest, ep gateway.Endpo
 		st := &streamer{tokens: tokens, start: start}
 		req.Stream = &st.on
 		st.on = tokens != nil && req.Format == nil
-		req.Options = a.runnerOptions(base, ep.Name, req.Model)
+		req.Options = a.runnerOptions(ctx, base, ep, req.Model)
 		err = ep.Chat(ctx, req, st.chunk)
 		release()
 		resp := st.final()

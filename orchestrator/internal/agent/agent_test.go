@@ -47,6 +47,8 @@ type scripted struct {
 	shows int
 	// gate, when set, holds each chat until it can receive.
 	gate chan struct{}
+	// trainCtx, when set, is the model's training context in /api/show.
+	trainCtx int
 }
 
 func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +67,11 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.noTools || s.hideCaps {
 			caps = []string{"completion"}
 		}
-		json.NewEncoder(w).Encode(map[string]any{"capabilities": caps})
+		show := map[string]any{"capabilities": caps}
+		if s.trainCtx > 0 {
+			show["model_info"] = map[string]any{"general.architecture": "llama", "llama.context_length": s.trainCtx}
+		}
+		json.NewEncoder(w).Encode(show)
 	case "/api/chat":
 		var req api.ChatRequest
 		json.NewDecoder(r.Body).Decode(&req)
@@ -419,8 +425,8 @@ func TestQueueIsShown(t *testing.T) {
 // TestNoReloadOptionDrift: Ollama reloads a model when a request's
 // num_ctx differs from the one it was loaded with, so each request
 // carries the loaded context of the host it goes to (on failover, the
-// next host's), nothing when the model is not loaded, and a lane's fixed
-// num_ctx wins.
+// next host's), nothing when the model is not loaded or is loaded at its
+// training context, and a lane's fixed num_ctx wins.
 func TestNoReloadOptionDrift(t *testing.T) {
 	busy := &scripted{busy: true, ctxLen: 8192}
 	ok := &scripted{ctxLen: 4096}
@@ -450,6 +456,22 @@ func TestNoReloadOptionDrift(t *testing.T) {
 		assert.True(t, runnerKeys[k], k)
 	}
 	assert.False(t, runnerKeys["temperature"])
+
+	// Loaded at its training context: most likely by a request without
+	// num_ctx (Ollama clamped a larger default), so ours sends none; below
+	// it, the loaded value is exact and pinned.
+	for _, c := range []struct{ loaded, trained, want int }{{4096, 4096, 0}, {2048, 4096, 2048}} {
+		a, s := agent(t)
+		s.ctxLen, s.trainCtx = c.loaded, c.trained
+		_, err := a.Ask(context.Background(), "hello there")
+		require.NoError(t, err)
+		require.Len(t, s.requests, 1)
+		if c.want == 0 {
+			assert.NotContains(t, s.requests[0].Options, "num_ctx", c)
+		} else {
+			assert.EqualValues(t, c.want, s.requests[0].Options["num_ctx"], c)
+		}
+	}
 
 	cold, s := agent(t) // the model is in /api/ps with no context length: not loaded
 	_, err = cold.Ask(context.Background(), "hello there")

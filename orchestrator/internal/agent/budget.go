@@ -56,20 +56,30 @@ func (a *Agent) loadedContext(endpoint, model string) int {
 	return 0
 }
 
-// runnerOptions are the options a request to endpoint carries: the
-// lane's, and, unless the lane fixes num_ctx, the context length the
-// model is loaded with there. Ollama reloads a model whenever a request's
-// runner options differ from the loaded ones, and a request without
-// num_ctx asks for the model's or the server's default: so whoever loaded
-// the model first (another client, a lane) decides, and no request of
-// ours makes it reload.
-func (a *Agent) runnerOptions(lane map[string]any, endpoint, model string) map[string]any {
+// runnerOptions are the options a request to ep carries: the lane's,
+// and, unless the lane fixes num_ctx, the context length the model is
+// loaded with there. Ollama reloads a model whenever a request's runner
+// options differ from the loaded ones, and a request without num_ctx asks
+// for the Modelfile's or the server's default: so whoever loaded the
+// model (another client, a lane) decides, and no request of ours makes it
+// reload. One exception: Ollama clamps a num_ctx above the model's
+// training context, and /api/ps then shows the clamp, not what the runner
+// was asked for. Big-VRAM hosts default to 262144, above most models'
+// training context, so a model loaded at exactly its training context was
+// most likely loaded by a request without num_ctx: ours sends none
+// either.
+func (a *Agent) runnerOptions(ctx context.Context, lane map[string]any, ep gateway.Endpoint, model string) map[string]any {
 	if _, fixed := lane["num_ctx"]; fixed {
 		return lane
 	}
-	n := a.loadedContext(endpoint, model)
+	n := a.loadedContext(ep.Name, model)
 	if n == 0 {
 		return lane
+	}
+	if show, err := a.show(ctx, ep, model); err == nil {
+		if trained := trainedContext(show); trained > 0 && n >= trained {
+			return lane
+		}
 	}
 	out := make(map[string]any, len(lane)+1)
 	for k, v := range lane {
@@ -77,6 +87,24 @@ func (a *Agent) runnerOptions(lane map[string]any, endpoint, model string) map[s
 	}
 	out["num_ctx"] = n
 	return out
+}
+
+// trainedContext is the model's training context from /api/show's
+// model_info ("<architecture>.context_length"), or 0.
+func trainedContext(show *api.ShowResponse) int {
+	arch, _ := show.ModelInfo["general.architecture"].(string)
+	switch v := show.ModelInfo[arch+".context_length"].(type) {
+	case float64:
+		return int(v)
+	case int:
+		return v
+	case int64:
+		return int(v)
+	case json.Number:
+		n, _ := v.Int64()
+		return int(n)
+	}
+	return 0
 }
 
 // runnerKeys are Ollama's runner options (api.Runner's fields): a
