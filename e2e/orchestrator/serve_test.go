@@ -98,6 +98,7 @@ func TestOllamaClient(t *testing.T) {
 	require.NoError(t, c.Chat(ctx, &ollama.ChatRequest{Model: "tiny", Stream: &no, Options: map[string]any{"num_predict": 3, "num_ctx": 64},
 		Messages: []ollama.Message{{Role: "user", Content: "hello there"}}}, func(r ollama.ChatResponse) error { got = r; return nil }))
 	assert.Equal(t, 3, got.EvalCount, "the done response carries Ollama's counts")
+	assert.Equal(t, "length", got.DoneReason)
 	assert.Greater(t, got.PromptEvalCount, 20)
 	var last any
 	for _, l := range harness.AuditLines(t, &seen, auditPath) {
@@ -168,6 +169,7 @@ func TestOpenAIClient(t *testing.T) {
 		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello there")}})
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, res.Usage.CompletionTokens, "usage is Ollama's count")
+	assert.Equal(t, "length", res.Choices[0].FinishReason, "max_tokens ended it")
 	assert.Greater(t, res.Usage.PromptTokens, int64(20), "the system prompt and the question")
 	assert.Equal(t, res.Usage.PromptTokens+2, res.Usage.TotalTokens)
 	var outs []any
@@ -177,6 +179,20 @@ func TestOpenAIClient(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []any{float64(2)}, outs)
+
+	// Streaming, with usage asked for: OpenAI's last chunk carries it.
+	stream = c.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: "tiny", MaxTokens: openai.Int(2),
+		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
+		Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello there")}})
+	acc = openai.ChatCompletionAccumulator{}
+	for stream.Next() {
+		acc.AddChunk(stream.Current())
+	}
+	require.NoError(t, stream.Err())
+	require.Len(t, acc.Choices, 1)
+	assert.Equal(t, "length", acc.Choices[0].FinishReason)
+	assert.EqualValues(t, 2, acc.Usage.CompletionTokens)
+	assert.Greater(t, acc.Usage.PromptTokens, int64(20))
 
 	models, err := c.Models.List(ctx)
 	require.NoError(t, err)

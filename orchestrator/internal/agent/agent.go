@@ -101,6 +101,9 @@ type Turn struct {
 	PromptTokens int           `json:"prompt_tokens"`
 	OutputTokens int           `json:"output_tokens"`
 	ToolCalls    int           `json:"tool_calls"`
+	// DoneReason is Ollama's: "stop", or "length" when num_predict or the
+	// context ended the turn.
+	DoneReason string `json:"done_reason,omitempty"`
 }
 
 // Observer is told what happens while answering.
@@ -275,7 +278,7 @@ func (a *Agent) Run(ctx context.Context, r Request) (Answer, error) {
 			return ans, fmt.Errorf("chat with %s on %s: %w", r.Model, ep.Name, err)
 		}
 		ans.Turns = append(ans.Turns, Turn{Endpoint: ep.Name, Model: r.Model, Duration: resp.TotalDuration,
-			PromptTokens: resp.PromptEvalCount, OutputTokens: resp.EvalCount, ToolCalls: len(resp.Message.ToolCalls)})
+			PromptTokens: resp.PromptEvalCount, OutputTokens: resp.EvalCount, ToolCalls: len(resp.Message.ToolCalls), DoneReason: resp.DoneReason})
 		if err := cut(resp, ctxLen); err != nil {
 			return ans, err
 		}

@@ -166,6 +166,23 @@ func progress(ev agent.Event) string {
 	return line + "\n"
 }
 
+// doneReason is why the answer's last model turn ended, as Ollama says
+// it ("stop" when no model ran).
+func doneReason(ans agent.Answer) string {
+	if n := len(ans.Turns); n > 0 && ans.Turns[n-1].DoneReason != "" {
+		return ans.Turns[n-1].DoneReason
+	}
+	return "stop"
+}
+
+// finishReason is OpenAI's name for why the answer ended.
+func finishReason(ans agent.Answer) string {
+	if doneReason(ans) == "length" {
+		return "length"
+	}
+	return "stop"
+}
+
 // usage sums the tokens Ollama counted over the answer's model turns.
 func usage(ans agent.Answer) (prompt, output int) {
 	for _, t := range ans.Turns {
@@ -243,7 +260,7 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]string{"error": err.Error()})
 		return
 	}
-	final := api.ChatResponse{Model: model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Content: ans.Text, Thinking: ans.Thinking}, Done: true, DoneReason: "stop"}
+	final := api.ChatResponse{Model: model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Content: ans.Text, Thinking: ans.Thinking}, Done: true, DoneReason: doneReason(ans)}
 	final.PromptEvalCount, final.EvalCount = usage(ans)
 	final.TotalDuration = time.Since(start)
 	if !streaming {
@@ -274,8 +291,11 @@ func (s *Server) openaiModels(w http.ResponseWriter, r *http.Request) {
 
 // openaiRequest is the part of an OpenAI chat request this API reads.
 type openaiRequest struct {
-	Model    string `json:"model"`
-	Stream   bool   `json:"stream"`
+	Model         string `json:"model"`
+	Stream        bool   `json:"stream"`
+	StreamOptions struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
 	Messages []struct {
 		Role    string          `json:"role"`
 		Content json.RawMessage `json:"content"`
@@ -394,8 +414,16 @@ func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 		openaiError(w, http.StatusBadGateway, err.Error())
 		return
 	}
+	in, out := usage(ans)
+	use := map[string]any{"prompt_tokens": in, "completion_tokens": out, "total_tokens": in + out}
 	if req.Stream {
-		st.write(chunk(map[string]any{}, "stop"))
+		st.write(chunk(map[string]any{}, finishReason(ans)))
+		if req.StreamOptions.IncludeUsage {
+			// OpenAI's usage chunk: no choices, after the last one.
+			b, _ := json.Marshal(map[string]any{"id": id, "object": "chat.completion.chunk", "created": start.Unix(), "model": model,
+				"choices": []any{}, "usage": use})
+			st.write([]byte("data: " + string(b) + "\n\n"))
+		}
 		st.write([]byte("data: [DONE]\n\n"))
 		return
 	}
@@ -403,10 +431,9 @@ func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 	if ans.Thinking != "" {
 		msg["reasoning_content"] = ans.Thinking
 	}
-	in, out := usage(ans)
 	writeJSON(w, map[string]any{
 		"id": id, "object": "chat.completion", "created": start.Unix(), "model": model,
-		"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": "stop"}},
-		"usage":   map[string]any{"prompt_tokens": in, "completion_tokens": out, "total_tokens": in + out},
+		"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": finishReason(ans)}},
+		"usage":   use,
 	})
 }
