@@ -137,6 +137,7 @@ func TestOllamaClient(t *testing.T) {
 }
 
 func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
 	u, err := url.Parse(raw)
 	require.NoError(t, err)
 	return u
