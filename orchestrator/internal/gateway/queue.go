@@ -64,10 +64,7 @@ func (g *Gateway) Acquire(ctx context.Context, endpoint, user string, queued ...
 	if len(s.queues[user]) == 0 {
 		s.ring = append(s.ring, user)
 	}
-	ahead := 0
-	for _, q := range s.queues {
-		ahead += len(q)
-	}
+	ahead := s.waiting()
 	s.queues[user] = append(s.queues[user], ch)
 	s.mu.Unlock()
 	for _, f := range queued {
@@ -120,6 +117,15 @@ func (s *slots) dropUser(user string) {
 	}
 }
 
+// waiting counts the queued requests of every user (s.mu held).
+func (s *slots) waiting() int {
+	n := 0
+	for _, q := range s.queues {
+		n += len(q)
+	}
+	return n
+}
+
 // release frees a slot and grants it to the next user in turn.
 func (s *slots) release() {
 	s.mu.Lock()
@@ -146,11 +152,7 @@ func (g *Gateway) Waiting(endpoint string) int {
 	s := g.slotsFor(endpoint)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, q := range s.queues {
-		n += len(q)
-	}
-	return n
+	return s.waiting()
 }
 
 // Crowded reports a long expected wait on endpoint: every slot busy and
@@ -159,11 +161,7 @@ func (g *Gateway) Crowded(endpoint string) bool {
 	s := g.slotsFor(endpoint)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, q := range s.queues {
-		n += len(q)
-	}
-	return s.active >= s.cap && n >= s.cap
+	return s.active >= s.cap && s.waiting() >= s.cap
 }
 
 // Free reports a slot free on endpoint now.
