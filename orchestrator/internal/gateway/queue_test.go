@@ -21,41 +21,45 @@ func TestFairQueue(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, waited)
 
-	var mu sync.Mutex
-	var order []string
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	enqueue := func(id, user string) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			release, _, err := g.Acquire(ctx, "primary", user)
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			order = append(order, id)
-			mu.Unlock()
-			<-done
-			release()
-		}()
-	}
+	var gr grants
 	// Enqueue one at a time, so the queue order is known.
 	for _, id := range []string{"ann-1", "ann-2", "ann-3"} {
-		before := g.Waiting("primary")
-		enqueue(id, "ann")
-		waitFor(t, func() bool { return g.Waiting("primary") == before+1 })
+		gr.join(t, g, id, "ann")
 	}
-	enqueue("bob-1", "bob")
-	waitFor(t, func() bool { return g.Waiting("primary") == 4 })
+	gr.join(t, g, "bob-1", "bob")
+	require.Equal(t, 4, g.Waiting("primary"))
 
-	// Each grant holds its slot until done closes; release them one by
-	// one by letting each finish in turn.
-	close(done)
 	hold()
-	wg.Wait()
-	assert.Equal(t, []string{"ann-1", "bob-1", "ann-2", "ann-3"}, order)
+	gr.wg.Wait()
+	assert.Equal(t, []string{"ann-1", "bob-1", "ann-2", "ann-3"}, gr.order)
 	assert.Zero(t, g.Waiting("primary"))
+}
+
+// grants records the order in which queued requests get their slot.
+type grants struct {
+	mu    sync.Mutex
+	order []string
+	wg    sync.WaitGroup
+}
+
+// join queues a request of user, recorded as id, and returns once it
+// waits in the queue; it frees its slot as soon as it gets one.
+func (gr *grants) join(t *testing.T, g *Gateway, id, user string) {
+	t.Helper()
+	before := g.Waiting("primary")
+	gr.wg.Add(1)
+	go func() {
+		defer gr.wg.Done()
+		release, _, err := g.Acquire(context.Background(), "primary", user)
+		if err != nil {
+			return
+		}
+		gr.mu.Lock()
+		gr.order = append(gr.order, id)
+		gr.mu.Unlock()
+		release()
+	}()
+	waitFor(t, func() bool { return g.Waiting("primary") == before+1 })
 }
 
 func waitFor(t *testing.T, cond func() bool) {
@@ -126,30 +130,16 @@ func TestFairnessTenUsers(t *testing.T) {
 	ctx := context.Background()
 	hold, _, err := g.Acquire(ctx, "primary", "holder")
 	require.NoError(t, err)
-	var mu sync.Mutex
-	var order []string
-	var wg sync.WaitGroup
+	var gr grants
 	for round := 0; round < 3; round++ {
 		for u := 0; u < 10; u++ {
 			user := fmt.Sprintf("u%d", u)
-			before := g.Waiting("primary")
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				release, _, err := g.Acquire(ctx, "primary", user)
-				if err != nil {
-					return
-				}
-				mu.Lock()
-				order = append(order, user)
-				mu.Unlock()
-				release()
-			}()
-			waitFor(t, func() bool { return g.Waiting("primary") == before+1 })
+			gr.join(t, g, user, user)
 		}
 	}
 	hold()
-	wg.Wait()
+	gr.wg.Wait()
+	order := gr.order
 	require.Len(t, order, 30)
 	seen := map[string]int{}
 	for i, u := range order {
