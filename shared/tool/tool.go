@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 
@@ -151,4 +152,21 @@ func Rows(d map[string]any, row func(m map[string]any) string) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// Str is a field of rendered data as text: "" when it is missing.
+func Str(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// Date is t as an RFC 3339 UTC timestamp for a result, "" for the zero
+// time.
+func Date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }

@@ -89,15 +89,15 @@ func (s *Server) blame(ctx context.Context, c *tool.Call, in BlameInput) (*tool.
 			}
 			summaries[h] = sum
 		}
-		out.Items = append(out.Items, BlameRange{Start: i, End: i, Commit: h, Author: l.AuthorName, Email: l.Author, Date: date(l.Date), Summary: sum, Lines: []string{l.Text}})
+		out.Items = append(out.Items, BlameRange{Start: i, End: i, Commit: h, Author: l.AuthorName, Email: l.Author, Date: tool.Date(l.Date), Summary: sum, Lines: []string{l.Text}})
 	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		return tool.Rows(d, func(m map[string]any) string {
 			var b strings.Builder
-			fmt.Fprintf(&b, "L%v-%v %.10s %s %s  %s", m["start"], m["end"], str(m["commit"]), str(m["author"]), str(m["date"]), str(m["summary"]))
+			fmt.Fprintf(&b, "L%v-%v %.10s %s %s  %s", m["start"], m["end"], tool.Str(m["commit"]), tool.Str(m["author"]), tool.Str(m["date"]), tool.Str(m["summary"]))
 			lines, _ := m["lines"].([]any)
 			for _, l := range lines {
-				b.WriteString("\n  | " + str(l))
+				b.WriteString("\n  | " + tool.Str(l))
 			}
 			return b.String()
 		})
@@ -260,7 +260,7 @@ func (s *Server) search(ctx context.Context, c *tool.Call, in SearchInput) (*too
 	})
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		return tool.Rows(d, func(m map[string]any) string {
-			return fmt.Sprintf("%s:%s:%v: %s", str(m["repo"]), str(m["path"]), m["line"], str(m["text"]))
+			return fmt.Sprintf("%s:%s:%v: %s", tool.Str(m["repo"]), tool.Str(m["path"]), m["line"], tool.Str(m["text"]))
 		})
 	}}, nil
 }

@@ -89,7 +89,7 @@ func pullEntry(p *gitea.PullRequest) Entry {
 		e.State = "merged"
 	}
 	if p.Created != nil {
-		e.Date = date(*p.Created)
+		e.Date = tool.Date(*p.Created)
 	}
 	if p.Head != nil {
 		e.Head = p.Head.Ref
@@ -143,7 +143,7 @@ func (s *Server) pulls(ctx context.Context, c *tool.Call, in PullsInput) (*tool.
 		return nil, apiErr("reviews", err)
 	}
 	for _, rv := range reviews {
-		out.Items = append(out.Items, Entry{Kind: "review", State: string(rv.State), Author: user(rv.Reviewer), Date: date(rv.Submitted), Body: rv.Body})
+		out.Items = append(out.Items, Entry{Kind: "review", State: string(rv.State), Author: user(rv.Reviewer), Date: tool.Date(rv.Submitted), Body: rv.Body})
 		if rv.CodeCommentsCount == 0 {
 			continue
 		}
@@ -156,7 +156,7 @@ func (s *Server) pulls(ctx context.Context, c *tool.Call, in PullsInput) (*tool.
 			if line == 0 {
 				line = cm.OldLineNum
 			}
-			out.Items = append(out.Items, Entry{Kind: "review_comment", Author: user(cm.Reviewer), Date: date(cm.Created), Path: cm.Path, Line: line, Body: cm.Body})
+			out.Items = append(out.Items, Entry{Kind: "review_comment", Author: user(cm.Reviewer), Date: tool.Date(cm.Created), Path: cm.Path, Line: line, Body: cm.Body})
 		}
 	}
 	comments, err := s.comments(cl, r, in.Number)
@@ -175,7 +175,7 @@ func (s *Server) comments(cl *gitea.Client, r repoRef, number int64) ([]Entry, e
 	}
 	out := make([]Entry, 0, len(list))
 	for _, cm := range list {
-		out = append(out, Entry{Kind: "comment", Author: user(cm.Poster), Date: date(cm.Created), Body: cm.Body})
+		out = append(out, Entry{Kind: "comment", Author: user(cm.Poster), Date: tool.Date(cm.Created), Body: cm.Body})
 	}
 	return out, nil
 }
@@ -198,7 +198,7 @@ type IssuesOutput struct {
 }
 
 func issueEntry(is *gitea.Issue) Entry {
-	e := Entry{Kind: "issue", Number: is.Index, Title: is.Title, State: string(is.State), Author: user(is.Poster), Date: date(is.Created), Comment: is.Comments, Body: is.Body}
+	e := Entry{Kind: "issue", Number: is.Index, Title: is.Title, State: string(is.State), Author: user(is.Poster), Date: tool.Date(is.Created), Comment: is.Comments, Body: is.Body}
 	for _, l := range is.Labels {
 		e.Labels = append(e.Labels, l.Name)
 	}
@@ -249,21 +249,21 @@ func (s *Server) issues(ctx context.Context, c *tool.Call, in IssuesInput) (*too
 func renderEntry(b *strings.Builder, m map[string]any) {
 	switch m["kind"] {
 	case "pull", "issue":
-		fmt.Fprintf(b, "#%v [%s] %s  by %s %s", m["number"], str(m["state"]), str(m["title"]), str(m["author"]), str(m["date"]))
-		if h := str(m["head"]); h != "" {
-			fmt.Fprintf(b, "  %s -> %s", h, str(m["base"]))
+		fmt.Fprintf(b, "#%v [%s] %s  by %s %s", m["number"], tool.Str(m["state"]), tool.Str(m["title"]), tool.Str(m["author"]), tool.Str(m["date"]))
+		if h := tool.Str(m["head"]); h != "" {
+			fmt.Fprintf(b, "  %s -> %s", h, tool.Str(m["base"]))
 		}
 		if ls, ok := m["labels"].([]any); ok && len(ls) > 0 {
 			fmt.Fprintf(b, "  labels %v", ls)
 		}
 	case "review":
-		fmt.Fprintf(b, "review %s by %s %s", str(m["state"]), str(m["author"]), str(m["date"]))
+		fmt.Fprintf(b, "review %s by %s %s", tool.Str(m["state"]), tool.Str(m["author"]), tool.Str(m["date"]))
 	case "review_comment":
-		fmt.Fprintf(b, "review comment by %s on %s:%v %s", str(m["author"]), str(m["path"]), m["line"], str(m["date"]))
+		fmt.Fprintf(b, "review comment by %s on %s:%v %s", tool.Str(m["author"]), tool.Str(m["path"]), m["line"], tool.Str(m["date"]))
 	default:
-		fmt.Fprintf(b, "comment by %s %s", str(m["author"]), str(m["date"]))
+		fmt.Fprintf(b, "comment by %s %s", tool.Str(m["author"]), tool.Str(m["date"]))
 	}
-	if body := str(m["body"]); body != "" {
+	if body := tool.Str(m["body"]); body != "" {
 		b.WriteString("\n  " + strings.ReplaceAll(strings.TrimSpace(body), "\n", "\n  "))
 	}
 }

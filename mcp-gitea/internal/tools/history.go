@@ -146,22 +146,22 @@ func compare(repo *git.Repository, base, head string) (string, error) {
 // when there are none), never escaped.
 func renderDiff(d map[string]any) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %v files, +%v -%v\n", str(d["what"]), d["files"], d["additions"], d["deletions"])
+	fmt.Fprintf(&b, "%s: %v files, +%v -%v\n", tool.Str(d["what"]), d["files"], d["additions"], d["deletions"])
 	items, _ := d["items"].([]any)
 	for _, it := range items {
 		m, _ := it.(map[string]any)
-		if p := str(m["patch"]); p != "" {
+		if p := tool.Str(m["patch"]); p != "" {
 			b.WriteString(p)
 			if !strings.HasSuffix(p, "\n") {
 				b.WriteByte('\n')
 			}
 			continue
 		}
-		name := str(m["path"])
-		if old := str(m["old_path"]); old != "" && old != name {
+		name := tool.Str(m["path"])
+		if old := tool.Str(m["old_path"]); old != "" && old != name {
 			name = old + " => " + name
 		}
-		fmt.Fprintf(&b, "%-9s +%-5v -%-5v %s\n", str(m["status"]), m["additions"], m["deletions"], name)
+		fmt.Fprintf(&b, "%-9s +%-5v -%-5v %s\n", tool.Str(m["status"]), m["additions"], m["deletions"], name)
 	}
 	return b.String()
 }

@@ -91,15 +91,15 @@ func (s *Server) iac(ctx context.Context, c *tool.Call, in IaCInput) (*tool.Resu
 		out.Items = append(out.Items, it)
 	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
-		head := fmt.Sprintf("%s at %s: %v files, %v findings\n", str(d["repo"]), str(d["ref"]), d["files"], d["findings"])
+		head := fmt.Sprintf("%s at %s: %v files, %v findings\n", tool.Str(d["repo"]), tool.Str(d["ref"]), d["files"], d["findings"])
 		return head + tool.Rows(d, func(m map[string]any) string {
-			loc := fmt.Sprintf("%s:%v", str(m["path"]), m["line"])
+			loc := fmt.Sprintf("%s:%v", tool.Str(m["path"]), m["line"])
 			if m["kind"] == "finding" {
-				return fmt.Sprintf("FINDING %-16s %s  %s", str(m["rule"]), loc, str(m["message"]))
+				return fmt.Sprintf("FINDING %-16s %s  %s", tool.Str(m["rule"]), loc, tool.Str(m["message"]))
 			}
 			var b strings.Builder
-			fmt.Fprintf(&b, "%-13s %s  %s %s", str(m["kind"]), loc, str(m["type"]), str(m["name"]))
-			if ns := str(m["namespace"]); ns != "" {
+			fmt.Fprintf(&b, "%-13s %s  %s %s", tool.Str(m["kind"]), loc, tool.Str(m["type"]), tool.Str(m["name"]))
+			if ns := tool.Str(m["namespace"]); ns != "" {
 				b.WriteString(" -n " + ns)
 			}
 			if ims, ok := m["images"].([]any); ok && len(ims) > 0 {
@@ -107,7 +107,7 @@ func (s *Server) iac(ctx context.Context, c *tool.Call, in IaCInput) (*tool.Resu
 			}
 			if ds, ok := m["details"].([]any); ok {
 				for _, x := range ds {
-					b.WriteString("\n    " + str(x))
+					b.WriteString("\n    " + tool.Str(x))
 				}
 			}
 			return b.String()

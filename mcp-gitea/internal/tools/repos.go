@@ -72,11 +72,11 @@ func (s *Server) repos(ctx context.Context, c *tool.Call, in ReposInput) (*tool.
 	out := ReposOutput{Items: make([]RepoInfo, 0, len(list))}
 	for _, r := range list {
 		out.Items = append(out.Items, RepoInfo{Name: r.FullName, Description: r.Description, DefaultBranch: r.DefaultBranch,
-			Updated: date(r.Updated), Language: r.Language, Private: r.Private, Archived: r.Archived})
+			Updated: tool.Date(r.Updated), Language: r.Language, Private: r.Private, Archived: r.Archived})
 	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		return tool.Rows(d, func(m map[string]any) string {
-			return fmt.Sprintf("%s  [%s]  %s  updated %s  %s", str(m["name"]), str(m["default_branch"]), str(m["language"]), str(m["updated"]), str(m["description"]))
+			return fmt.Sprintf("%s  [%s]  %s  updated %s  %s", tool.Str(m["name"]), tool.Str(m["default_branch"]), tool.Str(m["language"]), tool.Str(m["updated"]), tool.Str(m["description"]))
 		})
 	}}, nil
 }
@@ -148,9 +148,9 @@ func (s *Server) tree(ctx context.Context, c *tool.Call, in TreeInput) (*tool.Re
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		return tool.Rows(d, func(m map[string]any) string {
 			if m["type"] == "tree" {
-				return str(m["path"]) + "/"
+				return tool.Str(m["path"]) + "/"
 			}
-			return fmt.Sprintf("%s  %v", str(m["path"]), m["size"])
+			return fmt.Sprintf("%s  %v", tool.Str(m["path"]), m["size"])
 		})
 	}}, nil
 }
@@ -241,7 +241,7 @@ func (s *Server) file(ctx context.Context, c *tool.Call, in FileInput) (*tool.Re
 		out.StartLine, out.EndLine = start, end
 	}
 	out.Content = text
-	return &tool.Result{Data: out, Render: func(d map[string]any) string { return str(d["content"]) }}, nil
+	return &tool.Result{Data: out, Render: func(d map[string]any) string { return tool.Str(d["content"]) }}, nil
 }
 
 // isBinary: a NUL byte in the first 8000 bytes, as git decides.
@@ -326,7 +326,7 @@ func (s *Server) commits(ctx context.Context, c *tool.Call, in CommitsInput) (*t
 				continue
 			}
 			summary, _, _ := strings.Cut(cm.RepoCommit.Message, "\n")
-			out.Items = append(out.Items, CommitInfo{SHA: cm.SHA, Author: a.Name, Email: a.Email, Date: date(t), Summary: summary})
+			out.Items = append(out.Items, CommitInfo{SHA: cm.SHA, Author: a.Name, Email: a.Email, Date: tool.Date(t), Summary: summary})
 			if len(out.Items) >= n {
 				break
 			}
@@ -337,8 +337,8 @@ func (s *Server) commits(ctx context.Context, c *tool.Call, in CommitsInput) (*t
 	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		return tool.Rows(d, func(m map[string]any) string {
-			sha := str(m["sha"])
-			return fmt.Sprintf("%.10s %s %s  %s", sha, str(m["date"]), str(m["author"]), str(m["summary"]))
+			sha := tool.Str(m["sha"])
+			return fmt.Sprintf("%.10s %s %s  %s", sha, tool.Str(m["date"]), tool.Str(m["author"]), tool.Str(m["summary"]))
 		})
 	}}, nil
 }
@@ -395,7 +395,7 @@ func (s *Server) refs(ctx context.Context, c *tool.Call, in RefsInput) (*tool.Re
 		for _, b := range bs {
 			ri := RefInfo{Kind: "branch", Name: b.Name, Default: b.Name == repo.DefaultBranch}
 			if b.Commit != nil {
-				ri.Commit, ri.Date = b.Commit.ID, date(b.Commit.Timestamp)
+				ri.Commit, ri.Date = b.Commit.ID, tool.Date(b.Commit.Timestamp)
 				ri.Title, _, _ = strings.Cut(b.Commit.Message, "\n")
 			}
 			out.Items = append(out.Items, ri)
@@ -421,7 +421,7 @@ func (s *Server) refs(ctx context.Context, c *tool.Call, in RefsInput) (*tool.Re
 			return nil, apiErr("releases of "+r.Full, err)
 		}
 		for _, rl := range rs {
-			out.Items = append(out.Items, RefInfo{Kind: "release", Name: rl.TagName, Date: date(rl.PublishedAt), Title: rl.Title})
+			out.Items = append(out.Items, RefInfo{Kind: "release", Name: rl.TagName, Date: tool.Date(rl.PublishedAt), Title: rl.Title})
 		}
 	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
@@ -430,7 +430,7 @@ func (s *Server) refs(ctx context.Context, c *tool.Call, in RefsInput) (*tool.Re
 			if m["default"] == true {
 				def = " (default)"
 			}
-			return fmt.Sprintf("%-8s %s%s  %.10s %s  %s", str(m["kind"]), str(m["name"]), def, str(m["commit"]), str(m["date"]), str(m["title"]))
+			return fmt.Sprintf("%-8s %s%s  %.10s %s  %s", tool.Str(m["kind"]), tool.Str(m["name"]), def, tool.Str(m["commit"]), tool.Str(m["date"]), tool.Str(m["title"]))
 		})
 	}}, nil
 }

@@ -82,14 +82,14 @@ func (s *Server) files(ctx context.Context, c *tool.Call, in FilesInput) (*tool.
 			if m["gzip"] == true {
 				gz = " (gzip)"
 			}
-			fmt.Fprintf(&b, "%s%s  %v bytes  modified %s  lines %s .. %s\n", str(m["path"]), gz, m["size"], str(m["modified"]), orDash(m["first"]), orDash(m["last"]))
+			fmt.Fprintf(&b, "%s%s  %v bytes  modified %s  lines %s .. %s\n", tool.Str(m["path"]), gz, m["size"], tool.Str(m["modified"]), orDash(m["first"]), orDash(m["last"]))
 		}
 		return b.String()
 	}}, nil
 }
 
 func orDash(v any) string {
-	if s := str(v); s != "" {
+	if s := tool.Str(v); s != "" {
 		return s
 	}
 	return "-"
@@ -233,11 +233,11 @@ func renderLines(d map[string]any) string {
 	var b strings.Builder
 	for _, it := range items {
 		m, _ := it.(map[string]any)
-		fmt.Fprintf(&b, "%s:%v", str(m["file"]), m["line"])
-		if t := str(m["ts"]); t != "" {
+		fmt.Fprintf(&b, "%s:%v", tool.Str(m["file"]), m["line"])
+		if t := tool.Str(m["ts"]); t != "" {
 			b.WriteString(" " + t)
 		}
-		b.WriteString(" " + str(m["text"]))
+		b.WriteString(" " + tool.Str(m["text"]))
 		if n, ok := m["cut_from"].(float64); ok && n > 0 {
 			fmt.Fprintf(&b, " …[line cut: %d bytes]", int(n))
 		}

@@ -325,14 +325,14 @@ func renderLoki(d map[string]any) string {
 			for _, v := range vals {
 				p, _ := v.([]any)
 				if len(p) == 2 {
-					fmt.Fprintf(&b, "\n  %s %s", str(p[0]), str(p[1]))
+					fmt.Fprintf(&b, "\n  %s %s", tool.Str(p[0]), tool.Str(p[1]))
 				}
 			}
 			b.WriteByte('\n')
 			continue
 		}
 		labels, _ := m["labels"].(map[string]any)
-		fmt.Fprintf(&b, "%s %s %s", str(m["ts"]), labelString(toStrings(labels)), str(m["line"]))
+		fmt.Fprintf(&b, "%s %s %s", tool.Str(m["ts"]), labelString(toStrings(labels)), tool.Str(m["line"]))
 		if n, ok := m["cut_from"].(float64); ok && n > 0 {
 			fmt.Fprintf(&b, " …[line cut: %d bytes]", int(n))
 		}
@@ -344,7 +344,7 @@ func renderLoki(d map[string]any) string {
 func toStrings(m map[string]any) map[string]string {
 	out := make(map[string]string, len(m))
 	for k, v := range m {
-		out[k] = str(v)
+		out[k] = tool.Str(v)
 	}
 	return out
 }
@@ -441,7 +441,7 @@ func renderList(d map[string]any) string {
 	items, _ := d["items"].([]any)
 	var b strings.Builder
 	for _, it := range items {
-		b.WriteString(str(it) + "\n")
+		b.WriteString(tool.Str(it) + "\n")
 	}
 	return b.String()
 }
@@ -549,7 +549,7 @@ func (s *Server) stats(ctx context.Context, c *tool.Call, in StatsInput) (*tool.
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s .. %s: %v streams, %v chunks, %v entries, %v bytes (cap %v; logs_query allowed: %v)\n",
-			str(d["start"]), str(d["end"]), d["streams"], d["chunks"], d["entries"], d["bytes"], d["cap_bytes"], d["allowed"])
+			tool.Str(d["start"]), tool.Str(d["end"]), d["streams"], d["chunks"], d["entries"], d["bytes"], d["cap_bytes"], d["allowed"])
 		items, _ := d["items"].([]any)
 		for _, it := range items {
 			m, _ := it.(map[string]any)
@@ -599,7 +599,7 @@ func (s *Server) patterns(ctx context.Context, c *tool.Call, in PatternsInput) (
 		var b strings.Builder
 		for _, it := range items {
 			m, _ := it.(map[string]any)
-			fmt.Fprintf(&b, "%8v  %s\n", m["count"], str(m["pattern"]))
+			fmt.Fprintf(&b, "%8v  %s\n", m["count"], tool.Str(m["pattern"]))
 		}
 		return b.String()
 	}}, nil

@@ -108,9 +108,9 @@ func (s *Server) compose(ctx context.Context, c *tool.Call, in ComposeInput) (*t
 	}
 	out.InSync = len(out.Items) == 0
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
-		head := fmt.Sprintf("stack %s: %v services in the file; in sync: %v\n", str(d["stack"]), d["services"], d["in_sync"])
+		head := fmt.Sprintf("stack %s: %v services in the file; in sync: %v\n", tool.Str(d["stack"]), d["services"], d["in_sync"])
 		return head + tool.Rows(d, func(m map[string]any) string {
-			return fmt.Sprintf("%s %s: file %q, deployed %q", str(m["service"]), str(m["field"]), str(m["file"]), str(m["deployed"]))
+			return fmt.Sprintf("%s %s: file %q, deployed %q", tool.Str(m["service"]), tool.Str(m["field"]), tool.Str(m["file"]), tool.Str(m["deployed"]))
 		})
 	}}, nil
 }

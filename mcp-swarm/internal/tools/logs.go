@@ -119,7 +119,7 @@ func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Re
 	sort.SliceStable(out.Items, func(i, j int) bool { return out.Items[i].Time < out.Items[j].Time })
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		return tool.Rows(d, func(m map[string]any) string {
-			return fmt.Sprintf("%s %s %s | %s", str(m["ts"]), str(m["task"]), str(m["stream"]), str(m["text"]))
+			return fmt.Sprintf("%s %s %s | %s", tool.Str(m["ts"]), tool.Str(m["task"]), tool.Str(m["stream"]), tool.Str(m["text"]))
 		})
 	}}, nil
 }
@@ -244,8 +244,8 @@ func users(svcs []swarm.Service, secrets bool) map[string][]string {
 
 func renderObjects(d map[string]any) string {
 	return tool.Rows(d, func(m map[string]any) string {
-		line := fmt.Sprintf("%s  created %s  used by %v", str(m["name"]), str(m["created"]), orNone(m["used_by"]))
-		if data := str(m["data"]); data != "" {
+		line := fmt.Sprintf("%s  created %s  used by %v", tool.Str(m["name"]), tool.Str(m["created"]), orNone(m["used_by"]))
+		if data := tool.Str(m["data"]); data != "" {
 			line += "\n  " + strings.ReplaceAll(strings.TrimRight(data, "\n"), "\n", "\n  ")
 		}
 		return line
@@ -268,7 +268,7 @@ func (s *Server) configs(ctx context.Context, c *tool.Call, in HostInput) (*tool
 	used := users(svcs.Items, false)
 	out := ObjectsOutput{Items: []ObjectInfo{}}
 	for _, cf := range list.Items {
-		out.Items = append(out.Items, ObjectInfo{ID: cf.ID, Name: cf.Spec.Name, Labels: cf.Spec.Labels, Created: date(cf.CreatedAt), Updated: date(cf.UpdatedAt),
+		out.Items = append(out.Items, ObjectInfo{ID: cf.ID, Name: cf.Spec.Name, Labels: cf.Spec.Labels, Created: tool.Date(cf.CreatedAt), Updated: tool.Date(cf.UpdatedAt),
 			Services: used[cf.Spec.Name], Data: string(cf.Spec.Data)})
 	}
 	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
@@ -291,7 +291,7 @@ func (s *Server) secrets(ctx context.Context, c *tool.Call, in HostInput) (*tool
 	used := users(svcs.Items, true)
 	out := ObjectsOutput{Items: []ObjectInfo{}}
 	for _, se := range list.Items {
-		oi := ObjectInfo{ID: se.ID, Name: se.Spec.Name, Labels: se.Spec.Labels, Created: date(se.CreatedAt), Updated: date(se.UpdatedAt), Services: used[se.Spec.Name]}
+		oi := ObjectInfo{ID: se.ID, Name: se.Spec.Name, Labels: se.Spec.Labels, Created: tool.Date(se.CreatedAt), Updated: tool.Date(se.UpdatedAt), Services: used[se.Spec.Name]}
 		if se.Spec.Driver != nil {
 			oi.Driver = se.Spec.Driver.Name
 		}

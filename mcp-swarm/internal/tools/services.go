@@ -63,7 +63,7 @@ func ports(ps []swarm.PortConfig) []string {
 
 func summary(sv swarm.Service) ServiceSummary {
 	out := ServiceSummary{ID: sv.ID, Name: sv.Spec.Name, Stack: sv.Spec.Labels[stackLabel], Mode: mode(sv.Spec.Mode),
-		Updated: date(sv.UpdatedAt), Previous: sv.PreviousSpec != nil}
+		Updated: tool.Date(sv.UpdatedAt), Previous: sv.PreviousSpec != nil}
 	if cs := sv.Spec.TaskTemplate.ContainerSpec; cs != nil {
 		out.Image = cs.Image
 	}
@@ -100,8 +100,8 @@ func (s *Server) services(ctx context.Context, c *tool.Call, in ServicesInput) (
 	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		return tool.Rows(d, func(m map[string]any) string {
-			line := fmt.Sprintf("%s  %s %v/%v  %s", str(m["name"]), str(m["mode"]), m["running"], m["desired"], str(m["image"]))
-			if r := str(m["rollout"]); r != "" {
+			line := fmt.Sprintf("%s  %s %v/%v  %s", tool.Str(m["name"]), tool.Str(m["mode"]), m["running"], m["desired"], tool.Str(m["image"]))
+			if r := tool.Str(m["rollout"]); r != "" {
 				line += "  rollout " + r
 			}
 			if p, ok := m["ports"].([]any); ok && len(p) > 0 {
@@ -163,7 +163,7 @@ func envMap(env []string) map[string]string {
 
 func taskInfo(t swarm.Task, service string) TaskInfo {
 	ti := TaskInfo{ID: t.ID, Service: service, Slot: t.Slot, Node: t.NodeID, State: string(t.Status.State), Desired: string(t.DesiredState),
-		Error: t.Status.Err, Message: t.Status.Message, Since: date(t.Status.Timestamp)}
+		Error: t.Status.Err, Message: t.Status.Message, Since: tool.Date(t.Status.Timestamp)}
 	if cs := t.Status.ContainerStatus; cs != nil && (t.Status.State == swarm.TaskStateFailed || t.Status.State == swarm.TaskStateComplete || t.Status.State == swarm.TaskStateShutdown) {
 		code := cs.ExitCode
 		ti.ExitCode = &code
@@ -281,9 +281,9 @@ func (s *Server) service(ctx context.Context, c *tool.Call, in ServiceInput) (*t
 
 func renderService(d map[string]any) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%s) %s %v/%v  image %s  updated %s\n", str(d["name"]), str(d["id"]), str(d["mode"]), d["running"], d["desired"], str(d["image"]), str(d["updated"]))
-	if r := str(d["rollout"]); r != "" {
-		fmt.Fprintf(&b, "rollout: %s %s\n", r, str(d["rollout_message"]))
+	fmt.Fprintf(&b, "%s (%s) %s %v/%v  image %s  updated %s\n", tool.Str(d["name"]), tool.Str(d["id"]), tool.Str(d["mode"]), d["running"], d["desired"], tool.Str(d["image"]), tool.Str(d["updated"]))
+	if r := tool.Str(d["rollout"]); r != "" {
+		fmt.Fprintf(&b, "rollout: %s %s\n", r, tool.Str(d["rollout_message"]))
 	}
 	if cmd, ok := d["command"].([]any); ok {
 		fmt.Fprintf(&b, "command: %v\n", cmd)
@@ -295,14 +295,14 @@ func renderService(d map[string]any) string {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(&b, "env %s=%s\n", k, str(env[k]))
+			fmt.Fprintf(&b, "env %s=%s\n", k, tool.Str(env[k]))
 		}
 	}
 	if ch, ok := d["changes"].([]any); ok && len(ch) > 0 {
 		b.WriteString("changed from the previous spec:\n")
 		for _, c := range ch {
 			m, _ := c.(map[string]any)
-			fmt.Fprintf(&b, "  %s: %s -> %s\n", str(m["field"]), str(m["previous"]), str(m["current"]))
+			fmt.Fprintf(&b, "  %s: %s -> %s\n", tool.Str(m["field"]), tool.Str(m["previous"]), tool.Str(m["current"]))
 		}
 	}
 	b.WriteString("tasks:\n")
@@ -311,8 +311,8 @@ func renderService(d map[string]any) string {
 }
 
 func renderTask(m map[string]any) string {
-	line := fmt.Sprintf("  %s.%v %s  %s (desired %s) since %s", str(m["service"]), m["slot"], str(m["id"]), str(m["state"]), str(m["desired_state"]), str(m["since"]))
-	if e := str(m["error"]); e != "" {
+	line := fmt.Sprintf("  %s.%v %s  %s (desired %s) since %s", tool.Str(m["service"]), m["slot"], tool.Str(m["id"]), tool.Str(m["state"]), tool.Str(m["desired_state"]), tool.Str(m["since"]))
+	if e := tool.Str(m["error"]); e != "" {
 		line += "  error: " + e
 	}
 	if code, ok := m["exit_code"]; ok && code != nil {
@@ -463,7 +463,7 @@ func (s *Server) stacks(ctx context.Context, c *tool.Call, in StacksInput) (*too
 	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		return tool.Rows(d, func(m map[string]any) string {
-			return fmt.Sprintf("%s: services %v networks %v configs %v secrets %v", str(m["name"]), m["services"], orNone(m["networks"]), orNone(m["configs"]), orNone(m["secrets"]))
+			return fmt.Sprintf("%s: services %v networks %v configs %v secrets %v", tool.Str(m["name"]), m["services"], orNone(m["networks"]), orNone(m["configs"]), orNone(m["secrets"]))
 		})
 	}}, nil
 }

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"time"
 
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
@@ -76,20 +75,6 @@ func (s *Server) engine(name string) (*client.Client, error) {
 	return c, nil
 }
 
-func date(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-func str(v any) string {
-	if v == nil {
-		return ""
-	}
-	return fmt.Sprint(v)
-}
-
 // InfoOutput is swarm_info's structured result.
 type InfoOutput struct {
 	Hosts          []string `json:"hosts" jsonschema:"docker hosts this server may read"`
@@ -116,7 +101,7 @@ func (s *Server) info(ctx context.Context, c *tool.Call, in HostInput) (*tool.Re
 	if sw.LocalNodeState != swarm.LocalNodeStateActive {
 		return nil, tool.Argf("this engine is not part of a swarm (node state %q)", sw.LocalNodeState)
 	}
-	out := InfoOutput{Hosts: s.Hosts.Names(), ClusterID: sw.Cluster.ID, Created: date(sw.Cluster.CreatedAt), NodeRole: "worker",
+	out := InfoOutput{Hosts: s.Hosts.Names(), ClusterID: sw.Cluster.ID, Created: tool.Date(sw.Cluster.CreatedAt), NodeRole: "worker",
 		Managers: sw.Managers, Nodes: sw.Nodes, APIVersion: cl.ClientVersion()}
 	if sw.ControlAvailable {
 		out.NodeRole = "manager"
@@ -140,7 +125,7 @@ func (s *Server) info(ctx context.Context, c *tool.Call, in HostInput) (*tool.Re
 	out.Services = len(svcs.Items)
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		return fmt.Sprintf("swarm %s (created %s): %v nodes, %v managers, %v services; engines %v; API %s; this engine is a %s; hosts %v\n",
-			str(d["cluster_id"]), str(d["created"]), d["nodes"], d["managers"], d["services"], d["engine_versions"], str(d["api_version"]), str(d["node_role"]), d["hosts"])
+			tool.Str(d["cluster_id"]), tool.Str(d["created"]), d["nodes"], d["managers"], d["services"], d["engine_versions"], tool.Str(d["api_version"]), tool.Str(d["node_role"]), d["hosts"])
 	}}, nil
 }
 
@@ -189,7 +174,7 @@ func (s *Server) nodes(ctx context.Context, c *tool.Call, in HostInput) (*tool.R
 	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Hostname < out.Items[j].Hostname })
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		return tool.Rows(d, func(m map[string]any) string {
-			return fmt.Sprintf("%s  %s %s %s %s  engine %s  %v CPUs  %v bytes", str(m["hostname"]), str(m["role"]), str(m["availability"]), str(m["state"]), str(m["manager"]), str(m["engine"]), m["cpus"], m["memory_bytes"])
+			return fmt.Sprintf("%s  %s %s %s %s  engine %s  %v CPUs  %v bytes", tool.Str(m["hostname"]), tool.Str(m["role"]), tool.Str(m["availability"]), tool.Str(m["state"]), tool.Str(m["manager"]), tool.Str(m["engine"]), m["cpus"], m["memory_bytes"])
 		})
 	}}, nil
 }
