@@ -23,6 +23,16 @@ func benchCall(b *testing.B, s *mcp.ClientSession, name string, args map[string]
 	return res
 }
 
+// warmCalls times tool calls over one stdio session, after a first call
+// that warms the server (and its mirror).
+func warmCalls(b *testing.B, name string, args map[string]any) {
+	s, _ := session(b)
+	benchCall(b, s, name, args)
+	for b.Loop() {
+		benchCall(b, s, name, args)
+	}
+}
+
 func readerClient(b *testing.B) *gitea.Client {
 	c, err := gitea.NewClient(forge.URL, gitea.SetToken(readerToken))
 	if err != nil {
@@ -44,12 +54,7 @@ var localClone = sync.OnceValues(func() (string, error) {
 // audits) beside the SDK's GetFile.
 func BenchmarkGiteaFile(b *testing.B) {
 	b.Run("mcp-stdio", func(b *testing.B) {
-		s, _ := session(b)
-		args := map[string]any{"repo": "ops/infra", "path": "k8s/deployment.yaml", "ref": "v1.0.0"}
-		benchCall(b, s, "gitea_file", args)
-		for b.Loop() {
-			benchCall(b, s, "gitea_file", args)
-		}
+		warmCalls(b, "gitea_file", map[string]any{"repo": "ops/infra", "path": "k8s/deployment.yaml", "ref": "v1.0.0"})
 	})
 	b.Run("sdk", func(b *testing.B) {
 		c := readerClient(b)
@@ -65,12 +70,7 @@ func BenchmarkGiteaFile(b *testing.B) {
 // (mirror) beside the SDK's GetCommitDiff and git diff on a local clone.
 func BenchmarkGiteaDiff(b *testing.B) {
 	b.Run("commit/mcp-stdio", func(b *testing.B) {
-		s, _ := session(b)
-		args := map[string]any{"repo": "ops/infra", "commit": fx.commitB}
-		benchCall(b, s, "gitea_diff", args)
-		for b.Loop() {
-			benchCall(b, s, "gitea_diff", args)
-		}
+		warmCalls(b, "gitea_diff", map[string]any{"repo": "ops/infra", "commit": fx.commitB})
 	})
 	b.Run("commit/sdk", func(b *testing.B) {
 		c := readerClient(b)
@@ -81,12 +81,7 @@ func BenchmarkGiteaDiff(b *testing.B) {
 		}
 	})
 	b.Run("compare/mcp-stdio-warm-mirror", func(b *testing.B) {
-		s, _ := session(b)
-		args := map[string]any{"repo": "ops/infra", "base": "v1.0.0", "head": "feature/scale"}
-		benchCall(b, s, "gitea_diff", args)
-		for b.Loop() {
-			benchCall(b, s, "gitea_diff", args)
-		}
+		warmCalls(b, "gitea_diff", map[string]any{"repo": "ops/infra", "base": "v1.0.0", "head": "feature/scale"})
 	})
 	b.Run("compare/git-diff-local-clone", func(b *testing.B) {
 		dir, err := localClone()
@@ -108,11 +103,7 @@ func BenchmarkGiteaDiff(b *testing.B) {
 func BenchmarkGiteaSearch(b *testing.B) {
 	args := map[string]any{"query": "replicas:"}
 	b.Run("mcp-stdio-warm-mirror", func(b *testing.B) {
-		s, _ := session(b)
-		benchCall(b, s, "gitea_search", args)
-		for b.Loop() {
-			benchCall(b, s, "gitea_search", args)
-		}
+		warmCalls(b, "gitea_search", args)
 	})
 	b.Run("mcp-stdio-cold-mirror", func(b *testing.B) {
 		for b.Loop() {
