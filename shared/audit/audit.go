@@ -26,10 +26,16 @@ const (
 
 // Record is one audit line.
 type Record struct {
-	TS         time.Time       `json:"ts"`
-	Server     string          `json:"server"`
-	Tool       string          `json:"tool"`
-	User       string          `json:"user"`
+	TS     time.Time `json:"ts"`
+	Server string    `json:"server"`
+	Tool   string    `json:"tool"`
+	User   string    `json:"user"`
+	// Via names the delegate (mcp-orchestrator) that made the call on
+	// User's behalf; empty for a direct call.
+	Via string `json:"via,omitempty"`
+	// RequestID is the trace id of the request that caused the call (W3C
+	// traceparent), so one question's trail across servers is one grep.
+	RequestID  string          `json:"request_id,omitempty"`
 	Session    string          `json:"session,omitempty"`
 	Args       json.RawMessage `json:"args,omitempty"`
 	ArgsSHA256 string          `json:"args_sha256"`

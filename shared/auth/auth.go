@@ -23,6 +23,12 @@ import (
 type Principal struct {
 	User  string
 	Roles []string
+	// Via is the delegate that authenticated and acts for User (the
+	// orchestrator); empty for a caller acting for itself.
+	Via string
+	// ViaRoles are the delegate's own roles: a delegated call is held to
+	// both its user's grant and these.
+	ViaRoles []string
 }
 
 // Stdio is the principal of every call over the stdio transport: whoever

@@ -256,7 +256,8 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 		ctx, cancel = context.WithTimeout(ctx, b.CallTimeout)
 		defer cancel()
 	}
-	call := &Call{Tool: name, Principal: p, Grant: grant, Args: args, Resume: from.Pos, Header: header}
+	call := &Call{Tool: name, Principal: p, Grant: grant, Args: args, Resume: from.Pos, Header: header, mask: b.Masker.Text}
+	defer func() { out.masked += int(call.masked.Load()) }()
 	if from.Pos != "" {
 		// The handler starts at its own position; only a text offset
 		// within its first item is left for the budget.

@@ -12,13 +12,18 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/opsmcp/opsmcp/shared/auth"
+	"github.com/opsmcp/opsmcp/shared/mask"
 	"github.com/opsmcp/opsmcp/shared/policy"
 )
+
+var fallbackMasker = sync.OnceValue(func() *mask.Masker { return mask.New(nil) })
 
 // Tool is one tool's declaration.
 type Tool struct {
@@ -51,6 +56,28 @@ type Call struct {
 	// that accepts the caller's own upstream credentials. It is never
 	// audited.
 	Header http.Header
+
+	// mask is the server's masker, set by the binder; masked counts what
+	// handlers masked through Mask, for the audit line.
+	mask   func(string) (string, int)
+	masked atomic.Int64
+}
+
+// Mask masks s with the server's masker and returns the result. Handlers
+// call it on whole upstream text before they split it (into lines, pages,
+// blame ranges, search hits, chunks) or filter it (grep, pattern, regexp),
+// so a multi-line secret is seen whole and a filter never matches, or
+// counts, a hidden value. The binder masks the result again on the way
+// out; masking is idempotent. Without a binder (unit tests of a handler)
+// Mask uses a masker with a random key.
+func (c *Call) Mask(s string) string {
+	f := c.mask
+	if f == nil {
+		f = fallbackMasker().Text
+	}
+	out, n := f(s)
+	c.masked.Add(int64(n))
+	return out
 }
 
 // Allows reports whether the caller's roles let this tool read value in
