@@ -232,7 +232,7 @@ func Middleware(v Verifier, next http.Handler) http.Handler {
 			http.Error(w, "invalid bearer token", http.StatusUnauthorized)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(With(r.Context(), p)))
+		withTokenInfo(next).ServeHTTP(w, r.WithContext(With(r.Context(), p)))
 	})
 }
 

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -90,6 +91,20 @@ type Grant struct {
 	open  bool
 	roles []Role
 	names []string
+	// also, when set, must allow too: a delegated call is held to both the
+	// user's grant and the delegate's.
+	also *Grant
+}
+
+// And returns a grant that allows what both g and o allow.
+func (g *Grant) And(o *Grant) *Grant {
+	c := *g
+	if c.also != nil {
+		c.also = c.also.And(o)
+	} else {
+		c.also = o
+	}
+	return &c
 }
 
 // For resolves the grant of a caller with the given roles.
@@ -114,6 +129,9 @@ func matchAny(pats []string, v string) bool {
 
 // AllowsTool reports whether the grant covers tool.
 func (g *Grant) AllowsTool(tool string) bool {
+	if g.also != nil && !g.also.AllowsTool(tool) {
+		return false
+	}
 	if g.open {
 		return true
 	}
@@ -128,6 +146,37 @@ func (g *Grant) AllowsTool(tool string) bool {
 // Patterns returns the patterns of scope key that tool may read, or nil
 // when some role allowing tool is unrestricted in that scope.
 func (g *Grant) Patterns(tool, key string) []string {
+	pats := g.own(tool, key)
+	if g.also == nil {
+		return pats
+	}
+	other := g.also.Patterns(tool, key)
+	switch {
+	case other == nil:
+		return pats
+	case pats == nil:
+		return other
+	}
+	// Both restrict: keep the patterns of each that the other allows as
+	// a value, which is exact for plain names and errs narrow for globs.
+	var both []string
+	for _, p := range pats {
+		if matchAny(other, p) {
+			both = append(both, p)
+		}
+	}
+	for _, p := range other {
+		if matchAny(pats, p) && !slices.Contains(both, p) {
+			both = append(both, p)
+		}
+	}
+	if both == nil {
+		both = []string{}
+	}
+	return both
+}
+
+func (g *Grant) own(tool, key string) []string {
 	if g.open {
 		return nil
 	}
@@ -151,17 +200,24 @@ func (g *Grant) Patterns(tool, key string) []string {
 // Allows reports whether tool may read value (a namespace, a repo) of
 // scope key.
 func (g *Grant) Allows(tool, key, value string) bool {
-	pats := g.Patterns(tool, key)
+	if g.also != nil && !g.also.Allows(tool, key, value) {
+		return false
+	}
+	pats := g.own(tool, key)
 	return pats == nil || matchAny(pats, value)
 }
 
 // Describe renders the grant for error messages.
 func (g *Grant) Describe() string {
-	if g.open {
-		return "all tools"
+	d := "roles " + strings.Join(g.names, ",")
+	switch {
+	case g.open:
+		d = "all tools"
+	case len(g.names) == 0:
+		d = "no roles"
 	}
-	if len(g.names) == 0 {
-		return "no roles"
+	if g.also != nil {
+		d += ", within " + g.also.Describe()
 	}
-	return "roles " + strings.Join(g.names, ",")
+	return d
 }

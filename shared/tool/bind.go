@@ -135,7 +135,6 @@ func withPageInfo(s *jsonschema.Schema) *jsonschema.Schema {
 // audit lines when the transport has no session id of its own.
 func (b *Binder) Bind(srv *mcp.Server, p auth.Principal, session string) {
 	b.prepare()
-	grant := b.Policy.For(p.Roles)
 	for i := range b.prepared {
 		pt := &b.prepared[i]
 		srv.AddTool(pt.mcpTool, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -144,12 +143,28 @@ func (b *Binder) Bind(srv *mcp.Server, p auth.Principal, session string) {
 				sid = req.Session.ID()
 			}
 			var header http.Header
+			caller := p
 			if req.Extra != nil {
 				header = req.Extra.Header
+				// Identity is per request: a delegate's session carries
+				// calls for many users, each held to its own grant.
+				if rp, ok := auth.FromTokenInfo(req.Extra.TokenInfo); ok {
+					caller = rp
+				}
 			}
-			return b.call(ctx, pt, p, grant, sid, req.Params.Arguments, header), nil
+			return b.call(ctx, pt, caller, b.grantFor(caller), sid, req.Params.Arguments, header), nil
 		})
 	}
+}
+
+// grantFor is what p may do: its own roles' grant, and for a delegated
+// call also no more than the delegate's (both must allow).
+func (b *Binder) grantFor(p auth.Principal) *policy.Grant {
+	g := b.Policy.For(p.Roles)
+	if p.Via != "" {
+		g = g.And(b.Policy.For(p.ViaRoles))
+	}
+	return g
 }
 
 // Names lists the declared tools, sorted.
