@@ -29,6 +29,9 @@ type Principal struct {
 	// ViaRoles are the delegate's own roles: a delegated call is held to
 	// both its user's grant and these.
 	ViaRoles []string
+	// OIDC is true when the user was verified from an OIDC token (which a
+	// delegate may then pass on), false for a token-file user.
+	OIDC bool
 }
 
 // Stdio is the principal of every call over the stdio transport: whoever
@@ -178,7 +181,7 @@ func (o *OIDC) Verify(ctx context.Context, token string) (Principal, error) {
 	if err := idt.Claims(&claims); err != nil {
 		return Principal{}, fmt.Errorf("%w: claims: %v", ErrUnauthenticated, err)
 	}
-	p := Principal{User: idt.Subject}
+	p := Principal{User: idt.Subject, OIDC: true}
 	if u, ok := claims[o.userClaim].(string); ok && u != "" {
 		p.User = u
 	}
@@ -232,7 +235,8 @@ func Middleware(v Verifier, next http.Handler) http.Handler {
 			http.Error(w, "invalid bearer token", http.StatusUnauthorized)
 			return
 		}
-		withTokenInfo(next).ServeHTTP(w, r.WithContext(With(r.Context(), p)))
+		ctx := WithBearer(With(r.Context(), p), strings.TrimSpace(token))
+		withTokenInfo(next).ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -41,3 +41,31 @@ func FromTokenInfo(ti *sdkauth.TokenInfo) (Principal, bool) {
 	p, ok := ti.Extra[principalKey].(Principal)
 	return p, ok
 }
+
+// Headers a delegate (the orchestrator) sends with each call it makes for
+// a user. The server honours them only from a caller it lists as a
+// delegate, resolves the user itself (from its own token file, or by
+// verifying the user's own OIDC token), and holds the call to both the
+// user's grant and the delegate's.
+const (
+	// HeaderOnBehalfOf names a user of the server's token file.
+	HeaderOnBehalfOf = "X-Opsmcp-On-Behalf-Of"
+	// HeaderUserToken carries the user's own OIDC token (audience: the
+	// servers'), verified by the server's OIDC verifier.
+	HeaderUserToken = "X-Opsmcp-User-Token"
+)
+
+type bearerKey struct{}
+
+// WithBearer returns ctx carrying the raw bearer token the request was
+// authenticated with, so a delegate can pass an OIDC user's own token on.
+// It is never logged or audited.
+func WithBearer(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, bearerKey{}, token)
+}
+
+// BearerFrom returns the raw bearer token in ctx, or "".
+func BearerFrom(ctx context.Context) string {
+	s, _ := ctx.Value(bearerKey{}).(string)
+	return s
+}
