@@ -50,7 +50,7 @@ func TestOIDC(t *testing.T) {
 		"preferred_username": "alice", "groups": []string{"sre", "viewer"}})
 	p, err := v.Verify(ctx, good)
 	require.NoError(t, err)
-	assert.Equal(t, Principal{User: "alice", Roles: []string{"sre", "viewer"}}, p)
+	assert.Equal(t, Principal{User: "alice", Roles: []string{"sre", "viewer"}, OIDC: true}, p)
 
 	for name, claims := range map[string]map[string]any{
 		"wrong audience": {"iss": srv.URL, "aud": "other", "sub": "u", "exp": now + 300},
