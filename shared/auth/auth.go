@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -69,6 +70,9 @@ type Verifier interface {
 // "sha256:<hex>" so the file need not hold it in clear.
 type Tokens struct {
 	byHash map[[32]byte]Principal
+	// byUser is each user with the union of the roles of all its lines,
+	// for a delegate that names the user (HeaderOnBehalfOf).
+	byUser map[string]Principal
 }
 
 // LoadTokens reads a token file.
@@ -87,7 +91,7 @@ func LoadTokens(file string) (*Tokens, error) {
 // ParseTokens parses the token file format. Blank lines and lines starting
 // with # are skipped.
 func ParseTokens(raw []byte) (*Tokens, error) {
-	t := &Tokens{byHash: map[[32]byte]Principal{}}
+	t := &Tokens{byHash: map[[32]byte]Principal{}, byUser: map[string]Principal{}}
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	line := 0
 	for sc.Scan() {
@@ -121,6 +125,14 @@ func ParseTokens(raw []byte) (*Tokens, error) {
 			}
 		}
 		t.byHash[h] = p
+		u := t.byUser[user]
+		u.User = user
+		for _, r := range p.Roles {
+			if !slices.Contains(u.Roles, r) {
+				u.Roles = append(u.Roles, r)
+			}
+		}
+		t.byUser[user] = u
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
@@ -149,11 +161,24 @@ func (t *Tokens) Verify(_ context.Context, token string) (Principal, error) {
 	return found, nil
 }
 
+// User returns the token-file user name with the union of the roles of
+// all its lines, or false when the file has no such user.
+func (t *Tokens) User(name string) (Principal, bool) {
+	p, ok := t.byUser[name]
+	if ok {
+		p.Roles = slices.Clone(p.Roles)
+	}
+	return p, ok
+}
+
 // OIDC validates JWTs from an OpenID Connect issuer.
 type OIDC struct {
 	verifier   *oidc.IDTokenVerifier
 	userClaim  string
 	rolesClaim string
+	// Roles maps the token's groups to roles; a group is never a role by
+	// itself, so with an empty mapping OIDC users get no roles.
+	Roles RoleMapping
 }
 
 // NewOIDC discovers issuer and returns a verifier for tokens whose audience
@@ -185,16 +210,18 @@ func (o *OIDC) Verify(ctx context.Context, token string) (Principal, error) {
 	if u, ok := claims[o.userClaim].(string); ok && u != "" {
 		p.User = u
 	}
+	var groups []string
 	switch r := claims[o.rolesClaim].(type) {
 	case []any:
 		for _, e := range r {
 			if s, ok := e.(string); ok {
-				p.Roles = append(p.Roles, s)
+				groups = append(groups, s)
 			}
 		}
 	case string:
-		p.Roles = strings.Fields(strings.ReplaceAll(r, ",", " "))
+		groups = strings.Fields(strings.ReplaceAll(r, ",", " "))
 	}
+	p.Roles = o.Roles.For(groups)
 	return p, nil
 }
 
@@ -216,10 +243,22 @@ func (c Chain) Verify(ctx context.Context, token string) (Principal, error) {
 
 // Middleware requires a valid bearer token on every request and puts the
 // principal in the request context. With a nil verifier every request is
-// Anonymous.
+// Anonymous. No caller may act for another (see Authenticate).
 func Middleware(v Verifier, next http.Handler) http.Handler {
+	return Authenticate(v, nil, next)
+}
+
+// Authenticate is Middleware with delegation: a caller d lists as a
+// delegate may act for a user (HeaderOnBehalfOf, HeaderUserToken), and the
+// principal is then that user, held also to the delegate's roles. The
+// headers from anyone else are refused, never ignored. d may be nil.
+func Authenticate(v Verifier, d *Delegation, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if v == nil {
+			if delegationAsked(r) {
+				http.Error(w, "delegation refused: auth is off on this server, so no caller may act for another; remove the "+HeaderOnBehalfOf+" and "+HeaderUserToken+" headers", http.StatusForbidden)
+				return
+			}
 			next.ServeHTTP(w, r.WithContext(With(r.Context(), Anonymous)))
 			return
 		}
@@ -229,13 +268,26 @@ func Middleware(v Verifier, next http.Handler) http.Handler {
 			http.Error(w, "missing bearer token: send 'Authorization: Bearer <token>'", http.StatusUnauthorized)
 			return
 		}
-		p, err := v.Verify(r.Context(), strings.TrimSpace(token))
+		token = strings.TrimSpace(token)
+		p, err := v.Verify(r.Context(), token)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="opsmcp", error="invalid_token"`)
 			http.Error(w, "invalid bearer token", http.StatusUnauthorized)
 			return
 		}
-		ctx := WithBearer(With(r.Context(), p), strings.TrimSpace(token))
+		if delegationAsked(r) {
+			user, userBearer, derr := d.resolve(r, p)
+			if derr != nil {
+				http.Error(w, derr.msg, derr.code)
+				return
+			}
+			p, token = user, userBearer
+			// The user's own token went into the context; tool handlers,
+			// which see the request header, do not get it.
+			r = r.Clone(r.Context())
+			r.Header.Del(HeaderUserToken)
+		}
+		ctx := WithBearer(With(r.Context(), p), token)
 		withTokenInfo(next).ServeHTTP(w, r.WithContext(ctx))
 	})
 }

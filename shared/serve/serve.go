@@ -42,6 +42,12 @@ type Options struct {
 	OIDCAudience   string
 	OIDCUserClaim  string
 	OIDCRolesClaim string
+	// OIDCRoleMap ("group=role") and OIDCGroupPrefix map OIDC groups to
+	// roles; a group is never a role by itself.
+	OIDCRoleMap     []string
+	OIDCGroupPrefix string
+	// Delegates may act for other users (auth.Delegation).
+	Delegates      []string
 	InsecureNoAuth bool
 	AllowedOrigins []string
 	Policy         string
@@ -70,7 +76,10 @@ func AddFlags(fs *pflag.FlagSet, o *Options, port int) {
 	fs.StringVar(&o.OIDCIssuer, "oidc-issuer", "", "OpenID Connect issuer URL whose JWTs are accepted as bearer tokens")
 	fs.StringVar(&o.OIDCAudience, "oidc-audience", "", "audience (client id) the JWTs must carry")
 	fs.StringVar(&o.OIDCUserClaim, "oidc-user-claim", "preferred_username", "JWT claim naming the user")
-	fs.StringVar(&o.OIDCRolesClaim, "oidc-roles-claim", "groups", "JWT claim listing the user's roles")
+	fs.StringVar(&o.OIDCRolesClaim, "oidc-roles-claim", "groups", "JWT claim listing the user's groups, which --oidc-role-map and --oidc-group-prefix turn into roles")
+	fs.StringSliceVar(&o.OIDCRoleMap, "oidc-role-map", nil, "group=role: OIDC users in group get role (repeatable); a group is never a role by itself")
+	fs.StringVar(&o.OIDCGroupPrefix, "oidc-group-prefix", "", "OIDC users in group <prefix><role> get <role> (e.g. opsmcp- : group opsmcp-sre gives role sre)")
+	fs.StringSliceVar(&o.Delegates, "delegates", nil, "users allowed to act for others with X-Opsmcp-On-Behalf-Of / X-Opsmcp-User-Token (repeatable): a token-file user by name, an OIDC user as oidc:<name> (default: none)")
 	fs.BoolVar(&o.InsecureNoAuth, "insecure-no-auth", false, "allow HTTP without auth on a non-loopback address")
 	fs.StringSliceVar(&o.AllowedOrigins, "allowed-origins", nil, "browser Origin values allowed on the MCP endpoints (repeatable)")
 	fs.StringVar(&o.Policy, "policy", "", "policy file mapping roles to tools and scopes (default: every caller may call every tool)")
@@ -126,6 +135,14 @@ func (o *Options) Check() error {
 	if o.OIDCIssuer != "" && o.OIDCAudience == "" {
 		return errors.New("--oidc-issuer needs --oidc-audience")
 	}
+	if _, err := auth.ParseRoleMap(o.OIDCRoleMap); err != nil {
+		return err
+	}
+	for _, d := range o.Delegates {
+		if name := strings.TrimPrefix(d, "oidc:"); strings.TrimSpace(name) == "" {
+			return fmt.Errorf("--delegates %q: name a user (token-file user, or oidc:<user>)", d)
+		}
+	}
 	if o.Transport == "http" {
 		if _, _, err := net.SplitHostPort(o.Listen); err != nil {
 			return fmt.Errorf("--listen %q: want host:port: %v", o.Listen, err)
@@ -136,6 +153,42 @@ func (o *Options) Check() error {
 		}
 	}
 	return nil
+}
+
+// Auth builds the HTTP authentication the options ask for: the verifier
+// (token file, then OIDC; nil when neither is set) and who may act for
+// others.
+func (o *Options) Auth(ctx context.Context, log *slog.Logger) (auth.Verifier, *auth.Delegation, error) {
+	var verifiers auth.Chain
+	d := &auth.Delegation{Delegates: o.Delegates}
+	if o.AuthTokens != "" {
+		t, err := auth.LoadTokens(o.AuthTokens)
+		if err != nil {
+			return nil, nil, err
+		}
+		verifiers = append(verifiers, t)
+		d.Users = t
+	}
+	if o.OIDCIssuer != "" {
+		v, err := auth.NewOIDC(ctx, o.OIDCIssuer, o.OIDCAudience, o.OIDCUserClaim, o.OIDCRolesClaim)
+		if err != nil {
+			return nil, nil, err
+		}
+		roleMap, err := auth.ParseRoleMap(o.OIDCRoleMap)
+		if err != nil {
+			return nil, nil, err
+		}
+		v.Roles = auth.RoleMapping{Map: roleMap, Prefix: o.OIDCGroupPrefix}
+		if v.Roles.Empty() {
+			log.Warn("OIDC users get no roles: no --oidc-role-map or --oidc-group-prefix is set, and a group is never a role by itself", "issuer", o.OIDCIssuer)
+		}
+		verifiers = append(verifiers, v)
+		d.UserTokens = v
+	}
+	if len(verifiers) == 0 {
+		return nil, nil, nil
+	}
+	return verifiers, d, nil
 }
 
 // Run parses the common options' effects and serves tools until ctx ends,
@@ -183,27 +236,12 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 		return transport.Stdio(ctx, newServer(auth.Stdio, "stdio"))
 	}
 
-	var verifiers auth.Chain
-	if o.AuthTokens != "" {
-		t, err := auth.LoadTokens(o.AuthTokens)
-		if err != nil {
-			return err
-		}
-		verifiers = append(verifiers, t)
-	}
-	if o.OIDCIssuer != "" {
-		v, err := auth.NewOIDC(ctx, o.OIDCIssuer, o.OIDCAudience, o.OIDCUserClaim, o.OIDCRolesClaim)
-		if err != nil {
-			return err
-		}
-		verifiers = append(verifiers, v)
-	}
-	var verifier auth.Verifier
-	if len(verifiers) > 0 {
-		verifier = verifiers
+	verifier, delegation, err := o.Auth(ctx, log)
+	if err != nil {
+		return err
 	}
 	h := transport.Handler(transport.HTTPOptions{
-		NewServer: newServer, Verifier: verifier, AllowedOrigins: o.AllowedOrigins,
+		NewServer: newServer, Verifier: verifier, Delegation: delegation, AllowedOrigins: o.AllowedOrigins,
 		Metrics: m.Handler(), Ready: spec.Ready, Logger: log, Routes: spec.Routes,
 	})
 	ln, err := net.Listen("tcp", o.Listen)

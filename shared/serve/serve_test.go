@@ -19,6 +19,8 @@ func TestCheck(t *testing.T) {
 		{func(o *Options) { o.MaxOutputBytes = 10 }, "use at least 1024"},
 		{func(o *Options) { o.OIDCIssuer = "https://id.example" }, "--oidc-issuer needs --oidc-audience"},
 		{func(o *Options) { o.Listen = "8081" }, "want host:port"},
+		{func(o *Options) { o.OIDCRoleMap = []string{"sre"} }, `--oidc-role-map "sre": want group=role`},
+		{func(o *Options) { o.Delegates = []string{"oidc:"} }, `--delegates "oidc:": name a user`},
 	}
 	for _, c := range cases {
 		o := ok

@@ -41,6 +41,8 @@ type HTTPOptions struct {
 	// Verifier authenticates callers; nil means no auth (loopback only,
 	// or --insecure-no-auth).
 	Verifier auth.Verifier
+	// Delegation says who may act for other users; nil: no one.
+	Delegation *auth.Delegation
 	// AllowedOrigins lists the Origin values accepted on MCP endpoints
 	// (scheme://host[:port], or "*"). A request without Origin (not from a
 	// browser) is accepted.
@@ -65,7 +67,7 @@ func Handler(o HTTPOptions) http.Handler {
 	sse := newSSE(o.NewServer)
 
 	mux := http.NewServeMux()
-	mcpHandler := checkOrigin(o.AllowedOrigins, auth.Middleware(o.Verifier, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mcpHandler := checkOrigin(o.AllowedOrigins, auth.Authenticate(o.Verifier, o.Delegation, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/mcp":
 			streamable.ServeHTTP(w, r)
