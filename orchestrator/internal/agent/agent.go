@@ -629,23 +629,26 @@ func recoverCalls(content string, offered map[string]bool) []api.ToolCall {
 	return nil
 }
 
-// kubectl recognizes a message that is a kubectl command line.
-func kubectl(q string) (string, bool) {
-	q = strings.TrimSpace(q)
-	if rest, ok := strings.CutPrefix(q, "kubectl "); ok && !strings.Contains(q, "\n") {
-		return strings.TrimSpace(rest), true
-	}
-	return "", false
-}
-
 // passthrough runs a kubectl command through mcp-kubernetes' k8s_kubectl,
 // with no model, and returns its output as is.
 func (a *Agent) passthrough(ctx context.Context, cmd string, events func(Event)) (Answer, error) {
 	if _, ok := a.Catalog.Lookup("k8s_kubectl"); !ok {
 		return Answer{}, fmt.Errorf("a kubectl command needs mcp-kubernetes (tool k8s_kubectl) in the config")
 	}
-	if g := a.grant(ctx); g != nil && !g.AllowsTool("k8s_kubectl") {
-		return Answer{}, fmt.Errorf("denied: your roles (%s) may not run kubectl commands (k8s_kubectl)", g.Describe())
+	if g := a.grant(ctx); g != nil {
+		verb, need := kubectlTools(cmd)
+		for _, t := range need {
+			if g.AllowsTool(t) {
+				continue
+			}
+			if t == "k8s_kubectl" {
+				return Answer{}, fmt.Errorf("denied: your roles (%s) may not run kubectl commands (k8s_kubectl)", g.Describe())
+			}
+			if verb == "" {
+				return Answer{}, fmt.Errorf("denied: this kubectl command's subcommand could not be told for sure (quotes, an unknown flag or subcommand), so it needs every kubectl tool, and your roles (%s) may not call %s; write it plainly, e.g. 'kubectl get pods -n web'", g.Describe(), t)
+			}
+			return Answer{}, fmt.Errorf("denied: kubectl %s does the work of %s, which your roles (%s) may not call", verb, t, g.Describe())
+		}
 	}
 	args := map[string]any{"command": cmd}
 	ev := Event{Tool: "k8s_kubectl", Args: args}
