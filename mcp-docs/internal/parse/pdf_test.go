@@ -95,7 +95,7 @@ func RawPDF(objs ...string) []byte {
 // written to testdata (OPSMCP_WRITE_TESTDATA=1) for the e2e and as fuzz
 // seeds.
 var loopingPDFs = map[string][]byte{
-	"loop-kids.pdf": RawPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R] /Count 5 >>"),
+	"loop-kids.pdf":  RawPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R] /Count 5 >>"),
 	"count-huge.pdf": RawPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [] /Count 4000000000000 >>"),
 	// A kid's /Parent chain that loops: the reader looks resources up it.
 	"loop-parent.pdf": RawPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
