@@ -273,6 +273,7 @@ func (q *Qdrant) Files(ctx context.Context, source string) (map[string]File, err
 		n, _ := p.Payload["chunks"].(float64)
 		f.Chunks = int(n)
 		f.Indexed = payloadTime(p.Payload["indexed"])
+		f.Note, _ = p.Payload["note"].(string)
 		out[f.Path] = f
 	}
 	return out, nil
@@ -289,7 +290,7 @@ func (q *Qdrant) PutFile(ctx context.Context, f File, chunks []Chunk) error {
 	}
 	pts := []any{map[string]any{"id": PointID(f.Source, f.Path, -1), "vector": map[string]any{}, "payload": map[string]any{
 		"type": "file", "source": f.Source, "path": f.Path, "kind": f.Kind, "version": f.Version, "version_keys": versionKeys(f.Version),
-		"file_hash": f.Hash, "chunks": len(chunks), "indexed": f.Indexed.Format(time.RFC3339Nano)}}}
+		"file_hash": f.Hash, "chunks": len(chunks), "indexed": f.Indexed.Format(time.RFC3339Nano), "note": f.Note}}}
 	for _, c := range chunks {
 		pts = append(pts, map[string]any{"id": PointID(c.Source, c.Path, c.Ordinal), "vector": map[string]any{"bm25": sparse(c.Text+" "+strings.Join(c.Heading, " "), false)},
 			"payload": chunkPayload(c)})
@@ -377,7 +378,7 @@ func (q *Qdrant) PutVectors(ctx context.Context, model string, vecs map[string][
 func (q *Qdrant) PutSource(ctx context.Context, s Source) error {
 	pt := map[string]any{"id": PointID("\x00source", s.Name, -2), "vector": map[string]any{}, "payload": map[string]any{
 		"type": "source", "source": s.Name, "kind": s.Kind, "version": s.Version, "indexed": s.Indexed.Format(time.RFC3339Nano),
-		"error": s.Error, "changed": s.Changed, "embedded": s.Embedded}}
+		"error": s.Error, "changed": s.Changed, "embedded": s.Embedded, "skipped": append([]string{}, s.Skipped...)}}
 	if err := q.do(ctx, "PUT", q.points("?wait=true"), map[string]any{"points": []any{pt}}, nil); err != nil {
 		return fmt.Errorf("record source %s: %w", s.Name, err)
 	}
@@ -409,6 +410,13 @@ func (q *Qdrant) Sources(ctx context.Context) ([]Source, error) {
 		ch, _ := p.Payload["changed"].(float64)
 		em, _ := p.Payload["embedded"].(float64)
 		s.Changed, s.Embedded = int(ch), int(em)
+		if sk, ok := p.Payload["skipped"].([]any); ok {
+			for _, x := range sk {
+				if str, ok := x.(string); ok {
+					s.Skipped = append(s.Skipped, str)
+				}
+			}
+		}
 		if s.Files, err = q.count(ctx, must(match("type", "file"), match("source", s.Name))); err != nil {
 			return nil, err
 		}

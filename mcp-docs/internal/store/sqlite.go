@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -90,7 +91,41 @@ func OpenSQLite(path string) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: create schema: %w", path, err)
 	}
+	if err := migrate(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	return &SQLite{db: db, path: path, dense: map[string]*denseIndex{}}, nil
+}
+
+// columns added since the first schema, by table.
+var added = []struct{ table, column, decl string }{
+	{"files", "note", "TEXT NOT NULL DEFAULT ''"},
+	{"sources", "skipped", "TEXT NOT NULL DEFAULT '[]'"},
+}
+
+// migrate adds the columns an older index file lacks.
+func migrate(db *sql.DB) error {
+	for _, a := range added {
+		rows, err := db.Query(`SELECT name FROM pragma_table_info(?)`, a.table)
+		if err != nil {
+			return fmt.Errorf("read columns of %s: %w", a.table, err)
+		}
+		has := false
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err == nil && name == a.column {
+				has = true
+			}
+		}
+		rows.Close()
+		if !has {
+			if _, err := db.Exec(`ALTER TABLE ` + a.table + ` ADD COLUMN ` + a.column + ` ` + a.decl); err != nil {
+				return fmt.Errorf("add column %s.%s: %w", a.table, a.column, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -153,7 +188,7 @@ func (s *SQLite) generation(ctx context.Context) (int64, error) {
 
 // Files implements Store.
 func (s *SQLite) Files(ctx context.Context, source string) (map[string]File, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT path, kind, version, hash, chunks, indexed_at FROM files WHERE source = ?`, source)
+	rows, err := s.db.QueryContext(ctx, `SELECT path, kind, version, hash, chunks, indexed_at, note FROM files WHERE source = ?`, source)
 	if err != nil {
 		return nil, fmt.Errorf("list files of %s: %w", source, err)
 	}
@@ -162,7 +197,7 @@ func (s *SQLite) Files(ctx context.Context, source string) (map[string]File, err
 	for rows.Next() {
 		f := File{Source: source}
 		var at int64
-		if err := rows.Scan(&f.Path, &f.Kind, &f.Version, &f.Hash, &f.Chunks, &at); err != nil {
+		if err := rows.Scan(&f.Path, &f.Kind, &f.Version, &f.Hash, &f.Chunks, &at, &f.Note); err != nil {
 			return nil, err
 		}
 		f.Indexed = time.Unix(0, at)
@@ -191,8 +226,8 @@ func (s *SQLite) PutFile(ctx context.Context, f File, chunks []Chunk) error {
 			return fmt.Errorf("insert chunk %d of %s: %w", c.Ordinal, f.Path, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO files(source, path, kind, version, hash, chunks, indexed_at) VALUES (?,?,?,?,?,?,?)`,
-		f.Source, f.Path, f.Kind, f.Version, f.Hash, len(chunks), f.Indexed.UnixNano()); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO files(source, path, kind, version, hash, chunks, indexed_at, note) VALUES (?,?,?,?,?,?,?,?)`,
+		f.Source, f.Path, f.Kind, f.Version, f.Hash, len(chunks), f.Indexed.UnixNano(), f.Note); err != nil {
 		return err
 	}
 	if err := s.bump(ctx, tx); err != nil {
@@ -315,8 +350,12 @@ func decodeVec(b []byte, into []float32) {
 
 // PutSource implements Store.
 func (s *SQLite) PutSource(ctx context.Context, src Source) error {
-	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO sources(name, kind, version, indexed_at, error, changed, embedded) VALUES (?,?,?,?,?,?,?)`,
-		src.Name, src.Kind, src.Version, src.Indexed.UnixNano(), src.Error, src.Changed, src.Embedded)
+	skipped, err := json.Marshal(append([]string{}, src.Skipped...))
+	if err != nil {
+		return fmt.Errorf("record source %s: %w", src.Name, err)
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT OR REPLACE INTO sources(name, kind, version, indexed_at, error, changed, embedded, skipped) VALUES (?,?,?,?,?,?,?,?)`,
+		src.Name, src.Kind, src.Version, src.Indexed.UnixNano(), src.Error, src.Changed, src.Embedded, string(skipped))
 	if err != nil {
 		return fmt.Errorf("record source %s: %w", src.Name, err)
 	}
@@ -325,7 +364,7 @@ func (s *SQLite) PutSource(ctx context.Context, src Source) error {
 
 // Sources implements Store.
 func (s *SQLite) Sources(ctx context.Context) ([]Source, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT s.name, s.kind, s.version, s.indexed_at, s.error, s.changed, s.embedded,
+	rows, err := s.db.QueryContext(ctx, `SELECT s.name, s.kind, s.version, s.indexed_at, s.error, s.changed, s.embedded, s.skipped,
 		(SELECT count(*) FROM files f WHERE f.source = s.name), (SELECT coalesce(sum(chunks), 0) FROM files f WHERE f.source = s.name)
 		FROM sources s ORDER BY s.name`)
 	if err != nil {
@@ -336,8 +375,12 @@ func (s *SQLite) Sources(ctx context.Context) ([]Source, error) {
 	for rows.Next() {
 		var src Source
 		var at int64
-		if err := rows.Scan(&src.Name, &src.Kind, &src.Version, &at, &src.Error, &src.Changed, &src.Embedded, &src.Files, &src.Chunks); err != nil {
+		var skipped string
+		if err := rows.Scan(&src.Name, &src.Kind, &src.Version, &at, &src.Error, &src.Changed, &src.Embedded, &skipped, &src.Files, &src.Chunks); err != nil {
 			return nil, err
+		}
+		if err := json.Unmarshal([]byte(skipped), &src.Skipped); err != nil {
+			return nil, fmt.Errorf("source %s: skipped files: %w", src.Name, err)
 		}
 		src.Indexed = time.Unix(0, at)
 		out = append(out, src)

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -99,4 +100,33 @@ func TestCommonWords(t *testing.T) {
 	h, err = s.Keyword(ctx, "pod", store.Filter{Path: "f7.md"}, 10)
 	require.NoError(t, err)
 	assert.Len(t, h, 10, "a narrow filter widens the window until it finds its chunks")
+}
+
+// TestOldIndexFileMigrates: an index written before files.note and
+// sources.skipped existed opens, keeps its rows, and takes the new fields.
+func TestOldIndexFileMigrates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	_, err = db.Exec(`CREATE TABLE sources(name TEXT PRIMARY KEY, kind TEXT, version TEXT, indexed_at INTEGER, error TEXT, changed INTEGER, embedded INTEGER);
+CREATE TABLE files(source TEXT, path TEXT, kind TEXT, version TEXT, hash TEXT, chunks INTEGER, indexed_at INTEGER, PRIMARY KEY(source, path));
+INSERT INTO sources VALUES ('docs', 'folder', 'v1', 0, '', 1, 0);
+INSERT INTO files VALUES ('docs', 'a.md', 'markdown', 'v1', 'h', 0, 0);`)
+	require.NoError(t, err)
+	db.Close()
+	s, err := store.OpenSQLite(path)
+	require.NoError(t, err)
+	defer s.Close()
+	ctx := context.Background()
+	srcs, err := s.Sources(ctx)
+	require.NoError(t, err)
+	require.Len(t, srcs, 1)
+	assert.Empty(t, srcs[0].Skipped)
+	files, err := s.Files(ctx, "docs")
+	require.NoError(t, err)
+	assert.Equal(t, "", files["a.md"].Note)
+	require.NoError(t, s.PutSource(ctx, store.Source{Name: "docs", Skipped: []string{"x.pdf: loops"}}))
+	srcs, err = s.Sources(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"x.pdf: loops"}, srcs[0].Skipped)
 }

@@ -74,6 +74,9 @@ type File struct {
 	Hash    string
 	Chunks  int
 	Indexed time.Time
+	// Note says why the file has no chunks (it was skipped: too slow or
+	// too big to parse, or not parsable), or is empty.
+	Note string
 }
 
 // Source is an indexed source and its freshness.
@@ -89,6 +92,8 @@ type Source struct {
 	// embedded chunks.
 	Changed  int `json:"changed"`
 	Embedded int `json:"embedded"`
+	// Skipped lists the files the last run left out, each "path: why".
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 // Pending is a chunk text waiting for its vector.

@@ -166,7 +166,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		put(t, s, "docs", "a.md", "markdown", "v1", "one", "two")
 		put(t, s, "docs", "b.md", "markdown", "v1", "three")
 		now := time.Now().Truncate(time.Millisecond)
-		require.NoError(t, s.PutSource(ctx, store.Source{Name: "docs", Kind: "folder", Version: "v1", Indexed: now, Changed: 2, Embedded: 3}))
+		require.NoError(t, s.PutSource(ctx, store.Source{Name: "docs", Kind: "folder", Version: "v1", Indexed: now, Changed: 2, Embedded: 3,
+			Skipped: []string{"bad.pdf: pdf: page tree loops", "big.md: larger than 20 MiB"}}))
 		require.NoError(t, s.PutSource(ctx, store.Source{Name: "infra", Kind: "git", Version: "abc", Indexed: now, Error: "fetch failed"}))
 		all, err := s.Sources(ctx)
 		require.NoError(t, err)
@@ -178,5 +179,17 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		assert.Equal(t, 3, all[0].Embedded)
 		assert.True(t, now.Equal(all[0].Indexed), "%v vs %v", now, all[0].Indexed)
 		assert.Equal(t, "fetch failed", all[1].Error)
+		assert.Equal(t, []string{"bad.pdf: pdf: page tree loops", "big.md: larger than 20 MiB"}, all[0].Skipped)
+		assert.Empty(t, all[1].Skipped)
+	})
+
+	t.Run("FileNote", func(t *testing.T) {
+		s := open(t)
+		require.NoError(t, s.PutFile(ctx, store.File{Source: "docs", Path: "bad.pdf", Kind: "pdf", Version: "v1", Hash: "h1",
+			Indexed: time.Now(), Note: "parse took longer than 20s"}, nil))
+		files, err := s.Files(ctx, "docs")
+		require.NoError(t, err)
+		assert.Equal(t, "parse took longer than 20s", files["bad.pdf"].Note, "a skipped file keeps why, so an unchanged one is not parsed again")
+		assert.Equal(t, 0, files["bad.pdf"].Chunks)
 	})
 }
