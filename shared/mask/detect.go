@@ -26,11 +26,36 @@ type detector struct {
 	// named takes the placeholder kind from the key (submatch 1), so the
 	// reader sees "[MASKED:db-password:…]".
 	named bool
+	// find, when set, replaces re: code for shapes a regexp cannot say
+	// (indented blocks, nested braces). It returns submatch indexes laid
+	// out as regexp's, with the key in group 1 when named.
+	find func(s string) [][]int
+}
+
+// asciiLower lower-cases ASCII letters only. Hints are ASCII, and unlike
+// strings.ToLower this keeps every byte offset equal to the original's:
+// "İ" (2 bytes) lowers to 3 bytes, the Kelvin sign (3) to 1, and offsets
+// measured in one text must slice the other.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; c >= 'A' && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 var detectors = []detector{
-	{kind: "private-key", hints: []string{"private key-----"},
-		re: regexp.MustCompile(`-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|\z)`)},
+	// PEM and PGP private key blocks, whole: an unterminated block is masked
+	// to the end of the text.
+	{kind: "private-key", hints: []string{"private key"},
+		re: regexp.MustCompile(`-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)`)},
 	{kind: "jwt", hints: []string{"eyj"},
 		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`)},
 	{kind: "aws-access-key", hints: []string{"akia", "asia", "agpa", "aida", "aroa", "anpa", "aipa"},
@@ -63,9 +88,23 @@ var detectors = []detector{
 		re: regexp.MustCompile(`\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b`)},
 	{kind: "hashicorp-token", hints: []string{"hvs.", "hvb."},
 		re: regexp.MustCompile(`\bhv[sb]\.[A-Za-z0-9_-]{24,}`)},
-	// user:password@ in a URL: the password only, so the host stays readable.
+	{kind: "docker-token", hints: []string{"dckr_pat_"},
+		re: regexp.MustCompile(`\bdckr_pat_[A-Za-z0-9_-]{20,}`)},
+	// user:password@ in a URL (the user may be empty, as in
+	// redis://:pass@host): the password only, so the host stays readable.
 	{kind: "url-password", hints: []string{"://"},
-		re:    regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s"'<>]+:([^@/\s"'<>]+)@`),
+		re:    regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s"'<>]*:([^@/\s"'<>]+)@`),
+		group: 1},
+	// A token as the URL's user (https://<token>@gitea/…, how Gitea and
+	// GitHub clone URLs carry one): long and with digits, unlike a name.
+	{kind: "url-token", hints: []string{"://"},
+		re:    regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9_-]{20,})@`),
+		group: 1,
+		check: func(s string, m []int) bool { return hasDigit(s[m[2]:m[3]]) }},
+	// A bare 40-hex Gitea token is known by its context only (every commit
+	// id has the same shape): the word token or PAT right before it.
+	{kind: "gitea-token", hints: []string{"token", "pat"},
+		re:    regexp.MustCompile(`(?i)\b(?:token|pat)(?:[ \t]+(?:is|was|=|:))?[ \t]*[:=]?[ \t]*["']?([0-9a-f]{40})\b`),
 		group: 1},
 	// HTTP headers that carry credentials. For Authorization the scheme stays
 	// in clear (Bearer, Basic) and the credential goes.
@@ -87,6 +126,47 @@ var detectors = []detector{
 		group: 2, perLine: true, named: true,
 		check: func(s string, m []int) bool {
 			return !inPath(s, m[2]) && SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]])
+		}},
+	// Vault's AppRole secret_id is a credential, though "id" otherwise
+	// names a reference (and GCP's secret_id is a name): a UUID under it.
+	{kind: "vault-secret-id", hints: []string{"secret"},
+		re:    regexp.MustCompile(`(?i)secret[_.-]?id["']?[ \t]*[:=][ \t]*["']?(` + uuidPattern + `)`),
+		group: 1},
+	// JSON escaped inside JSON: {"log":"{\"password\":\"x\"}"}.
+	{kind: "assignment", hints: []string{`\"`},
+		re:    regexp.MustCompile(`\\+"([A-Za-z_][A-Za-z0-9_.-]*)\\+"[ \t]*:[ \t]*\\+"([^"\\]*)\\+"`),
+		group: 2, named: true,
+		check: func(s string, m []int) bool { return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]]) }},
+	// URL-encoded assignments (password%3Dx%26…): the value runs to an
+	// encoded & or the end of the token.
+	{kind: "assignment", hints: []string{"%3d"},
+		re:    regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)%3[dD]((?:[^%\s&"'<>]|%(?:[013-9a-fA-F][0-9a-fA-F]|2[0-57-9a-fA-F]))+)`),
+		group: 2, named: true,
+		check: func(s string, m []int) bool { return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]]) }},
+	// A YAML block scalar under a secret key (password: |) : the indented
+	// lines below it, whole.
+	{kind: "assignment", hints: []string{": |", ": >", ":|", ":>"}, named: true, group: 2, find: blockScalars},
+	// A Terraform variable whose name is secret, or that is marked
+	// sensitive: its default.
+	{kind: "assignment", hints: []string{"variable"}, named: true, group: 2, find: terraformDefaults},
+	// Command lines: curl -u user:pass, mysql -pX, redis-cli -a X,
+	// sshpass -p X, and --secret-flag X (the = form is an assignment).
+	{kind: "command-password", hints: []string{"-u", "--user"},
+		re:    regexp.MustCompile(`(?:^|[\s;|&])(?:-u|--user)(?:[ \t]+|=)?["']?[^\s:"'@]*:([^\s"'@]+)`),
+		group: 1,
+		check: func(s string, m []int) bool { return !allDigits(s[m[2]:m[3]]) }},
+	{kind: "command-password", hints: []string{"mysql", "mariadb"},
+		re:    regexp.MustCompile(`\b(?:mysql|mariadb)(?:dump|admin|import|check|sh)?\b[^\n]*?[ \t]-p([^\s"'-][^\s"']*)`),
+		group: 1},
+	{kind: "command-password", hints: []string{"redis-cli", "sshpass"},
+		re:    regexp.MustCompile(`\b(?:redis-cli\b[^\n]*?[ \t]-a|sshpass\b[^\n]*?[ \t]-p)[ \t]+["']?([^\s"']+)`),
+		group: 1},
+	{kind: "flag", hints: []string{"pass", "pwd", "secret", "token", "key", "cred", "auth"}, perLine: true, named: true,
+		re:    regexp.MustCompile(`(?:^|[ \t])--?([A-Za-z][A-Za-z0-9_.-]*)[ \t]+["']?([^\s"'-][^\s"']*)`),
+		group: 2,
+		check: func(s string, m []int) bool {
+			v := s[m[4]:m[5]]
+			return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(v) && !looksLikePath(v)
 		}},
 	// An env entry rendered as text ({name: DB_PASSWORD, value: x} in YAML
 	// or JSON): the value is secret because of the name before it.
@@ -110,7 +190,7 @@ func inPath(s string, i int) bool {
 
 // detect returns the spans of every secret found in s, unsorted.
 func detect(s string) []span {
-	lower := strings.ToLower(s)
+	lower := asciiLower(s)
 	masked := placeholders(s)
 	var spans []span
 	for i := range detectors {
@@ -118,7 +198,13 @@ func detect(s string) []span {
 		if !hasAny(lower, d.hints) {
 			continue
 		}
-		for _, m := range d.matches(s, lower) {
+		var ms [][]int
+		if d.find != nil {
+			ms = d.find(s)
+		} else {
+			ms = d.matches(s, lower)
+		}
+		for _, m := range ms {
 			if d.check != nil && !d.check(s, m) {
 				continue
 			}
@@ -144,6 +230,140 @@ func detect(s string) []span {
 		}
 	}
 	return spans
+}
+
+const uuidPattern = `[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`
+
+var uuidRE = regexp.MustCompile(`^` + uuidPattern + `$`)
+
+// vaultSecretID reports whether a structured key and value are a Vault
+// AppRole secret_id: the key says so and the value is a UUID.
+func vaultSecretID(key, v string) bool {
+	w := splitWords(key)
+	n := len(w)
+	return n >= 2 && w[n-2] == "secret" && w[n-1] == "id" && uuidRE.MatchString(v)
+}
+
+func hasDigit(s string) bool {
+	return strings.ContainsAny(s, "0123456789")
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// looksLikePath is true for a flag value that names a file (--auth-tokens
+// /etc/opsmcp/tokens.csv), which is where a secret is, not the secret.
+func looksLikePath(v string) bool {
+	if strings.HasPrefix(v, "/") || strings.HasPrefix(v, "./") || strings.HasPrefix(v, "../") || strings.HasPrefix(v, "~/") {
+		return true
+	}
+	for _, ext := range []string{".csv", ".txt", ".yaml", ".yml", ".json", ".pem", ".key", ".crt", ".env", ".conf"} {
+		if strings.HasSuffix(strings.ToLower(v), ext) {
+			return true
+		}
+	}
+	return false
+}
+
+var blockKeyRE = regexp.MustCompile(`^([ \t]*)(?:-[ \t]+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*:[ \t]*[|>][-+0-9]*[ \t]*\r?$`)
+
+// blockScalars finds YAML block scalars (key: | and key: >) under secret
+// keys and returns their indented body as the value (group 2), the key as
+// group 1.
+func blockScalars(s string) [][]int {
+	var out [][]int
+	for off := 0; off < len(s); {
+		end := lineEnd(s, off)
+		m := blockKeyRE.FindStringSubmatchIndex(s[off:end])
+		if m == nil || !SensitiveKey(s[off+m[4]:off+m[5]]) {
+			off = end + 1
+			continue
+		}
+		indent := m[3] - m[2]
+		bodyStart, bodyEnd := -1, -1
+		next := end + 1
+		for next < len(s) {
+			le := lineEnd(s, next)
+			line := s[next:le]
+			if strings.TrimSpace(line) != "" {
+				if leading(line) <= indent {
+					break
+				}
+				if bodyStart < 0 {
+					bodyStart = next + leading(line)
+				}
+				bodyEnd = next + len(strings.TrimRight(line, " \t\r"))
+			}
+			next = le + 1
+		}
+		if bodyStart >= 0 && bodyEnd > bodyStart {
+			out = append(out, []int{off + m[0], bodyEnd, off + m[4], off + m[5], bodyStart, bodyEnd})
+		}
+		off = end + 1
+		if next > off {
+			off = next
+		}
+	}
+	return out
+}
+
+func lineEnd(s string, off int) int {
+	if i := strings.IndexByte(s[off:], '\n'); i >= 0 {
+		return off + i
+	}
+	return len(s)
+}
+
+func leading(line string) int {
+	return len(line) - len(strings.TrimLeft(line, " \t"))
+}
+
+var (
+	tfVariableRE  = regexp.MustCompile(`\bvariable[ \t]+"([^"\n]+)"[ \t]*\{`)
+	tfDefaultRE   = regexp.MustCompile(`(?m)^[ \t]*default[ \t]*=[ \t]*"([^"\n]*)"`)
+	tfSensitiveRE = regexp.MustCompile(`(?m)^[ \t]*sensitive[ \t]*=[ \t]*true\b`)
+)
+
+// terraformDefaults finds the default of a Terraform variable whose name
+// is secret or that is marked sensitive (group 2), with the variable's
+// name as group 1.
+func terraformDefaults(s string) [][]int {
+	var out [][]int
+	for _, v := range tfVariableRE.FindAllStringSubmatchIndex(s, -1) {
+		body := v[1]
+		depth, end := 1, len(s)
+		for i := body; i < len(s) && i < body+8192; i++ {
+			if s[i] == '{' {
+				depth++
+			} else if s[i] == '}' {
+				depth--
+				if depth == 0 {
+					end = i
+					break
+				}
+			}
+		}
+		if end > body+8192 {
+			end = body + 8192
+		}
+		block := s[body:end]
+		name := s[v[2]:v[3]]
+		if !SensitiveKey(name) && !tfSensitiveRE.MatchString(block) {
+			continue
+		}
+		d := tfDefaultRE.FindStringSubmatchIndex(block)
+		if d == nil || !valueLooksSet(block[d[2]:d[3]]) {
+			continue
+		}
+		out = append(out, []int{v[0], body + d[1], v[2], v[3], body + d[2], body + d[3]})
+	}
+	return out
 }
 
 func allLetters(s string) bool {
@@ -222,22 +442,27 @@ func hasLongRun(line string) bool {
 	return false
 }
 
+// placeholderRE is a placeholder exactly as placeholder writes it. Only
+// that counts as already masked: a bare "[MASKED" planted before a value
+// must not shield it.
+var placeholderRE = regexp.MustCompile(`\[MASKED:[^\]\s:]{1,160}:[0-9a-f]{8}\]`)
+
 // placeholders returns the spans of placeholders already in s.
 func placeholders(s string) []span {
-	var out []span
-	for off := 0; ; {
-		i := strings.Index(s[off:], Prefix)
-		if i < 0 {
-			return out
-		}
-		start := off + i
-		end := strings.IndexByte(s[start:], ']')
-		if end < 0 {
-			return append(out, span{start: start, end: len(s)})
-		}
-		out = append(out, span{start: start, end: start + end + 1})
-		off = start + end + 1
+	if !strings.Contains(s, Prefix) {
+		return nil
 	}
+	var out []span
+	for _, m := range placeholderRE.FindAllStringIndex(s, -1) {
+		out = append(out, span{start: m[0], end: m[1]})
+	}
+	return out
+}
+
+// IsPlaceholder reports whether s is exactly one placeholder.
+func IsPlaceholder(s string) bool {
+	m := placeholderRE.FindStringIndex(s)
+	return m != nil && m[0] == 0 && m[1] == len(s)
 }
 
 func overlaps(spans []span, start, end int) bool {
@@ -318,7 +543,7 @@ var (
 		"source": true, "volume": true, "mount": true, "hint": true, "required": true,
 		"ttlseconds": true, "secretref": true, "keyref": true, "items": true, "dir": true,
 		"class": true, "template": true, "scheme": true, "strategy": true, "rotation": true,
-		"at": true, "reason": true, "status": true,
+		"at": true, "reason": true, "status": true, "stdin": true,
 	}
 )
 
@@ -330,14 +555,29 @@ func SensitiveKey(key string) bool {
 	if len(words) == 0 {
 		return false
 	}
-	if referenceWords[words[len(words)-1]] {
+	n := len(words)
+	if referenceWords[words[n-1]] {
 		return false
 	}
 	for i, w := range words {
-		if secretWords[w] {
+		if secretWords[w] || runTogether(w) {
 			return true
 		}
 		if i > 0 && secretPairs[[2]string{words[i-1], w}] {
+			return true
+		}
+	}
+	return false
+}
+
+// secretSuffixes end a run-together name that is secret: PGPASSWORD,
+// ADMINPASSWORD, MYSQLPWD, csrftoken. ("pass" is left out: bypass,
+// compass.)
+var secretSuffixes = []string{"password", "passwd", "pwd", "passphrase", "secret", "token", "apikey"}
+
+func runTogether(w string) bool {
+	for _, suf := range secretSuffixes {
+		if len(w) > len(suf) && strings.HasSuffix(w, suf) {
 			return true
 		}
 	}

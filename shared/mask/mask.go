@@ -93,7 +93,7 @@ func repeats(s string, spans []span) []span {
 	out := spans
 	for _, sp := range spans {
 		v := s[sp.start:sp.end]
-		if len(v) < minRepeat || seen[v] || strings.HasPrefix(v, "[MASKED:") {
+		if len(v) < minRepeat || seen[v] || IsPlaceholder(v) {
 			continue
 		}
 		seen[v] = true
@@ -187,13 +187,21 @@ func (m *Masker) walk(v any, key string, n *int) any {
 		}
 		return out
 	case string:
-		if key != "" && SensitiveKey(key) && maskableValue(t) {
+		if key != "" && (SensitiveKey(key) || vaultSecretID(key, t)) && maskableValue(t) {
 			*n++
 			return m.placeholder(kindForKey(key), t)
 		}
 		s, c := m.Text(t)
 		*n += c
 		return s
+	case float64, json.Number, int, int64:
+		// {"password": 12345678901}: a number under a secret key is the
+		// secret all the same.
+		if key != "" && SensitiveKey(key) {
+			*n++
+			return m.placeholder(kindForKey(key), fmt.Sprint(t))
+		}
+		return v
 	default:
 		return v
 	}
@@ -253,7 +261,7 @@ func base64DecodedLen(s string) int {
 // maskableValue reports whether a value under a secret-looking key is worth
 // masking: empty strings, booleans and already masked values are not.
 func maskableValue(s string) bool {
-	if s == "" || strings.HasPrefix(s, Prefix) {
+	if s == "" || IsPlaceholder(s) {
 		return false
 	}
 	switch strings.ToLower(s) {

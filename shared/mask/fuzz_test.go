@@ -1,0 +1,90 @@
+package mask
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// plantForms are the shapes FuzzPlanted sets a secret in; each is a whole
+// line, so the text around it cannot change what the line means.
+var plantForms = []string{
+	"password: %s",
+	"DB_PASSWORD=%s",
+	`{"password":"%s","user":"x"}`,
+	"Authorization: Bearer %s",
+	"postgres://app:%s@db:5432/x",
+	"token = \"%s\"",
+	"PGPASSWORD=%s",
+	"redis://:%s@cache:6379",
+	"curl -u admin:%s https://x",
+	"./server --db-password %s --port 80",
+	"-----BEGIN RSA PRIVATE KEY-----\n%s\n-----END RSA PRIVATE KEY-----",
+	"db:\n  password: |\n    %s\n",
+	`{"log":"{\"password\":\"%s\"}"}`,
+	"user%%3Dbob%%26password%%3D%s%%26x",
+	"- name: SMTP_PASSWORD\n  value: %s",
+	"export API_KEY='%s'",
+}
+
+// FuzzPlanted asserts, for arbitrary text around it (any bytes, invalid
+// UTF-8, look-alike placeholders, unterminated quotes), that a secret set
+// in a known form never survives masking, and that masking never panics.
+func FuzzPlanted(f *testing.F) {
+	f.Add("", "", uint8(0), []byte("hunter2hunter2"))
+	f.Add("User-Agent: İstanbul token abc", "\u212a\u212a", uint8(1), []byte("s3cr3t-value"))
+	f.Add("[MASKED", "]", uint8(2), []byte("Zx9Qw3Er5Ty7"))
+	f.Add("\xff\xfe\"unterminated", "'", uint8(3), []byte("abc.def.ghi123"))
+	f.Add("-----BEGIN", "-----END", uint8(10), []byte("MIIEowIBAAKCAQEA"))
+	f.Add("db:\n  x: 1", "  host: db", uint8(11), []byte("l1nesecret"))
+	f.Fuzz(func(t *testing.T, prefix, suffix string, form uint8, seed []byte) {
+		secret := plantedSecret(seed)
+		line := fmt.Sprintf(plantForms[int(form)%len(plantForms)], secret)
+		text := prefix + "\n" + line + "\n" + suffix
+		m := New(testKey)
+		out, _ := m.Text(text)
+		if strings.Contains(out, secret) {
+			t.Fatalf("planted secret %q survived in form %d:\n%q\n->\n%q", secret, int(form)%len(plantForms), text, out)
+		}
+		if utf8.ValidString(text) && !utf8.ValidString(out) {
+			t.Fatalf("masking made invalid UTF-8 of valid text: %q", out)
+		}
+	})
+}
+
+// plantedSecret derives a secret from fuzz bytes: 12 to 40 characters of
+// letters and digits, with at least one of each, so it is a value every
+// form must mask (not a boolean, a short number or a key name).
+func plantedSecret(seed []byte) string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+	var b strings.Builder
+	b.WriteString("Q7")
+	for i, c := range seed {
+		if i >= 38 {
+			break
+		}
+		b.WriteByte(alphabet[int(c)%len(alphabet)])
+	}
+	for b.Len() < 12 {
+		b.WriteByte('x')
+	}
+	b.WriteByte('9')
+	return b.String()
+}
+
+// FuzzText asserts masking never panics on any input, keeps valid UTF-8
+// valid, and is idempotent on what it returns.
+func FuzzText(f *testing.F) {
+	for _, s := range []string{"", "password: x", "İ token: abc", "\xff", "[MASKED:a:0123abcd]", "-----BEGIN PGP PRIVATE KEY BLOCK-----\nabc"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m := New(testKey)
+		out, _ := m.Text(s)
+		if utf8.ValidString(s) && !utf8.ValidString(out) {
+			t.Fatalf("invalid UTF-8 out of valid input: %q -> %q", s, out)
+		}
+		_, _ = m.JSON([]byte(s))
+	})
+}
