@@ -13,16 +13,20 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"sigs.k8s.io/yaml"
@@ -115,13 +119,63 @@ type File struct {
 type Snapshot struct {
 	Version string
 	Files   []File
-	// Skipped counts files left out for their size.
-	Skipped int
+	// Skipped lists the files left out, and why.
+	Skipped []Skip
 }
+
+// Skip is a file a read left out.
+type Skip struct {
+	Path   string
+	Reason string
+}
+
+// Default budgets of a Reader.
+const (
+	DefaultMaxSourceBytes = 512 << 20
+	DefaultMirrorBudget   = 4 << 30
+)
 
 // Reader reads sources; git mirrors live under CacheDir.
 type Reader struct {
 	CacheDir string
+	// MaxSourceBytes is the most one source may hold in memory: files
+	// past it are skipped (default DefaultMaxSourceBytes).
+	MaxSourceBytes int64
+	// MirrorBudget is the most the git mirrors may take on disk; past
+	// it, mirrors no configured source uses are removed, least recently
+	// used first (default DefaultMirrorBudget).
+	MirrorBudget int64
+	// Keep lists the configured sources, whose mirrors are never evicted.
+	Keep []Source
+	Log  *slog.Logger
+}
+
+func (r *Reader) maxSourceBytes() int64 {
+	if r.MaxSourceBytes > 0 {
+		return r.MaxSourceBytes
+	}
+	return DefaultMaxSourceBytes
+}
+
+func (r *Reader) log() *slog.Logger {
+	if r.Log != nil {
+		return r.Log
+	}
+	return slog.Default()
+}
+
+// budget counts a source's bytes against MaxSourceBytes.
+type budget struct {
+	left, total int64
+}
+
+// take reserves n bytes, or says why it cannot.
+func (b *budget) take(n int64) string {
+	if n > b.left {
+		return fmt.Sprintf("the source is past its size budget of %d MiB (--max-source-bytes)", b.total>>20)
+	}
+	b.left -= n
+	return ""
 }
 
 // Read returns the source's current files.
@@ -129,7 +183,7 @@ func (r *Reader) Read(ctx context.Context, s Source) (*Snapshot, error) {
 	if s.Git != "" {
 		return r.readGit(ctx, s)
 	}
-	return readFolder(ctx, s)
+	return r.readFolder(ctx, s)
 }
 
 func (s Source) maxBytes() int64 {
@@ -192,54 +246,56 @@ func hashOf(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// readFolder walks a local folder; symlinks are not followed, so the
-// index never reads outside it. A file's version is its modification
-// time and content hash; the folder's is the hash of all of them.
-func readFolder(ctx context.Context, s Source) (*Snapshot, error) {
-	root, err := filepath.Abs(s.Path)
+// beforeOpen, when set (tests), runs between a file's lstat and its
+// open: where a swap of the file would happen.
+var beforeOpen func(rel string)
+
+// readFolder walks a local folder inside an os.Root, so no path, link or
+// renamed folder leads out of it. Only regular files with one link are
+// read, from the handle whose fstat was checked against the walk's lstat
+// (a file swapped for a symlink, FIFO or device in between is refused),
+// and at most the size that fstat gave. A file's version is its
+// modification time and content hash; the folder's is the hash of all
+// of them.
+func (r *Reader) readFolder(ctx context.Context, s Source) (*Snapshot, error) {
+	abs, err := filepath.Abs(s.Path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("source %s: %w", s.Name, err)
 	}
-	if st, err := os.Stat(root); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("source %s: %s is not a readable folder", s.Name, s.Path)
+	root, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %s is not a readable folder: %w", s.Name, s.Path, err)
 	}
+	defer root.Close()
 	snap := &Snapshot{}
 	all := sha256.New()
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	b := &budget{left: r.maxSourceBytes(), total: r.maxSourceBytes()}
+	err = fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
 			if rel != "." && strings.HasPrefix(d.Name(), ".") && d.Name() != ".gitea" && d.Name() != ".github" && d.Name() != ".forgejo" && d.Name() != ".woodpecker" {
 				return fs.SkipDir
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() || !s.Wanted(rel) {
+		if !s.Wanted(rel) {
 			return nil
 		}
-		info, err := d.Info()
+		f, why, err := readChecked(root, rel, s.maxBytes(), b)
 		if err != nil {
 			return err
 		}
-		if info.Size() > s.maxBytes() {
-			snap.Skipped++
+		if why != "" {
+			snap.Skipped = append(snap.Skipped, Skip{Path: rel, Reason: why})
 			return nil
 		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return fmt.Errorf("read %s: %w", rel, err)
-		}
-		h := hashOf(data)
-		mt := info.ModTime().UTC().Truncate(time.Second)
-		snap.Files = append(snap.Files, File{Path: rel, Data: data, Hash: h, ModTime: mt,
-			Version: mt.Format(time.RFC3339) + "/" + h[:12]})
-		fmt.Fprintf(all, "%s\x00%s\n", rel, h)
+		snap.Files = append(snap.Files, f)
+		fmt.Fprintf(all, "%s\x00%s\n", rel, f.Hash)
 		return nil
 	})
 	if err != nil {
@@ -247,6 +303,105 @@ func readFolder(ctx context.Context, s Source) (*Snapshot, error) {
 	}
 	snap.Version = "sha256:" + hex.EncodeToString(all.Sum(nil))[:12]
 	return snap, nil
+}
+
+// readChecked reads one file of a folder, or says why it will not.
+func readChecked(root *os.Root, rel string, maxBytes int64, b *budget) (File, string, error) {
+	lst, err := root.Lstat(rel)
+	if err != nil {
+		return File{}, "gone while being read", nil
+	}
+	switch m := lst.Mode(); {
+	case m&fs.ModeSymlink != 0:
+		return File{}, "a symlink: not followed", nil
+	case !m.IsRegular():
+		return File{}, "not a regular file (" + m.Type().String() + ")", nil
+	case lst.Size() > maxBytes:
+		return File{}, fmt.Sprintf("larger than %d bytes (max_file_bytes)", maxBytes), nil
+	}
+	if beforeOpen != nil {
+		beforeOpen(rel)
+	}
+	// O_NONBLOCK: a FIFO swapped in opens at once instead of waiting for
+	// a writer; O_NOFOLLOW: a symlink swapped in is not opened.
+	fh, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is the caller's already
+		}
+		return File{}, "could not be opened: " + err.Error(), nil
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return File{}, "could not be opened: " + err.Error(), nil
+	}
+	if !st.Mode().IsRegular() || !os.SameFile(lst, st) {
+		return File{}, "changed while being read (swapped for another file)", nil
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Nlink > 1 {
+		// Another name of the same file may be outside the folder: a hard
+		// link is how a file from elsewhere gets in.
+		return File{}, fmt.Sprintf("has %d hard links: only files with one name are read", sys.Nlink), nil
+	}
+	size := st.Size()
+	if size > maxBytes {
+		return File{}, fmt.Sprintf("larger than %d bytes (max_file_bytes)", maxBytes), nil
+	}
+	if why := b.take(size); why != "" {
+		return File{}, why, nil
+	}
+	// At most the size fstat gave: a file still growing is read as it was.
+	data, err := io.ReadAll(io.LimitReader(fh, size))
+	if err != nil {
+		return File{}, "", fmt.Errorf("read %s: %w", rel, err)
+	}
+	h := hashOf(data)
+	mt := st.ModTime().UTC().Truncate(time.Second)
+	return File{Path: rel, Data: data, Hash: h, ModTime: mt, Version: mt.Format(time.RFC3339) + "/" + h[:12]}, "", nil
+}
+
+// MirrorKey names a source's mirror folder: a hash of the source's name
+// and its normalised URL, so two names never share a folder (team/private
+// and team_private) and a source re-pointed at another repository gets a
+// new mirror instead of fetching the old one.
+func MirrorKey(s Source) string {
+	h := sha256.Sum256([]byte(s.Name + "\x00" + NormalizeURL(s.Git)))
+	return hex.EncodeToString(h[:16])
+}
+
+// NormalizeURL is a repository URL without credentials, with scheme and
+// host lower-cased and no trailing slash or .git.
+func NormalizeURL(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(raw), "/"), ".git")
+	}
+	u.User = nil
+	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), ".git")
+	u.RawQuery, u.Fragment, u.RawPath = "", "", ""
+	return u.String()
+}
+
+func (r *Reader) mirrorDir(s Source) string {
+	return filepath.Join(r.CacheDir, "git", MirrorKey(s)+".git")
+}
+
+// openMirror opens the source's mirror if it exists and follows exactly
+// s.Git (a URL whose credentials changed, or a mirror someone else wrote,
+// is cloned afresh: fetching would send the token to the URL it holds).
+func openMirror(dir, want string) *git.Repository {
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		return nil
+	}
+	rem, err := repo.Remote("origin")
+	if err != nil || len(rem.Config().URLs) != 1 || rem.Config().URLs[0] != want {
+		return nil
+	}
+	return repo
 }
 
 // readGit fetches the mirror and reads the tree of the ref's commit. Git
@@ -263,10 +418,14 @@ func (r *Reader) readGit(ctx context.Context, s Source) (*Snapshot, error) {
 		}
 		auth = &githttp.BasicAuth{Username: "opsmcp", Password: strings.TrimSpace(string(tok))}
 	}
-	dir := filepath.Join(r.CacheDir, "git", safeName(s.Name)+".git")
-	repo, err := git.PlainOpen(dir)
-	if err != nil {
+	dir := r.mirrorDir(s)
+	repo := openMirror(dir, s.Git)
+	if repo == nil {
 		os.RemoveAll(dir)
+		if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+			return nil, fmt.Errorf("source %s: mirror folder: %w", s.Name, err)
+		}
+		var err error
 		repo, err = git.PlainCloneContext(ctx, dir, true, &git.CloneOptions{URL: s.Git, Auth: authOrNil(auth), Mirror: true})
 		if err != nil {
 			os.RemoveAll(dir)
@@ -281,6 +440,9 @@ func (r *Reader) readGit(ctx context.Context, s Source) (*Snapshot, error) {
 			return nil, fmt.Errorf("source %s: fetch %s: %w", s.Name, redact(s.Git), err)
 		}
 	}
+	now := time.Now()
+	os.Chtimes(dir, now, now) // last used, for eviction
+	r.evict()
 	commit, err := resolve(repo, s.Ref)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", s.Name, err)
@@ -291,22 +453,33 @@ func (r *Reader) readGit(ctx context.Context, s Source) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source %s: read tree: %w", s.Name, err)
 	}
+	b := &budget{left: r.maxSourceBytes(), total: r.maxSourceBytes()}
 	err = files.ForEach(func(f *object.File) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if !f.Mode.IsFile() || !s.Wanted(f.Name) {
+		if !s.Wanted(f.Name) {
+			return nil
+		}
+		if !f.Mode.IsFile() {
+			if f.Mode == filemode.Symlink {
+				snap.Skipped = append(snap.Skipped, Skip{Path: f.Name, Reason: "a symlink: not followed"})
+			}
 			return nil
 		}
 		if f.Size > s.maxBytes() {
-			snap.Skipped++
+			snap.Skipped = append(snap.Skipped, Skip{Path: f.Name, Reason: fmt.Sprintf("larger than %d bytes (max_file_bytes)", s.maxBytes())})
+			return nil
+		}
+		if why := b.take(f.Size); why != "" {
+			snap.Skipped = append(snap.Skipped, Skip{Path: f.Name, Reason: why})
 			return nil
 		}
 		rd, err := f.Reader()
 		if err != nil {
 			return err
 		}
-		data, err := io.ReadAll(rd)
+		data, err := io.ReadAll(io.LimitReader(rd, f.Size))
 		rd.Close()
 		if err != nil {
 			return fmt.Errorf("read %s: %w", f.Name, err)
@@ -319,6 +492,78 @@ func (r *Reader) readGit(ctx context.Context, s Source) (*Snapshot, error) {
 	}
 	sort.Slice(snap.Files, func(i, j int) bool { return snap.Files[i].Path < snap.Files[j].Path })
 	return snap, nil
+}
+
+// evict removes mirrors no configured source uses, least recently used
+// first, while all mirrors together are over MirrorBudget. A mirror in
+// use is never removed; mirrors in use alone over the budget are logged.
+func (r *Reader) evict() {
+	budgetBytes := r.MirrorBudget
+	if budgetBytes <= 0 {
+		budgetBytes = DefaultMirrorBudget
+	}
+	base := filepath.Join(r.CacheDir, "git")
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	keep := map[string]bool{}
+	for _, s := range r.Keep {
+		if s.Git != "" {
+			keep[MirrorKey(s)+".git"] = true
+		}
+	}
+	type mirror struct {
+		name string
+		size int64
+		used time.Time
+	}
+	var unused []mirror
+	var total int64
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		size := dirSize(filepath.Join(base, e.Name()))
+		total += size
+		if !keep[e.Name()] {
+			info, err := e.Info()
+			if err != nil {
+				continue
+			}
+			unused = append(unused, mirror{e.Name(), size, info.ModTime()})
+		}
+	}
+	sort.Slice(unused, func(i, j int) bool { return unused[i].used.Before(unused[j].used) })
+	for _, m := range unused {
+		if total <= budgetBytes {
+			break
+		}
+		if err := os.RemoveAll(filepath.Join(base, m.name)); err != nil {
+			r.log().Warn("evict git mirror", "mirror", m.name, "err", err)
+			continue
+		}
+		total -= m.size
+		r.log().Info("evicted unused git mirror", "mirror", m.name, "bytes", m.size)
+	}
+	if total > budgetBytes {
+		r.log().Warn("git mirrors in use are over the mirror budget", "bytes", total, "budget", budgetBytes)
+	}
+}
+
+// dirSize is the bytes of the regular files under dir (symlinks not
+// followed).
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 func authOrNil(a *githttp.BasicAuth) githttp.AuthMethod {
@@ -352,15 +597,6 @@ func resolve(repo *git.Repository, ref string) (*object.Commit, error) {
 		return repo.CommitObject(h)
 	}
 	return nil, fmt.Errorf("ref %q is neither a branch nor a tag of the repository", ref)
-}
-
-func safeName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
-			return r
-		}
-		return '_'
-	}, s)
 }
 
 // redact drops credentials from a URL before it is logged or returned.
