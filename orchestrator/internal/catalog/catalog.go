@@ -37,6 +37,24 @@ type Server struct {
 	// the calls in flight to this server (default 4).
 	Timeout       time.Duration `yaml:"timeout,omitempty"`
 	MaxConcurrent int           `yaml:"max_concurrent,omitempty"`
+	// UserCalls says how the server learns the user a serve call is made
+	// for: "headers" (the default for url), "as-orchestrator" (the server
+	// is not told and applies the orchestrator's own identity and policy),
+	// or "refuse" (the default for command: a stdio server cannot be told,
+	// so calls made for a user are refused unless the config says
+	// as-orchestrator).
+	UserCalls string `yaml:"user_calls,omitempty"`
+}
+
+// userCalls is s's UserCalls with its default.
+func (s Server) userCalls() string {
+	switch {
+	case s.UserCalls != "":
+		return s.UserCalls
+	case s.URL != "":
+		return UserCallsHeaders
+	}
+	return UserCallsRefuse
 }
 
 // Lane names a model, the hosts it may use, and the runner options every
@@ -80,6 +98,15 @@ func Load(path string) (*Config, error) {
 		if s.Name == "" || (s.Command == "") == (s.URL == "") {
 			return nil, fmt.Errorf("config %s: server %d needs a name and exactly one of command or url", path, i+1)
 		}
+		switch s.UserCalls {
+		case "", UserCallsAsOrchestrator, UserCallsRefuse:
+		case UserCallsHeaders:
+			if s.URL == "" {
+				return nil, fmt.Errorf("config %s: server %s: user_calls headers needs a url server (a spawned server gets no headers); use as-orchestrator or refuse", path, s.Name)
+			}
+		default:
+			return nil, fmt.Errorf("config %s: server %s: user_calls is %q; use headers, as-orchestrator or refuse", path, s.Name, s.UserCalls)
+		}
 	}
 	for i, l := range c.Lanes {
 		if l.Name == "" || l.Model == "" {
@@ -112,6 +139,8 @@ type Catalog struct {
 	sessions map[string]*mcp.ClientSession
 	tools    map[string]Tool
 	limits   map[string]limit
+	// userCalls is each server's UserCalls (Attach: as-orchestrator).
+	userCalls map[string]string
 }
 
 // limit is one server's call timeout and concurrency cap.
@@ -122,7 +151,7 @@ type limit struct {
 
 // New returns an empty catalog; Attach adds servers.
 func New() *Catalog {
-	return &Catalog{sessions: map[string]*mcp.ClientSession{}, tools: map[string]Tool{}, limits: map[string]limit{}}
+	return &Catalog{sessions: map[string]*mcp.ClientSession{}, tools: map[string]Tool{}, limits: map[string]limit{}, userCalls: map[string]string{}}
 }
 
 // Limit sets a server's call timeout and concurrency cap (0: defaults,
@@ -153,12 +182,21 @@ func Connect(ctx context.Context, cfg *Config) (*Catalog, error) {
 			c.Close()
 			return nil, err
 		}
+		c.SetUserCalls(s.Name, s.userCalls())
 		c.Limit(s.Name, s.Timeout, s.MaxConcurrent)
 	}
 	return c, nil
 }
 
-// Attach adds a connected session's tools under server name.
+// SetUserCalls sets how server learns the user of a call (UserCalls*).
+func (c *Catalog) SetUserCalls(server, mode string) {
+	c.mu.Lock()
+	c.userCalls[server] = mode
+	c.mu.Unlock()
+}
+
+// Attach adds a connected session's tools under server name. Its calls
+// made for a user are refused until SetUserCalls says otherwise.
 func (c *Catalog) Attach(ctx context.Context, name string, sess *mcp.ClientSession) error {
 	c.mu.Lock()
 	c.sessions[name] = sess
@@ -207,6 +245,7 @@ func connect(ctx context.Context, s Server) (*mcp.ClientSession, error) {
 		}
 		rt = auth.Bearer{Token: strings.TrimSpace(string(tok))}
 	}
+	rt = &forward{next: rt, delegate: s.userCalls() == UserCallsHeaders}
 	seen := &statusSeen{next: rt}
 	sess, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: s.URL, HTTPClient: &http.Client{Transport: seen}}, nil)
 	if err != nil && seen.refused.Load() {
@@ -276,7 +315,25 @@ func (c *Catalog) Call(ctx context.Context, name string, args map[string]any) (R
 	}
 	c.mu.Lock()
 	lim, ok := c.limits[t.Server]
+	mode := c.userCalls[t.Server]
 	c.mu.Unlock()
+	if u, forUser := callerFrom(ctx); forUser {
+		switch mode {
+		case UserCallsHeaders:
+			if _, err := identityHeaders(u); err != nil {
+				return Result{}, fmt.Errorf("call %s on %s for %s: %w", name, t.Server, u.user, err)
+			}
+		case UserCallsAsOrchestrator:
+		default:
+			return Result{}, fmt.Errorf("call %s on %s for %s: refused: that server cannot be told who the user is (a spawned stdio server gets no headers), and its config does not say user_calls: as-orchestrator", name, t.Server, u.user)
+		}
+	}
+	params := &mcp.CallToolParams{Name: name, Arguments: args}
+	if tr := TraceFrom(ctx); validTrace(tr) {
+		tp := traceparent(tr)
+		params.Meta = mcp.Meta{"traceparent": tp}
+		ctx = context.WithValue(ctx, traceparentKey{}, tp)
+	}
 	if !ok {
 		c.Limit(t.Server, 0, 0)
 		c.mu.Lock()
@@ -292,7 +349,7 @@ func (c *Catalog) Call(ctx context.Context, name string, args map[string]any) (R
 	}
 	cctx, cancel := context.WithTimeout(ctx, lim.timeout)
 	defer cancel()
-	res, err := c.sessions[t.Server].CallTool(cctx, &mcp.CallToolParams{Name: name, Arguments: args})
+	res, err := c.sessions[t.Server].CallTool(cctx, params)
 	if err != nil {
 		if cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 			return Result{}, &ArgError{Msg: fmt.Sprintf("%s on %s took longer than %s; narrow the call", name, t.Server, lim.timeout)}
