@@ -26,6 +26,8 @@ func main() {
 		o            forge.Options
 		tokenFile    string
 		callerTokens bool
+		requireToken bool
+		mirrorMaxMB  int64
 	)
 	spec := serve.Spec{
 		Name: "mcp-gitea", Version: version, Title: "read-only Gitea MCP server",
@@ -38,8 +40,15 @@ func main() {
 		fs.StringVar(&o.MirrorDir, "mirror-dir", "", "where read-only git mirrors are cached (default: the user cache dir)")
 		fs.DurationVar(&o.MirrorTTL, "mirror-ttl", time.Minute, "fetch a mirror again when it is older than this")
 		fs.DurationVar(&o.Timeout, "gitea-timeout", 30*time.Second, "timeout of each API request")
+		fs.Int64Var(&mirrorMaxMB, "mirror-max-mb", 2048, "total size budget of the mirrors in MiB; past it the least recently used are removed (0: no budget)")
 		fs.BoolVar(&callerTokens, "caller-tokens", false, "HTTP: let callers send their own Gitea token in X-Gitea-Token, so each reads only what they may")
+		fs.BoolVar(&requireToken, "require-caller-token", false, "HTTP: refuse any call without the caller's own X-Gitea-Token, so no caller ever reads with the server's token (implies --caller-tokens)")
 	}, func(ctx context.Context, log *slog.Logger) ([]tool.Tool, func(context.Context) error, error) {
+		if mirrorMaxMB < 0 {
+			return nil, nil, fmt.Errorf("--mirror-max-mb %d: give a size in MiB, or 0 for no budget", mirrorMaxMB)
+		}
+		o.MirrorMaxBytes = mirrorMaxMB << 20
+		o.Log = log
 		o.Token = os.Getenv("GITEA_TOKEN")
 		if tokenFile != "" {
 			b, err := os.ReadFile(tokenFile)
@@ -61,7 +70,7 @@ func main() {
 			_, _, err = cl.ServerVersion()
 			return err
 		}
-		s := &tools.Server{Forge: f, CallerTokens: callerTokens}
+		s := &tools.Server{Forge: f, CallerTokens: callerTokens || requireToken, RequireCallerToken: requireToken}
 		return s.Tools(), ready, nil
 	})
 }

@@ -8,14 +8,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"code.gitea.io/sdk/gitea"
 
+	"github.com/opsmcp/opsmcp/mcp-gitea/internal/names"
 	"github.com/opsmcp/opsmcp/shared/readonly"
 )
 
@@ -26,7 +29,10 @@ type Options struct {
 	Repos     []string
 	MirrorDir string
 	MirrorTTL time.Duration
-	Timeout   time.Duration
+	// MirrorMaxBytes is the mirrors' total size budget (0: none).
+	MirrorMaxBytes int64
+	Timeout        time.Duration
+	Log            *slog.Logger
 }
 
 // Forge is one Gitea.
@@ -37,6 +43,27 @@ type Forge struct {
 	version string
 	allow   []string
 	Mirrors *Mirrors
+
+	ttl      time.Duration
+	mu       sync.Mutex
+	resolved map[string]resolved // by lower-case owner/name, for the server's token
+}
+
+// Repo is a repository as Gitea names it.
+type Repo struct {
+	Owner, Name   string
+	FullName      string // Gitea's full_name
+	ID            int64
+	DefaultBranch string
+	Empty         bool
+}
+
+// Identity is the repository's mirror identity.
+func (r Repo) Identity() Identity { return Identity{FullName: r.FullName, ID: r.ID} }
+
+type resolved struct {
+	repo Repo
+	at   time.Time
 }
 
 // ErrNotAllowed is returned for a repository outside the allowlist.
@@ -80,15 +107,68 @@ func New(ctx context.Context, o Options) (*Forge, error) {
 	if dir == "" {
 		dir = defaultMirrorDir()
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("--mirror-dir %s: %w", dir, err)
-	}
 	ttl := o.MirrorTTL
 	if ttl <= 0 {
 		ttl = time.Minute
 	}
-	f.Mirrors = &Mirrors{dir: dir, ttl: ttl, base: f.url}
+	f.ttl = ttl
+	if f.Mirrors, err = NewMirrors(f.url, MirrorOptions{Dir: dir, TTL: ttl, MaxBytes: o.MirrorMaxBytes, Log: o.Log}); err != nil {
+		return nil, fmt.Errorf("--mirror-dir: %w", err)
+	}
 	return f, nil
+}
+
+// Resolve asks Gitea for the repository owner/name: its own full_name
+// (Gitea resolves names case-insensitively and follows renames and
+// transfers), id and default branch. With the caller's own token it asks
+// every time, as a check that this caller may read it; with the server's
+// token the answer is kept for the mirror TTL.
+func (f *Forge) Resolve(ctx context.Context, callerToken, owner, name string) (Repo, error) {
+	key := strings.ToLower(owner + "/" + name)
+	if callerToken == "" {
+		f.mu.Lock()
+		r, ok := f.resolved[key]
+		f.mu.Unlock()
+		if ok && time.Since(r.at) < f.ttl {
+			return r.repo, nil
+		}
+	}
+	cl, err := f.Client(ctx, callerToken)
+	if err != nil {
+		return Repo{}, err
+	}
+	gr, _, err := cl.GetRepo(owner, name)
+	if err != nil {
+		return Repo{}, err
+	}
+	r, err := repoOf(gr)
+	if err != nil {
+		return Repo{}, err
+	}
+	if callerToken == "" {
+		f.mu.Lock()
+		if f.resolved == nil {
+			f.resolved = map[string]resolved{}
+		}
+		f.resolved[key] = resolved{repo: r, at: time.Now()}
+		f.mu.Unlock()
+	}
+	return r, nil
+}
+
+// RepoOf checks what Gitea said about a repository (upstream text: its
+// name goes into clone URLs) and keeps what mirrors need.
+func RepoOf(gr *gitea.Repository) (Repo, error) { return repoOf(gr) }
+
+func repoOf(gr *gitea.Repository) (Repo, error) {
+	if gr == nil {
+		return Repo{}, errors.New("Gitea answered no repository")
+	}
+	owner, name, err := names.FullName(gr.FullName)
+	if err != nil || strings.HasSuffix(gr.FullName, ".git") || gr.ID <= 0 {
+		return Repo{}, fmt.Errorf("Gitea answered a repository named %q (id %d), which is not an owner/name: %v", gr.FullName, gr.ID, err)
+	}
+	return Repo{Owner: owner, Name: name, FullName: gr.FullName, ID: gr.ID, DefaultBranch: gr.DefaultBranch, Empty: gr.Empty}, nil
 }
 
 func defaultMirrorDir() string {

@@ -13,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/opsmcp/opsmcp/mcp-gitea/internal/forge"
+	"github.com/opsmcp/opsmcp/mcp-gitea/internal/names"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -46,24 +47,45 @@ type BlameOutput struct {
 }
 
 func (s *Server) blame(ctx context.Context, c *tool.Call, in BlameInput) (*tool.Result, error) {
+	if in.Path == "" {
+		return nil, tool.Argf("path is required")
+	}
+	if err := checkPath("path", in.Path); err != nil {
+		return nil, err
+	}
+	if err := checkRef("ref", in.Ref); err != nil {
+		return nil, err
+	}
 	r, err := s.target(ctx, c, in.Repo)
 	if err != nil {
 		return nil, err
 	}
-	if in.Path == "" {
-		return nil, tool.Argf("path is required")
-	}
-	repo, err := s.mirror(ctx, c, r)
+	repo, release, err := s.mirror(ctx, c, r)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	commit, err := forge.Commit(repo, in.Ref)
 	if err != nil {
 		return nil, tool.Argf("%v", err)
 	}
-	res, err := git.Blame(commit, strings.TrimPrefix(in.Path, "/"))
+	file, err := commit.File(in.Path)
 	if err != nil {
 		return nil, tool.Argf("blame %s at %s: %v", in.Path, refName(in.Ref), err)
+	}
+	contents, err := file.Contents()
+	if err != nil {
+		return nil, fmt.Errorf("read %s at %s: %w", in.Path, refName(in.Ref), err)
+	}
+	res, err := git.Blame(commit, in.Path)
+	if err != nil {
+		return nil, tool.Argf("blame %s at %s: %v", in.Path, refName(in.Ref), err)
+	}
+	// The file is masked whole, then its lines are put beside blame's: a
+	// multi-line secret is never shown line by line.
+	masked := maskedLines(c, contents)
+	if len(masked) != len(res.Lines) {
+		return nil, fmt.Errorf("blame %s at %s: %d lines blamed for %d in the file", in.Path, refName(in.Ref), len(res.Lines), len(masked))
 	}
 	start, end := max(in.StartLine, 1), in.EndLine
 	if end <= 0 || end > len(res.Lines) {
@@ -76,20 +98,21 @@ func (s *Server) blame(ctx context.Context, c *tool.Call, in BlameInput) (*tool.
 	summaries := map[string]string{}
 	for i := start; i <= end; i++ {
 		l := res.Lines[i-1]
+		text := strings.TrimSuffix(masked[i-1], "\n")
 		h := l.Hash.String()
 		if n := len(out.Items); n > 0 && out.Items[n-1].Commit == h {
 			out.Items[n-1].End = i
-			out.Items[n-1].Lines = append(out.Items[n-1].Lines, l.Text)
+			out.Items[n-1].Lines = append(out.Items[n-1].Lines, text)
 			continue
 		}
 		sum, ok := summaries[h]
 		if !ok {
 			if cm, err := repo.CommitObject(l.Hash); err == nil {
-				sum, _, _ = strings.Cut(cm.Message, "\n")
+				sum = firstLine(c, cm.Message)
 			}
 			summaries[h] = sum
 		}
-		out.Items = append(out.Items, BlameRange{Start: i, End: i, Commit: h, Author: l.AuthorName, Email: l.Author, Date: tool.Date(l.Date), Summary: sum, Lines: []string{l.Text}})
+		out.Items = append(out.Items, BlameRange{Start: i, End: i, Commit: h, Author: l.AuthorName, Email: l.Author, Date: tool.Date(l.Date), Summary: sum, Lines: []string{text}})
 	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		return tool.Rows(d, func(m map[string]any) string {
@@ -166,6 +189,9 @@ func (s *Server) search(ctx context.Context, c *tool.Call, in SearchInput) (*too
 			return nil, tool.Argf("repos entry %q: use owner/name or owner/*", p)
 		}
 	}
+	if err := checkRef("ref", in.Ref); err != nil {
+		return nil, err
+	}
 	repos, err := s.visible(ctx, c, "")
 	if err != nil {
 		return nil, err
@@ -179,73 +205,16 @@ func (s *Server) search(ctx context.Context, c *tool.Call, in SearchInput) (*too
 		if rp.Empty {
 			continue
 		}
-		r := repoRef{Owner: rp.Owner.UserName, Name: rp.Name, Full: rp.FullName}
-		repo, err := s.mirror(ctx, c, r)
+		gr, err := forge.RepoOf(rp)
+		if err != nil {
+			return nil, fmt.Errorf("Gitea: %w", err)
+		}
+		stop, err := s.searchRepo(ctx, c, repoRef{Owner: gr.Owner, Name: gr.Name, Full: gr.FullName, ID: gr.ID, DefaultBranch: gr.DefaultBranch}, in, re, n, &out)
 		if err != nil {
 			return nil, err
 		}
-		ref := in.Ref
-		if ref == "" {
-			ref = rp.DefaultBranch
-		}
-		commit, err := forge.Commit(repo, ref)
-		if err != nil {
-			if in.Ref != "" {
-				continue // this repository has no such ref
-			}
-			return nil, err
-		}
-		out.Repos++
-		files, err := commit.Files()
-		if err != nil {
-			return nil, fmt.Errorf("files of %s: %w", r.Full, err)
-		}
-		err = files.ForEach(func(f *object.File) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if in.Path != "" {
-				ok1, _ := path.Match(in.Path, f.Name)
-				ok2, _ := path.Match(in.Path, path.Base(f.Name))
-				if !ok1 && !ok2 {
-					return nil
-				}
-			}
-			if f.Size > maxSearchFile {
-				return nil
-			}
-			if bin, err := f.IsBinary(); err != nil || bin {
-				return nil
-			}
-			out.Files++
-			rd, err := f.Reader()
-			if err != nil {
-				return err
-			}
-			body, err := io.ReadAll(rd)
-			rd.Close()
-			if err != nil {
-				return err
-			}
-			if !re.Match(body) {
-				return nil
-			}
-			for i, line := range strings.Split(string(body), "\n") {
-				if re.MatchString(line) {
-					if len(out.Items) >= n {
-						out.Limited = true
-						return io.EOF
-					}
-					out.Items = append(out.Items, SearchHit{Repo: r.Full, Path: f.Name, Line: i + 1, Text: cutLine(line, 400)})
-				}
-			}
-			return nil
-		})
-		if err == io.EOF {
+		if stop {
 			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("search %s: %w", r.Full, err)
 		}
 	}
 	sort.SliceStable(out.Items, func(i, j int) bool {
@@ -263,6 +232,89 @@ func (s *Server) search(ctx context.Context, c *tool.Call, in SearchInput) (*too
 			return fmt.Sprintf("%s:%s:%v: %s", tool.Str(m["repo"]), tool.Str(m["path"]), m["line"], tool.Str(m["text"]))
 		})
 	}}, nil
+}
+
+// searchRepo searches one repository's mirror into out; stop says the
+// limit was reached.
+func (s *Server) searchRepo(ctx context.Context, c *tool.Call, r repoRef, in SearchInput, re *regexp.Regexp, n int, out *SearchOutput) (bool, error) {
+	ref := in.Ref
+	if ref == "" {
+		ref = r.DefaultBranch
+		if names.Ref(ref) != nil {
+			return false, nil // not a branch name git could have: nothing to search
+		}
+	}
+	repo, release, err := s.mirror(ctx, c, r)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	commit, err := forge.Commit(repo, ref)
+	if err != nil {
+		if in.Ref != "" {
+			return false, nil // this repository has no such ref
+		}
+		return false, err
+	}
+	out.Repos++
+	files, err := commit.Files()
+	if err != nil {
+		return false, fmt.Errorf("files of %s: %w", r.Full, err)
+	}
+	err = files.ForEach(func(f *object.File) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if in.Path != "" {
+			ok1, _ := path.Match(in.Path, f.Name)
+			ok2, _ := path.Match(in.Path, path.Base(f.Name))
+			if !ok1 && !ok2 {
+				return nil
+			}
+		}
+		if f.Size > maxSearchFile {
+			return nil
+		}
+		if bin, err := f.IsBinary(); err != nil || bin {
+			return nil
+		}
+		out.Files++
+		rd, err := f.Reader()
+		if err != nil {
+			return err
+		}
+		body, err := io.ReadAll(rd)
+		rd.Close()
+		if err != nil {
+			return err
+		}
+		// The query only ever sees masked text: its hits (and their
+		// count) cannot tell a masked value apart, one character at a
+		// time or otherwise.
+		text := string(body)
+		masked := c.Mask(text)
+		if !re.MatchString(masked) {
+			return nil
+		}
+		for i, line := range alignLines(text, masked) {
+			line = strings.TrimSuffix(line, "\n")
+			if re.MatchString(line) {
+				if len(out.Items) >= n {
+					out.Limited = true
+					return io.EOF
+				}
+				out.Items = append(out.Items, SearchHit{Repo: r.Full, Path: f.Name, Line: i + 1, Text: cutLine(line, 400)})
+			}
+		}
+		return nil
+	})
+	if err == io.EOF {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("search %s: %w", r.Full, err)
+	}
+	return false, nil
 }
 
 func matchAny(pats []string, s string) bool {

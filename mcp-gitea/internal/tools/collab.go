@@ -104,6 +104,9 @@ func pullEntry(p *gitea.PullRequest) Entry {
 }
 
 func (s *Server) pulls(ctx context.Context, c *tool.Call, in PullsInput) (*tool.Result, error) {
+	if err := checkNumber("number", in.Number); err != nil {
+		return nil, err
+	}
 	r, err := s.target(ctx, c, in.Repo)
 	if err != nil {
 		return nil, err
@@ -206,6 +209,9 @@ func issueEntry(is *gitea.Issue) Entry {
 }
 
 func (s *Server) issues(ctx context.Context, c *tool.Call, in IssuesInput) (*tool.Result, error) {
+	if err := checkNumber("number", in.Number); err != nil {
+		return nil, err
+	}
 	r, err := s.target(ctx, c, in.Repo)
 	if err != nil {
 		return nil, err

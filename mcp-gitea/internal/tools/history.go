@@ -10,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5"
 
 	"github.com/opsmcp/opsmcp/mcp-gitea/internal/forge"
+	"github.com/opsmcp/opsmcp/mcp-gitea/internal/names"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -45,8 +46,18 @@ type DiffOutput struct {
 }
 
 func (s *Server) diff(ctx context.Context, c *tool.Call, in DiffInput) (*tool.Result, error) {
-	r, err := s.target(ctx, c, in.Repo)
-	if err != nil {
+	if in.Commit != "" {
+		if err := names.SHA(in.Commit); err != nil {
+			return nil, tool.Argf("commit %q: %v", in.Commit, err)
+		}
+	}
+	if err := checkNumber("pull", in.Pull); err != nil {
+		return nil, err
+	}
+	if err := checkRef("base", in.Base); err != nil {
+		return nil, err
+	}
+	if err := checkRef("head", in.Head); err != nil {
 		return nil, err
 	}
 	set := 0
@@ -67,6 +78,10 @@ func (s *Server) diff(ctx context.Context, c *tool.Call, in DiffInput) (*tool.Re
 		if _, err := path.Match(in.Path, ""); err != nil {
 			return nil, tool.Argf("path glob %q: %v", in.Path, err)
 		}
+	}
+	r, err := s.target(ctx, c, in.Repo)
+	if err != nil {
+		return nil, err
 	}
 	var raw, what string
 	switch {
@@ -92,10 +107,11 @@ func (s *Server) diff(ctx context.Context, c *tool.Call, in DiffInput) (*tool.Re
 		raw, what = string(b), fmt.Sprintf("pull request #%d", in.Pull)
 	default:
 		// The API has no patch for a comparison: the mirror makes one.
-		repo, err := s.mirror(ctx, c, r)
+		repo, release, err := s.mirror(ctx, c, r)
 		if err != nil {
 			return nil, err
 		}
+		defer release()
 		raw, err = compare(repo, in.Base, in.Head)
 		if err != nil {
 			return nil, err
@@ -116,6 +132,11 @@ func (s *Server) diff(ctx context.Context, c *tool.Call, in DiffInput) (*tool.Re
 		out.Deletions += f.Deletions
 		if in.Detail == "files" {
 			f.Patch = ""
+		} else {
+			// Each file's patch is masked whole: a key added (or
+			// removed) shows as one placeholder, not body lines that
+			// each look harmless alone. The counts are the patch's own.
+			f.Patch = c.Mask(f.Patch)
 		}
 		out.Items = append(out.Items, f)
 	}

@@ -34,24 +34,31 @@ type IaCOutput struct {
 const maxIaCFile = 512 << 10
 
 func (s *Server) iac(ctx context.Context, c *tool.Call, in IaCInput) (*tool.Result, error) {
-	r, err := s.target(ctx, c, in.Repo)
-	if err != nil {
-		return nil, err
-	}
 	switch in.Only {
 	case "", "findings", "inventory":
 	default:
 		return nil, tool.Argf("only %q: use findings or inventory", in.Only)
 	}
-	repo, err := s.mirror(ctx, c, r)
+	if err := checkRef("ref", in.Ref); err != nil {
+		return nil, err
+	}
+	if err := checkPath("path", in.Path); err != nil {
+		return nil, err
+	}
+	r, err := s.target(ctx, c, in.Repo)
 	if err != nil {
 		return nil, err
 	}
+	repo, release, err := s.mirror(ctx, c, r)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	commit, err := forge.Commit(repo, in.Ref)
 	if err != nil {
 		return nil, tool.Argf("%v", err)
 	}
-	prefix := strings.Trim(in.Path, "/")
+	prefix := strings.TrimSuffix(in.Path, "/")
 	files := map[string][]byte{}
 	iter, err := commit.Files()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"code.gitea.io/sdk/gitea"
 
+	"github.com/opsmcp/opsmcp/mcp-gitea/internal/names"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -110,14 +111,30 @@ func (s *Server) tree(ctx context.Context, c *tool.Call, in TreeInput) (*tool.Re
 			return nil, tool.Argf("glob %q: %v", in.Glob, err)
 		}
 	}
+	if err := checkPath("path", in.Path); err != nil {
+		return nil, err
+	}
 	r, cl, ref, err := s.at(ctx, c, in.Repo, in.Ref)
 	if err != nil {
 		return nil, err
 	}
-	prefix := strings.Trim(in.Path, "/")
+	// The trees endpoint takes the ref as one path segment, where a "/"
+	// of a branch name would be an encoded separator: ask by commit id.
+	treeish := ref
+	if strings.Contains(ref, "/") {
+		list, _, err := cl.ListRepoCommits(r.Owner, r.Name, gitea.ListCommitOptions{ListOptions: gitea.ListOptions{Page: 1, PageSize: 1}, SHA: ref})
+		if err != nil {
+			return nil, apiErr(fmt.Sprintf("ref %s of %s", ref, r.Full), err)
+		}
+		if len(list) == 0 || names.SHA(list[0].SHA) != nil {
+			return nil, tool.Argf("ref %q: not a branch, tag or commit of %s", ref, r.Full)
+		}
+		treeish = list[0].SHA
+	}
+	prefix := strings.TrimSuffix(in.Path, "/")
 	out := TreeOutput{Repo: r.Full, Ref: ref, Items: []TreeEntry{}}
 	for page := 1; page < 100; page++ {
-		t, _, err := cl.GetTrees(r.Owner, r.Name, gitea.ListTreeOptions{ListOptions: gitea.ListOptions{Page: page, PageSize: 1000}, Ref: ref, Recursive: in.Recursive || prefix != ""})
+		t, _, err := cl.GetTrees(r.Owner, r.Name, gitea.ListTreeOptions{ListOptions: gitea.ListOptions{Page: page, PageSize: 1000}, Ref: treeish, Recursive: in.Recursive || prefix != ""})
 		if err != nil {
 			return nil, apiErr(fmt.Sprintf("tree of %s at %s", r.Full, ref), err)
 		}
@@ -158,6 +175,9 @@ func (s *Server) tree(ctx context.Context, c *tool.Call, in TreeInput) (*tool.Re
 // at resolves the repository (allowlist, policy, caller access), an API
 // client for this call and the ref (the default branch when empty).
 func (s *Server) at(ctx context.Context, c *tool.Call, repo, ref string) (repoRef, *gitea.Client, string, error) {
+	if err := checkRef("ref", ref); err != nil {
+		return repoRef{}, nil, "", err
+	}
 	r, err := s.target(ctx, c, repo)
 	if err != nil {
 		return r, nil, "", err
@@ -166,20 +186,14 @@ func (s *Server) at(ctx context.Context, c *tool.Call, repo, ref string) (repoRe
 	if err != nil {
 		return r, nil, "", err
 	}
-	ref, err = s.ref(cl, r, ref)
-	return r, cl, ref, err
-}
-
-// ref returns ref, or the repository's default branch when empty.
-func (s *Server) ref(cl *gitea.Client, r repoRef, ref string) (string, error) {
-	if ref != "" {
-		return ref, nil
+	if ref == "" {
+		ref = r.DefaultBranch
+		// Upstream text that becomes part of a URL: it must be a ref.
+		if err := names.Ref(ref); err != nil {
+			return r, nil, "", fmt.Errorf("Gitea gave %s a default branch %q that is not a ref: %v", r.Full, ref, err)
+		}
 	}
-	repo, _, err := cl.GetRepo(r.Owner, r.Name)
-	if err != nil {
-		return "", apiErr("repo "+r.Full, err)
-	}
-	return repo.DefaultBranch, nil
+	return r, cl, ref, nil
 }
 
 // FileInput are gitea_file's arguments.
@@ -209,11 +223,14 @@ func (s *Server) file(ctx context.Context, c *tool.Call, in FileInput) (*tool.Re
 	if in.Path == "" {
 		return nil, tool.Argf("path is required (see gitea_tree)")
 	}
+	if err := checkPath("path", in.Path); err != nil {
+		return nil, err
+	}
 	r, cl, ref, err := s.at(ctx, c, in.Repo, in.Ref)
 	if err != nil {
 		return nil, err
 	}
-	raw, _, err := cl.GetFile(r.Owner, r.Name, ref, strings.TrimPrefix(in.Path, "/"))
+	raw, _, err := cl.GetFile(r.Owner, r.Name, ref, in.Path)
 	if err != nil {
 		return nil, apiErr(fmt.Sprintf("%s at %s in %s", in.Path, ref, r.Full), err)
 	}
@@ -223,11 +240,10 @@ func (s *Server) file(ctx context.Context, c *tool.Call, in FileInput) (*tool.Re
 		out.ContentType = http.DetectContentType(raw)
 		return &tool.Result{Data: out, Text: fmt.Sprintf("%s at %s: binary file, %d bytes, %s; not shown", in.Path, ref, len(raw), out.ContentType)}, nil
 	}
-	text := string(raw)
-	lines := strings.SplitAfter(text, "\n")
-	if lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	}
+	// Masked whole before it is cut into lines, so a line range never
+	// shows the inside of a multi-line secret.
+	lines := maskedLines(c, string(raw))
+	text := strings.Join(lines, "")
 	out.Lines = len(lines)
 	if in.StartLine > 0 || in.EndLine > 0 {
 		start, end := max(in.StartLine, 1), in.EndLine
@@ -296,6 +312,9 @@ func (s *Server) commits(ctx context.Context, c *tool.Call, in CommitsInput) (*t
 		}
 	}
 	n := limit(in.Limit, 30, 500)
+	if err := checkPath("path", in.Path); err != nil {
+		return nil, err
+	}
 	r, cl, ref, err := s.at(ctx, c, in.Repo, in.Ref)
 	if err != nil {
 		return nil, err
@@ -325,8 +344,7 @@ func (s *Server) commits(ctx context.Context, c *tool.Call, in CommitsInput) (*t
 			if author != "" && !strings.Contains(strings.ToLower(a.Name+" "+a.Email), author) {
 				continue
 			}
-			summary, _, _ := strings.Cut(cm.RepoCommit.Message, "\n")
-			out.Items = append(out.Items, CommitInfo{SHA: cm.SHA, Author: a.Name, Email: a.Email, Date: tool.Date(t), Summary: summary})
+			out.Items = append(out.Items, CommitInfo{SHA: cm.SHA, Author: a.Name, Email: a.Email, Date: tool.Date(t), Summary: firstLine(c, cm.RepoCommit.Message)})
 			if len(out.Items) >= n {
 				break
 			}
@@ -382,10 +400,6 @@ func (s *Server) refs(ctx context.Context, c *tool.Call, in RefsInput) (*tool.Re
 	if err != nil {
 		return nil, err
 	}
-	repo, _, err := cl.GetRepo(r.Owner, r.Name)
-	if err != nil {
-		return nil, apiErr("repo "+r.Full, err)
-	}
 	out := RefsOutput{Repo: r.Full, Items: []RefInfo{}}
 	if kind == "all" || kind == "branches" {
 		bs, _, err := cl.ListRepoBranches(r.Owner, r.Name, gitea.ListRepoBranchesOptions{ListOptions: gitea.ListOptions{PageSize: 100}})
@@ -393,10 +407,10 @@ func (s *Server) refs(ctx context.Context, c *tool.Call, in RefsInput) (*tool.Re
 			return nil, apiErr("branches of "+r.Full, err)
 		}
 		for _, b := range bs {
-			ri := RefInfo{Kind: "branch", Name: b.Name, Default: b.Name == repo.DefaultBranch}
+			ri := RefInfo{Kind: "branch", Name: b.Name, Default: b.Name == r.DefaultBranch}
 			if b.Commit != nil {
 				ri.Commit, ri.Date = b.Commit.ID, tool.Date(b.Commit.Timestamp)
-				ri.Title, _, _ = strings.Cut(b.Commit.Message, "\n")
+				ri.Title = firstLine(c, b.Commit.Message)
 			}
 			out.Items = append(out.Items, ri)
 		}
@@ -411,7 +425,7 @@ func (s *Server) refs(ctx context.Context, c *tool.Call, in RefsInput) (*tool.Re
 			if t.Commit != nil {
 				ri.Commit = t.Commit.SHA
 			}
-			ri.Title, _, _ = strings.Cut(strings.TrimSpace(t.Message), "\n")
+			ri.Title = firstLine(c, strings.TrimSpace(t.Message))
 			out.Items = append(out.Items, ri)
 		}
 	}

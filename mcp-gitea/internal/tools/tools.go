@@ -15,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5"
 
 	"github.com/opsmcp/opsmcp/mcp-gitea/internal/forge"
+	"github.com/opsmcp/opsmcp/mcp-gitea/internal/names"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -27,6 +28,9 @@ type Server struct {
 	// CallerTokens lets HTTP callers send their own Gitea token in
 	// X-Gitea-Token, so each reads only what they may.
 	CallerTokens bool
+	// RequireCallerToken refuses a call that sends no X-Gitea-Token,
+	// instead of falling back to the server's own (broader) token.
+	RequireCallerToken bool
 }
 
 // Tools is the table of mcp-gitea's tools.
@@ -69,55 +73,88 @@ func (s *Server) Tools() []tool.Tool {
 }
 
 // callerToken is the caller's own Gitea token, when allowed and sent.
-func (s *Server) callerToken(c *tool.Call) string {
-	if !s.CallerTokens || c.Header == nil {
-		return ""
+// With RequireCallerToken a call that sends none is refused: it would
+// otherwise read with the server's broader token.
+func (s *Server) callerToken(c *tool.Call) (string, error) {
+	if !s.CallerTokens && !s.RequireCallerToken {
+		return "", nil
 	}
-	return strings.TrimSpace(c.Header.Get(TokenHeader))
+	tok := ""
+	if c.Header != nil {
+		tok = strings.TrimSpace(c.Header.Get(TokenHeader))
+	}
+	if tok == "" && s.RequireCallerToken {
+		return "", tool.Deniedf("this server reads Gitea only with each caller's own token: send yours in the %s header (a Gitea access token with read:repository and read:issue)", TokenHeader)
+	}
+	return tok, nil
 }
 
-// repoRef is an allowed repository for one call.
+// repoRef is an allowed repository for one call, as Gitea names it.
 type repoRef struct {
-	Owner, Name string
-	Full        string
+	Owner, Name   string
+	Full          string
+	ID            int64
+	DefaultBranch string
 }
 
-// target checks a repository argument against the allowlist and the
-// caller's policy (scope "repos"); with the caller's own token it also
-// asks Gitea whether that token can read the repository, because mirrors
-// are shared.
+// target checks a repository argument by Gitea's naming rules, against
+// the allowlist and the caller's policy (scope "repos"), then asks Gitea
+// for the repository (with the caller's own token when given, which also
+// checks that this caller may read it, because mirrors are shared) and
+// checks Gitea's own name for it again: a case variant, a renamed or a
+// transferred repository is judged by the name it really has.
 func (s *Server) target(ctx context.Context, c *tool.Call, full string) (repoRef, error) {
-	owner, name, ok := strings.Cut(strings.TrimSuffix(full, ".git"), "/")
-	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
-		return repoRef{}, tool.Argf("repo %q: use owner/name, e.g. ops/infra (see gitea_repos)", full)
+	owner, name, err := names.FullName(full)
+	if err != nil {
+		return repoRef{}, tool.Argf("repo %q: %v", full, err)
 	}
-	r := repoRef{Owner: owner, Name: name, Full: owner + "/" + name}
-	if !s.Forge.Allowed(r.Full) {
-		return repoRef{}, tool.Argf("repo %s is %v (%s); see gitea_repos", r.Full, forge.ErrNotAllowed, strings.Join(s.Forge.Allowlist(), ", "))
+	if err := s.allowed(c, owner+"/"+name); err != nil {
+		return repoRef{}, err
 	}
-	if !c.Allows("repos", r.Full) {
-		return repoRef{}, tool.Deniedf("your role may not read %s", r.Full)
+	tok, err := s.callerToken(c)
+	if err != nil {
+		return repoRef{}, err
 	}
-	if tok := s.callerToken(c); tok != "" {
-		cl, err := s.Forge.Client(ctx, tok)
-		if err != nil {
-			return repoRef{}, err
-		}
-		if _, _, err := cl.GetRepo(owner, name); err != nil {
-			return repoRef{}, apiErr(fmt.Sprintf("repo %s", r.Full), err)
-		}
+	gr, err := s.Forge.Resolve(ctx, tok, owner, name)
+	if err != nil {
+		return repoRef{}, apiErr(fmt.Sprintf("repo %s/%s", owner, name), err)
 	}
-	return r, nil
+	if err := s.allowed(c, gr.FullName); err != nil {
+		return repoRef{}, err
+	}
+	return repoRef{Owner: gr.Owner, Name: gr.Name, Full: gr.FullName, ID: gr.ID, DefaultBranch: gr.DefaultBranch}, nil
+}
+
+// allowed checks a repository name against the allowlist and the policy.
+func (s *Server) allowed(c *tool.Call, full string) error {
+	if !s.Forge.Allowed(full) {
+		return tool.Argf("repo %s is %v (%s); see gitea_repos", full, forge.ErrNotAllowed, strings.Join(s.Forge.Allowlist(), ", "))
+	}
+	if !c.Allows("repos", full) {
+		return tool.Deniedf("your role may not read %s", full)
+	}
+	return nil
 }
 
 func (s *Server) client(ctx context.Context, c *tool.Call) (*gitea.Client, error) {
-	return s.Forge.Client(ctx, s.callerToken(c))
+	tok, err := s.callerToken(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.Forge.Client(ctx, tok)
 }
 
-// mirror opens the repository's mirror for this call.
-func (s *Server) mirror(ctx context.Context, c *tool.Call, r repoRef) (*git.Repository, error) {
-	repo, _, err := s.Forge.Mirrors.Open(ctx, r.Full, s.Forge.Token(s.callerToken(c)))
-	return repo, err
+// mirror opens the repository's mirror for this call; release when done.
+func (s *Server) mirror(ctx context.Context, c *tool.Call, r repoRef) (*git.Repository, func(), error) {
+	tok, err := s.callerToken(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	repo, release, _, err := s.Forge.Mirrors.Open(ctx, forge.Identity{FullName: r.Full, ID: r.ID}, s.Forge.Token(tok))
+	if err != nil {
+		return nil, nil, fmt.Errorf("Gitea (git fetch): %w", err)
+	}
+	return repo, release, nil
 }
 
 // apiErr turns a Gitea error into a message that says what to fix.
@@ -144,6 +181,39 @@ func apiErr(what string, err error) error {
 		return tool.Deniedf("%s: Gitea refused this identity (%v)", what, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// checkRef checks an optional ref argument (branch, tag, commit, HEAD).
+func checkRef(arg, ref string) error {
+	if ref == "" {
+		return nil
+	}
+	if err := names.Ref(ref); err != nil {
+		return tool.Argf("%s %q: %v", arg, ref, err)
+	}
+	return nil
+}
+
+// checkPath checks an optional path argument.
+func checkPath(arg, p string) error {
+	if p == "" {
+		return nil
+	}
+	if err := names.Path(p); err != nil {
+		return tool.Argf("%s %q: %v", arg, p, err)
+	}
+	return nil
+}
+
+// checkNumber checks an optional pull request or issue number.
+func checkNumber(arg string, n int64) error {
+	if n == 0 {
+		return nil
+	}
+	if err := names.Number(n); err != nil {
+		return tool.Argf("%s: %v", arg, err)
+	}
+	return nil
 }
 
 func parseTime(s string) (time.Time, error) {
