@@ -8,6 +8,8 @@
 package budget
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -29,19 +31,48 @@ type Cursor struct {
 	Args  string `json:"a"`
 }
 
-// Encode renders c as an opaque string.
-func (c Cursor) Encode() string {
+// Seal renders c as an opaque string signed with key (HMAC-SHA256) and
+// bound to bind (the binder binds the tool, the arguments and the caller),
+// so a cursor can be neither forged nor moved to another call or user: a
+// tool's own position (a file offset, a log timestamp) comes back exactly
+// as the tool wrote it.
+func (c Cursor) Seal(key []byte, bind string) string {
 	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
+	body := base64.RawURLEncoding.EncodeToString(b)
+	return body + "." + base64.RawURLEncoding.EncodeToString(cursorMAC(key, bind, body))
+}
+
+func cursorMAC(key []byte, bind, body string) []byte {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(bind))
+	mac.Write([]byte{0})
+	mac.Write([]byte(body))
+	return mac.Sum(nil)[:16]
 }
 
 // ErrBadCursor is returned for a cursor that cannot be decoded.
 var ErrBadCursor = errors.New("invalid cursor: pass back the cursor string exactly as a previous result gave it")
 
-// Decode parses a cursor made by Encode.
-func Decode(s string) (Cursor, error) {
+// ErrForeignCursor is returned for a well-formed cursor that was not made
+// for this call: changed, made by another server, or for other arguments
+// or another caller.
+var ErrForeignCursor = errors.New("invalid cursor: it does not belong to this call (other arguments, another tool or another caller, or it was changed); repeat the same arguments with the cursor as given, or drop the cursor to start over")
+
+// Open parses a cursor made by Seal with the same key and bind.
+func Open(s string, key []byte, bind string) (Cursor, error) {
 	var c Cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	body, sig, ok := strings.Cut(s, ".")
+	if !ok {
+		return c, ErrBadCursor
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil {
+		return c, ErrBadCursor
+	}
+	if !hmac.Equal(got, cursorMAC(key, bind, body)) {
+		return c, ErrForeignCursor
+	}
+	b, err := base64.RawURLEncoding.DecodeString(body)
 	if err != nil {
 		return c, ErrBadCursor
 	}

@@ -92,13 +92,48 @@ func TestOneHugeItemIsPagedByText(t *testing.T) {
 	assert.Equal(t, huge+"small", text.String())
 }
 
-func TestCursorRoundTrip(t *testing.T) {
-	c := Cursor{Items: 3, Text: 120, Args: "abc"}
-	d, err := Decode(c.Encode())
+func TestCursorSealed(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	c := Cursor{Items: 3, Text: 120, Pos: "f:10", Args: "abc"}
+	s := c.Seal(key, "tool\x00args\x00alice")
+	d, err := Open(s, key, "tool\x00args\x00alice")
 	require.NoError(t, err)
 	assert.Equal(t, c, d)
-	for _, bad := range []string{"!!", "eyJpIjotMX0"} { // not base64, {"i":-1}
-		_, err := Decode(bad)
-		assert.ErrorIs(t, err, ErrBadCursor, bad)
+
+	// Another caller, other arguments, another key: refused.
+	for _, bind := range []string{"tool\x00args\x00bob", "tool\x00other\x00alice", "other\x00args\x00alice"} {
+		_, err := Open(s, key, bind)
+		assert.ErrorIs(t, err, ErrForeignCursor, bind)
 	}
+	_, err = Open(s, []byte("another key......................"), "tool\x00args\x00alice")
+	assert.ErrorIs(t, err, ErrForeignCursor)
+
+	// A forged body with the old signature, or an unsigned cursor as the
+	// server once made them: refused.
+	body, sig, _ := strings.Cut(s, ".")
+	forged := Cursor{Pos: "f:999999", Args: "abc"}.Seal([]byte("attacker key....................."), "tool\x00args\x00alice")
+	fbody, _, _ := strings.Cut(forged, ".")
+	_, err = Open(fbody+"."+sig, key, "tool\x00args\x00alice")
+	assert.ErrorIs(t, err, ErrForeignCursor)
+	_, err = Open(body, key, "tool\x00args\x00alice")
+	assert.ErrorIs(t, err, ErrBadCursor)
+	for _, bad := range []string{"!!", "", ".", "eyJpIjotMX0.!!"} {
+		_, err := Open(bad, key, "x")
+		assert.Error(t, err, bad)
+	}
+}
+
+// FuzzOpen: no string opens as a cursor unless it was sealed with the
+// key, and nothing panics.
+func FuzzOpen(f *testing.F) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	f.Add(Cursor{Items: 1, Args: "a"}.Seal(key, "b"))
+	f.Add("eyJpIjotMX0")
+	f.Add("e30.AAAAAAAAAAAAAAAAAAAAAA")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := Open(s, key, "b")
+		if err == nil && (c.Items < 0 || c.Text < 0) {
+			t.Fatalf("opened a cursor with a negative position: %+v", c)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package tool
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -49,6 +50,12 @@ type Binder struct {
 	RatePerMinute float64
 	Burst         int
 	Logger        *slog.Logger
+	// AuditRequired fails a call whose audit line cannot be written (the
+	// default over HTTP): no answer leaves without its record.
+	AuditRequired bool
+	// CursorKey signs cursors; empty: a random key per process (cursors
+	// then do not survive a restart).
+	CursorKey []byte
 
 	once     sync.Once
 	prepared []prepared
@@ -67,6 +74,12 @@ func (b *Binder) prepare() {
 	b.once.Do(func() {
 		if b.Logger == nil {
 			b.Logger = slog.Default()
+		}
+		if len(b.CursorKey) == 0 {
+			b.CursorKey = make([]byte, 32)
+			if _, err := rand.Read(b.CursorKey); err != nil {
+				panic(fmt.Errorf("cursor key: %w", err))
+			}
 		}
 		b.limiters = map[string]*rate.Limiter{}
 		names := map[string]bool{}
@@ -144,7 +157,11 @@ func (b *Binder) Bind(srv *mcp.Server, p auth.Principal, session string) {
 			}
 			var header http.Header
 			caller := p
+			reqID := traceID(req.Params.Meta)
 			if req.Extra != nil {
+				if reqID == "" {
+					reqID = traceID(map[string]any{"traceparent": req.Extra.Header.Get("Traceparent")})
+				}
 				header = req.Extra.Header
 				// Identity is per request: a delegate's session carries
 				// calls for many users, each held to its own grant.
@@ -152,7 +169,7 @@ func (b *Binder) Bind(srv *mcp.Server, p auth.Principal, session string) {
 					caller = rp
 				}
 			}
-			return b.call(ctx, pt, caller, b.grantFor(caller), sid, req.Params.Arguments, header), nil
+			return b.call(ctx, pt, caller, sid, reqID, req.Params.Arguments, header), nil
 		})
 	}
 }
@@ -197,23 +214,52 @@ type outcome struct {
 	masked    int
 }
 
-func (b *Binder) call(ctx context.Context, pt *prepared, p auth.Principal, grant *policy.Grant, session string, raw json.RawMessage, header http.Header) *mcp.CallToolResult {
+// call runs one call and writes its audit line. Everything after the
+// arguments arrive, masking and auditing included, runs under a recover:
+// hostile input that trips a bug becomes an audited error, and the server
+// keeps serving.
+func (b *Binder) call(ctx context.Context, pt *prepared, p auth.Principal, session, reqID string, raw json.RawMessage, header http.Header) (res *mcp.CallToolResult) {
 	start := time.Now()
+	var out outcome
+	defer func() {
+		if r := recover(); r != nil {
+			b.Logger.Error("tool call panicked", "tool", pt.tool.Name, "panic", r, "stack", string(debug.Stack()))
+			res = b.fail(&out, audit.Error, fmt.Sprintf("internal error in %s; the server is still running, and the error is logged", pt.tool.Name))
+		}
+		res = b.record(pt, p, session, reqID, raw, start, &out, res)
+	}()
 	if len(raw) == 0 || string(raw) == "null" {
 		raw = json.RawMessage("{}")
 	}
-	var out outcome
-	res := b.run(ctx, pt, p, grant, raw, header, &out)
+	return b.run(ctx, pt, p, b.grantFor(p), raw, header, &out)
+}
+
+// record writes the audit line and metrics of a finished call. With
+// AuditRequired, a call whose line cannot be written fails and says so.
+func (b *Binder) record(pt *prepared, p auth.Principal, session, reqID string, raw json.RawMessage, start time.Time, out *outcome, res *mcp.CallToolResult) (final *mcp.CallToolResult) {
+	final = res
+	defer func() {
+		if r := recover(); r != nil {
+			b.Logger.Error("audit of a call panicked", "tool", pt.tool.Name, "panic", r, "stack", string(debug.Stack()))
+			if b.AuditRequired {
+				final = &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "internal error: the call's audit record could not be written, so its result is withheld"}}}
+			}
+		}
+	}()
 	maskedArgs, _ := b.Masker.JSON(raw)
 	sum := sha256.Sum256(raw)
 	rec := audit.Record{
-		TS: start.UTC(), Server: b.Server, Tool: pt.tool.Name, User: p.User, Session: session,
+		TS: start.UTC(), Server: b.Server, Tool: pt.tool.Name, User: p.User, Via: p.Via, RequestID: reqID, Session: session,
 		Args: maskedArgs, ArgsSHA256: hex.EncodeToString(sum[:]),
 		Outcome: out.name, Error: out.err, DurationMS: float64(time.Since(start).Microseconds()) / 1000,
 		Bytes: out.bytes, Truncated: out.truncated, Masked: out.masked,
 	}
 	if err := b.Audit.Write(rec); err != nil {
-		b.Logger.Error("audit write failed", "err", err)
+		b.Logger.Error("audit write failed", "err", err, "tool", pt.tool.Name, "user", p.User)
+		if b.AuditRequired {
+			final = &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "audit log unavailable: the call's audit record could not be written, so its result is withheld (--audit-required); the operator must fix the audit log"}}}
+			out.name = audit.Error
+		}
 	}
 	if m := b.Metrics; m != nil {
 		m.Calls.WithLabelValues(pt.tool.Name, out.name).Inc()
@@ -224,18 +270,32 @@ func (b *Binder) call(ctx context.Context, pt *prepared, p auth.Principal, grant
 		m.Bytes.WithLabelValues(pt.tool.Name).Add(float64(out.bytes))
 		m.Masked.WithLabelValues(pt.tool.Name).Add(float64(out.masked))
 	}
-	return res
+	return final
+}
+
+// traceID is the 32-hex trace id of a W3C traceparent in a request's
+// _meta (or header), or "" when there is none or it is malformed: it is
+// caller input and lands in the audit log.
+func traceID(meta map[string]any) string {
+	tp, _ := meta["traceparent"].(string)
+	parts := strings.Split(tp, "-")
+	if len(parts) != 4 || len(parts[1]) != 32 || strings.Trim(parts[1], "0123456789abcdef") != "" || strings.Trim(parts[1], "0") == "" {
+		return ""
+	}
+	return parts[1]
 }
 
 // run applies policy, rate limit, validation, the handler, masking and the
 // budget, and fills out.
 func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant *policy.Grant, raw json.RawMessage, header http.Header, out *outcome) *mcp.CallToolResult {
 	name := pt.tool.Name
+	// The rate limit comes first, so denied calls count too: they cannot
+	// flood the audit log until rotation drops older lines.
+	if b.RatePerMinute > 0 && !b.limiter(rateKey(p)).Allow() {
+		return b.fail(out, audit.RateLimited, fmt.Sprintf("rate limited: user %s is over %.0f calls per minute; wait and retry", p.User, b.RatePerMinute))
+	}
 	if !grant.AllowsTool(name) {
 		return b.fail(out, audit.Denied, fmt.Sprintf("denied: user %s (%s) may not call %s", p.User, grant.Describe(), name))
-	}
-	if b.RatePerMinute > 0 && !b.limiter(p.User).Allow() {
-		return b.fail(out, audit.RateLimited, fmt.Sprintf("rate limited: user %s is over %.0f calls per minute; wait and retry", p.User, b.RatePerMinute))
 	}
 	var generic map[string]any
 	if err := json.Unmarshal(raw, &generic); err != nil {
@@ -254,14 +314,13 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 	args, _ := json.Marshal(generic) // map keys sorted: a stable form for the hash
 	argsSum := sha256.Sum256(args)
 	argsID := hex.EncodeToString(argsSum[:6])
+	// A cursor is bound to this tool, these arguments and this caller.
+	bind := name + "\x00" + hex.EncodeToString(argsSum[:]) + "\x00" + p.User + "\x00" + p.Via
 	var from budget.Cursor
 	if cursorArg != "" {
-		c, err := budget.Decode(cursorArg)
+		c, err := budget.Open(cursorArg, b.CursorKey, bind)
 		if err != nil {
 			return b.fail(out, audit.Error, err.Error())
-		}
-		if c.Args != argsID {
-			return b.fail(out, audit.Error, "invalid arguments: this cursor belongs to a call with other arguments; repeat the same arguments with the cursor, or drop the cursor to start over")
 		}
 		from = c
 	}
@@ -286,7 +345,16 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 		}
 		return b.fail(out, kind, err.Error())
 	}
-	return b.shape(res, from, argsID, maxBytes, out)
+	return b.shape(res, from, argsID, bind, maxBytes, out)
+}
+
+// rateKey is whose budget a call spends: the user's own, also when a
+// delegate calls for them.
+func rateKey(p auth.Principal) string {
+	if p.Via != "" {
+		return p.User + "\x00via\x00" + p.Via
+	}
+	return p.User
 }
 
 func (b *Binder) safeHandle(ctx context.Context, t Tool, c *Call) (res *Result, err error) {
@@ -304,7 +372,7 @@ func (b *Binder) safeHandle(ctx context.Context, t Tool, c *Call) (res *Result, 
 }
 
 // shape masks the result, cuts it to the budget and builds the MCP result.
-func (b *Binder) shape(res *Result, from budget.Cursor, argsID string, maxBytes int, out *outcome) *mcp.CallToolResult {
+func (b *Binder) shape(res *Result, from budget.Cursor, argsID, bind string, maxBytes int, out *outcome) *mcp.CallToolResult {
 	data := map[string]any{}
 	if res.Data != nil {
 		masked, n, err := b.Masker.Any(res.Data)
@@ -348,7 +416,7 @@ func (b *Binder) shape(res *Result, from budget.Cursor, argsID string, maxBytes 
 	}
 	if cut.Next != nil {
 		cut.Next.Args = argsID
-		c := cut.Next.Encode()
+		c := cut.Next.Seal(b.CursorKey, bind)
 		cut.Data["cursor"] = c
 		if more {
 			text = strings.TrimRight(text, "\n") + "\n" + fmt.Sprintf("[more: the limit stopped this result; call again with the same arguments and cursor %q for the next page]", c)
