@@ -209,7 +209,7 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 		return err
 	}
 	defer al.Close()
-	var key []byte
+	var key, cursorKey []byte
 	if o.MaskKeyFile != "" {
 		raw, err := os.ReadFile(o.MaskKeyFile)
 		if err != nil {
@@ -217,12 +217,16 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 		}
 		sum := sha256.Sum256(raw)
 		key = sum[:]
+		// A separate key for cursors, from the same secret, so cursors
+		// survive a restart as placeholders do.
+		c := sha256.Sum256(append([]byte("opsmcp cursor key\x00"), raw...))
+		cursorKey = c[:]
 	}
 	m := metrics.New(spec.Name)
 	b := &tool.Binder{
 		Server: spec.Name, Tools: tools, Masker: mask.New(key), Audit: al, Metrics: m, Policy: pol,
 		MaxBytes: o.MaxOutputBytes, CallTimeout: o.CallTimeout,
-		RatePerMinute: o.RatePerMinute, Burst: o.RateBurst, Logger: log,
+		RatePerMinute: o.RatePerMinute, Burst: o.RateBurst, Logger: log, CursorKey: cursorKey,
 	}
 	newServer := func(p auth.Principal, session string) *mcp.Server {
 		srv := mcp.NewServer(&mcp.Implementation{Name: spec.Name, Title: spec.Title, Version: spec.Version},
