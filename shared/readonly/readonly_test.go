@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -57,4 +58,64 @@ func TestScan(t *testing.T) {
 	assert.Equal(t, 1, files, "test files are not read")
 	require.Len(t, hits, 1)
 	assert.Contains(t, hits[0], "a.go:2: func f() { c.Delete(x) }")
+}
+
+// TestPathsThatAreNotReads: a GET that walks to another endpoint, or
+// reaches a process, never leaves.
+func TestPathsThatAreNotReads(t *testing.T) {
+	refused := []string{
+		"/api/v1/namespaces/web/pods/../../kube-system/secrets",
+		"/api/v1/namespaces/web/pods/x%2F..%2F..%2Fsecrets",
+		"/api/v1/namespaces/web/pods/x%2e%2e",
+		"/api/v1/namespaces/web/pods/x%5Cy",
+		"/api/v1/namespaces/web/pods/x/proxy/admin/flush",
+		"/api/v1/namespaces/web/pods/x/exec",
+		"/api/v1/namespaces/web/pods/x/attach",
+		"/api/v1/namespaces/web/pods/x/portforward",
+		"/api/v1/namespaces/web/services/x/proxy",
+		"/api/v1/namespaces/web/services/https:x:443/proxy/",
+		"/api/v1/nodes/n1/proxy/configz",
+		"/k8s/api/v1/nodes/n1/proxy",
+		"/api/v1/proxy/nodes/n1",
+		"/v1.41/containers/abc/attach",
+		"/v1.41/containers/abc/attach/ws",
+		"/v1.41/containers/abc/export",
+		"/v1.41/containers/abc/archive",
+		"/v1.41/exec/abc/json",
+		"/v1.41/images/busybox/get",
+		"/v1.41/images/get",
+		"/v1.41/distribution/registry.example/img/json",
+		"/containers/abc/attach",
+		"/v1.41/services/x/../../distribution/r/img/json",
+	}
+	for _, p := range refused {
+		r := &http.Request{Method: http.MethodGet, URL: mustURL(t, "http://up"+p), Header: http.Header{}}
+		err := Check(r)
+		assert.ErrorIs(t, err, ErrRefused, p)
+	}
+	ws := &http.Request{Method: http.MethodGet, URL: mustURL(t, "http://up/api/v1/namespaces/web/pods"), Header: http.Header{"Upgrade": {"websocket"}, "Connection": {"Upgrade"}}}
+	assert.ErrorIs(t, Check(ws), ErrRefused, "upgrade")
+
+	allowed := []string{
+		"/api/v1/namespaces/web/pods",
+		"/api/v1/namespaces/web/pods/x/log",
+		"/api/v1/namespaces/proxy/pods/exec",
+		"/apis/apps/v1/namespaces/web/deployments/api",
+		"/api/v1/repos/ops/proxy/contents/exec/attach.yaml",
+		"/api/v1/repos/ops/infra/git/commits/3f9a1c0b",
+		"/v1.41/containers/abc/logs",
+		"/v1.41/services/shop_web",
+		"/loki/api/v1/query_range",
+	}
+	for _, p := range allowed {
+		r := &http.Request{Method: http.MethodGet, URL: mustURL(t, "http://up"+p), Header: http.Header{}}
+		assert.NoError(t, Check(r), p)
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	require.NoError(t, err)
+	return u
 }
