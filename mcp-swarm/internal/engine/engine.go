@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -17,6 +18,10 @@ import (
 
 	"github.com/opsmcp/opsmcp/shared/readonly"
 )
+
+// hostName is the grammar of an engine's name, the one Docker uses for
+// object names.
+var hostName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
 
 // Hosts are the engines a server may read, by name.
 type Hosts struct {
@@ -46,6 +51,12 @@ func New(extra []string) (*Hosts, error) {
 		name, url, ok := strings.Cut(e, "=")
 		if !ok || name == "" || url == "" {
 			return nil, fmt.Errorf("--docker-host %q: use name=url[,certs=DIR], e.g. prod=tcp://10.0.0.5:2376,certs=/etc/opsmcp/docker-prod", e)
+		}
+		if !hostName.MatchString(name) {
+			return nil, fmt.Errorf("--docker-host %q: the name %q must be letters, digits, '_', '.' and '-', starting with a letter or digit (it is what callers pass as host)", e, name)
+		}
+		if _, dup := h.clients[name]; dup {
+			return nil, fmt.Errorf("--docker-host %q: the name %q is already taken", e, name)
 		}
 		url, certs, _ := strings.Cut(url, ",certs=")
 		opts := []client.Opt{client.WithHost(url)}

@@ -64,6 +64,15 @@ func TestHosts(t *testing.T) {
 	assert.ErrorContains(t, err, "unknown docker host \"staging\"; known: default, prod")
 	_, err = New([]string{"no-url"})
 	assert.ErrorContains(t, err, "use name=url")
+	// A host's name is what callers pass: Docker's name grammar, once.
+	for _, bad := range []string{"../x=tcp://127.0.0.1:2376", "a/b=tcp://127.0.0.1:2376", ".x=tcp://127.0.0.1:2376", "a b=tcp://127.0.0.1:2376"} {
+		_, err = New([]string{bad})
+		assert.ErrorContains(t, err, "must be letters, digits", bad)
+	}
+	_, err = New([]string{"prod=tcp://127.0.0.1:2376", "prod=tcp://127.0.0.1:2377"})
+	assert.ErrorContains(t, err, "already taken")
+	_, err = New([]string{"default=tcp://127.0.0.1:2376"})
+	assert.ErrorContains(t, err, "already taken", "the default engine's name is taken")
 }
 
 // TestTLSHost reaches an engine over TLS with the CA from a docker-style

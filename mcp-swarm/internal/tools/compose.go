@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
@@ -46,21 +45,16 @@ func (s *Server) compose(ctx context.Context, c *tool.Call, in ComposeInput) (*t
 	if in.Stack == "" {
 		return nil, tool.Argf("stack is required (see swarm_stacks)")
 	}
-	content, name, err := s.composeText(in)
+	if err := checkStack(c, in.Stack); err != nil {
+		return nil, err
+	}
+	content, name, dir, err := s.composeText(in)
 	if err != nil {
 		return nil, err
 	}
-	project, err := loader.LoadWithContext(ctx, types.ConfigDetails{
-		WorkingDir:  "/",
-		ConfigFiles: []types.ConfigFile{{Filename: name, Content: []byte(content)}},
-		Environment: types.Mapping{},
-	}, func(o *loader.Options) {
-		o.SetProjectName(in.Stack, true)
-		o.SkipResolveEnvironment = true
-		o.SkipConsistencyCheck = true
-	})
+	project, err := loadCompose(ctx, c, content, name, dir, in.Stack)
 	if err != nil {
-		return nil, tool.Argf("compose file does not load: %v", err)
+		return nil, err
 	}
 	cl, err := s.engine(in.Host)
 	if err != nil {
@@ -68,11 +62,11 @@ func (s *Server) compose(ctx context.Context, c *tool.Call, in ComposeInput) (*t
 	}
 	deployed, err := cl.ServiceList(ctx, client.ServiceListOptions{Filters: client.Filters{}.Add("label", stackLabel+"="+in.Stack)})
 	if err != nil {
-		return nil, fmt.Errorf("list services of stack %s: %w", in.Stack, err)
+		return nil, fmt.Errorf("docker engine: list services of stack %s: %w", in.Stack, err)
 	}
 	nets, err := cl.NetworkList(ctx, client.NetworkListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list networks: %w", err)
+		return nil, fmt.Errorf("docker engine: list networks: %w", err)
 	}
 	netName := map[string]string{}
 	for _, n := range nets.Items {
@@ -116,28 +110,41 @@ func (s *Server) compose(ctx context.Context, c *tool.Call, in ComposeInput) (*t
 }
 
 // composeText returns the file's text, from the argument or from a path
-// that must stay under the compose roots (symlinks resolved).
-func (s *Server) composeText(in ComposeInput) (string, string, error) {
+// that must stay under the compose roots (symlinks resolved), with its
+// name and directory ("" for content).
+func (s *Server) composeText(in ComposeInput) (text, name, dir string, err error) {
 	switch {
 	case in.Content != "" && in.Path != "":
-		return "", "", tool.Argf("give content or path, not both")
+		return "", "", "", tool.Argf("give content or path, not both")
 	case in.Content != "":
-		return in.Content, "compose.yaml", nil
+		if len(in.Content) > maxComposeBytes {
+			return "", "", "", tool.Argf("content is %d bytes; a compose file here may have at most %d", len(in.Content), maxComposeBytes)
+		}
+		return in.Content, "compose.yaml", "", nil
 	case in.Path == "":
-		return "", "", tool.Argf("give the compose file as content, or a path under the compose roots")
+		return "", "", "", tool.Argf("give the compose file as content, or a path under the compose roots")
 	}
 	real, err := s.ComposeRoots.Resolve(in.Path)
 	if errors.Is(err, fsroot.ErrNoRoots) {
-		return "", "", tool.Argf("no compose roots are configured (--compose-root); pass the file as content")
+		return "", "", "", tool.Argf("no compose roots are configured (--compose-root); pass the file as content")
 	}
 	if err != nil {
-		return "", "", tool.Argf("%v", err)
+		return "", "", "", tool.Argf("%v", err)
+	}
+	st, err := os.Stat(real)
+	switch {
+	case err != nil:
+		return "", "", "", tool.Argf("%s cannot be read; see the files under the compose roots", shown(in.Path))
+	case !st.Mode().IsRegular():
+		return "", "", "", tool.Argf("%s is not a regular file", shown(in.Path))
+	case st.Size() > maxComposeBytes:
+		return "", "", "", tool.Argf("%s is %d bytes; a compose file here may have at most %d", shown(in.Path), st.Size(), maxComposeBytes)
 	}
 	b, err := os.ReadFile(real)
 	if err != nil {
-		return "", "", tool.Argf("%s: %v", in.Path, err)
+		return "", "", "", tool.Argf("%s cannot be read; see the files under the compose roots", shown(in.Path))
 	}
-	return string(b), filepath.Base(real), nil
+	return string(b), filepath.Base(real), filepath.Dir(real), nil
 }
 
 func imageOf(sv swarm.Service) string {
@@ -197,8 +204,11 @@ func drift(ctx context.Context, cl *client.Client, name string, project *types.P
 		nn := netName[n.Target]
 		if nn == "" {
 			// Swarm-scope networks such as host may be missing from the
-			// node's list; ask for the one.
-			if res, err := cl.NetworkInspect(ctx, n.Target, client.NetworkInspectOptions{}); err == nil {
+			// node's list; ask for the one, if its ID is one (it comes
+			// from the engine, but it would be a URL segment).
+			if !nameOK(n.Target) {
+				nn = n.Target
+			} else if res, err := cl.NetworkInspect(ctx, n.Target, client.NetworkInspectOptions{}); err == nil {
 				nn = res.Network.Name
 			} else {
 				nn = n.Target

@@ -86,28 +86,50 @@ func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Re
 	if limit <= 0 || limit > 4<<20 {
 		limit = 4 << 20
 	}
+	// Names reach the engine's URLs: each is checked by Docker's rules
+	// before any request, then resolved to the object it names, whose
+	// stack the caller must be allowed.
+	if in.Service != "" {
+		if err := checkName("service", in.Service, "swarm_services"); err != nil {
+			return nil, err
+		}
+	} else if err := checkTaskID(in.Task); err != nil {
+		return nil, err
+	}
 	cl, err := s.engine(in.Host)
 	if err != nil {
 		return nil, err
 	}
 	out := LogsOutput{Service: in.Service, Task: in.Task, Items: []LogLine{}}
-	var rc io.ReadCloser
+	var (
+		rc io.ReadCloser
+		sv swarm.Service
+	)
 	if in.Service != "" {
-		rc, err = cl.ServiceLogs(ctx, in.Service, client.ServiceLogsOptions{ShowStdout: stdout, ShowStderr: stderr, Timestamps: true, Details: true, Tail: strconv.Itoa(tail), Since: since})
+		if sv, err = s.resolveService(ctx, c, cl, in.Service); err != nil {
+			return nil, err
+		}
+		rc, err = cl.ServiceLogs(ctx, sv.ID, client.ServiceLogsOptions{ShowStdout: stdout, ShowStderr: stderr, Timestamps: true, Details: true, Tail: strconv.Itoa(tail), Since: since})
 	} else {
-		rc, err = cl.TaskLogs(ctx, in.Task, client.TaskLogsOptions{ShowStdout: stdout, ShowStderr: stderr, Timestamps: true, Details: true, Tail: strconv.Itoa(tail), Since: since})
+		var t swarm.Task
+		if t, sv, err = s.resolveTask(ctx, c, cl, in.Task); err != nil {
+			return nil, err
+		}
+		rc, err = cl.TaskLogs(ctx, t.ID, client.TaskLogsOptions{ShowStdout: stdout, ShowStderr: stderr, Timestamps: true, Details: true, Tail: strconv.Itoa(tail), Since: since})
 	}
 	if err != nil {
-		return nil, tool.Argf("logs of %s%s: %v", in.Service, in.Task, err)
+		return nil, fmt.Errorf("docker engine: logs of %s: %w", sv.Spec.Name, err)
 	}
 	defer rc.Close()
-	tasks := s.taskNames(ctx, cl, in.Service)
+	tasks := s.taskNames(ctx, cl, sv)
 	lines, limited, err := demux(io.LimitReader(rc, limit))
 	if err != nil {
-		return nil, fmt.Errorf("read logs: %w", err)
+		return nil, fmt.Errorf("docker engine: read logs: %w", err)
 	}
 	out.Limited = limited
-	for _, l := range lines {
+	// Mask first, filter second: grep sees only masked text, so neither
+	// its matches nor its count can tell a hidden value.
+	for _, l := range maskLines(c, lines) {
 		if grep != nil && !grep.MatchString(l.Text) {
 			continue
 		}
@@ -126,21 +148,14 @@ func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Re
 
 // taskNames maps task IDs of a service to "service.slot" names, as
 // docker service ps shows them.
-func (s *Server) taskNames(ctx context.Context, cl *client.Client, service string) map[string]string {
+func (s *Server) taskNames(ctx context.Context, cl *client.Client, sv swarm.Service) map[string]string {
 	names := map[string]string{}
-	if service == "" {
-		return names
-	}
-	res, err := cl.ServiceInspect(ctx, service, client.ServiceInspectOptions{})
-	if err != nil {
-		return names
-	}
-	tasks, err := cl.TaskList(ctx, client.TaskListOptions{Filters: client.Filters{}.Add("service", res.Service.ID)})
+	tasks, err := cl.TaskList(ctx, client.TaskListOptions{Filters: client.Filters{}.Add("service", sv.ID)})
 	if err != nil {
 		return names
 	}
 	for _, t := range tasks.Items {
-		names[t.ID] = taskName(res.Service.Spec.Name, t)
+		names[t.ID] = taskName(sv.Spec.Name, t)
 	}
 	return names
 }
@@ -221,6 +236,17 @@ type ObjectsOutput struct {
 	Items []ObjectInfo `json:"items"`
 }
 
+// visibleServices are the services the caller may see.
+func visibleServices(c *tool.Call, svcs []swarm.Service) []swarm.Service {
+	var out []swarm.Service
+	for _, sv := range svcs {
+		if visible(c, sv.Spec.Labels) {
+			out = append(out, sv)
+		}
+	}
+	return out
+}
+
 // users maps config or secret names to the services that reference them.
 func users(svcs []swarm.Service, secrets bool) map[string][]string {
 	out := map[string][]string{}
@@ -259,17 +285,22 @@ func (s *Server) configs(ctx context.Context, c *tool.Call, in HostInput) (*tool
 	}
 	list, err := cl.ConfigList(ctx, client.ConfigListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list configs: %w", err)
+		return nil, fmt.Errorf("docker engine: list configs: %w", err)
 	}
 	svcs, err := cl.ServiceList(ctx, client.ServiceListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
+		return nil, fmt.Errorf("docker engine: list services: %w", err)
 	}
-	used := users(svcs.Items, false)
+	used := users(visibleServices(c, svcs.Items), false)
 	out := ObjectsOutput{Items: []ObjectInfo{}}
 	for _, cf := range list.Items {
-		out.Items = append(out.Items, ObjectInfo{ID: cf.ID, Name: cf.Spec.Name, Labels: cf.Spec.Labels, Created: tool.Date(cf.CreatedAt), Updated: tool.Date(cf.UpdatedAt),
-			Services: used[cf.Spec.Name], Data: string(cf.Spec.Data)})
+		if !visible(c, cf.Spec.Labels) {
+			continue
+		}
+		// Masked as one text, so a multi-line value (a PEM key) is
+		// seen whole.
+		out.Items = append(out.Items, ObjectInfo{ID: cf.ID, Name: cf.Spec.Name, Labels: maskedMap(c, cf.Spec.Labels), Created: tool.Date(cf.CreatedAt), Updated: tool.Date(cf.UpdatedAt),
+			Services: used[cf.Spec.Name], Data: c.Mask(string(cf.Spec.Data))})
 	}
 	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
 	return &tool.Result{Data: out, Render: renderObjects}, nil
@@ -282,16 +313,19 @@ func (s *Server) secrets(ctx context.Context, c *tool.Call, in HostInput) (*tool
 	}
 	list, err := cl.SecretList(ctx, client.SecretListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list secrets: %w", err)
+		return nil, fmt.Errorf("docker engine: list secrets: %w", err)
 	}
 	svcs, err := cl.ServiceList(ctx, client.ServiceListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
+		return nil, fmt.Errorf("docker engine: list services: %w", err)
 	}
-	used := users(svcs.Items, true)
+	used := users(visibleServices(c, svcs.Items), true)
 	out := ObjectsOutput{Items: []ObjectInfo{}}
 	for _, se := range list.Items {
-		oi := ObjectInfo{ID: se.ID, Name: se.Spec.Name, Labels: se.Spec.Labels, Created: tool.Date(se.CreatedAt), Updated: tool.Date(se.UpdatedAt), Services: used[se.Spec.Name]}
+		if !visible(c, se.Spec.Labels) {
+			continue
+		}
+		oi := ObjectInfo{ID: se.ID, Name: se.Spec.Name, Labels: maskedMap(c, se.Spec.Labels), Created: tool.Date(se.CreatedAt), Updated: tool.Date(se.UpdatedAt), Services: used[se.Spec.Name]}
 		if se.Spec.Driver != nil {
 			oi.Driver = se.Spec.Driver.Name
 		}

@@ -2,14 +2,19 @@ package tools
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
+	"github.com/opsmcp/opsmcp/shared/mask"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -78,21 +83,24 @@ func summary(sv swarm.Service) ServiceSummary {
 }
 
 func (s *Server) services(ctx context.Context, c *tool.Call, in ServicesInput) (*tool.Result, error) {
+	f := client.Filters{}
+	if in.Stack != "" {
+		if err := checkStack(c, in.Stack); err != nil {
+			return nil, err
+		}
+		f.Add("label", stackLabel+"="+in.Stack)
+	}
 	cl, err := s.engine(in.Host)
 	if err != nil {
 		return nil, err
 	}
-	f := client.Filters{}
-	if in.Stack != "" {
-		f.Add("label", stackLabel+"="+in.Stack)
-	}
 	list, err := cl.ServiceList(ctx, client.ServiceListOptions{Filters: f, Status: true})
 	if err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
+		return nil, fmt.Errorf("docker engine: list services: %w", err)
 	}
 	out := ServicesOutput{Items: []ServiceSummary{}}
 	for _, sv := range list.Items {
-		if in.Name != "" && !strings.Contains(sv.Spec.Name, in.Name) {
+		if !visible(c, sv.Spec.Labels) || in.Name != "" && !strings.Contains(sv.Spec.Name, in.Name) {
 			continue
 		}
 		out.Items = append(out.Items, summary(sv))
@@ -143,9 +151,9 @@ type Change struct {
 // ServiceOutput is swarm_service's structured result.
 type ServiceOutput struct {
 	ServiceSummary
-	Command []string          `json:"command,omitempty"`
+	Command string            `json:"command,omitempty" jsonschema:"entrypoint and arguments as one command line, masked as a whole"`
 	Env     map[string]string `json:"env,omitempty" jsonschema:"environment (secret-looking values masked)"`
-	Labels  map[string]string `json:"labels,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty" jsonschema:"service labels (secret-looking values masked)"`
 	Secrets []string          `json:"secrets,omitempty"`
 	Configs []string          `json:"configs,omitempty"`
 	Changes []Change          `json:"changes,omitempty" jsonschema:"previous spec -> current spec, after an update or rollback"`
@@ -157,6 +165,18 @@ func envMap(env []string) map[string]string {
 	for _, e := range env {
 		k, v, _ := strings.Cut(e, "=")
 		out[k] = v
+	}
+	return out
+}
+
+// maskedMap is an env or label map with each value masked as NAME=value.
+func maskedMap(c *tool.Call, m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = envValue(c, k, v)
 	}
 	return out
 }
@@ -175,53 +195,111 @@ func taskInfo(t swarm.Task, service string) TaskInfo {
 }
 
 // changes lists what differs between two specs in the fields people ask
-// about after a rollout.
-func changes(prev, cur swarm.ServiceSpec) []Change {
+// about after a rollout. Every value shown goes through the masker as the
+// text it is: an env entry or label as NAME=value (so the name makes the
+// value secret), a command as a whole command line (so "--db-password
+// hunter2" hides hunter2 although it is two arguments).
+func changes(c *tool.Call, prev, cur swarm.ServiceSpec) []Change {
 	var out []Change
 	add := func(field string, a, b any) {
 		if !reflect.DeepEqual(a, b) {
-			out = append(out, Change{Field: field, Previous: fmt.Sprint(a), Current: fmt.Sprint(b)})
+			out = append(out, Change{Field: field, Previous: c.Mask(fmt.Sprint(a)), Current: c.Mask(fmt.Sprint(b))})
 		}
 	}
 	pc, cc := prev.TaskTemplate.ContainerSpec, cur.TaskTemplate.ContainerSpec
 	if pc != nil && cc != nil {
 		add("image", pc.Image, cc.Image)
-		add("command", pc.Command, cc.Command)
-		add("args", pc.Args, cc.Args)
-		pe, ce := envMap(pc.Env), envMap(cc.Env)
-		keys := map[string]bool{}
-		for k := range pe {
-			keys[k] = true
+		if !slices.Equal(pc.Command, cc.Command) {
+			out = append(out, Change{Field: "command", Previous: cmdLine(c, pc.Command), Current: cmdLine(c, cc.Command)})
 		}
-		for k := range ce {
-			keys[k] = true
+		if !slices.Equal(pc.Args, cc.Args) {
+			out = append(out, Change{Field: "args", Previous: cmdLine(c, pc.Args), Current: cmdLine(c, cc.Args)})
 		}
-		var sorted []string
-		for k := range keys {
-			sorted = append(sorted, k)
-		}
-		sort.Strings(sorted)
-		for _, k := range sorted {
-			pv, pok := pe[k]
-			cv, cok := ce[k]
-			if pok != cok || pv != cv {
-				out = append(out, Change{Field: "env " + k, Previous: envShown(pv, pok), Current: envShown(cv, cok)})
-			}
-		}
+		out = append(out, mapChanges(c, "env ", envMap(pc.Env), envMap(cc.Env))...)
 	}
 	add("replicas", replicas(prev.Mode), replicas(cur.Mode))
-	add("labels", prev.Labels, cur.Labels)
+	out = append(out, mapChanges(c, "label ", prev.Labels, cur.Labels)...)
 	if prev.EndpointSpec != nil && cur.EndpointSpec != nil {
 		add("ports", ports(prev.EndpointSpec.Ports), ports(cur.EndpointSpec.Ports))
 	}
 	return out
 }
 
-func envShown(v string, ok bool) string {
+// mapChanges lists the keys of two maps (env, labels) whose values differ,
+// the values masked as NAME=value.
+func mapChanges(c *tool.Call, prefix string, prev, cur map[string]string) []Change {
+	keys := map[string]bool{}
+	for k := range prev {
+		keys[k] = true
+	}
+	for k := range cur {
+		keys[k] = true
+	}
+	var out []Change
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		pv, pok := prev[k]
+		cv, cok := cur[k]
+		if pok != cok || pv != cv {
+			out = append(out, Change{Field: prefix + k, Previous: envShown(c, k, pv, pok), Current: envShown(c, k, cv, cok)})
+		}
+	}
+	return out
+}
+
+func envShown(c *tool.Call, k, v string, ok bool) string {
 	if !ok {
 		return "(unset)"
 	}
-	return v
+	return envValue(c, k, v)
+}
+
+// envValue is an env entry's (or label's) value as it may be shown: the
+// entry masked as the text NAME=value, so the masker judges the value by
+// its name. A value under a secret-looking name that the masker let
+// through (too short to look like a key) is masked by its name alone.
+func envValue(c *tool.Call, k, v string) string {
+	m := c.Mask(k + "=" + v)
+	val, ok := strings.CutPrefix(m, k+"=")
+	if !ok {
+		// The masker reshaped the name too: show the masked entry whole
+		// rather than guess where the value starts.
+		return m
+	}
+	if v != "" && mask.SensitiveKey(k) && !placeholder(val) {
+		// The name says the whole value is secret, but the masker left
+		// it, or part of it (a short PIN, the words after a space): mask
+		// a digest of it instead, which keeps equal values equal.
+		sum := sha256.Sum256([]byte(v))
+		return strings.TrimPrefix(c.Mask("password=h"+hex.EncodeToString(sum[:16])), "password=")
+	}
+	return val
+}
+
+// placeholder reports whether s is exactly one masker placeholder.
+func placeholder(s string) bool {
+	return strings.HasPrefix(s, mask.Prefix) && strings.HasSuffix(s, "]") && strings.Count(s, "]") == 1
+}
+
+// cmdLine renders a command (or its arguments) as one shell-quoted line,
+// masked as a whole so a flag and its value in separate arguments are
+// seen together.
+func cmdLine(c *tool.Call, args []string) string {
+	if len(args) == 0 {
+		return "(none)"
+	}
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = shellQuote(a)
+	}
+	return c.Mask(strings.Join(q, " "))
+}
+
+// shellQuote quotes an argument the way a shell would need it.
+func shellQuote(a string) string {
+	if a != "" && !strings.ContainsAny(a, " \t\n\r'\"\\$`;&|<>(){}*?!#~") {
+		return a
+	}
+	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 }
 
 func replicas(m swarm.ServiceMode) string {
@@ -235,23 +313,27 @@ func (s *Server) service(ctx context.Context, c *tool.Call, in ServiceInput) (*t
 	if in.Service == "" {
 		return nil, tool.Argf("service is required (see swarm_services)")
 	}
+	if err := checkName("service", in.Service, "swarm_services"); err != nil {
+		return nil, err
+	}
 	cl, err := s.engine(in.Host)
 	if err != nil {
 		return nil, err
 	}
-	res, err := cl.ServiceInspect(ctx, in.Service, client.ServiceInspectOptions{})
+	sv, err := s.resolveService(ctx, c, cl, in.Service)
 	if err != nil {
-		return nil, tool.Argf("service %q: %v", in.Service, err)
+		return nil, err
 	}
-	sv := res.Service
 	// ServiceInspect has no running/desired counts; the list does.
 	if list, err := cl.ServiceList(ctx, client.ServiceListOptions{Filters: client.Filters{}.Add("id", sv.ID), Status: true}); err == nil && len(list.Items) == 1 {
 		sv.ServiceStatus = list.Items[0].ServiceStatus
 	}
-	out := ServiceOutput{ServiceSummary: summary(sv), Labels: sv.Spec.Labels, Items: []TaskInfo{}}
+	out := ServiceOutput{ServiceSummary: summary(sv), Labels: maskedMap(c, sv.Spec.Labels), Items: []TaskInfo{}}
 	if cs := sv.Spec.TaskTemplate.ContainerSpec; cs != nil {
-		out.Command = append(append([]string{}, cs.Command...), cs.Args...)
-		out.Env = envMap(cs.Env)
+		if cmd := append(append([]string{}, cs.Command...), cs.Args...); len(cmd) > 0 {
+			out.Command = cmdLine(c, cmd)
+		}
+		out.Env = maskedMap(c, envMap(cs.Env))
 		for _, r := range cs.Secrets {
 			out.Secrets = append(out.Secrets, r.SecretName)
 		}
@@ -260,11 +342,11 @@ func (s *Server) service(ctx context.Context, c *tool.Call, in ServiceInput) (*t
 		}
 	}
 	if sv.PreviousSpec != nil {
-		out.Changes = changes(*sv.PreviousSpec, sv.Spec)
+		out.Changes = changes(c, *sv.PreviousSpec, sv.Spec)
 	}
 	tasks, err := cl.TaskList(ctx, client.TaskListOptions{Filters: client.Filters{}.Add("service", sv.ID)})
 	if err != nil {
-		return nil, fmt.Errorf("list tasks of %s: %w", sv.Spec.Name, err)
+		return nil, fmt.Errorf("docker engine: list tasks of %s: %w", sv.Spec.Name, err)
 	}
 	sort.Slice(tasks.Items, func(i, j int) bool {
 		a, b := tasks.Items[i], tasks.Items[j]
@@ -285,8 +367,8 @@ func renderService(d map[string]any) string {
 	if r := tool.Str(d["rollout"]); r != "" {
 		fmt.Fprintf(&b, "rollout: %s %s\n", r, tool.Str(d["rollout_message"]))
 	}
-	if cmd, ok := d["command"].([]any); ok {
-		fmt.Fprintf(&b, "command: %v\n", cmd)
+	if cmd := tool.Str(d["command"]); cmd != "" {
+		fmt.Fprintf(&b, "command: %s\n", cmd)
 	}
 	if env, ok := d["env"].(map[string]any); ok {
 		var keys []string
@@ -337,31 +419,48 @@ type TasksOutput struct {
 }
 
 func (s *Server) tasks(ctx context.Context, c *tool.Call, in TasksInput) (*tool.Result, error) {
+	f := client.Filters{}
+	if in.Stack != "" {
+		if err := checkStack(c, in.Stack); err != nil {
+			return nil, err
+		}
+		f.Add("label", stackLabel+"="+in.Stack)
+	}
+	if err := checkOptional("node", in.Node, "swarm_nodes"); err != nil {
+		return nil, err
+	}
+	if err := checkOptional("service", in.Service, "swarm_services"); err != nil {
+		return nil, err
+	}
 	cl, err := s.engine(in.Host)
 	if err != nil {
 		return nil, err
 	}
-	svcs, err := cl.ServiceList(ctx, client.ServiceListOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
-	}
-	names := map[string]string{}
-	for _, sv := range svcs.Items {
-		names[sv.ID] = sv.Spec.Name
-	}
-	f := client.Filters{}
 	if in.Service != "" {
-		f.Add("service", in.Service)
-	}
-	if in.Stack != "" {
-		f.Add("label", stackLabel+"="+in.Stack)
+		sv, err := s.resolveService(ctx, c, cl, in.Service)
+		if err != nil {
+			return nil, err
+		}
+		f.Add("service", sv.ID)
 	}
 	if in.Node != "" {
 		f.Add("node", in.Node)
 	}
+	svcs, err := cl.ServiceList(ctx, client.ServiceListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("docker engine: list services: %w", err)
+	}
+	// A task is visible when its service is: tasks carry the stack label
+	// only through their service.
+	names := map[string]string{}
+	for _, sv := range svcs.Items {
+		if visible(c, sv.Spec.Labels) {
+			names[sv.ID] = sv.Spec.Name
+		}
+	}
 	list, err := cl.TaskList(ctx, client.TaskListOptions{Filters: f})
 	if err != nil {
-		return nil, tool.Argf("list tasks: %v", err)
+		return nil, fmt.Errorf("docker engine: list tasks: %w", err)
 	}
 	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Status.Timestamp.After(list.Items[j].Status.Timestamp) })
 	n := in.Limit
@@ -370,6 +469,9 @@ func (s *Server) tasks(ctx context.Context, c *tool.Call, in TasksInput) (*tool.
 	}
 	out := TasksOutput{Items: []TaskInfo{}}
 	for _, t := range list.Items {
+		if _, ok := names[t.ServiceID]; !ok {
+			continue
+		}
 		if in.State != "" && !strings.EqualFold(string(t.Status.State), in.State) {
 			continue
 		}
@@ -402,6 +504,11 @@ type StacksOutput struct {
 }
 
 func (s *Server) stacks(ctx context.Context, c *tool.Call, in StacksInput) (*tool.Result, error) {
+	if in.Stack != "" {
+		if err := checkStack(c, in.Stack); err != nil {
+			return nil, err
+		}
+	}
 	cl, err := s.engine(in.Host)
 	if err != nil {
 		return nil, err
@@ -409,7 +516,7 @@ func (s *Server) stacks(ctx context.Context, c *tool.Call, in StacksInput) (*too
 	byName := map[string]*StackInfo{}
 	get := func(labels map[string]string) *StackInfo {
 		name := labels[stackLabel]
-		if name == "" || in.Stack != "" && name != in.Stack {
+		if name == "" || in.Stack != "" && name != in.Stack || !c.Allows(stacksScope, name) {
 			return nil
 		}
 		if byName[name] == nil {
@@ -419,7 +526,7 @@ func (s *Server) stacks(ctx context.Context, c *tool.Call, in StacksInput) (*too
 	}
 	svcs, err := cl.ServiceList(ctx, client.ServiceListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
+		return nil, fmt.Errorf("docker engine: list services: %w", err)
 	}
 	for _, sv := range svcs.Items {
 		if st := get(sv.Spec.Labels); st != nil {
@@ -428,7 +535,7 @@ func (s *Server) stacks(ctx context.Context, c *tool.Call, in StacksInput) (*too
 	}
 	nets, err := cl.NetworkList(ctx, client.NetworkListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list networks: %w", err)
+		return nil, fmt.Errorf("docker engine: list networks: %w", err)
 	}
 	for _, n := range nets.Items {
 		if st := get(n.Labels); st != nil {
@@ -437,7 +544,7 @@ func (s *Server) stacks(ctx context.Context, c *tool.Call, in StacksInput) (*too
 	}
 	cfgs, err := cl.ConfigList(ctx, client.ConfigListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list configs: %w", err)
+		return nil, fmt.Errorf("docker engine: list configs: %w", err)
 	}
 	for _, cf := range cfgs.Items {
 		if st := get(cf.Spec.Labels); st != nil {
@@ -446,7 +553,7 @@ func (s *Server) stacks(ctx context.Context, c *tool.Call, in StacksInput) (*too
 	}
 	secs, err := cl.SecretList(ctx, client.SecretListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list secrets: %w", err)
+		return nil, fmt.Errorf("docker engine: list secrets: %w", err)
 	}
 	for _, se := range secs.Items {
 		if st := get(se.Spec.Labels); st != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
@@ -68,6 +69,9 @@ type HostInput struct {
 }
 
 func (s *Server) engine(name string) (*client.Client, error) {
+	if name != "" && !nameOK(name) {
+		return nil, tool.Argf("host %s is not a docker host name: use one of %s (see swarm_info)", shown(name), strings.Join(s.Hosts.Names(), ", "))
+	}
 	c, err := s.Hosts.Get(name)
 	if err != nil {
 		return nil, tool.Argf("%v", err)
@@ -95,20 +99,23 @@ func (s *Server) info(ctx context.Context, c *tool.Call, in HostInput) (*tool.Re
 	}
 	info, err := cl.Info(ctx, client.InfoOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("engine info: %w", err)
+		return nil, fmt.Errorf("docker engine: engine info: %w", err)
 	}
 	sw := info.Info.Swarm
 	if sw.LocalNodeState != swarm.LocalNodeStateActive {
 		return nil, tool.Argf("this engine is not part of a swarm (node state %q)", sw.LocalNodeState)
 	}
-	out := InfoOutput{Hosts: s.Hosts.Names(), ClusterID: sw.Cluster.ID, Created: tool.Date(sw.Cluster.CreatedAt), NodeRole: "worker",
-		Managers: sw.Managers, Nodes: sw.Nodes, APIVersion: cl.ClientVersion()}
+	out := InfoOutput{Hosts: s.Hosts.Names(), NodeRole: "worker", Managers: sw.Managers, Nodes: sw.Nodes, APIVersion: cl.ClientVersion()}
+	// A worker's info has no cluster: the engine sends none.
+	if sw.Cluster != nil {
+		out.ClusterID, out.Created = sw.Cluster.ID, tool.Date(sw.Cluster.CreatedAt)
+	}
 	if sw.ControlAvailable {
 		out.NodeRole = "manager"
 	}
 	nodes, err := cl.NodeList(ctx, client.NodeListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list nodes: %w", err)
+		return nil, fmt.Errorf("docker engine: list nodes: %w", err)
 	}
 	versions := map[string]bool{}
 	for _, n := range nodes.Items {
@@ -120,9 +127,14 @@ func (s *Server) info(ctx context.Context, c *tool.Call, in HostInput) (*tool.Re
 	sort.Strings(out.EngineVersions)
 	svcs, err := cl.ServiceList(ctx, client.ServiceListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
+		return nil, fmt.Errorf("docker engine: list services: %w", err)
 	}
-	out.Services = len(svcs.Items)
+	// Only the services the caller may see count.
+	for _, sv := range svcs.Items {
+		if visible(c, sv.Spec.Labels) {
+			out.Services++
+		}
+	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		return fmt.Sprintf("swarm %s (created %s): %v nodes, %v managers, %v services; engines %v; API %s; this engine is a %s; hosts %v\n",
 			tool.Str(d["cluster_id"]), tool.Str(d["created"]), d["nodes"], d["managers"], d["services"], d["engine_versions"], tool.Str(d["api_version"]), tool.Str(d["node_role"]), d["hosts"])
@@ -156,7 +168,7 @@ func (s *Server) nodes(ctx context.Context, c *tool.Call, in HostInput) (*tool.R
 	}
 	nodes, err := cl.NodeList(ctx, client.NodeListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list nodes: %w", err)
+		return nil, fmt.Errorf("docker engine: list nodes: %w", err)
 	}
 	out := NodesOutput{Items: []NodeInfo{}}
 	for _, n := range nodes.Items {
