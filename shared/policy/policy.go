@@ -20,6 +20,7 @@ package policy
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -68,6 +69,11 @@ func Parse(raw []byte) (*Policy, error) {
 		return nil, fmt.Errorf("parse policy: no roles defined; add a 'roles:' map")
 	}
 	for name, r := range p.Roles {
+		for scope := range r.Scopes {
+			if !slices.Contains(ScopeKeys, scope) {
+				return nil, fmt.Errorf("policy role %q: unknown scope %q: the scopes are %s (a misspelt scope would otherwise leave that role unrestricted)", name, scope, strings.Join(ScopeKeys, ", "))
+			}
+		}
 		for _, pat := range r.Tools {
 			if _, err := path.Match(pat, ""); err != nil {
 				return nil, fmt.Errorf("policy role %q: bad tool pattern %q: %w", name, pat, err)
@@ -82,6 +88,63 @@ func Parse(raw []byte) (*Policy, error) {
 		}
 	}
 	return &p, nil
+}
+
+// ScopeKeys are the scopes some part of the suite enforces: Kubernetes
+// namespaces (mcp-kubernetes, and Loki's namespace label in mcp-logs),
+// Gitea repositories (owner/name), Swarm stacks, log file paths, mcp-docs
+// sources, and the model context a user may fill (the orchestrator).
+var ScopeKeys = []string{"namespaces", "repos", "stacks", "files", "sources", "context"}
+
+// families are the tool-name prefixes of the suite's servers, and the
+// orchestrator's name for the model itself. A policy is shared by every
+// server, so each judges only the patterns aimed at its own family.
+var families = []string{"k8s_", "gitea_", "swarm_", "logs_", "docs_", "model"}
+
+// CheckTools reports a tool pattern that can match no tool: one aimed at
+// this server's family (tools are this server's tools) that matches none
+// of them, or one aimed at no family of the suite. A misspelt pattern
+// would otherwise silently grant nothing, or leave a role's intent unmet.
+func (p *Policy) CheckTools(tools []string) error {
+	if p.Open {
+		return nil
+	}
+	ours := map[string]bool{}
+	for _, f := range families {
+		for _, t := range tools {
+			if strings.HasPrefix(t, f) {
+				ours[f] = true
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Roles)) {
+		for _, pat := range p.Roles[name].Tools {
+			lit := pat
+			if i := strings.IndexAny(pat, "*?[\\"); i >= 0 {
+				lit = pat[:i]
+			}
+			if lit == "" {
+				continue // "*", "?*": aimed at every family
+			}
+			family := ""
+			for _, f := range families {
+				if strings.HasPrefix(lit, f) || strings.HasPrefix(f, lit) {
+					family = f
+					break
+				}
+			}
+			switch {
+			case family == "":
+				return fmt.Errorf("policy role %q: tool pattern %q matches no tool of the suite (tools start with %s)", name, pat, strings.Join(families, ", "))
+			case !ours[family]:
+				continue // another server's tools: that server judges it
+			}
+			if !slices.ContainsFunc(tools, func(t string) bool { return matchAny([]string{pat}, t) }) {
+				return fmt.Errorf("policy role %q: tool pattern %q matches no tool of this server (%s)", name, pat, strings.Join(tools, ", "))
+			}
+		}
+	}
+	return nil
 }
 
 // Grant is what a set of roles may do. A call is allowed when one role

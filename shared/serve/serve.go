@@ -204,6 +204,13 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 	if err != nil {
 		return err
 	}
+	names := make([]string, 0, len(tools))
+	for _, t := range tools {
+		names = append(names, t.Name)
+	}
+	if err := pol.CheckTools(names); err != nil {
+		return fmt.Errorf("--policy %s: %w", o.Policy, err)
+	}
 	al, err := audit.Open(o.AuditLog, o.AuditMaxMB, o.AuditBackups)
 	if err != nil {
 		return err
