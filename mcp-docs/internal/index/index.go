@@ -1,9 +1,13 @@
 // Package index keeps the store in step with the sources: it reads a
 // source, re-chunks only files whose content changed, drops files that
-// are gone, moves unchanged files to the new version, masks every chunk
-// before it is stored, and embeds only chunks whose text has no vector
-// yet (so an unchanged chunk is never embedded twice, and chunks left
-// unembedded by an outage are embedded on the next run).
+// are gone, moves unchanged files to the new version, masks each
+// document whole before it is split (so no chunk holds part of a secret),
+// and embeds only chunks whose text has no vector yet (so an unchanged
+// chunk is never embedded twice, and chunks left unembedded by an outage
+// are embedded on the next run). Every file is parsed under a deadline
+// and output bounds (and, with a parse.Worker, a memory bound in a child
+// process); a file past them is skipped and reported, and the run goes
+// on. No lock is held while a file is parsed.
 package index
 
 import (
@@ -31,11 +35,45 @@ type Indexer struct {
 	Embedder embed.Embedder
 	Masker   *mask.Masker
 	Chunk    chunk.Options
+	// Parser parses each file within Limits (default: parse.InProcess).
+	Parser parse.Parser
+	Limits parse.Limits
+	// MaxChunks caps one file's chunks (default 10000); a file past it is
+	// skipped.
+	MaxChunks int
 	// Progress, if set, is told how a run is going.
 	Progress func(Progress)
 	Log      *slog.Logger
 
-	mu sync.Mutex // one run at a time: the webhook and the schedule share it
+	once     sync.Once
+	locksMu  sync.Mutex
+	runs     map[string]*sync.Mutex // one run per source at a time
+	embedMu  sync.Mutex             // one embedding pass at a time
+	inParser parse.Parser
+}
+
+// DefaultMaxChunks is MaxChunks' default.
+const DefaultMaxChunks = 10000
+
+func (ix *Indexer) parser() parse.Parser {
+	if ix.Parser != nil {
+		return ix.Parser
+	}
+	ix.once.Do(func() { ix.inParser = &parse.InProcess{Limits: ix.Limits} })
+	return ix.inParser
+}
+
+// runLock is the lock of one source's runs.
+func (ix *Indexer) runLock(name string) *sync.Mutex {
+	ix.locksMu.Lock()
+	defer ix.locksMu.Unlock()
+	if ix.runs == nil {
+		ix.runs = map[string]*sync.Mutex{}
+	}
+	if ix.runs[name] == nil {
+		ix.runs[name] = &sync.Mutex{}
+	}
+	return ix.runs[name]
 }
 
 // Progress is a run's state.
@@ -44,9 +82,11 @@ type Progress struct {
 	Phase       string // "read", "chunk", "embed", "done"
 	Files       int    // files looked at
 	TotalFiles  int
-	Chunks      int // chunks written
-	Embedded    int // vectors made
-	ToEmbed     int // vectors to make, when known
+	Chunks      int    // chunks written
+	Embedded    int    // vectors made
+	ToEmbed     int    // vectors to make, when known
+	Skipped     int    // files left out so far
+	LastSkipped string // the latest, "path: why"
 	EmbedPerSec float64
 	ETA         time.Duration
 }
@@ -61,8 +101,11 @@ type Report struct {
 	Deleted   int    `json:"deleted"`
 	Chunks    int    `json:"chunks"`
 	Embedded  int    `json:"embedded"`
-	Skipped   int    `json:"skipped"`
-	// Failed lists files that could not be parsed (they are kept out).
+	// Skipped lists the files left out, each "path: why": not readable as
+	// a regular file of the source, past a size budget, past a parse
+	// bound (time, memory, output), or not parsable.
+	Skipped []string `json:"skipped,omitempty"`
+	// Failed lists the files of Skipped that could not be parsed.
 	Failed []string `json:"failed,omitempty"`
 	// EmbedError says why vectors are missing (keyword search still works).
 	EmbedError string        `json:"embed_error,omitempty"`
@@ -84,8 +127,9 @@ func (ix *Indexer) log() *slog.Logger {
 
 // Index brings one source up to date.
 func (ix *Indexer) Index(ctx context.Context, src source.Source) (Report, error) {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
+	lock := ix.runLock(src.Name)
+	lock.Lock()
+	defer lock.Unlock()
 	start := time.Now()
 	rep := Report{Source: src.Name}
 	ix.progress(Progress{Source: src.Name, Phase: "read"})
@@ -97,7 +141,7 @@ func (ix *Indexer) Index(ctx context.Context, src source.Source) (Report, error)
 		ix.Store.PutSource(ctx, old)
 		return rep, err
 	}
-	rep.Version, rep.Skipped = snap.Version, snap.Skipped
+	rep.Version = snap.Version
 	stored, err := ix.Store.Files(ctx, src.Name)
 	if err != nil {
 		return rep, err
@@ -108,8 +152,20 @@ func (ix *Indexer) Index(ctx context.Context, src source.Source) (Report, error)
 			charts[path.Dir(f.Path)] = true
 		}
 	}
-	seen := map[string]bool{}
 	p := Progress{Source: src.Name, Phase: "chunk", TotalFiles: len(snap.Files)}
+	skip := func(file, why string) {
+		line := file + ": " + why
+		rep.Skipped = append(rep.Skipped, line)
+		p.Skipped, p.LastSkipped = len(rep.Skipped), line
+		ix.progress(p)
+	}
+	for _, sk := range snap.Skipped {
+		// Only what would have been a document is worth a line.
+		if parse.KindOf(sk.Path, charts) != "" {
+			skip(sk.Path, sk.Reason)
+		}
+	}
+	seen := map[string]bool{}
 	for _, f := range snap.Files {
 		p.Files++
 		kind := parse.KindOf(f.Path, charts)
@@ -120,6 +176,10 @@ func (ix *Indexer) Index(ctx context.Context, src source.Source) (Report, error)
 		seen[f.Path] = true
 		if old, ok := stored[f.Path]; ok && old.Hash == f.Hash {
 			rep.Unchanged++
+			if old.Note != "" {
+				// Skipped before, unchanged since: not parsed again.
+				skip(f.Path, old.Note)
+			}
 			if old.Version != f.Version {
 				if err := ix.Store.SetVersion(ctx, src.Name, f.Path, f.Version); err != nil {
 					return rep, err
@@ -127,12 +187,20 @@ func (ix *Indexer) Index(ctx context.Context, src source.Source) (Report, error)
 			}
 			continue
 		}
-		chunks, err := ix.chunks(src.Name, kind, f)
-		if err != nil {
-			ix.log().Warn("file not indexed", "source", src.Name, "path", f.Path, "err", err)
-			rep.Failed = append(rep.Failed, f.Path+": "+err.Error())
+		chunks, err := ix.chunks(ctx, src.Name, kind, f)
+		if ctx.Err() != nil {
+			return rep, ctx.Err()
 		}
-		rec := store.File{Source: src.Name, Path: f.Path, Kind: kind, Version: f.Version, Hash: f.Hash, Indexed: time.Now()}
+		note := ""
+		if err != nil {
+			note = err.Error()
+			ix.log().Warn("file not indexed", "source", src.Name, "path", f.Path, "err", err)
+			if !parse.IsLimit(err) {
+				rep.Failed = append(rep.Failed, f.Path+": "+note)
+			}
+			skip(f.Path, note)
+		}
+		rec := store.File{Source: src.Name, Path: f.Path, Kind: kind, Version: f.Version, Hash: f.Hash, Indexed: time.Now(), Note: note}
 		if err := ix.Store.PutFile(ctx, rec, chunks); err != nil {
 			return rep, err
 		}
@@ -160,7 +228,9 @@ func (ix *Indexer) Index(ctx context.Context, src source.Source) (Report, error)
 		}
 	}
 	if ix.Embedder != nil {
+		ix.embedMu.Lock()
 		n, err := ix.embedPending(ctx, src.Name)
+		ix.embedMu.Unlock()
 		rep.Embedded = n
 		if err != nil {
 			rep.EmbedError = err.Error()
@@ -169,8 +239,9 @@ func (ix *Indexer) Index(ctx context.Context, src source.Source) (Report, error)
 	}
 	rep.Took = time.Since(start)
 	err = ix.Store.PutSource(ctx, store.Source{Name: src.Name, Kind: src.Kind(), Version: snap.Version, Indexed: time.Now(),
-		Error: rep.EmbedError, Changed: rep.Changed, Embedded: rep.Embedded})
-	ix.progress(Progress{Source: src.Name, Phase: "done", Files: len(snap.Files), TotalFiles: len(snap.Files), Chunks: rep.Chunks, Embedded: rep.Embedded})
+		Error: rep.EmbedError, Changed: rep.Changed, Embedded: rep.Embedded, Skipped: rep.Skipped})
+	ix.progress(Progress{Source: src.Name, Phase: "done", Files: len(snap.Files), TotalFiles: len(snap.Files), Chunks: rep.Chunks,
+		Embedded: rep.Embedded, Skipped: len(rep.Skipped), LastSkipped: p.LastSkipped})
 	return rep, err
 }
 
@@ -184,13 +255,34 @@ func (ix *Indexer) lastSource(ctx context.Context, name string) store.Source {
 	return store.Source{}
 }
 
-// chunks parses, splits and masks one file.
-func (ix *Indexer) chunks(sourceName, kind string, f source.File) ([]store.Chunk, error) {
-	sections, err := parse.Parse(kind, f.Path, f.Data)
+func (ix *Indexer) mask(s string) string {
+	m, _ := ix.Masker.Text(s)
+	return m
+}
+
+// chunks parses, masks and splits one file. The text is masked whole
+// before it is parsed (a secret in the source text goes before any
+// reshaping), the sections are masked again as one document before they
+// are split (a PDF's text only exists after parsing), and each chunk
+// once more on its own.
+func (ix *Indexer) chunks(ctx context.Context, sourceName, kind string, f source.File) ([]store.Chunk, error) {
+	data := f.Data
+	if kind != parse.PDF {
+		data = []byte(ix.mask(string(data)))
+	}
+	sections, err := ix.parser().Parse(ctx, kind, f.Path, data)
 	if err != nil {
 		return nil, err
 	}
+	sections = parse.Finish(kind, sections, ix.mask)
 	pieces := chunk.Split(sections, ix.Chunk)
+	maxChunks := ix.MaxChunks
+	if maxChunks <= 0 {
+		maxChunks = DefaultMaxChunks
+	}
+	if len(pieces) > maxChunks {
+		return nil, &parse.LimitError{Reason: fmt.Sprintf("more than %d chunks", maxChunks)}
+	}
 	out := make([]store.Chunk, 0, len(pieces))
 	for i, pc := range pieces {
 		text, _ := ix.Masker.Text(pc.Text)

@@ -1,7 +1,6 @@
 package parse
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/opsmcp/opsmcp/mcp-docs/internal/parse/pdftest"
 )
 
 // The PDF in testdata was written by MinimalPDF (run with
@@ -17,12 +18,12 @@ import (
 func TestPDFPages(t *testing.T) {
 	path := filepath.Join("testdata", "runbook.pdf")
 	if os.Getenv("OPSMCP_WRITE_TESTDATA") != "" {
-		require.NoError(t, os.WriteFile(path, MinimalPDF([][]string{
+		require.NoError(t, os.WriteFile(path, pdftest.MinimalPDF([][]string{
 			{"Ollama failover", "When GCP-A stops answering, route to GCP-B.", "Check the tags endpoint first."},
 			{"Rollback", "Set OLLAMA_URL back to the bridge on host 110."},
 		}), 0o644))
 		// The operations manual of the mcp-docs corpus.
-		require.NoError(t, os.WriteFile(filepath.Join("..", "..", "testdata", "corpus", "manuals", "gpu-operations.pdf"), MinimalPDF([][]string{
+		require.NoError(t, os.WriteFile(filepath.Join("..", "..", "testdata", "corpus", "manuals", "gpu-operations.pdf"), pdftest.MinimalPDF([][]string{
 			{"GPU host maintenance", "Host 111 carries two RTX 4090 cards for the 32B models.", "Drain its lane in the gateway before any driver update.", "Schedule maintenance windows on Tuesday evenings."},
 			{"Driver updates", "Install the NVIDIA driver from the vendor repository, then reboot.", "After reboot run nvidia-smi and confirm both cards and CUDA 12.", "If a card is missing, reseat it and check the PCIe power cables."},
 			{"Model residency", "Keep qwen2.5-coder:32b and deepseek-r1:32b loaded on host 111 only.", "OLLAMA_KEEP_ALIVE is 24h so the models stay in VRAM overnight.", "gemma3:4b runs on GCP-A and GCP-B for the alert-fast lane."},
@@ -42,63 +43,16 @@ func TestPDFPages(t *testing.T) {
 	assert.Contains(t, s[1].Text, "bridge on host 110")
 }
 
-// MinimalPDF writes a PDF with one page per entry, each line a text line
-// in Helvetica: enough structure (catalog, pages, fonts, content streams,
-// a correct xref table) for any reader. Tests and the e2e fixture use it.
-func MinimalPDF(pages [][]string) []byte {
-	var objs []string
-	n := len(pages)
-	// 1 catalog, 2 pages, 3 font, then per page: page object, content.
-	kids := ""
-	for i := 0; i < n; i++ {
-		kids += fmt.Sprintf("%d 0 R ", 4+2*i)
-	}
-	objs = append(objs, "<< /Type /Catalog /Pages 2 0 R >>",
-		fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", kids, n),
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
-	for i, lines := range pages {
-		var content bytes.Buffer
-		content.WriteString("BT /F1 12 Tf 72 720 Td 16 TL\n")
-		for _, l := range lines {
-			fmt.Fprintf(&content, "(%s) Tj T*\n", l)
-		}
-		content.WriteString("ET")
-		objs = append(objs,
-			fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", 5+2*i),
-			fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", content.Len(), content.String()))
-	}
-	return RawPDF(objs...)
-}
-
-// RawPDF writes objects 1..n (object 1 the catalog) with a correct xref
-// table and trailer, so a test can build any page tree, however wrong.
-func RawPDF(objs ...string) []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
-}
-
 // Page trees from issue 23 that made the PDF reader loop for ever: a
 // Pages node that is its own kid, and a /Count of four trillion with no
 // kids (the reader trusted /Count and asked for every page). They are
 // written to testdata (OPSMCP_WRITE_TESTDATA=1) for the e2e and as fuzz
 // seeds.
 var loopingPDFs = map[string][]byte{
-	"loop-kids.pdf":  RawPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R] /Count 5 >>"),
-	"count-huge.pdf": RawPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [] /Count 4000000000000 >>"),
+	"loop-kids.pdf":  pdftest.RawPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R] /Count 5 >>"),
+	"count-huge.pdf": pdftest.RawPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [] /Count 4000000000000 >>"),
 	// A kid's /Parent chain that loops: the reader looks resources up it.
-	"loop-parent.pdf": RawPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+	"loop-parent.pdf": pdftest.RawPDF("<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
 		"<< /Type /Page /Parent 3 0 R /Contents 4 0 R >>", "<< /Length 22 >>\nstream\nBT (looping parent) Tj ET\nendstream"),
 	// Nested deeper than any real document: a chain of Pages nodes.
 	"deep.pdf": deepPDF(200),
@@ -110,7 +64,7 @@ func deepPDF(depth int) []byte {
 		objs = append(objs, fmt.Sprintf("<< /Type /Pages /Kids [%d 0 R] /Count 1 >>", i+3))
 	}
 	objs = append(objs, fmt.Sprintf("<< /Type /Page /Parent %d 0 R >>", depth+1))
-	return RawPDF(objs...)
+	return pdftest.RawPDF(objs...)
 }
 
 // TestLoopingPDFs: each bad page tree is an error for its file, named,
@@ -152,7 +106,7 @@ func TestPDFPageOrder(t *testing.T) {
 		body := "BT (" + s + ") Tj ET"
 		return fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(body), body)
 	}
-	data := RawPDF("<< /Type /Catalog /Pages 2 0 R >>",
+	data := pdftest.RawPDF("<< /Type /Catalog /Pages 2 0 R >>",
 		"<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 7 >>", // a wrong count
 		"<< /Type /Pages /Parent 2 0 R /Kids [5 0 R 6 0 R] /Count 2 >>",
 		page(2, 7), page(3, 8), page(3, 9),

@@ -88,10 +88,12 @@ func TestWorkerBounds(t *testing.T) {
 	assert.Contains(t, err.Error(), "longer than 2s")
 	assert.Less(t, time.Since(start), 5*time.Second)
 
-	_, err = w.Parse(ctx, "grow", "grow.md", md)
+	// A deadline far off: the memory bound ends this one.
+	big := testWorker(t, 128<<20, 30*time.Second)
+	_, err = big.Parse(ctx, "grow", "grow.md", md)
 	require.Error(t, err)
 	assert.True(t, IsLimit(err), "%v", err)
-	assert.Contains(t, err.Error(), "memory bound of 256 MiB")
+	assert.Contains(t, err.Error(), "memory bound of 128 MiB")
 
 	_, err = w.Parse(ctx, "many", "many.md", md)
 	require.Error(t, err)
