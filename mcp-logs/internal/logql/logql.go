@@ -5,11 +5,36 @@
 // positive equality matcher is applied. The full grammar is left to Loki's
 // own parser, asked through its format_query endpoint, which parses
 // without running anything.
+//
+// Loki runs every stage on unmasked lines; only what comes back is
+// masked. So the checker admits only stages whose effect can be re-checked
+// on the masked result, and refuses the rest with the reason:
+//
+//   - line filters |= and |~ (with or): allowed in log queries; the caller
+//     keeps a returned line only when the filter matches its masked text
+//     away from every masked value ( and \B are refused: they look at
+//     the byte beside a match);
+//   - line filters != and !~: allowed in log queries; the caller takes them
+//     out of what Loki runs and applies them to the masked lines itself;
+//   - | json and | logfmt without parameters or flags: allowed;
+//   - label filters with = =~ > >= < <= == (joined by and, or, comma,
+//     parentheses): allowed in log queries; the caller drops a line when a
+//     label they compare is masked in the result;
+//   - negative label filters (!= !~), line_format, label_format, unpack,
+//     regexp, pattern, unwrap, decolorize, drop, keep, distinct, pattern
+//     line filters (|> !>), ip() and label_replace: refused, since they
+//     rewrite lines or labels (moving a secret out of the context the
+//     masker recognizes it by) or select on unmasked values in a way the
+//     result cannot be re-checked for;
+//   - a metric query may not hold any line or label filter: Loki counts on
+//     unmasked lines, and a count cannot be re-checked.
 package logql
 
 import (
 	"fmt"
+	"math"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +49,9 @@ type Matcher struct {
 // Selector is one stream selector, {a="b", c=~"d"}.
 type Selector struct {
 	Matchers []Matcher
+	// Close is the byte offset of the selector's closing brace in the
+	// query, where a scope matcher can be added.
+	Close int
 }
 
 // String renders the selector in canonical form.
@@ -44,7 +72,31 @@ type Query struct {
 	Metric bool
 	// MaxRange is the longest range vector ([5m]) in the query.
 	MaxRange time.Duration
+	// LineFilters are the log query's line filters, in order. Loki runs
+	// them on unmasked lines, so the caller re-checks each on the masked
+	// line (see the package documentation).
+	LineFilters []LineFilter
+	// LabelFilters names the labels that label filter expressions
+	// (| status >= 500) compare; all of them use positive operators.
+	LabelFilters []string
 }
+
+// LineFilter is one line filter: |= "a" or "b", |~ "re", != "a", !~ "re".
+type LineFilter struct {
+	// Op is |=, |~, != or !~.
+	Op string
+	// Values are the alternatives joined by or (one without or).
+	Values []string
+	// Start and End are the filter's byte span in the query, so a negative
+	// filter can be taken out of what Loki runs and applied here instead.
+	Start, End int
+}
+
+// Negative reports whether the filter drops the lines that match.
+func (f LineFilter) Negative() bool { return f.Op == "!=" || f.Op == "!~" }
+
+// Regexp reports whether the values are regular expressions.
+func (f LineFilter) Regexp() bool { return f.Op == "|~" || f.Op == "!~" }
 
 // Error is a query problem, with the position (1-based byte column) and
 // what to change.
@@ -77,6 +129,9 @@ func Check(q string) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(toks) == 0 {
+		return nil, &Error{Msg: `the query holds only comments; start with a stream selector such as {app="api"}`}
+	}
 	if err := balanced(toks); err != nil {
 		return nil, err
 	}
@@ -89,12 +144,17 @@ func Check(q string) (*Query, error) {
 			if err != nil {
 				return nil, err
 			}
+			sel.Close = toks[next].pos
 			out.Selectors = append(out.Selectors, sel)
-			i = next
-		case t.kind == 'o' && (t.text == "|~" || t.text == "!~") && i+1 < len(toks) && toks[i+1].kind == 's':
-			if _, err := regexp.Compile(toks[i+1].val); err != nil {
-				return nil, &Error{Col: toks[i+1].pos + 1, Msg: fmt.Sprintf("line filter %s %q is not a valid RE2 expression: %v", t.text, toks[i+1].val, err)}
+			end, err := pipeline(toks, next+1, out)
+			if err != nil {
+				return nil, err
 			}
+			i = end - 1
+		case t.kind == 'o' && pipeOps[t.text]:
+			return nil, &Error{Col: t.pos + 1, Msg: fmt.Sprintf("%s must follow a stream selector or another stage", t.text)}
+		case t.kind == 'i' && refusedFuncs[t.text] != "" && i+1 < len(toks) && toks[i+1].text == "(":
+			return nil, &Error{Col: t.pos + 1, Msg: refusedFuncs[t.text]}
 		case t.kind == 'o' && t.text == "[":
 			if i+2 >= len(toks) || toks[i+2].text != "]" && toks[i+2].text != ":" {
 				return nil, &Error{Col: t.pos + 1, Msg: "a range must look like [5m]"}
@@ -105,6 +165,9 @@ func Check(q string) (*Query, error) {
 			}
 			out.MaxRange = max(out.MaxRange, d)
 		}
+	}
+	if out.Metric && (len(out.LineFilters) > 0 || len(out.LabelFilters) > 0) {
+		return nil, &Error{Msg: `a metric query may not filter lines or labels (|= "x", |~ "re", | status >= 500): Loki counts on unmasked lines, so a count could reveal a masked value. Filter a log query instead (its lines are re-checked after masking), or count whole streams (sum by (app) (count_over_time({namespace="web"}[5m])))`}
 	}
 	if len(out.Selectors) == 0 {
 		return nil, &Error{Msg: `no stream selector: every query needs one, such as {app="api"} or rate({app="api"}[5m])`}
@@ -290,13 +353,235 @@ func ParseDuration(s string) (time.Duration, error) {
 		for rest[j] >= '0' && rest[j] <= '9' {
 			j++
 		}
-		n, _ := strconv.Atoi(rest[:j])
+		n, err := strconv.ParseInt(rest[:j], 10, 64)
 		k := j
 		for k < len(rest) && (rest[k] < '0' || rest[k] > '9') {
 			k++
 		}
-		total += time.Duration(n) * units[rest[j:k]]
+		unit := units[rest[j:k]]
+		// A wrapped product or sum would be negative and pass every cap.
+		if err != nil || n > int64(math.MaxInt64/unit) || total > math.MaxInt64-time.Duration(n)*unit {
+			return 0, fmt.Errorf("%q is too long a duration", s)
+		}
+		total += time.Duration(n) * unit
 		rest = rest[k:]
 	}
 	return total, nil
+}
+
+// pipeOps start a pipeline stage.
+var pipeOps = map[string]bool{"|": true, "|=": true, "|~": true, "!=": true, "!~": true, "|>": true, "!>": true}
+
+// rewriteWhy is the reason every refused stage shares: what it does to a
+// secret.
+const rewriteWhy = "stages that rewrite lines or labels can move a secret out of the context the masker recognizes it by (line_format \"{{.password}}\" prints a password with no key beside it). Allowed: line filters (|= |~ != !~), | json and | logfmt without parameters, and label filters with = =~ > >= < <= =="
+
+// refusedStages are the pipeline stages refused by name, with why.
+var refusedStages = map[string]string{
+	"line_format":  "| line_format is refused: " + rewriteWhy,
+	"label_format": "| label_format is refused: " + rewriteWhy,
+	"unpack":       "| unpack is refused: it replaces the line with a packed field; " + rewriteWhy,
+	"regexp":       "| regexp is refused: it cuts arbitrary parts of a line (a secret without its key) into labels; " + rewriteWhy,
+	"pattern":      "| pattern is refused: it cuts arbitrary parts of a line (a secret without its key) into labels; " + rewriteWhy,
+	"unwrap":       "| unwrap is refused: it turns a label's value into a number the metric returns unmasked (a PIN, a key id); count lines instead (count_over_time, rate)",
+	"decolorize":   "| decolorize is refused: it rewrites the line Loki filters and returns; " + rewriteWhy,
+	"drop":         "| drop is refused: a label filter before it would compare a label the result no longer shows, so it could not be re-checked after masking",
+	"keep":         "| keep is refused: a label filter before it would compare a label the result no longer shows, so it could not be re-checked after masking",
+	"distinct":     "| distinct is refused: which lines it keeps depends on unmasked label values",
+}
+
+// refusedFuncs are metric functions refused by name, with why.
+var refusedFuncs = map[string]string{
+	"label_replace": "label_replace is refused: it copies any part of a label's value into a new label, out of the context the masker recognizes a secret by",
+}
+
+// labelOps are the label filter comparisons; the negative ones are
+// refused (see labelFilter).
+var labelOps = map[string]bool{"=": true, "=~": true, ">": true, ">=": true, "<": true, "<=": true, "==": true, "!=": true, "!~": true}
+
+// stageEnd reports whether t ends a parser stage (a parser takes no
+// parameters here).
+func stageEnd(t token) bool {
+	return t.kind == 'o' && (pipeOps[t.text] || t.text == "[" || t.text == ")")
+}
+
+// pipeline reads the stages after a stream selector from toks[i] and
+// returns where they end.
+func pipeline(toks []token, i int, out *Query) (int, error) {
+	for i < len(toks) {
+		t := toks[i]
+		if t.kind != 'o' {
+			return i, nil
+		}
+		switch t.text {
+		case "|=", "|~", "!=", "!~":
+			f, next, err := lineFilter(toks, i)
+			if err != nil {
+				return i, err
+			}
+			out.LineFilters = append(out.LineFilters, f)
+			i = next
+		case "|>", "!>":
+			return i, &Error{Col: t.pos + 1, Msg: fmt.Sprintf("pattern line filters (%s) are refused: their <_> placeholders match parts of a secret Loki sees unmasked; use |= with a literal or |~ with a regular expression", t.text)}
+		case "|":
+			if i+1 < len(toks) && toks[i+1].kind == 'o' && toks[i+1].text == "(" {
+				names, next, err := labelFilter(toks, i+1)
+				if err != nil {
+					return i, err
+				}
+				out.LabelFilters = append(out.LabelFilters, names...)
+				i = next
+				continue
+			}
+			if i+1 >= len(toks) || toks[i+1].kind != 'i' {
+				return i, &Error{Col: t.pos + 1, Msg: "| must be followed by a stage, e.g. | json or | status >= 500"}
+			}
+			name := toks[i+1]
+			switch {
+			case name.text == "json" || name.text == "logfmt":
+				if i+2 < len(toks) && !stageEnd(toks[i+2]) {
+					return i, &Error{Col: toks[i+2].pos + 1, Msg: fmt.Sprintf("| %s takes no parameters or flags here: extracting a field under another name is a rewrite; %s", name.text, rewriteWhy)}
+				}
+				i += 2
+			case refusedStages[name.text] != "":
+				return i, &Error{Col: name.pos + 1, Msg: refusedStages[name.text]}
+			case i+2 < len(toks) && toks[i+2].kind == 'o' && labelOps[toks[i+2].text],
+				i+2 < len(toks) && toks[i+2].text == "(":
+				names, next, err := labelFilter(toks, i+1)
+				if err != nil {
+					return i, err
+				}
+				out.LabelFilters = append(out.LabelFilters, names...)
+				i = next
+			default:
+				return i, &Error{Col: name.pos + 1, Msg: fmt.Sprintf("| %s is not an allowed stage. Allowed: line filters (|= |~ != !~), | json and | logfmt without parameters, and label filters such as | status >= 500", name.text)}
+			}
+		default:
+			return i, nil
+		}
+	}
+	return i, nil
+}
+
+// lineFilter reads |= "a" [or "b" ...] at toks[i].
+func lineFilter(toks []token, i int) (LineFilter, int, error) {
+	op := toks[i]
+	f := LineFilter{Op: op.text, Start: op.pos}
+	j := i + 1
+	for {
+		if j >= len(toks) || toks[j].kind != 's' {
+			if j < len(toks) && toks[j].kind == 'i' && toks[j].text == "ip" {
+				return f, j, &Error{Col: toks[j].pos + 1, Msg: "ip() line filters are refused; match the address with |= or |~"}
+			}
+			return f, j, &Error{Col: pos(toks, j), Msg: fmt.Sprintf("%s must be followed by a quoted string, e.g. %s \"timeout\"", op.text, op.text)}
+		}
+		v := toks[j]
+		if f.Regexp() {
+			if err := filterRegexp(v.val, !f.Negative()); err != nil {
+				return f, j, &Error{Col: v.pos + 1, Msg: fmt.Sprintf("line filter %s %q %v", op.text, v.val, err)}
+			}
+		}
+		f.Values = append(f.Values, v.val)
+		f.End = v.pos + len(v.text)
+		j++
+		if j+1 < len(toks) && toks[j].kind == 'i' && toks[j].text == "or" && toks[j+1].kind == 's' {
+			j++
+			continue
+		}
+		return f, j, nil
+	}
+}
+
+// filterRegexp checks a line filter's regular expression. A positive one
+// is re-checked on the masked line for a match that touches no masked
+// value; \b and \B look at the byte beside a match, which may be a
+// masked one, so they are refused there.
+func filterRegexp(expr string, positive bool) error {
+	if _, err := regexp.Compile(expr); err != nil {
+		return fmt.Errorf("is not a valid RE2 expression: %v", err)
+	}
+	if !positive {
+		return nil
+	}
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return fmt.Errorf("is not a valid RE2 expression: %v", err)
+	}
+	if hasWordBoundary(re) {
+		return fmt.Errorf(`uses \b or \B, which test the byte beside a match: that byte may belong to a masked value. Spell the neighbour out instead, e.g. "[ =]error[ ,]"`)
+	}
+	return nil
+}
+
+func hasWordBoundary(re *syntax.Regexp) bool {
+	if re.Op == syntax.OpWordBoundary || re.Op == syntax.OpNoWordBoundary {
+		return true
+	}
+	for _, s := range re.Sub {
+		if hasWordBoundary(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// labelFilter reads a label filter expression (a = "x" and (b > 5 or c
+// =~ "y.*")) starting at the label name toks[i], and returns the labels it
+// names. Negative comparisons are refused: Loki would drop the lines whose
+// unmasked value matches (| password != "hunter2"), and which lines are
+// missing would tell the value.
+func labelFilter(toks []token, i int) ([]string, int, error) {
+	var names []string
+	depth := 0
+	for {
+		for i < len(toks) && toks[i].kind == 'o' && toks[i].text == "(" {
+			depth++
+			i++
+		}
+		if i+2 >= len(toks) || toks[i].kind != 'i' {
+			return nil, i, &Error{Col: pos(toks, i), Msg: "a label filter looks like | status >= 500 or | level = \"error\""}
+		}
+		name, op := toks[i], toks[i+1]
+		if !validLabel(name.text) {
+			return nil, i, &Error{Col: name.pos + 1, Msg: fmt.Sprintf("%q is not a valid label name", name.text)}
+		}
+		if op.kind != 'o' || !labelOps[op.text] {
+			return nil, i, &Error{Col: op.pos + 1, Msg: fmt.Sprintf("label filter on %s: expected = =~ > >= < <= or ==, found %q", name.text, op.text)}
+		}
+		if op.text == "!=" || op.text == "!~" {
+			return nil, i, &Error{Col: op.pos + 1, Msg: fmt.Sprintf("negative label filters (%s %s ...) are refused: Loki would drop the lines whose unmasked value matches, and which lines are missing would tell a masked value. Use a positive comparison (= =~ > >= < <= ==) or a stream selector matcher", name.text, op.text)}
+		}
+		j := i + 2
+		if toks[j].kind == 'o' && toks[j].text == "-" && j+1 < len(toks) && toks[j+1].kind == 'n' {
+			j++
+		}
+		v := toks[j]
+		switch {
+		case v.kind == 's':
+			if op.text == "=~" {
+				if _, err := regexp.Compile("^(?:" + v.val + ")$"); err != nil {
+					return nil, j, &Error{Col: v.pos + 1, Msg: fmt.Sprintf("label filter %s=~%q is not a valid RE2 expression: %v", name.text, v.val, err)}
+				}
+			}
+		case v.kind == 'n':
+		case v.kind == 'i' && v.text == "ip":
+			return nil, j, &Error{Col: v.pos + 1, Msg: "ip() label filters are refused; compare the address with = or =~"}
+		default:
+			return nil, j, &Error{Col: v.pos + 1, Msg: fmt.Sprintf("label filter on %s: the value must be a quoted string or a number, found %q", name.text, v.text)}
+		}
+		names = append(names, name.text)
+		i = j + 1
+		for depth > 0 && i < len(toks) && toks[i].kind == 'o' && toks[i].text == ")" {
+			depth--
+			i++
+		}
+		if i < len(toks) && (toks[i].kind == 'i' && (toks[i].text == "and" || toks[i].text == "or") || toks[i].kind == 'o' && toks[i].text == ",") {
+			i++
+			continue
+		}
+		if depth != 0 {
+			return nil, i, &Error{Col: pos(toks, i), Msg: "unbalanced ( in a label filter"}
+		}
+		return names, i, nil
+	}
 }
