@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/opsmcp/opsmcp/mcp-docs/internal/index"
+	"github.com/opsmcp/opsmcp/mcp-docs/internal/parse"
 	"github.com/opsmcp/opsmcp/mcp-docs/internal/service"
 	"github.com/opsmcp/opsmcp/mcp-docs/internal/store"
 	"github.com/opsmcp/opsmcp/mcp-docs/internal/tools"
@@ -54,6 +55,8 @@ func main() {
 		os.Exit(runIndex(os.Args[2:]))
 	case "backup":
 		os.Exit(runBackup(os.Args[2:]))
+	case "parse-worker":
+		os.Exit(runParseWorker(os.Args[2:]))
 	case "--version", "version":
 		fmt.Println("mcp-docs", version)
 	default:
@@ -137,7 +140,7 @@ func runIndex(args []string) int {
 	for _, r := range reports {
 		fmt.Printf("%s @%s: %d files (%d changed, %d unchanged, %d deleted), %d chunks written, %d embedded, in %s\n",
 			r.Source, r.Version, r.Files, r.Changed, r.Unchanged, r.Deleted, r.Chunks, r.Embedded, r.Took.Round(time.Millisecond))
-		for _, f := range r.Failed {
+		for _, f := range r.Skipped {
 			fmt.Printf("  not indexed: %s\n", f)
 		}
 		if r.EmbedError != "" {
@@ -145,6 +148,27 @@ func runIndex(args []string) int {
 		}
 	}
 	return code
+}
+
+// runParseWorker is the child that index and serve parse files in: it
+// bounds its own heap, then answers parse requests on stdin until it
+// ends. Not for people: the parent starts it.
+func runParseWorker(args []string) int {
+	fs := pflag.NewFlagSet("mcp-docs parse-worker", pflag.ContinueOnError)
+	mem := fs.Int64("memory-bytes", 0, "heap bound of this process")
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintln(os.Stderr, "mcp-docs parse-worker:", err)
+		return 2
+	}
+	if err := parse.LimitMemory(*mem); err != nil {
+		fmt.Fprintln(os.Stderr, "mcp-docs parse-worker:", err)
+		return 1
+	}
+	if err := parse.ServeWorker(os.Stdin, os.Stdout, parse.Parse); err != nil {
+		fmt.Fprintln(os.Stderr, "mcp-docs parse-worker:", err)
+		return 1
+	}
+	return 0
 }
 
 func runBackup(args []string) int {
@@ -195,7 +219,16 @@ func progressPrinter(w *os.File) func(index.Progress) {
 	st, _ := w.Stat()
 	tty := st != nil && st.Mode()&os.ModeCharDevice != 0
 	var last time.Time
+	skips := 0
 	return func(p index.Progress) {
+		if p.Skipped > skips && p.Phase != "done" {
+			// Every skipped file is named when it happens, not throttled.
+			skips = p.Skipped
+			if tty {
+				fmt.Fprint(w, "\r\033[K")
+			}
+			fmt.Fprintf(w, "[%s] skipped %s\n", p.Source, p.LastSkipped)
+		}
 		if !tty && p.Phase != "done" && time.Since(last) < 5*time.Second {
 			return
 		}
@@ -204,6 +237,9 @@ func progressPrinter(w *os.File) func(index.Progress) {
 		}
 		last = time.Now()
 		line := fmt.Sprintf("[%s] %s: files %d/%d, chunks %d, embedded %d", p.Source, p.Phase, p.Files, p.TotalFiles, p.Chunks, p.Embedded)
+		if p.Skipped > 0 {
+			line += fmt.Sprintf(", skipped %d (last: %s)", p.Skipped, p.LastSkipped)
+		}
 		if p.EmbedPerSec > 0 {
 			line += fmt.Sprintf(" (%.1f/s)", p.EmbedPerSec)
 		}

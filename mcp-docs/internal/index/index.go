@@ -154,7 +154,7 @@ func (ix *Indexer) Index(ctx context.Context, src source.Source) (Report, error)
 	}
 	p := Progress{Source: src.Name, Phase: "chunk", TotalFiles: len(snap.Files)}
 	skip := func(file, why string) {
-		line := file + ": " + why
+		line := ix.mask(file + ": " + why)
 		rep.Skipped = append(rep.Skipped, line)
 		p.Skipped, p.LastSkipped = len(rep.Skipped), line
 		ix.progress(p)
@@ -193,7 +193,7 @@ func (ix *Indexer) Index(ctx context.Context, src source.Source) (Report, error)
 		}
 		note := ""
 		if err != nil {
-			note = err.Error()
+			note = ix.noteOf(err)
 			ix.log().Warn("file not indexed", "source", src.Name, "path", f.Path, "err", err)
 			if !parse.IsLimit(err) {
 				rep.Failed = append(rep.Failed, f.Path+": "+note)
@@ -253,6 +253,16 @@ func (ix *Indexer) lastSource(ctx context.Context, name string) store.Source {
 		}
 	}
 	return store.Source{}
+}
+
+// noteOf is why a file was skipped, as stored and shown: masked (a
+// parser's error may quote the file) and short.
+func (ix *Indexer) noteOf(err error) string {
+	n := ix.mask(err.Error())
+	if len(n) > 300 {
+		n = strings.ToValidUTF8(n[:300], "") + "…"
+	}
+	return n
 }
 
 func (ix *Indexer) mask(s string) string {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/opsmcp/opsmcp/mcp-docs/internal/chunk"
 	"github.com/opsmcp/opsmcp/mcp-docs/internal/embed"
 	"github.com/opsmcp/opsmcp/mcp-docs/internal/index"
+	"github.com/opsmcp/opsmcp/mcp-docs/internal/parse"
 	"github.com/opsmcp/opsmcp/mcp-docs/internal/search"
 	"github.com/opsmcp/opsmcp/mcp-docs/internal/source"
 	"github.com/opsmcp/opsmcp/mcp-docs/internal/store"
@@ -44,6 +46,12 @@ type Options struct {
 	QdrantCollection string
 	QdrantKeyFile    string
 	QdrantDim        int
+	// Bounds of reading and parsing.
+	ParseTimeout   time.Duration
+	ParseMemoryMiB int64
+	MaxFileChunks  int
+	MaxSourceBytes int64
+	MirrorBudget   int64
 }
 
 // AddFlags registers the options.
@@ -63,6 +71,11 @@ func AddFlags(fs *pflag.FlagSet, o *Options, serving bool) {
 	fs.StringVar(&o.QdrantCollection, "qdrant-collection", "opsmcp-docs", "Qdrant collection alias (the collection itself is <alias>_v<schema>)")
 	fs.StringVar(&o.QdrantKeyFile, "qdrant-api-key-file", "", "file holding Qdrant's API key")
 	fs.IntVar(&o.QdrantDim, "qdrant-dim", 768, "embedding size of --embed-model, for the Qdrant collection (768: nomic-embed-text)")
+	fs.DurationVar(&o.ParseTimeout, "parse-timeout", parse.DefaultLimits.Timeout, "time limit of one file's parse; a file past it is skipped and reported")
+	fs.Int64Var(&o.ParseMemoryMiB, "parse-memory-mib", parse.DefaultLimits.MemoryBytes>>20, "memory bound of the parse worker process, in MiB; a file past it is skipped and reported")
+	fs.IntVar(&o.MaxFileChunks, "max-file-chunks", index.DefaultMaxChunks, "most chunks one file may make; a file past it is skipped and reported")
+	fs.Int64Var(&o.MaxSourceBytes, "max-source-bytes", source.DefaultMaxSourceBytes, "most bytes of files one source may hold; files past it are skipped and reported")
+	fs.Int64Var(&o.MirrorBudget, "mirror-budget-bytes", source.DefaultMirrorBudget, "most bytes the git mirrors may take; past it, mirrors no source uses are removed, least recently used first")
 	if serving {
 		fs.DurationVar(&o.ReindexEvery, "reindex-every", 15*time.Minute, "re-index every source this often (0: only at start and on webhooks)")
 		fs.StringVar(&o.WebhookFile, "webhook-secret-file", "", "secret of the Gitea webhook (POST /webhook/gitea); none: webhook off")
@@ -136,14 +149,30 @@ func Open(ctx context.Context, o Options, log *slog.Logger) (*Service, error) {
 			emb = oe
 		}
 	}
+	limits := parse.Limits{Timeout: o.ParseTimeout, MemoryBytes: o.ParseMemoryMiB << 20}.WithDefaults()
 	s := &Service{
 		Store: st, Sources: cfg, Log: log,
-		Indexer: &index.Indexer{Store: st, Reader: &source.Reader{CacheDir: o.CacheDir}, Embedder: emb,
-			Masker: mask.New(key), Chunk: o.Chunk, Log: log},
+		Indexer: &index.Indexer{Store: st, Embedder: emb, Masker: mask.New(key), Chunk: o.Chunk, Log: log,
+			Reader: &source.Reader{CacheDir: o.CacheDir, MaxSourceBytes: o.MaxSourceBytes, MirrorBudget: o.MirrorBudget, Keep: cfg.Sources, Log: log},
+			Parser: newParser(limits, log), Limits: limits, MaxChunks: o.MaxFileChunks},
 		Searcher: &search.Searcher{Store: st, Embedder: emb},
 		queue:    make(chan string, len(cfg.Sources)),
 	}
 	return s, nil
+}
+
+// newParser runs parses in a child process of this binary
+// (`mcp-docs parse-worker`), where a runaway parse can be killed and its
+// memory bounded; without one, in goroutines under the deadline only.
+func newParser(l parse.Limits, log *slog.Logger) parse.Parser {
+	path, args, err := parse.WorkerCommand("parse-worker", "--memory-bytes", strconv.FormatInt(l.MemoryBytes, 10))
+	if err != nil {
+		log.Warn("parsing in process: a runaway parse is abandoned at its deadline, not stopped", "err", err)
+		return &parse.InProcess{Limits: l}
+	}
+	// The child gets no environment of ours (no tokens, no keys) and one
+	// core: the machine's others are for serving.
+	return &parse.Worker{Path: path, Args: args, Env: []string{"GOMAXPROCS=1"}, Limits: l, Log: log}
 }
 
 func openStore(ctx context.Context, o Options) (Index, error) {
@@ -171,8 +200,13 @@ func openStore(ctx context.Context, o Options) (Index, error) {
 	}
 }
 
-// Close closes the store.
-func (s *Service) Close() error { return s.Store.Close() }
+// Close stops the parse worker and closes the store.
+func (s *Service) Close() error {
+	if s.Indexer.Parser != nil {
+		s.Indexer.Parser.Close()
+	}
+	return s.Store.Close()
+}
 
 // Trigger queues sources for re-indexing; a source already queued is not
 // queued twice.

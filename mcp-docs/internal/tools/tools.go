@@ -37,7 +37,7 @@ func (s *Server) Tools() []tool.Tool {
 			"Returns one chunk by id (from docs_search) with up to 3 neighbouring chunks on each side, or, with section, every chunk of the file under the same heading, in order. Bounded; pass the cursor back to continue.",
 			s.get)),
 		tool.ClosedWorld(tool.New[SourcesInput, SourcesOutput]("docs_sources", "List the indexed sources",
-			"The indexed sources: kind (git or folder), version (commit or content hash), files, chunks, when last indexed and how long ago, what the last run changed and embedded, and any error.",
+			"The indexed sources: kind (git or folder), version (commit or content hash), files, chunks, when last indexed and how long ago, what the last run changed and embedded, the files it skipped and why (too big, too slow or unparsable, not a regular file), and any error.",
 			s.sources)),
 	}
 }
@@ -226,8 +226,15 @@ type SourceInfo struct {
 	Age      string `json:"age"`
 	Changed  int    `json:"changed"`
 	Embedded int    `json:"embedded"`
-	Error    string `json:"error,omitempty"`
+	// Skipped is how many files the last run left out; SkippedFiles names
+	// the first of them, each "path: why".
+	Skipped      int      `json:"skipped,omitempty"`
+	SkippedFiles []string `json:"skipped_files,omitempty"`
+	Error        string   `json:"error,omitempty"`
 }
+
+// maxSkippedShown caps the skipped files listed per source.
+const maxSkippedShown = 20
 
 // SourcesOutput is docs_sources' result.
 type SourcesOutput struct {
@@ -250,7 +257,8 @@ func (s *Server) sources(ctx context.Context, c *tool.Call, in SourcesInput) (*t
 		}
 		out.Items = append(out.Items, SourceInfo{Name: src.Name, Kind: src.Kind, Version: src.Version, Files: src.Files, Chunks: src.Chunks,
 			Indexed: src.Indexed.UTC().Format(time.RFC3339), Age: now.Sub(src.Indexed).Round(time.Second).String(),
-			Changed: src.Changed, Embedded: src.Embedded, Error: src.Error})
+			Changed: src.Changed, Embedded: src.Embedded, Error: src.Error,
+			Skipped: len(src.Skipped), SkippedFiles: src.Skipped[:min(len(src.Skipped), maxSkippedShown)]})
 	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		if items, _ := d["items"].([]any); len(items) == 0 {
@@ -259,6 +267,16 @@ func (s *Server) sources(ctx context.Context, c *tool.Call, in SourcesInput) (*t
 		return tool.Rows(d, func(m map[string]any) string {
 			line := fmt.Sprintf("%v (%v) @%v: %v files, %v chunks; indexed %v (%v ago), last run changed %v files, embedded %v chunks",
 				m["name"], m["kind"], m["version"], m["files"], m["chunks"], m["indexed"], m["age"], m["changed"], m["embedded"])
+			if n, _ := m["skipped"].(float64); n > 0 {
+				line += fmt.Sprintf("; skipped %v files", n)
+				files, _ := m["skipped_files"].([]any)
+				for _, f := range files {
+					line += fmt.Sprintf("\n  skipped %v", f)
+				}
+				if int(n) > len(files) {
+					line += fmt.Sprintf("\n  … and %d more", int(n)-len(files))
+				}
+			}
 			if e, _ := m["error"].(string); e != "" {
 				line += "; error: " + e
 			}

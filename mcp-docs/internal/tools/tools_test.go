@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -107,4 +108,25 @@ func TestSearchArguments(t *testing.T) {
 		assert.True(t, errors.Is(err, tool.ErrArgs), args)
 		assert.Contains(t, err.Error(), want, args)
 	}
+}
+
+// TestSourcesSkipped: docs_sources names the files the last run skipped,
+// the first 20 of them, and counts them all.
+func TestSourcesSkipped(t *testing.T) {
+	s := fixture(t)
+	var skipped []string
+	for i := 0; i < 25; i++ {
+		skipped = append(skipped, fmt.Sprintf("manuals/m%02d.pdf: pdf: page tree loops (object 2 reached twice)", i))
+	}
+	require.NoError(t, s.Store.PutSource(context.Background(), store.Source{Name: "public", Kind: "folder", Version: "v2", Indexed: time.Now(), Skipped: skipped}))
+	m, err := call(t, s, nil, "docs_sources", nil)
+	require.NoError(t, err)
+	items := m["items"].([]any)
+	pub := items[0].(map[string]any)
+	require.Equal(t, "public", pub["name"])
+	assert.Equal(t, 25.0, pub["skipped"])
+	files := pub["skipped_files"].([]any)
+	assert.Len(t, files, 20)
+	assert.Equal(t, skipped[0], files[0])
+	assert.Nil(t, items[1].(map[string]any)["skipped_files"], "secops skipped nothing")
 }
