@@ -21,13 +21,15 @@ import (
 )
 
 // servers writes an orchestrator config that spawns the real
-// mcp-kubernetes over stdio as the read-only identity.
+// mcp-kubernetes over stdio as the read-only identity. A stdio server
+// cannot be told the user of a serve call, so the config says it applies
+// the orchestrator's own identity (else such calls are refused).
 func servers(t testing.TB) string {
 	t.Helper()
 	kc, err := kube.WriteKubeconfig("orch-reader.kubeconfig", kube.ReaderToken, "e2e")
 	require.NoError(t, err)
 	cfg := filepath.Join(t.TempDir(), "servers.yaml")
-	body := fmt.Sprintf("servers:\n  - name: kubernetes\n    command: %s\n    args: [--kubeconfig, %s, --audit-log, off]\n", k8sBin, kc)
+	body := fmt.Sprintf("servers:\n  - name: kubernetes\n    command: %s\n    args: [--kubeconfig, %s, --audit-log, off]\n    user_calls: as-orchestrator\n", k8sBin, kc)
 	require.NoError(t, os.WriteFile(cfg, []byte(body), 0o600))
 	return cfg
 }

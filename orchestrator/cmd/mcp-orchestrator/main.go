@@ -136,7 +136,9 @@ func (s *session) agent(ctx context.Context) (*agent.Agent, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &agent.Agent{Catalog: cat, Masker: mask.New(nil), Model: *s.model, MaxSteps: *s.steps, Lanes: cfg.Lanes, Modes: cfg.Modes}
+	// ask and chat act as whoever runs them: the servers see the
+	// orchestrator's own identity, no user is named.
+	a := &agent.Agent{Catalog: cat, Masker: mask.New(nil), Model: *s.model, MaxSteps: *s.steps, Lanes: cfg.Lanes, Modes: cfg.Modes, AsItself: true}
 	if eps, err := endpoints(cfg, 2*time.Minute); err == nil {
 		a.Gateway = gateway.New(eps)
 	}

@@ -31,20 +31,10 @@ func (a *Agent) mode(ctx context.Context, ep gateway.Endpoint, model string) str
 	if m := a.Modes[model]; m == Native || m == Constrained {
 		return m
 	}
-	key := ep.Name + "/" + model
-	if m, ok := a.modes.Load(key); ok {
-		return m.(string)
+	if a.Gateway.SupportsTools(ctx, ep, model) {
+		return Native
 	}
-	m := Constrained
-	if show, err := a.show(ctx, ep, model); err == nil {
-		for _, c := range show.Capabilities {
-			if c == "tools" {
-				m = Native
-			}
-		}
-	}
-	a.modes.Store(key, m)
-	return m
+	return Constrained
 }
 
 // unsupportedTools reports Ollama's refusal of tools for a model.

@@ -51,7 +51,9 @@ func slow(t *testing.T, peak *int32) *Catalog {
 func TestServerLimits(t *testing.T) {
 	var peak int32
 	c := slow(t, &peak)
-	c.Limit("slow", 80*time.Millisecond, 2)
+	// A timeout far above the sleeps: on a loaded machine a call that
+	// timed out would free its slot while the server still ran it.
+	c.Limit("slow", 10*time.Second, 2)
 	var wg sync.WaitGroup
 	for i := 0; i < 6; i++ {
 		wg.Add(1)
@@ -64,6 +66,7 @@ func TestServerLimits(t *testing.T) {
 	wg.Wait()
 	assert.EqualValues(t, 2, peak, "at most 2 calls in flight to the server")
 
+	c.Limit("slow", 80*time.Millisecond, 2)
 	_, err := c.Call(context.Background(), "slow_sleep", map[string]any{"ms": 500})
 	var ae *ArgError
 	require.ErrorAs(t, err, &ae, "a call over the timeout goes back to the model as a tool error")

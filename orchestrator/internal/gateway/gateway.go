@@ -105,6 +105,9 @@ type Gateway struct {
 	// running were on GPU (true) or CPU only (false), so a GPU host whose
 	// models have expired still ranks as one.
 	gpu map[string]bool
+	// shows caches /api/show per endpoint/model; noTools marks the
+	// endpoint/models that refused a request with tools.
+	shows, noTools sync.Map
 }
 
 // onGPU reports whether st shows the endpoint running models on GPU, and
@@ -238,6 +241,8 @@ type Choice struct {
 	Endpoint string `json:"endpoint"`
 	URL      string `json:"url"`
 	Reason   string `json:"reason"`
+	// Model is the model's name as that endpoint lists it.
+	Model string `json:"model,omitempty"`
 }
 
 // Candidates ranks the endpoints that can serve model, best first, among
@@ -272,13 +277,13 @@ func (g *Gateway) Candidates(model string, hosts ...string) ([]Choice, error) {
 			gpu[st.Endpoint] = on
 		}
 	}
-	rank := func(st State) (int, string) {
+	rank := func(st State) (int, string, string) {
 		for _, l := range st.Loaded {
 			if SameModel(l.Model, model) {
 				if l.SizeVRAM > 0 {
-					return 5, "model loaded on GPU"
+					return 5, "model loaded on GPU", l.Model
 				}
-				return 3, "model loaded on CPU"
+				return 3, "model loaded on CPU", l.Model
 			}
 		}
 		for _, p := range st.Pulled {
@@ -286,14 +291,14 @@ func (g *Gateway) Candidates(model string, hosts ...string) ([]Choice, error) {
 				on, known := gpu[st.Endpoint]
 				switch {
 				case on:
-					return 4, "model pulled on a GPU host"
+					return 4, "model pulled on a GPU host", p
 				case known:
-					return 1, "model pulled on a CPU-only host"
+					return 1, "model pulled on a CPU-only host", p
 				}
-				return 2, "model pulled"
+				return 2, "model pulled", p
 			}
 		}
-		return 0, ""
+		return 0, "", ""
 	}
 	type ranked struct {
 		c Choice
@@ -302,7 +307,7 @@ func (g *Gateway) Candidates(model string, hosts ...string) ([]Choice, error) {
 	var ok []ranked
 	var why []string
 	for _, st := range states {
-		r, reason := rank(st)
+		r, reason, name := rank(st)
 		switch {
 		case !st.Healthy:
 			why = append(why, fmt.Sprintf("%s unhealthy (%s)", st.Endpoint, st.Error))
@@ -311,7 +316,7 @@ func (g *Gateway) Candidates(model string, hosts ...string) ([]Choice, error) {
 		case r == 0:
 			why = append(why, fmt.Sprintf("%s has no %s", st.Endpoint, model))
 		default:
-			ok = append(ok, ranked{Choice{Endpoint: st.Endpoint, URL: st.URL, Reason: reason}, r})
+			ok = append(ok, ranked{Choice{Endpoint: st.Endpoint, URL: st.URL, Reason: reason, Model: name}, r})
 		}
 	}
 	if len(ok) == 0 {
