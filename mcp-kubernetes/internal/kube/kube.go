@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -130,6 +131,17 @@ func (c *Clusters) Current() string { return c.current }
 // Allowed reports whether tools may use context name.
 func (c *Clusters) Allowed(name string) bool {
 	return name == c.current || slices.Contains(c.opts.AllowedContexts, name)
+}
+
+// Usable lists the contexts tools may use, the default one first.
+func (c *Clusters) Usable() []string {
+	out := []string{c.current}
+	for _, a := range c.opts.AllowedContexts {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Contexts lists the kubeconfig's contexts with their server URLs, never
@@ -275,28 +287,175 @@ func (c *Cluster) Resolve(name string) (Resource, error) {
 	return r, nil
 }
 
-// Writes lists the write verbs the rules review grants this identity in
-// namespace; empty means the identity is read-only there.
-func (c *Cluster) Writes(ctx context.Context, namespace string) ([]string, error) {
-	review := &authzv1.SelfSubjectRulesReview{Spec: authzv1.SelfSubjectRulesReviewSpec{Namespace: namespace}}
-	res, err := c.Typed.AuthorizationV1().SelfSubjectRulesReviews().Create(ctx, review, metav1.CreateOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("ask the API server what this identity may do: %w", err)
-	}
-	var writes []string
-	for _, r := range res.Status.ResourceRules {
-		if selfReviewOnly(r.Resources) {
-			continue // every identity may ask what it may do
+// dangerousSubresources are core subresources on which every verb, get
+// included, is a write right: exec, attach and port forwarding open a
+// session (over a WebSocket GET since Kubernetes 1.30), and a GET through
+// a proxy runs the workload's or the kubelet's own code.
+var dangerousSubresources = []string{"pods/exec", "pods/attach", "pods/portforward", "pods/proxy", "services/proxy", "nodes/proxy"}
+
+// readVerbs are the verbs that only read, on any other resource.
+var readVerbs = map[string]bool{"get": true, "list": true, "watch": true}
+
+// Rights is what the self-reviews found about the identity.
+type Rights struct {
+	// Writes lists each write right as "verb resources in namespace".
+	Writes []string
+	// Incomplete names the namespaces whose rules the API server could
+	// not list in full (a webhook authorizer): nothing proves the
+	// identity read-only there.
+	Incomplete []string
+}
+
+// WriteRights asks the API server, namespace by namespace, what this
+// identity may do, and returns every right that is not a read: a verb
+// other than get, list or watch on any resource, and any verb at all on a
+// dangerous subresource (pods/exec, pods/attach, port forwarding, pods,
+// services and nodes proxy), also through "*". Cluster-wide rules show in
+// every namespace's review. Where the rules review is incomplete, access
+// reviews probe the dangerous subresources.
+func (c *Cluster) WriteRights(ctx context.Context, namespaces []string) (Rights, error) {
+	var r Rights
+	seen := map[string]bool{}
+	add := func(w string) {
+		if !seen[w] {
+			seen[w] = true
+			r.Writes = append(r.Writes, w)
 		}
-		for _, v := range r.Verbs {
-			switch v {
-			case "get", "list", "watch":
-			default:
-				writes = append(writes, fmt.Sprintf("%s %s", v, strings.Join(r.Resources, ",")))
+	}
+	for _, ns := range namespaces {
+		review := &authzv1.SelfSubjectRulesReview{Spec: authzv1.SelfSubjectRulesReviewSpec{Namespace: ns}}
+		res, err := c.Typed.AuthorizationV1().SelfSubjectRulesReviews().Create(ctx, review, metav1.CreateOptions{})
+		if err != nil {
+			return r, fmt.Errorf("ask the API server what this identity may do in namespace %s: %w", ns, err)
+		}
+		for _, w := range ruleWrites(res.Status.ResourceRules) {
+			add(w + " (in " + ns + ")")
+		}
+		if !res.Status.Incomplete {
+			continue
+		}
+		r.Incomplete = append(r.Incomplete, ns)
+		for _, sub := range dangerousSubresources {
+			resource, subresource, _ := strings.Cut(sub, "/")
+			for _, verb := range []string{"get", "create"} {
+				ok, err := c.allowed(ctx, ns, verb, resource, subresource)
+				if err != nil {
+					return r, err
+				}
+				if ok {
+					add(fmt.Sprintf("%s %s (in %s)", verb, sub, ns))
+				}
 			}
 		}
 	}
-	return writes, nil
+	return r, nil
+}
+
+// allowed asks whether this identity may do verb on resource/subresource
+// in namespace ns.
+func (c *Cluster) allowed(ctx context.Context, ns, verb, resource, subresource string) (bool, error) {
+	review := &authzv1.SelfSubjectAccessReview{Spec: authzv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authzv1.ResourceAttributes{
+		Namespace: ns, Verb: verb, Resource: resource, Subresource: subresource}}}
+	res, err := c.Typed.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+	if err != nil {
+		return false, fmt.Errorf("ask the API server whether this identity may %s %s/%s in %s: %w", verb, resource, subresource, ns, err)
+	}
+	return res.Status.Allowed, nil
+}
+
+// ruleWrites returns the write rights among rules, one per rule as
+// "verbs resources", with the dangerous subresources it covers.
+func ruleWrites(rules []authzv1.ResourceRule) []string {
+	var writes []string
+	for _, r := range rules {
+		if selfReviewOnly(r.Resources) {
+			continue // every identity may ask what it may do
+		}
+		risky := dangerousIn(r)
+		var verbs []string
+		for _, v := range r.Verbs {
+			if !readVerbs[v] || len(risky) > 0 {
+				verbs = append(verbs, v)
+			}
+		}
+		if len(verbs) == 0 {
+			continue
+		}
+		w := strings.Join(verbs, ",") + " " + strings.Join(r.Resources, ",")
+		if len(risky) > 0 {
+			w += " (" + strings.Join(risky, ", ") + ")"
+		}
+		writes = append(writes, w)
+	}
+	return writes
+}
+
+// dangerousIn returns the dangerous subresources a rule covers, by name or
+// through a wildcard ("*", "*/exec", "pods/*").
+func dangerousIn(r authzv1.ResourceRule) []string {
+	core := len(r.APIGroups) == 0
+	for _, g := range r.APIGroups {
+		if g == "" || g == "*" {
+			core = true
+		}
+	}
+	if !core {
+		return nil
+	}
+	var out []string
+	for _, sub := range dangerousSubresources {
+		resource, subresource, _ := strings.Cut(sub, "/")
+		for _, res := range r.Resources {
+			if res == "*" || res == sub || res == "*/"+subresource || res == resource+"/*" {
+				out = append(out, sub)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// ServedNamespaces returns the namespaces this server may read in the
+// cluster: those matching patterns (glob patterns of a policy's namespace
+// scopes), or every namespace when all is true, plus the context's
+// default one. A pattern without glob characters counts even when no
+// such namespace exists yet.
+func (c *Cluster) ServedNamespaces(ctx context.Context, patterns []string, all bool) ([]string, error) {
+	set := map[string]bool{c.Namespace: true}
+	literal := true
+	for _, p := range patterns {
+		if strings.ContainsAny(p, "*?[\\") {
+			literal = false
+			continue
+		}
+		set[p] = true
+	}
+	if all || !literal {
+		list, err := c.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list the cluster's namespaces: %w", err)
+		}
+		for _, ns := range list.Items {
+			if all || matchAny(patterns, ns.Name) {
+				set[ns.Name] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for ns := range set {
+		out = append(out, ns)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func matchAny(patterns []string, v string) bool {
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, v); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func selfReviewOnly(resources []string) bool {

@@ -53,7 +53,9 @@ func TestReadOnlyTransportRefusesWrites(t *testing.T) {
 // method that writes, or imports the packages for exec and port-forward.
 func TestNoWritePathInSource(t *testing.T) {
 	write := regexp.MustCompile(`\.(Create|Update|UpdateStatus|Patch|Apply|ApplyStatus|Delete|DeleteCollection|Evict|Bind)\(|remotecommand|portforward|"k8s.io/client-go/tools/exec"|SubResource\("(exec|attach|portforward)"\)`)
-	allowed := regexp.MustCompile(`SelfSubjectRulesReviews\(\)\.Create\(`)
+	// The self-reviews ask what the identity may do; dangerous is the list
+	// of subresources the tools refuse by name.
+	allowed := regexp.MustCompile(`SelfSubject(Rules|Access)Reviews\(\)\.Create\(|^var dangerous(Subresources)? = (map\[string\]bool|\[\]string)\{"(proxy|pods/exec)"`)
 	hits, files, err := readonly.Scan("../..", write, allowed)
 	require.NoError(t, err)
 	assert.Empty(t, hits, "write paths")

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
@@ -37,12 +38,28 @@ type DescribeOutput struct {
 }
 
 func (s *Server) describe(ctx context.Context, c *tool.Call, in DescribeInput) (*tool.Result, error) {
+	return s.describeAs(ctx, direct(c), in)
+}
+
+func (s *Server) describeAs(ctx context.Context, a access, in DescribeInput) (*tool.Result, error) {
 	if in.Name == "" {
 		return nil, tool.Argf("name is required: which %s to describe?", in.Resource)
 	}
-	cl, res, ns, err := s.target(c, in.Context, in.Resource, in.Namespace, false)
+	if err := checkResource(in.Resource); err != nil {
+		return nil, err
+	}
+	if err := checkName("name", in.Name); err != nil {
+		return nil, err
+	}
+	cl, res, ns, err := s.target(a, in.Context, in.Resource, in.Namespace, false)
 	if err != nil {
 		return nil, err
+	}
+	if err := checkNameFor("name", in.Name, res); err != nil {
+		return nil, err
+	}
+	if isNamespaces(res) && !a.allows("namespaces", in.Name) {
+		return nil, tool.Deniedf("your role may not read namespace %q (allowed: %s)", in.Name, strings.Join(a.patterns("namespaces"), ", "))
 	}
 	ri := cl.Dynamic.Resource(res.GVR)
 	var obj *unstructured.Unstructured
@@ -65,7 +82,15 @@ func (s *Server) describe(ctx context.Context, c *tool.Call, in DescribeInput) (
 	if err != nil {
 		return nil, fmt.Errorf("events of %s %s: %w", strings.ToLower(res.Kind), in.Name, err)
 	}
-	out.Events = foldEvents(events.Items, 20)
+	// A cluster-scoped object's events may live in any namespace: only
+	// those in the caller's scope show.
+	var visible []corev1.Event
+	for _, e := range events.Items {
+		if a.allows("namespaces", e.Namespace) {
+			visible = append(visible, e)
+		}
+	}
+	out.Events = foldEvents(visible, 20)
 	return &tool.Result{Data: out, Render: renderDescribe}, nil
 }
 
@@ -147,8 +172,9 @@ func rolloutStatus(kind string, obj *unstructured.Unstructured) string {
 		return "waiting for the controller to observe the latest spec"
 	}
 	if kind == "Deployment" {
-		for _, c := range conditions(o["status"].(map[string]any)) {
-			m := c.(map[string]any)
+		st, _ := o["status"].(map[string]any)
+		for _, c := range conditions(st) {
+			m, _ := c.(map[string]any)
 			if m["type"] == "Progressing" && m["reason"] == "ProgressDeadlineExceeded" {
 				return "failed: progress deadline exceeded"
 			}

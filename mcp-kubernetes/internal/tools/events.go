@@ -44,28 +44,52 @@ type EventsOutput struct {
 }
 
 func (s *Server) events(ctx context.Context, c *tool.Call, in EventsInput) (*tool.Result, error) {
-	cl, res, ns, err := s.target(c, in.Context, "events", in.Namespace, in.AllNamespaces)
+	return s.eventsAs(ctx, direct(c), in)
+}
+
+func (s *Server) eventsAs(ctx context.Context, a access, in EventsInput) (*tool.Result, error) {
+	sel := fields.Set{}
+	if in.Type != "" {
+		switch t := strings.ToLower(in.Type); t {
+		case "normal", "warning":
+			sel["type"] = strings.ToUpper(t[:1]) + t[1:]
+		default:
+			return nil, tool.Argf("type %q: use Normal or Warning", in.Type)
+		}
+	}
+	kind, name, found := strings.Cut(in.Object, "/")
+	if !found {
+		name, kind = kind, ""
+	}
+	if err := refuseSubresource("object", name); err != nil {
+		return nil, err
+	}
+	if in.Object != "" {
+		if kind != "" {
+			if err := checkResource(kind); err != nil {
+				return nil, err
+			}
+		}
+		if err := checkName("object name", name); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkSelectors("", in.FieldSelector); err != nil {
+		return nil, err
+	}
+	cl, res, ns, err := s.target(a, in.Context, "events", in.Namespace, in.AllNamespaces)
 	if err != nil {
 		return nil, err
 	}
-	sel := fields.Set{}
-	if in.Type != "" {
-		t := strings.ToUpper(in.Type[:1]) + strings.ToLower(in.Type[1:])
-		if t != "Normal" && t != "Warning" {
-			return nil, tool.Argf("type %q: use Normal or Warning", in.Type)
-		}
-		sel["type"] = t
-	}
 	if in.Object != "" {
-		kind, name, found := strings.Cut(in.Object, "/")
-		if !found {
-			name, kind = kind, ""
-		}
 		sel["involvedObject.name"] = name
 		if kind != "" {
 			r, err := cl.Resolve(kind)
 			if err != nil {
 				return nil, tool.Argf("object %q: %v", in.Object, err)
+			}
+			if err := checkNameFor("object name", name, r); err != nil {
+				return nil, err
 			}
 			sel["involvedObject.kind"] = r.Kind
 		}
@@ -83,7 +107,7 @@ func (s *Server) events(ctx context.Context, c *tool.Call, in EventsInput) (*too
 	}
 	var visible []corev1.Event
 	for _, e := range list.Items {
-		if c.Allows("namespaces", e.Namespace) {
+		if a.allows("namespaces", e.Namespace) {
 			visible = append(visible, e)
 		}
 	}

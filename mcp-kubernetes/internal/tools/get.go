@@ -44,9 +44,46 @@ type GetOutput struct {
 const defaultLimit = 100
 
 func (s *Server) get(ctx context.Context, c *tool.Call, in GetInput) (*tool.Result, error) {
-	cl, res, ns, err := s.target(c, in.Context, in.Resource, in.Namespace, in.AllNamespaces)
+	return s.getAs(ctx, direct(c), in)
+}
+
+// checkGet checks every caller value of k8s_get that reaches a URL, before
+// any request (discovery included).
+func checkGet(in GetInput) error {
+	if err := checkResource(in.Resource); err != nil {
+		return err
+	}
+	if in.Name != "" {
+		if err := checkName("name", in.Name); err != nil {
+			return err
+		}
+	}
+	if in.Namespace != "" {
+		if err := checkNamespace(in.Namespace); err != nil {
+			return err
+		}
+	}
+	if err := checkSelectors(in.LabelSelector, in.FieldSelector); err != nil {
+		return err
+	}
+	return checkContinue(in.Continue)
+}
+
+func (s *Server) getAs(ctx context.Context, a access, in GetInput) (*tool.Result, error) {
+	if err := checkGet(in); err != nil {
+		return nil, err
+	}
+	cl, res, ns, err := s.target(a, in.Context, in.Resource, in.Namespace, in.AllNamespaces)
 	if err != nil {
 		return nil, err
+	}
+	if in.Name != "" {
+		if err := checkNameFor("name", in.Name, res); err != nil {
+			return nil, err
+		}
+		if isNamespaces(res) && !a.allows("namespaces", in.Name) {
+			return nil, tool.Deniedf("your role may not read namespace %q (allowed: %s)", in.Name, strings.Join(a.patterns("namespaces"), ", "))
+		}
 	}
 	output := in.Output
 	if output == "" {
@@ -63,7 +100,7 @@ func (s *Server) get(ctx context.Context, c *tool.Call, in GetInput) (*tool.Resu
 	}
 	out := GetOutput{Kind: res.Kind, Namespace: ns, Output: output}
 	if output == "table" || output == "wide" {
-		return s.getTable(ctx, c, cl, res, ns, in, limit, output == "wide")
+		return s.getTable(ctx, a, cl, res, ns, in, limit, output == "wide")
 	}
 	ri := cl.Dynamic.Resource(res.GVR)
 	var objs []unstructured.Unstructured
@@ -93,7 +130,7 @@ func (s *Server) get(ctx context.Context, c *tool.Call, in GetInput) (*tool.Resu
 		out.Continue = list.GetContinue()
 	}
 	for i := range objs {
-		if !s.visible(c, res, objs[i].GetNamespace()) {
+		if !s.visible(a, res, objs[i].GetNamespace(), objs[i].GetName()) {
 			continue
 		}
 		if output == "name" {
@@ -118,9 +155,23 @@ func nsLabel(ns string, res kube.Resource) string {
 	return "namespace " + ns
 }
 
+// isNamespaces reports whether res is the Namespace type itself, whose
+// objects the namespace scope matches by name.
+func isNamespaces(res kube.Resource) bool {
+	return res.GVR.Group == "" && res.GVR.Resource == "namespaces"
+}
+
 // target resolves a request's cluster, resource type and namespace ("" =
 // all), checked against the caller's namespace scope.
-func (s *Server) target(c *tool.Call, context, resource, namespace string, all bool) (*kube.Cluster, kube.Resource, string, error) {
+func (s *Server) target(a access, context, resource, namespace string, all bool) (*kube.Cluster, kube.Resource, string, error) {
+	if err := checkResource(resource); err != nil {
+		return nil, kube.Resource{}, "", err
+	}
+	if namespace != "" {
+		if err := checkNamespace(namespace); err != nil {
+			return nil, kube.Resource{}, "", err
+		}
+	}
 	cl, err := s.Clusters.Get(context)
 	if err != nil {
 		return nil, kube.Resource{}, "", tool.Argf("%v", err)
@@ -129,7 +180,7 @@ func (s *Server) target(c *tool.Call, context, resource, namespace string, all b
 	if err != nil {
 		return nil, kube.Resource{}, "", tool.Argf("%v", err)
 	}
-	ns, err := s.namespaceFor(c, cl, res, namespace, all)
+	ns, err := s.namespaceFor(a, cl, res, namespace, all)
 	if err != nil {
 		return nil, kube.Resource{}, "", err
 	}
@@ -138,11 +189,11 @@ func (s *Server) target(c *tool.Call, context, resource, namespace string, all b
 
 // namespaceFor decides the namespace of a request ("" = all) and checks it
 // against the caller's namespace scope.
-func (s *Server) namespaceFor(c *tool.Call, cl *kube.Cluster, res kube.Resource, ns string, all bool) (string, error) {
-	restricted := c.Scope("namespaces") != nil
+func (s *Server) namespaceFor(a access, cl *kube.Cluster, res kube.Resource, ns string, all bool) (string, error) {
+	restricted := a.patterns("namespaces") != nil
 	if !res.Namespaced {
-		if restricted && res.GVR.Resource != "namespaces" {
-			return "", tool.Deniedf("%s are cluster-scoped, and your role may read only namespaces %s", res.GVR.Resource, strings.Join(c.Scope("namespaces"), ", "))
+		if restricted && !isNamespaces(res) {
+			return "", tool.Deniedf("%s are cluster-scoped, and your role may read only namespaces %s", res.GVR.Resource, strings.Join(a.patterns("namespaces"), ", "))
 		}
 		return "", nil
 	}
@@ -152,19 +203,26 @@ func (s *Server) namespaceFor(c *tool.Call, cl *kube.Cluster, res kube.Resource,
 	if ns == "" {
 		ns = cl.Namespace
 	}
-	if !c.Allows("namespaces", ns) {
-		return "", tool.Deniedf("your role may not read namespace %q (allowed: %s)", ns, strings.Join(c.Scope("namespaces"), ", "))
+	// The context's default namespace reaches the URL too.
+	if err := checkNamespace(ns); err != nil {
+		return "", err
+	}
+	if !a.allows("namespaces", ns) {
+		return "", tool.Deniedf("your role may not read namespace %q (allowed: %s)", ns, strings.Join(a.patterns("namespaces"), ", "))
 	}
 	return ns, nil
 }
 
-// visible reports whether an object in namespace ns is inside the caller's
-// scope (namespaces themselves are matched by name).
-func (s *Server) visible(c *tool.Call, res kube.Resource, ns string) bool {
+// visible reports whether an object named name in namespace ns is inside
+// the caller's scope (namespaces themselves are matched by name).
+func (s *Server) visible(a access, res kube.Resource, ns, name string) bool {
+	if isNamespaces(res) {
+		return a.allows("namespaces", name)
+	}
 	if !res.Namespaced {
 		return true
 	}
-	return c.Allows("namespaces", ns)
+	return a.allows("namespaces", ns)
 }
 
 const tableAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
@@ -172,10 +230,15 @@ const tableAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/js
 // getTable asks the API server to print the table, as kubectl does, so
 // every kind (CRDs with their printer columns included) gets kubectl's
 // columns.
-func (s *Server) getTable(ctx context.Context, c *tool.Call, cl *kube.Cluster, res kube.Resource, ns string, in GetInput, limit int64, wide bool) (*tool.Result, error) {
-	path := apiPath(res, ns, in.Name)
-	req := cl.Typed.Discovery().RESTClient().Get().AbsPath(path).SetHeader("Accept", tableAccept).
-		Param("includeObject", "Metadata")
+func (s *Server) getTable(ctx context.Context, a access, cl *kube.Cluster, res kube.Resource, ns string, in GetInput, limit int64, wide bool) (*tool.Result, error) {
+	// The request builder checks namespace, resource and name as single
+	// path segments again (AbsPath would clean a "..").
+	req := cl.Typed.Discovery().RESTClient().Get().AbsPath(apiPrefix(res)).
+		NamespaceIfScoped(ns, res.Namespaced && ns != "").Resource(res.GVR.Resource).
+		SetHeader("Accept", tableAccept).Param("includeObject", "Metadata")
+	if in.Name != "" {
+		req = req.Name(in.Name)
+	}
 	if in.Name == "" {
 		req = req.Param("limit", fmt.Sprint(limit))
 		if in.LabelSelector != "" {
@@ -227,7 +290,7 @@ func (s *Server) getTable(ctx context.Context, c *tool.Call, cl *kube.Cluster, r
 		if row.Object.Raw != nil {
 			_ = json.Unmarshal(row.Object.Raw, &meta)
 		}
-		if !s.visible(c, res, meta.Namespace) {
+		if !s.visible(a, res, meta.Namespace, meta.Name) {
 			continue
 		}
 		cells := map[string]any{}
@@ -248,22 +311,12 @@ func (s *Server) getTable(ctx context.Context, c *tool.Call, cl *kube.Cluster, r
 	return &tool.Result{Data: out, Render: renderTable}, nil
 }
 
-// apiPath is the REST path of a resource collection or object.
-func apiPath(res kube.Resource, ns, name string) string {
-	var b strings.Builder
+// apiPrefix is the REST path of a resource's group and version.
+func apiPrefix(res kube.Resource) string {
 	if res.GVR.Group == "" {
-		b.WriteString("/api/" + res.GVR.Version)
-	} else {
-		b.WriteString("/apis/" + res.GVR.Group + "/" + res.GVR.Version)
+		return "/api/" + res.GVR.Version
 	}
-	if res.Namespaced && ns != "" {
-		b.WriteString("/namespaces/" + ns)
-	}
-	b.WriteString("/" + res.GVR.Resource)
-	if name != "" {
-		b.WriteString("/" + name)
-	}
-	return b.String()
+	return "/apis/" + res.GVR.Group + "/" + res.GVR.Version
 }
 
 // Scrub drops what no reader needs and what may hold secrets in clear:

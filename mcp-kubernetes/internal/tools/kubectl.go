@@ -9,6 +9,7 @@ import (
 	"github.com/kballard/go-shellquote"
 	"github.com/spf13/pflag"
 
+	"github.com/opsmcp/opsmcp/shared/kubectl"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -122,7 +123,9 @@ func refuse(verb string, args []string) error {
 }
 
 // resourceArgs splits kubectl's resource arguments: "pods", "pods x",
-// "pod/x", "deploy/api".
+// "pod/x", "deploy/api". A subresource (TYPE/NAME/SUB, or a name with a
+// "/") is refused: proxy, exec, attach and port-forward by name, as a
+// denial.
 func resourceArgs(args []string) (resource, name string, err error) {
 	if len(args) == 0 {
 		return "", "", tool.Argf("which resource type? e.g. 'get pods'")
@@ -131,8 +134,17 @@ func resourceArgs(args []string) (resource, name string, err error) {
 		return "", "", tool.Argf("%q: one resource type per command; make one call per type", args[0])
 	}
 	if r, n, ok := strings.Cut(args[0], "/"); ok {
+		if err := refuseSubresource("object", n); err != nil {
+			return "", "", err
+		}
 		if len(args) > 1 {
 			return "", "", tool.Argf("give either TYPE/NAME or TYPE NAME, not both")
+		}
+		if strings.Contains(n, "/") {
+			return "", "", tool.Argf("%q: subresources are not offered; give TYPE/NAME", args[0])
+		}
+		if r == "" || n == "" {
+			return "", "", tool.Argf("%q: give TYPE/NAME, e.g. deploy/api", args[0])
 		}
 		return r, n, nil
 	}
@@ -140,6 +152,9 @@ func resourceArgs(args []string) (resource, name string, err error) {
 	case 1:
 		return args[0], "", nil
 	case 2:
+		if err := refuseSubresource("name", args[1]); err != nil {
+			return "", "", err
+		}
 		return args[0], args[1], nil
 	}
 	return "", "", tool.Argf("one object name per command (got %s)", strings.Join(args[1:], " "))
@@ -150,13 +165,24 @@ func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*t
 	if err != nil {
 		return nil, err
 	}
+	// Each subcommand is held to the policy of the tool that does the
+	// same work, so kubectl is never a way around a role's tool list or
+	// scopes (issue 23).
+	mapped, ok := kubectl.ToolFor(cmd.Verb)
+	if !ok {
+		return nil, tool.Argf("kubectl %s is not supported; supported: get, describe, logs, events, api-resources, rollout status, config get-contexts, config current-context, version", cmd.Verb)
+	}
+	if c.Grant != nil && !c.Grant.AllowsTool(mapped) {
+		return nil, tool.Deniedf("kubectl %s runs as %s, which your role may not call (%s)", cmd.Verb, mapped, c.Grant.Describe())
+	}
+	a := access{c: c, tools: []string{c.Tool, mapped}}
 	switch cmd.Verb {
 	case "get":
 		res, name, err := resourceArgs(cmd.Args)
 		if err != nil {
 			return nil, err
 		}
-		return s.get(ctx, c, GetInput{Resource: res, Name: name, Namespace: cmd.Namespace, AllNamespaces: cmd.AllNamespaces,
+		return s.getAs(ctx, a, GetInput{Resource: res, Name: name, Namespace: cmd.Namespace, AllNamespaces: cmd.AllNamespaces,
 			LabelSelector: cmd.LabelSelector, FieldSelector: cmd.FieldSelector, Output: kubectlOutput(cmd.Output),
 			Limit: cmd.Limit, Context: cmd.Context})
 	case "describe":
@@ -167,7 +193,7 @@ func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*t
 		if name == "" {
 			return nil, tool.Argf("describe needs one object: e.g. 'describe deploy/api'")
 		}
-		return s.describe(ctx, c, DescribeInput{Resource: res, Name: name, Namespace: cmd.Namespace, Context: cmd.Context})
+		return s.describeAs(ctx, a, DescribeInput{Resource: res, Name: name, Namespace: cmd.Namespace, Context: cmd.Context})
 	case "rollout":
 		if len(cmd.Args) < 2 {
 			return nil, tool.Argf("rollout status needs an object: e.g. 'rollout status deploy/api'")
@@ -176,13 +202,19 @@ func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*t
 		if err != nil {
 			return nil, err
 		}
-		return s.describe(ctx, c, DescribeInput{Resource: res, Name: name, Namespace: cmd.Namespace, Context: cmd.Context})
+		if name == "" {
+			return nil, tool.Argf("rollout status needs one object: e.g. 'rollout status deploy/api'")
+		}
+		return s.describeAs(ctx, a, DescribeInput{Resource: res, Name: name, Namespace: cmd.Namespace, Context: cmd.Context})
 	case "logs", "log":
 		if len(cmd.Args) != 1 {
 			return nil, tool.Argf("logs needs one pod: e.g. 'logs pod/web-1 -c app --tail 50'")
 		}
 		pod := cmd.Args[0]
 		if r, n, ok := strings.Cut(pod, "/"); ok {
+			if err := refuseSubresource("pod", n); err != nil {
+				return nil, err
+			}
 			if r != "pod" && r != "pods" && r != "po" {
 				return nil, tool.Argf("logs of %s: only pods are supported; give pod/NAME", r)
 			}
@@ -192,14 +224,17 @@ func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*t
 		if tail < 0 {
 			tail = 0
 		}
-		return s.logs(ctx, c, LogsInput{Pod: pod, Container: cmd.Container, Namespace: cmd.Namespace, Tail: tail,
+		return s.logsAs(ctx, a, LogsInput{Pod: pod, Container: cmd.Container, Namespace: cmd.Namespace, Tail: tail,
 			Since: cmd.Since, Previous: cmd.Previous, Context: cmd.Context})
 	case "events":
 		in := EventsInput{Namespace: cmd.Namespace, AllNamespaces: cmd.AllNamespaces, Type: cmd.Types, FieldSelector: cmd.FieldSelector, Context: cmd.Context}
+		if len(cmd.Args) > 1 {
+			return nil, tool.Argf("events takes at most one object: e.g. 'events pod/web-1'")
+		}
 		if len(cmd.Args) > 0 {
 			in.Object = cmd.Args[0]
 		}
-		return s.events(ctx, c, in)
+		return s.eventsAs(ctx, a, in)
 	case "api-resources":
 		return s.apiResources(ctx, c, APIResourcesInput{Context: cmd.Context})
 	case "config":
@@ -221,7 +256,7 @@ func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*t
 		}
 		return &tool.Result{Data: map[string]any{"server": v}, Text: fmt.Sprintf("Server Version: %s\n", v.GitVersion)}, nil
 	}
-	return nil, tool.Argf("kubectl %s is not supported; supported: get, describe, logs, events, api-resources, rollout status, config get-contexts, config current-context, version", cmd.Verb)
+	return nil, tool.Argf("kubectl %s is not supported", cmd.Verb)
 }
 
 // kubectlOutput maps -o values to k8s_get's output names.

@@ -1,7 +1,6 @@
 package tools
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -41,21 +40,54 @@ type LogsOutput struct {
 }
 
 func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Result, error) {
-	pod := strings.TrimPrefix(strings.TrimPrefix(in.Pod, "pod/"), "pods/")
+	return s.logsAs(ctx, direct(c), in)
+}
+
+// podName strips the pod/ prefixes kubectl accepts.
+func podName(p string) string {
+	for _, pre := range []string{"pods/", "pod/", "po/"} {
+		if strings.HasPrefix(p, pre) {
+			return p[len(pre):]
+		}
+	}
+	return p
+}
+
+func (s *Server) logsAs(ctx context.Context, a access, in LogsInput) (*tool.Result, error) {
+	pod := podName(in.Pod)
 	if pod == "" {
 		return nil, tool.Argf("pod is required")
 	}
-	cl, _, ns, err := s.target(c, in.Context, "pods", in.Namespace, false)
-	if err != nil {
+	if err := checkName("pod", pod); err != nil {
 		return nil, err
+	}
+	if in.Container != "" {
+		if err := checkContainer(in.Container); err != nil {
+			return nil, err
+		}
 	}
 	var grep *regexp.Regexp
 	if in.Grep != "" {
+		var err error
 		if grep, err = regexp.Compile(in.Grep); err != nil {
 			return nil, tool.Argf("grep is not a valid RE2 expression: %v", err)
 		}
 	}
 	opts := &corev1.PodLogOptions{Container: in.Container, Previous: in.Previous, Timestamps: true}
+	if in.Since != "" {
+		secs, err := parseSince(in.Since)
+		if err != nil {
+			return nil, err
+		}
+		opts.SinceSeconds = &secs
+	}
+	cl, res, ns, err := s.target(a, in.Context, "pods", in.Namespace, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNameFor("pod", pod, res); err != nil {
+		return nil, err
+	}
 	tail := in.Tail
 	if tail <= 0 {
 		tail = 200
@@ -66,14 +98,6 @@ func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Re
 		limit = 1 << 20
 	}
 	opts.LimitBytes = &limit
-	if in.Since != "" {
-		d, err := time.ParseDuration(in.Since)
-		if err != nil || d <= 0 {
-			return nil, tool.Argf("since %q: use a positive duration such as 30s, 10m or 2h", in.Since)
-		}
-		secs := int64(d.Seconds())
-		opts.SinceSeconds = &secs
-	}
 	container := in.Container
 	if container == "" {
 		p, err := cl.Typed.CoreV1().Pods(ns).Get(ctx, pod, metav1.GetOptions{})
@@ -84,6 +108,10 @@ func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Re
 		if err != nil {
 			return nil, tool.Argf("%v", err)
 		}
+		// The default-container annotation is the upstream's text.
+		if err := checkContainer(container); err != nil {
+			return nil, fmt.Errorf("pod %s names its default container badly in the API server's answer: %w", pod, err)
+		}
 		opts.Container = container
 	}
 	stream, err := cl.Typed.CoreV1().Pods(ns).GetLogs(pod, opts).Stream(ctx)
@@ -91,26 +119,43 @@ func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Re
 		return nil, fmt.Errorf("logs of pod %s container %s in %s: %w", pod, container, ns, err)
 	}
 	defer stream.Close()
-	out := LogsOutput{Pod: pod, Container: container, Namespace: ns, Items: []string{}}
-	counted := &countingReader{r: stream}
-	sc := bufio.NewScanner(counted)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		out.Scanned++
+	// The server's own cap, whatever the upstream honours.
+	counted := &countingReader{r: io.LimitReader(stream, limit)}
+	raw, err := io.ReadAll(counted)
+	if err != nil {
+		return nil, fmt.Errorf("read logs of pod %s: %w", pod, err)
+	}
+	// Masked whole before it is split or filtered: a private key printed
+	// over many lines is one value, and grep never sees (or counts) a
+	// hidden one.
+	lines := maskLogLines(a.c.Mask(string(raw)))
+	out := LogsOutput{Pod: pod, Container: container, Namespace: ns, Items: []string{}, Scanned: len(lines)}
+	for _, line := range lines {
 		if grep != nil && !grep.MatchString(line) {
 			continue
 		}
 		out.Items = append(out.Items, line)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read logs of pod %s: %w", pod, err)
 	}
 	if grep != nil {
 		out.Matched = len(out.Items)
 	}
 	out.Limited = counted.n >= limit
 	return &tool.Result{Data: out, Render: renderLines}, nil
+}
+
+// parseSince turns a since argument into whole seconds for the API: a
+// positive Go duration (30s, 10m, 2h), rounded up so that a sub-second
+// one still asks for at least 1 second (the API refuses 0).
+func parseSince(since string) (int64, error) {
+	d, err := time.ParseDuration(since)
+	if err != nil || d <= 0 {
+		return 0, tool.Argf("since %q: use a positive duration such as 30s, 10m or 2h", since)
+	}
+	secs := int64(d / time.Second)
+	if d%time.Second != 0 {
+		secs++
+	}
+	return secs, nil
 }
 
 // defaultContainer picks the container kubectl would.
