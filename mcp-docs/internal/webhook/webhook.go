@@ -3,6 +3,15 @@
 // shared secret). A valid push re-indexes the sources that follow the
 // pushed repository and branch; anything else is refused and changes
 // nothing.
+//
+// A delivery is accepted once. Gitea names each delivery (X-Gitea-Delivery,
+// a UUID), but the signature covers the body only, so a captured delivery
+// could be sent again under a new id: a delivery is refused when its id,
+// or its signed body, was already accepted within ReplayTTL. Gitea sends
+// no delivery time, in a header or in the signed body (the payload's
+// timestamps are the commits' own, set by whoever made them and years old
+// after a rebase), so there is no time window to check; the bounded set
+// of what was seen is the replay defence.
 package webhook
 
 import (
@@ -15,6 +24,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Push is the part of Gitea's push payload the index needs.
@@ -38,6 +49,49 @@ type Handler struct {
 	// Trigger queues a re-index of the named sources.
 	Trigger func(names []string)
 	Log     *slog.Logger
+	// Now is the clock (tests move it).
+	Now func() time.Time
+
+	seenOnce sync.Once
+	seen     *seenSet
+}
+
+// Replay bounds: how long, and how many, accepted deliveries are kept.
+const (
+	ReplayTTL  = 7 * 24 * time.Hour
+	ReplayKeep = 1 << 16
+)
+
+// seenSet holds keys for a time, the oldest dropped past a size.
+type seenSet struct {
+	mu    sync.Mutex
+	at    map[string]time.Time
+	order []string
+}
+
+// addOnce records keys, or returns one already recorded (and not yet
+// expired), recording nothing.
+func (s *seenSet) addOnce(now time.Time, keys ...string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.order) > 0 {
+		k := s.order[0]
+		if t, ok := s.at[k]; ok && now.Sub(t) < ReplayTTL && len(s.at) < ReplayKeep {
+			break
+		}
+		delete(s.at, k)
+		s.order = s.order[1:]
+	}
+	for _, k := range keys {
+		if _, ok := s.at[k]; ok {
+			return k
+		}
+	}
+	for _, k := range keys {
+		s.at[k] = now
+		s.order = append(s.order, k)
+	}
+	return ""
 }
 
 // maxBody bounds a payload (Gitea's pushes are far smaller).
@@ -61,6 +115,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !Valid(h.Secret, body, r.Header.Get("X-Gitea-Signature")) {
 		h.Log.Warn("webhook refused: bad signature", "remote", r.RemoteAddr, "event", r.Header.Get("X-Gitea-Event"))
 		http.Error(w, "signature does not match: check the webhook's secret", http.StatusUnauthorized)
+		return
+	}
+	// Only signed deliveries are remembered: no one else can fill the set.
+	id := strings.TrimSpace(r.Header.Get("X-Gitea-Delivery"))
+	if id == "" || len(id) > 128 {
+		http.Error(w, "no X-Gitea-Delivery header (or longer than 128 bytes): deliveries come from Gitea, which names each one", http.StatusBadRequest)
+		return
+	}
+	sum := sha256.Sum256(body)
+	h.seenOnce.Do(func() { h.seen = &seenSet{at: map[string]time.Time{}} })
+	now := time.Now()
+	if h.Now != nil {
+		now = h.Now()
+	}
+	if dup := h.seen.addOnce(now, "id:"+id, "body:"+hex.EncodeToString(sum[:])); dup != "" {
+		what := "delivery " + id
+		if strings.HasPrefix(dup, "body:") {
+			what = "the same payload"
+		}
+		h.Log.Warn("webhook refused: replayed delivery", "remote", r.RemoteAddr, "delivery", id, "seen", strings.SplitN(dup, ":", 2)[0])
+		http.Error(w, what+" was already received: a replayed delivery is refused", http.StatusConflict)
 		return
 	}
 	if ev := r.Header.Get("X-Gitea-Event"); ev != "" && ev != "push" {

@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -46,11 +49,14 @@ func TestHandler(t *testing.T) {
 		{"GET", "GET", "", "", "", 405, "POST a Gitea push", false},
 		{"garbage", "POST", "{", sign("0123456789abcdef", "{"), "push", 400, "not a push payload", false},
 	}
-	for _, c := range cases {
+	for i, c := range cases {
 		triggered = nil
+		h.seen = nil // each case a first delivery
+		h.seenOnce = sync.Once{}
 		req := httptest.NewRequest(c.method, "/webhook/gitea", strings.NewReader(c.body))
 		req.Header.Set("X-Gitea-Signature", c.sig)
 		req.Header.Set("X-Gitea-Event", c.event)
+		req.Header.Set("X-Gitea-Delivery", fmt.Sprintf("delivery-%d", i))
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		assert.Equal(t, c.code, rec.Code, c.name)
@@ -76,4 +82,58 @@ func TestSameRepo(t *testing.T) {
 	} {
 		assert.Equal(t, want, SameRepo(u, p), u)
 	}
+}
+
+func deliver(h *Handler, id, body, sig string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("POST", "/webhook/gitea", strings.NewReader(body))
+	req.Header.Set("X-Gitea-Signature", sig)
+	req.Header.Set("X-Gitea-Event", "push")
+	if id != "" {
+		req.Header.Set("X-Gitea-Delivery", id)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestReplayRefused: a delivery is accepted once; the same delivery id,
+// or the same signed payload under a new id, is refused and re-indexes
+// nothing; a delivery without an id is refused; the memory of deliveries
+// expires after ReplayTTL and is kept to ReplayKeep entries.
+func TestReplayRefused(t *testing.T) {
+	fired := 0
+	now := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	secret := "0123456789abcdef"
+	h := &Handler{Secret: []byte(secret), Log: slog.Default(), Now: func() time.Time { return now },
+		Trigger: func([]string) { fired++ },
+		Match:   func(Push) []string { return []string{"docs"} }}
+	push := `{"ref":"refs/heads/main","after":"abc","repository":{"full_name":"devops/docs"}}`
+	sig := sign(secret, push)
+
+	assert.Equal(t, http.StatusAccepted, deliver(h, "6a1c0d1e-0001", push, sig).Code)
+	rec := deliver(h, "6a1c0d1e-0001", push, sig)
+	assert.Equal(t, http.StatusConflict, rec.Code)
+	assert.Contains(t, rec.Body.String(), "delivery 6a1c0d1e-0001 was already received")
+	rec = deliver(h, "6a1c0d1e-9999", push, sig)
+	assert.Equal(t, http.StatusConflict, rec.Code, "the same payload under a new id")
+	assert.Contains(t, rec.Body.String(), "the same payload was already received")
+	rec = deliver(h, "", push, sig)
+	assert.Equal(t, http.StatusBadRequest, rec.Code)
+	assert.Contains(t, rec.Body.String(), "X-Gitea-Delivery")
+	assert.Equal(t, 1, fired, "only the first delivery re-indexed")
+
+	// A bad signature is refused before it is remembered.
+	other := strings.Replace(push, "abc", "def", 1)
+	assert.Equal(t, http.StatusUnauthorized, deliver(h, "6a1c0d1e-0002", other, sign("wrong-secret-000", other)).Code)
+	assert.Equal(t, http.StatusAccepted, deliver(h, "6a1c0d1e-0002", other, sign(secret, other)).Code)
+
+	now = now.Add(ReplayTTL + time.Minute)
+	assert.Equal(t, http.StatusAccepted, deliver(h, "6a1c0d1e-0001", push, sig).Code, "forgotten after ReplayTTL")
+	assert.Equal(t, 3, fired)
+
+	// Bounded: past ReplayKeep entries the oldest go.
+	for i := 0; i < ReplayKeep; i++ {
+		h.seen.addOnce(now, fmt.Sprintf("filler-%d", i))
+	}
+	assert.LessOrEqual(t, len(h.seen.at), ReplayKeep+1)
 }
