@@ -167,7 +167,7 @@ func Check(q string) (*Query, error) {
 		}
 	}
 	if out.Metric && (len(out.LineFilters) > 0 || len(out.LabelFilters) > 0) {
-		return nil, &Error{Msg: `a metric query may not filter lines or labels (|= "x", |~ "re", | status >= 500): Loki counts on unmasked lines, so a count could reveal a masked value. Filter a log query instead (its lines are re-checked after masking), or count whole streams (sum by (app) (count_over_time({namespace="web"}[5m])))`}
+		return nil, &Error{Msg: `a metric query may not filter lines or labels (|= "x", |~ "re", | status >= 500), so this one is refused: Loki counts on unmasked lines, so a count could reveal a masked value. Filter a log query instead (its lines are re-checked after masking), or count whole streams (sum by (app) (count_over_time({namespace="web"}[5m])))`}
 	}
 	if len(out.Selectors) == 0 {
 		return nil, &Error{Msg: `no stream selector: every query needs one, such as {app="api"} or rate({app="api"}[5m])`}

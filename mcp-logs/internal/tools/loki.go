@@ -57,7 +57,7 @@ type lokiPos struct {
 }
 
 func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.Result, error) {
-	q, err := s.checkQuery(ctx, in.Query)
+	q, lokiQuery, err := s.checkQuery(ctx, c, in.Query)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 		return nil, tool.Argf("direction %q: use backward (newest first) or forward (oldest first)", in.Direction)
 	}
 	if q.Metric {
-		return s.metricQuery(ctx, in, q)
+		return s.metricQuery(ctx, in, q, lokiQuery)
 	}
 	if in.Instant {
 		return nil, tool.Argf("instant applies to metric queries only; a log query always reads a range (since, or start/end)")
@@ -79,10 +79,11 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 	if err != nil {
 		return nil, err
 	}
+	limit := s.limit(in.Limit, 100)
 	var pos lokiPos
 	if c.Resume != "" {
-		if json.Unmarshal([]byte(c.Resume), &pos) != nil || pos.Start >= pos.End {
-			return nil, tool.Argf("invalid cursor: pass it back exactly as given")
+		if pos, err = s.resumeRange(c.Resume, in.Window, start, end); err != nil {
+			return nil, err
 		}
 		start, end = time.Unix(0, pos.Start).UTC(), time.Unix(0, pos.End).UTC()
 	} else {
@@ -92,8 +93,7 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 	if err != nil {
 		return nil, err
 	}
-	limit := s.limit(in.Limit, 100)
-	res, err := s.Loki.QueryRange(ctx, loki.Range{Query: in.Query, Start: start, End: end, Limit: limit + len(pos.Seen), Forward: forward})
+	res, err := s.Loki.QueryRange(ctx, loki.Range{Query: lokiQuery, Start: start, End: end, Limit: limit + len(pos.Seen), Forward: forward})
 	if err != nil {
 		return nil, lokiErr("query", err)
 	}
@@ -107,16 +107,31 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 	if forward {
 		boundary = pos.Start
 	}
-	kept := entries[:0]
+	// examined are the lines of this page before the re-check; kept those
+	// that pass it, masked, with their index in examined.
+	examined := entries[:0]
 	for _, e := range entries {
 		if e.Time.UnixNano() == boundary && seen[entryID(e)] {
 			continue
 		}
-		kept = append(kept, e)
+		examined = append(examined, e)
 	}
 	more := len(entries) >= limit+len(pos.Seen)
-	if len(kept) > limit {
-		kept, more = kept[:limit], true
+	if len(examined) > limit {
+		examined, more = examined[:limit], true
+	}
+	var kept []loki.Entry
+	var keptAt []int
+	for i, e := range examined {
+		// The whole entry is masked before anything looks at it, so a
+		// multi-line value is seen whole; the re-check runs on that.
+		line := c.Mask(e.Line)
+		if !keep(q, line, e.Labels, c.Mask) {
+			continue
+		}
+		e.Line = line
+		kept = append(kept, e)
+		keptAt = append(keptAt, i)
 	}
 	out := QueryOutput{ResultType: res.Type, Start: rfc(start), End: rfc(end), ScanBytes: scan, Items: make([]LokiItem, 0, len(kept))}
 	for _, e := range kept {
@@ -125,14 +140,23 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 	}
 	resume := func(shown int) string {
 		next := pos
-		if shown > 0 {
-			last := kept[shown-1]
-			t := last.Time.UnixNano()
+		// The page continues after the last line shown, or, when every
+		// kept line was shown, after the last line examined (lines the
+		// re-check dropped are not read again).
+		last := -1
+		switch {
+		case shown > 0 && shown < len(kept):
+			last = keptAt[shown-1]
+		case shown > 0 || len(kept) == 0:
+			last = len(examined) - 1
+		}
+		if last >= 0 {
+			t := examined[last].Time.UnixNano()
 			var ids []string
 			if t == boundary {
 				ids = append(ids, pos.Seen...)
 			}
-			for _, e := range kept[:shown] {
+			for _, e := range examined[:last+1] {
 				if e.Time.UnixNano() == t {
 					ids = append(ids, entryID(e))
 				}
@@ -149,26 +173,74 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 	return &tool.Result{Data: out, Render: renderLoki, Resume: resume, More: more}, nil
 }
 
-// checkQuery runs the local check, then Loki's own parser, which does not
-// run the query.
-func (s *Server) checkQuery(ctx context.Context, query string) (*logql.Query, error) {
+// maxSeen bounds the boundary lines a cursor carries (each widens the next
+// request's limit by one).
+const maxSeen = 5000
+
+// resumeRange reads a log query's cursor position and re-checks it: the
+// binder signs cursors, so a forged one never arrives, but a position is
+// still held to this server's range cap and, for a start/end window, to
+// that window (defence in depth: no position can widen what the call's
+// arguments and --max-range allow).
+func (s *Server) resumeRange(raw string, w Window, start, end time.Time) (lokiPos, error) {
+	var pos lokiPos
+	if json.Unmarshal([]byte(raw), &pos) != nil || pos.Start >= pos.End || len(pos.Seen) > maxSeen {
+		return pos, tool.Argf("invalid cursor: pass it back exactly as given")
+	}
+	if s.MaxRange > 0 && time.Duration(pos.End-pos.Start) > s.MaxRange {
+		return pos, tool.Argf("invalid cursor: its range is over this server's cap of %s", human(s.MaxRange))
+	}
+	if w.Start != "" && (pos.Start < start.UnixNano() || pos.End > end.UnixNano()) {
+		return pos, tool.Argf("invalid cursor: its range is outside the call's start/end")
+	}
+	if w.Start == "" && w.End != "" && pos.End > end.UnixNano() {
+		return pos, tool.Argf("invalid cursor: its range is outside the call's end")
+	}
+	return pos, nil
+}
+
+// checkQuery runs the local check, then Loki's own parser (which does not
+// run the query), whose canonical form must pass the check too, so the
+// two parsers cannot read the query differently. It returns the query
+// Loki is to run: negative line filters taken out (they are applied to the
+// masked lines here) and every selector held to the caller's namespaces.
+func (s *Server) checkQuery(ctx context.Context, c *tool.Call, query string) (*logql.Query, string, error) {
 	q, err := logql.Check(query)
 	if err != nil {
-		return nil, tool.Argf("%v", err)
+		return nil, "", tool.Argf("%v", err)
 	}
 	if s.MaxRange > 0 && q.MaxRange > s.MaxRange {
-		return nil, tool.Argf("range [%s] is over this server's cap of %s", human(q.MaxRange), human(s.MaxRange))
+		return nil, "", tool.Argf("range [%s] is over this server's cap of %s", human(q.MaxRange), human(s.MaxRange))
 	}
-	if _, err := s.Loki.FormatQuery(ctx, query); err != nil {
+	ns, err := namespaceScope(c)
+	if err != nil {
+		return nil, "", err
+	}
+	if formatted, err := s.Loki.FormatQuery(ctx, query); err != nil {
 		var le *loki.Error
 		if errors.As(err, &le) && le.Status == http.StatusBadRequest {
-			return nil, tool.Argf("Loki cannot parse the query: %s", le.Msg)
+			return nil, "", tool.Argf("Loki cannot parse the query: %s", le.Msg)
 		}
 		if !errors.As(err, &le) || le.Status != http.StatusNotFound {
-			return nil, lokiErr("check query", err)
+			return nil, "", lokiErr("check query", err)
+		}
+	} else if formatted != "" {
+		fq, err := logql.Check(formatted)
+		if err != nil {
+			return nil, "", tool.Argf("as Loki reads it (%s): %v", formatted, err)
+		}
+		if fq.Metric != q.Metric || len(fq.Selectors) != len(q.Selectors) || len(fq.LineFilters) > len(q.LineFilters) || !subset(fq.LabelFilters, q.LabelFilters) {
+			return nil, "", tool.Argf("Loki reads this query differently (as %s); write it as Loki formats it", formatted)
+		}
+		if s.MaxRange > 0 && fq.MaxRange > s.MaxRange {
+			return nil, "", tool.Argf("range [%s] is over this server's cap of %s", human(fq.MaxRange), human(s.MaxRange))
 		}
 	}
-	return q, nil
+	lq, err := forLoki(c, ns, query, q)
+	if err != nil {
+		return nil, "", err
+	}
+	return q, lq, nil
 }
 
 // guard asks the index how much the query's selectors cover and refuses
@@ -212,7 +284,7 @@ func (s *Server) volume(ctx context.Context, sel string, start, end time.Time) (
 	return n, nil
 }
 
-func (s *Server) metricQuery(ctx context.Context, in QueryInput, q *logql.Query) (*tool.Result, error) {
+func (s *Server) metricQuery(ctx context.Context, in QueryInput, q *logql.Query, lokiQuery string) (*tool.Result, error) {
 	out := QueryOutput{Items: []LokiItem{}}
 	var res *loki.Result
 	if in.Instant {
@@ -229,7 +301,7 @@ func (s *Server) metricQuery(ctx context.Context, in QueryInput, q *logql.Query)
 			return nil, err
 		}
 		out.End, out.ScanBytes = rfc(at), scan
-		if res, err = s.Loki.Query(ctx, in.Query, at, 0); err != nil {
+		if res, err = s.Loki.Query(ctx, lokiQuery, at, 0); err != nil {
 			return nil, lokiErr("query", err)
 		}
 	} else {
@@ -251,7 +323,7 @@ func (s *Server) metricQuery(ctx context.Context, in QueryInput, q *logql.Query)
 			return nil, err
 		}
 		out.Start, out.End, out.ScanBytes = rfc(start), rfc(end), scan
-		if res, err = s.Loki.QueryRange(ctx, loki.Range{Query: in.Query, Start: start, End: end, Step: step}); err != nil {
+		if res, err = s.Loki.QueryRange(ctx, loki.Range{Query: lokiQuery, Start: start, End: end, Step: step}); err != nil {
 			return nil, lokiErr("query", err)
 		}
 	}
@@ -376,20 +448,27 @@ type ListOutput struct {
 }
 
 // scoped reads the optional (or, with need, required) selector and the
-// time window that the listing tools share.
-func (s *Server) scoped(query string, need bool, w Window) (string, time.Time, time.Time, error) {
+// time window that the listing tools share, and holds the selector to the
+// caller's namespaces (a scope-only selector when none was given and the
+// caller is restricted).
+func (s *Server) scoped(c *tool.Call, query string, need bool, w Window) (string, *nsScope, time.Time, time.Time, error) {
+	var zero time.Time
 	if need && query == "" {
-		return "", time.Time{}, time.Time{}, tool.Argf("query is required: a stream selector such as {namespace=\"web\"}")
+		return "", nil, zero, zero, tool.Argf("query is required: a stream selector such as {namespace=\"web\"}")
 	}
-	sel, err := s.selectorArg(query)
+	ns, err := namespaceScope(c)
 	if err != nil {
-		return "", time.Time{}, time.Time{}, err
+		return "", nil, zero, zero, err
+	}
+	sel, err := s.selectorArg(c, ns, query)
+	if err != nil {
+		return "", nil, zero, zero, err
 	}
 	start, end, err := s.window(w, time.Hour)
-	return sel, start, end, err
+	return ns.selector(sel), ns, start, end, err
 }
 
-func (s *Server) selectorArg(query string) (string, error) {
+func (s *Server) selectorArg(c *tool.Call, ns *nsScope, query string) (string, error) {
 	if query == "" {
 		return "", nil
 	}
@@ -397,14 +476,17 @@ func (s *Server) selectorArg(query string) (string, error) {
 	if err != nil {
 		return "", tool.Argf("%v", err)
 	}
-	if q.Metric || len(q.Selectors) != 1 {
+	if q.Metric || len(q.Selectors) != 1 || len(q.LineFilters) > 0 || len(q.LabelFilters) > 0 {
 		return "", tool.Argf("query must be one stream selector, e.g. {namespace=\"web\"}")
+	}
+	if _, err := ns.narrow(c, query, q); err != nil {
+		return "", err
 	}
 	return q.Selectors[0].String(), nil
 }
 
 func (s *Server) labels(ctx context.Context, c *tool.Call, in LabelsInput) (*tool.Result, error) {
-	sel, start, end, err := s.scoped(in.Query, false, in.Window)
+	sel, _, start, end, err := s.scoped(c, in.Query, false, in.Window)
 	if err != nil {
 		return nil, err
 	}
@@ -419,7 +501,7 @@ func (s *Server) labelValues(ctx context.Context, c *tool.Call, in LabelValuesIn
 	if in.Name == "" {
 		return nil, tool.Argf("name is required: a label name from logs_labels")
 	}
-	sel, start, end, err := s.scoped(in.Query, false, in.Window)
+	sel, ns, start, end, err := s.scoped(c, in.Query, false, in.Window)
 	if err != nil {
 		return nil, err
 	}
@@ -427,7 +509,30 @@ func (s *Server) labelValues(ctx context.Context, c *tool.Call, in LabelValuesIn
 	if err != nil {
 		return nil, lokiErr("label values", err)
 	}
+	if in.Name == nsLabel {
+		kept := vals[:0]
+		for _, v := range vals {
+			if ns.allows(c, v) {
+				kept = append(kept, v)
+			}
+		}
+		vals = kept
+	}
 	return &tool.Result{Data: ListOutput{Items: nonNil(vals)}, Render: renderList}, nil
+}
+
+// subset reports whether every name of a is in b.
+func subset(a, b []string) bool {
+	for _, x := range a {
+		found := false
+		for _, y := range b {
+			found = found || x == y
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 func nonNil(s []string) []string {
@@ -458,7 +563,7 @@ type SeriesOutput struct {
 }
 
 func (s *Server) series(ctx context.Context, c *tool.Call, in SeriesInput) (*tool.Result, error) {
-	sel, start, end, err := s.scoped(in.Query, true, in.Window)
+	sel, _, start, end, err := s.scoped(c, in.Query, true, in.Window)
 	if err != nil {
 		return nil, err
 	}
@@ -512,6 +617,13 @@ func (s *Server) stats(ctx context.Context, c *tool.Call, in StatsInput) (*tool.
 	q, err := logql.Check(in.Query)
 	if err != nil {
 		return nil, tool.Argf("%v", err)
+	}
+	ns, err := namespaceScope(c)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ns.narrow(c, in.Query, q); err != nil {
+		return nil, err
 	}
 	start, end, err := s.window(in.Window, time.Hour)
 	if err != nil {
@@ -578,7 +690,7 @@ type PatternsOutput struct {
 }
 
 func (s *Server) patterns(ctx context.Context, c *tool.Call, in PatternsInput) (*tool.Result, error) {
-	sel, start, end, err := s.scoped(in.Query, true, in.Window)
+	sel, _, start, end, err := s.scoped(c, in.Query, true, in.Window)
 	if err != nil {
 		return nil, err
 	}

@@ -40,13 +40,13 @@ func (s *Server) now() time.Time {
 func (s *Server) Tools() []tool.Tool {
 	return []tool.Tool{
 		tool.New[QueryInput, QueryOutput]("logs_query", "Query Loki with LogQL",
-			`Runs a LogQL query on Loki. A log query ({app="api"} |= "error" | json) returns lines newest first with timestamp and stream labels; a metric query (sum by (app) (rate({app="api"}[5m]))) returns series, over a range or, with instant, at one time. The stream selector needs at least one label = "value" matcher; the range is capped, and a query whose index stats exceed the scan cap is refused with the numbers so it can be narrowed. Use logs_labels and logs_label_values to find streams. Secrets in lines are masked.`,
+			`Runs a LogQL query on Loki. A log query ({app="api"} |= "error" | json) returns lines newest first with timestamp and stream labels; a metric query (sum by (app) (rate({app="api"}[5m]))) returns series, over a range or, with instant, at one time. The stream selector needs at least one label = "value" matcher; the range is capped, and a query whose index stats exceed the scan cap is refused with the numbers so it can be narrowed. Use logs_labels and logs_label_values to find streams. Secrets in lines are masked, and filters only ever see masked text: Loki filters unmasked lines, so allowed stages are only line filters (|= and |~, kept when they match the masked line away from masked values; != and !~, applied here to the masked lines), | json and | logfmt without parameters, and label filters with = =~ > >= < <= == (a line whose compared label is masked is dropped). Stages that rewrite lines or labels (line_format, label_format, unpack, regexp, pattern, unwrap, parser parameters, label_replace), negative label filters, and any filter in a metric query are refused with the reason. A role limited to some namespaces has every stream selector narrowed to them (namespace=~"..."), and a selector naming another namespace is refused.`,
 			s.query),
 		tool.New[LabelsInput, ListOutput]("logs_labels", "List Loki label names",
-			"Label names seen in a time range (default the last hour), optionally only in the streams of a selector.",
+			"Label names seen in a time range (default the last hour), optionally only in the streams of a selector; within the caller's namespaces.",
 			s.labels),
 		tool.New[LabelValuesInput, ListOutput]("logs_label_values", "List values of a Loki label",
-			"Values of one label in a time range (default the last hour), optionally only in the streams of a selector.",
+			"Values of one label in a time range (default the last hour), optionally only in the streams of a selector; within the caller's namespaces (namespace values outside them are left out).",
 			s.labelValues),
 		tool.New[SeriesInput, SeriesOutput]("logs_series", "List Loki streams",
 			"The streams (label sets) a selector matches in a time range.",

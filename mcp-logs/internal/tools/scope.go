@@ -1,0 +1,273 @@
+package tools
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/opsmcp/opsmcp/mcp-logs/internal/logql"
+	"github.com/opsmcp/opsmcp/shared/mask"
+	"github.com/opsmcp/opsmcp/shared/tool"
+)
+
+// nsLabel is the Loki label the policy scope "namespaces" applies to.
+const nsLabel = "namespace"
+
+// nsScope is what the caller's policy scope "namespaces" allows on Loki:
+// nil when unrestricted, else a regular expression of the allowed globs
+// that every stream selector is narrowed with.
+type nsScope struct {
+	pats []string
+	re   string
+}
+
+// namespaceScope reads the caller's scope. A role restricted to no
+// namespace at all may read no stream.
+func namespaceScope(c *tool.Call) (*nsScope, error) {
+	pats := c.Scope("namespaces")
+	if pats == nil {
+		return nil, nil
+	}
+	if len(pats) == 0 {
+		return nil, tool.Deniedf("your role may read no Loki namespace (policy scope namespaces is empty)")
+	}
+	parts := make([]string, 0, len(pats))
+	for _, p := range pats {
+		parts = append(parts, globRegexp(p))
+	}
+	sort.Strings(parts)
+	return &nsScope{pats: pats, re: strings.Join(parts, "|")}, nil
+}
+
+// narrow holds every selector of q to the scope: a selector naming a
+// namespace outside it by = is refused (so the caller learns why nothing
+// came back), any other gets the matcher namespace=~"<allowed>" added, so
+// regular expressions and missing namespace matchers cannot widen it.
+// It returns the query text with the matchers inserted.
+func (ns *nsScope) narrow(c *tool.Call, query string, q *logql.Query) (string, error) {
+	if ns == nil {
+		return query, nil
+	}
+	for i := range q.Selectors {
+		for _, m := range q.Selectors[i].Matchers {
+			if m.Label == nsLabel && m.Op == "=" && !c.Allows("namespaces", m.Value) {
+				return "", tool.Deniedf("your role may not read Loki namespace %q; it may read %s", m.Value, strings.Join(ns.pats, ", "))
+			}
+		}
+	}
+	var edits []edit
+	for i := range q.Selectors {
+		sel := &q.Selectors[i]
+		sel.Matchers = append(sel.Matchers, logql.Matcher{Label: nsLabel, Op: "=~", Value: ns.re})
+		edits = append(edits, edit{at: sel.Close, end: sel.Close, text: ", " + nsLabel + "=~" + strconv.Quote(ns.re)})
+	}
+	return apply(query, edits), nil
+}
+
+// selector is a bare selector for the listing tools: the caller's, or
+// one of the scope alone when the caller gave none.
+func (ns *nsScope) selector(sel string) string {
+	if ns == nil || sel != "" {
+		return sel
+	}
+	return "{" + nsLabel + "=~" + strconv.Quote(ns.re) + "}"
+}
+
+// allows filters namespace label values to the scope.
+func (ns *nsScope) allows(c *tool.Call, v string) bool {
+	return ns == nil || c.Allows("namespaces", v)
+}
+
+// globRegexp turns a policy glob (path.Match syntax: * ? [a-z] \x) into
+// an RE2 expression for a Loki =~ matcher, which Loki anchors.
+func globRegexp(glob string) string {
+	var b strings.Builder
+	for i := 0; i < len(glob); i++ {
+		switch c := glob[i]; c {
+		case '*':
+			b.WriteString("[^/]*")
+		case '?':
+			b.WriteString("[^/]")
+		case '\\':
+			if i+1 < len(glob) {
+				i++
+				b.WriteString(regexp.QuoteMeta(glob[i : i+1]))
+			}
+		case '[':
+			j := i + 1
+			if j < len(glob) && glob[j] == '^' {
+				j++
+			}
+			for j < len(glob) && glob[j] != ']' {
+				if glob[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(glob) {
+				b.WriteString(regexp.QuoteMeta(glob[i:])) // policy.Parse refuses this; never widen
+				return b.String()
+			}
+			class := glob[i+1 : j]
+			b.WriteString("[")
+			if strings.HasPrefix(class, "^") {
+				b.WriteString("^")
+				class = class[1:]
+			}
+			for k := 0; k < len(class); k++ {
+				if class[k] == '\\' && k+1 < len(class) {
+					k++
+				}
+				if strings.ContainsRune(`\[]^`, rune(class[k])) {
+					b.WriteByte('\\')
+				}
+				b.WriteByte(class[k])
+			}
+			b.WriteString("]")
+			i = j
+		default:
+			b.WriteString(regexp.QuoteMeta(glob[i : i+1]))
+		}
+	}
+	return b.String()
+}
+
+// edit replaces query[at:end] with text.
+type edit struct {
+	at, end int
+	text    string
+}
+
+// apply makes non-overlapping edits to s.
+func apply(s string, edits []edit) string {
+	sort.Slice(edits, func(i, j int) bool { return edits[i].at < edits[j].at })
+	var b strings.Builder
+	last := 0
+	for _, e := range edits {
+		b.WriteString(s[last:e.at])
+		b.WriteString(e.text)
+		last = e.end
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// forLoki is the query Loki runs: negative line filters are taken out
+// (applied to the masked lines here instead: Loki would drop the lines
+// whose unmasked text matches, and which lines are missing would tell a
+// masked value), and scope matchers are added.
+func forLoki(c *tool.Call, ns *nsScope, query string, q *logql.Query) (string, error) {
+	var edits []edit
+	for _, f := range q.LineFilters {
+		if f.Negative() {
+			edits = append(edits, edit{at: f.Start, end: f.End, text: " "})
+		}
+	}
+	stripped := apply(query, edits)
+	if ns == nil {
+		return stripped, nil
+	}
+	// Re-read the stripped text for the selectors' positions.
+	sq, err := logql.Check(stripped)
+	if err != nil {
+		return "", fmt.Errorf("internal error: the query without its negative filters does not parse: %w", err)
+	}
+	out, err := ns.narrow(c, stripped, sq)
+	if err != nil {
+		return "", err
+	}
+	q.Selectors = sq.Selectors
+	return out, nil
+}
+
+// keep re-checks one returned line on its masked text and says whether it
+// stays: each positive line filter must match the masked line away from
+// every masked value, no negative one may match it, and no label a label
+// filter compared may be masked. line is the masked line.
+func keep(q *logql.Query, line string, labels map[string]string, maskText func(string) string) bool {
+	spans := placeholderSpans(line)
+	for _, f := range q.LineFilters {
+		hit := false
+		for _, v := range f.Values {
+			if matches(f.Regexp(), v, line, spans, f.Negative()) {
+				hit = true
+				break
+			}
+		}
+		if hit == f.Negative() {
+			return false
+		}
+	}
+	for _, name := range q.LabelFilters {
+		v, ok := labels[name]
+		if !ok {
+			continue
+		}
+		if mask.SensitiveKey(name) || strings.Contains(v, mask.Prefix) || maskText(v) != v || strings.Contains(maskText(name+"="+v), mask.Prefix) {
+			return false // Loki compared a value the result hides
+		}
+	}
+	return true
+}
+
+// matches reports whether v (a literal, or a regular expression) matches
+// line: anywhere when any is set, else only by a match that touches no
+// span.
+func matches(isRE bool, v, line string, spans [][2]int, any bool) bool {
+	var locs [][]int
+	if isRE {
+		re, err := regexp.Compile(v)
+		if err != nil {
+			return false // the checker compiled it; never keep on doubt
+		}
+		locs = re.FindAllStringIndex(line, -1)
+	} else {
+		for from := 0; from <= len(line); {
+			i := strings.Index(line[from:], v)
+			if i < 0 {
+				break
+			}
+			locs = append(locs, []int{from + i, from + i + len(v)})
+			from += i + max(len(v), 1)
+		}
+	}
+	for _, l := range locs {
+		if any || !touches(spans, l[0], l[1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// touches reports whether [start, end) overlaps a span, or, empty, lies
+// inside one.
+func touches(spans [][2]int, start, end int) bool {
+	for _, s := range spans {
+		if start < s[1] && s[0] < end || start == end && s[0] < start && start < s[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// placeholderSpans finds the masked values in masked text: every
+// "[MASKED" to the next "]", and to the end when none follows (a
+// placeholder in the raw line counts too: it may stand for anything).
+func placeholderSpans(s string) [][2]int {
+	var out [][2]int
+	for off := 0; ; {
+		i := strings.Index(s[off:], mask.Prefix)
+		if i < 0 {
+			return out
+		}
+		start := off + i
+		end := strings.IndexByte(s[start:], ']')
+		if end < 0 {
+			return append(out, [2]int{start, len(s)})
+		}
+		out = append(out, [2]int{start, start + end + 1})
+		off = start + end + 1
+	}
+}
