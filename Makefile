@@ -7,7 +7,7 @@ GO    ?= go
 PKGS  := ./shared/... ./mcp-kubernetes/... ./mcp-logs/... ./mcp-gitea/... ./mcp-swarm/... ./mcp-docs/... ./orchestrator/...
 E2E   := ./e2e/...
 
-.PHONY: all build test unit e2e upstreams vet fmt run bench clean images
+.PHONY: all build test unit e2e upstreams vet fmt run bench fuzz fuzz-short clean images
 
 all: build
 
@@ -42,8 +42,20 @@ vet:
 	@unformatted=$$(gofmt -l shared mcp-kubernetes mcp-logs mcp-gitea mcp-swarm mcp-docs orchestrator e2e); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS) $(E2E)
 
+# Unit tests run with the race detector: the servers and the orchestrator
+# serve concurrent calls.
 unit:
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -race -count=1 $(PKGS)
+
+# Every native fuzz target (parsers of caller and upstream text, the
+# masker): a short pass in `make test`, a long one in `make fuzz`. Seed
+# corpora live in each package's testdata/fuzz.
+FUZZTIME ?= 60s
+fuzz:
+	bash scripts/fuzz.sh $(FUZZTIME)
+
+fuzz-short:
+	bash scripts/fuzz.sh 3s
 
 # Builds etcd, kube-apiserver, kube-controller-manager, Loki, logcli, Gitea
 # and Ollama from the Go module proxy and unpacks Debian's Docker engine the
@@ -55,7 +67,7 @@ upstreams:
 e2e: upstreams
 	$(GO) test -count=1 -timeout 30m $(E2E)
 
-test: vet unit e2e
+test: vet unit fuzz-short e2e
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
