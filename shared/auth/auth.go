@@ -288,7 +288,7 @@ func Authenticate(v Verifier, d *Delegation, next http.Handler) http.Handler {
 			r.Header.Del(HeaderUserToken)
 		}
 		ctx := WithBearer(With(r.Context(), p), token)
-		next.ServeHTTP(w, r.WithContext(ctx))
+		withTokenInfo(next).ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
