@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -27,7 +28,7 @@ type Item struct {
 	Namespace string   `json:"namespace,omitempty"`
 	Images    []string `json:"images,omitempty"`
 	Details   []string `json:"details,omitempty"`
-	Rule      string   `json:"rule,omitempty" jsonschema:"a finding's rule: image-latest, image-unpinned, no-resources, privileged, host-path, plaintext-secret"`
+	Rule      string   `json:"rule,omitempty" jsonschema:"a finding's rule: image-latest, image-unpinned, no-resources, privileged, host-path, plaintext-secret, parse-error, not-analysed"`
 	Message   string   `json:"message,omitempty"`
 }
 
@@ -38,6 +39,10 @@ func Candidate(p string) bool {
 	ext := path.Ext(p)
 	return ext == ".yaml" || ext == ".yml" || ext == ".tf" || base == "Jenkinsfile"
 }
+
+// FileTimeout bounds the analysis of one file: file contents are hostile,
+// and one file that parses slowly must not hold up the rest of the call.
+var FileTimeout = 2 * time.Second
 
 // Analyze inventories files (path -> content), findings first by path
 // and line, then objects.
@@ -55,25 +60,7 @@ func Analyze(files map[string][]byte) []Item {
 		}
 	}
 	for _, p := range paths {
-		b := files[p]
-		base := path.Base(p)
-		switch {
-		case base == "Jenkinsfile":
-			items = append(items, jenkinsfile(p, b)...)
-		case path.Ext(p) == ".tf":
-			items = append(items, terraform(p, b)...)
-		case base == "Chart.yaml":
-			items = append(items, chart(p, b, files[path.Join(path.Dir(p), "values.yaml")])...)
-		case inChart(p, charts):
-			// Templates are not YAML until rendered; values.yaml is read
-			// with its Chart.yaml.
-		case isWorkflow(p):
-			items = append(items, workflow(p, b)...)
-		case isCompose(base):
-			items = append(items, compose(p, b)...)
-		default:
-			items = append(items, manifests(p, b)...)
-		}
+		items = append(items, limited(p, func() []Item { return analyzeFile(p, files, charts) })...)
 	}
 	sort.SliceStable(items, func(i, j int) bool {
 		fi, fj := items[i].Kind == "finding", items[j].Kind == "finding"
@@ -86,6 +73,64 @@ func Analyze(files map[string][]byte) []Item {
 		return items[i].Line < items[j].Line
 	})
 	return items
+}
+
+// AnalyzeFile inventories one file alone (a Chart.yaml without its
+// values), within FileTimeout: the entry point for one file's content.
+func AnalyzeFile(p string, b []byte) []Item {
+	files := map[string][]byte{p: b}
+	charts := map[string]bool{}
+	if path.Base(p) == "Chart.yaml" {
+		charts[path.Dir(p)] = true
+	}
+	return limited(p, func() []Item { return analyzeFile(p, files, charts) })
+}
+
+// limited runs one file's analysis with FileTimeout and a recover: past
+// the limit, or on a parser panic, the file gets one finding saying it
+// was not analysed, and the call goes on. (A goroutine cannot be stopped:
+// a slow one finishes in the background, its result dropped.)
+func limited(p string, f func() []Item) []Item {
+	done := make(chan []Item, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- []Item{finding(p, 0, "not-analysed", "this file could not be analysed (the parser failed on it)")}
+			}
+		}()
+		done <- f()
+	}()
+	t := time.NewTimer(FileTimeout)
+	defer t.Stop()
+	select {
+	case items := <-done:
+		return items
+	case <-t.C:
+		return []Item{finding(p, 0, "not-analysed", "this file was not analysed: it took longer than %s", FileTimeout)}
+	}
+}
+
+func analyzeFile(p string, files map[string][]byte, charts map[string]bool) []Item {
+	b := files[p]
+	base := path.Base(p)
+	switch {
+	case base == "Jenkinsfile":
+		return jenkinsfile(p, b)
+	case path.Ext(p) == ".tf":
+		return terraform(p, b)
+	case base == "Chart.yaml":
+		return chart(p, b, files[path.Join(path.Dir(p), "values.yaml")])
+	case inChart(p, charts):
+		// Templates are not YAML until rendered; values.yaml is read
+		// with its Chart.yaml.
+		return nil
+	case isWorkflow(p):
+		return workflow(p, b)
+	case isCompose(base):
+		return compose(p, b)
+	default:
+		return manifests(p, b)
+	}
 }
 
 func inChart(p string, charts map[string]bool) bool {
