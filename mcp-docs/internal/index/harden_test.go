@@ -101,12 +101,15 @@ func TestRunawayParseIsSkipped(t *testing.T) {
 	ix, st := newIndexer(t, dir)
 	release := make(chan struct{})
 	defer close(release)
-	ix.Parser = &parse.InProcess{Limits: parse.Limits{Timeout: 300 * time.Millisecond}, Func: func(kind, name string, data []byte) ([]parse.Section, error) {
+	var stuck atomic.Int32
+	runaway := &parse.InProcess{Limits: parse.Limits{Timeout: 300 * time.Millisecond}, Func: func(kind, name string, data []byte) ([]parse.Section, error) {
 		if name == "stuck.md" {
+			stuck.Add(1)
 			<-release
 		}
 		return parse.Parse(kind, name, data)
 	}}
+	ix.Parser = runaway
 	ctx := context.Background()
 	rep, err := ix.Index(ctx, source.Source{Name: "docs", Path: docs})
 	require.NoError(t, err)
@@ -127,6 +130,17 @@ func TestRunawayParseIsSkipped(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("a second run waited on the abandoned parse")
 	}
+	assert.EqualValues(t, 1, stuck.Load(), "this process does not try it again")
+
+	// A new process (a restart) tries it once more: on a busy machine a
+	// good file can hit the deadline.
+	again := &index.Indexer{Store: st, Reader: ix.Reader, Masker: ix.Masker, Chunk: ix.Chunk, Parser: runaway}
+	for i := 0; i < 2; i++ {
+		rep, err = again.Index(ctx, source.Source{Name: "docs", Path: docs})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"stuck.md: parse took longer than 300ms"}, rep.Skipped)
+	}
+	assert.EqualValues(t, 2, stuck.Load(), "once per process")
 }
 
 // pemKey is a private key block of 50 body lines.

@@ -12,6 +12,7 @@ package index
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path"
@@ -49,6 +50,7 @@ type Indexer struct {
 	locksMu  sync.Mutex
 	runs     map[string]*sync.Mutex // one run per source at a time
 	embedMu  sync.Mutex             // one embedding pass at a time
+	retried  map[string]bool        // hashes of files past their deadline in this process
 	inParser parse.Parser
 }
 
@@ -176,7 +178,7 @@ func (ix *Indexer) Index(ctx context.Context, src source.Source) (Report, error)
 		seen[f.Path] = true
 		if old, ok := stored[f.Path]; ok && old.Hash == f.Hash {
 			rep.Unchanged++
-			if old.Note != "" {
+			if old.Note != "" && !ix.retryOnce(old) {
 				// Skipped before, unchanged since: not parsed again.
 				skip(f.Path, old.Note)
 			}
@@ -185,11 +187,20 @@ func (ix *Indexer) Index(ctx context.Context, src source.Source) (Report, error)
 					return rep, err
 				}
 			}
-			continue
+			if old.Note == "" || !ix.retryOnce(old) {
+				continue
+			}
+			rep.Unchanged--
 		}
 		chunks, err := ix.chunks(ctx, src.Name, kind, f)
 		if ctx.Err() != nil {
 			return rep, ctx.Err()
+		}
+		if errors.Is(err, parse.ErrWorker) {
+			return rep, err // no file's fault: nothing recorded against it
+		}
+		if parse.IsTimeout(err) {
+			ix.markRetried(f.Hash)
 		}
 		note := ""
 		if err != nil {
@@ -254,6 +265,30 @@ func (ix *Indexer) lastSource(ctx context.Context, name string) store.Source {
 	}
 	return store.Source{}
 }
+
+// retryOnce says whether a file skipped for its deadline is parsed once
+// more: on a busy machine a good file can hit it, so each process tries
+// such a file once again; a file that loops costs one deadline per start.
+func (ix *Indexer) retryOnce(f store.File) bool {
+	if !strings.HasPrefix(f.Note, timeoutNote) {
+		return false
+	}
+	ix.locksMu.Lock()
+	defer ix.locksMu.Unlock()
+	return !ix.retried[f.Hash]
+}
+
+func (ix *Indexer) markRetried(hash string) {
+	ix.locksMu.Lock()
+	defer ix.locksMu.Unlock()
+	if ix.retried == nil {
+		ix.retried = map[string]bool{}
+	}
+	ix.retried[hash] = true
+}
+
+// timeoutNote starts the note of a file past its parse deadline.
+const timeoutNote = "parse took longer than"
 
 // noteOf is why a file was skipped, as stored and shown: masked (a
 // parser's error may quote the file) and short.

@@ -53,9 +53,23 @@ func (l Limits) WithDefaults() Limits {
 
 // LimitError says a file went past a bound of its parse (time, memory,
 // output). Such a file is skipped and reported; the run goes on.
-type LimitError struct{ Reason string }
+type LimitError struct {
+	Reason  string
+	timeout bool
+}
 
 func (e *LimitError) Error() string { return e.Reason }
+
+// ErrWorker marks a failure of the parse worker itself (it could not be
+// started): not the file's fault, so not a reason to skip the file.
+var ErrWorker = errors.New("parse worker")
+
+// IsTimeout reports whether err is a LimitError for the deadline: on a
+// busy machine a good file can hit it, so it is worth one more try.
+func IsTimeout(err error) bool {
+	var le *LimitError
+	return errors.As(err, &le) && le.timeout
+}
 
 // IsLimit reports whether err is a LimitError.
 func IsLimit(err error) bool {
@@ -75,7 +89,7 @@ type Parser interface {
 // checkOutput enforces the output bounds on a parse's result.
 func checkOutput(s []Section, l Limits) error {
 	if len(s) > l.MaxSections {
-		return &LimitError{fmt.Sprintf("parse made more than %d sections", l.MaxSections)}
+		return &LimitError{Reason: fmt.Sprintf("parse made more than %d sections", l.MaxSections)}
 	}
 	var n int64
 	for _, x := range s {
@@ -85,7 +99,7 @@ func checkOutput(s []Section, l Limits) error {
 		}
 	}
 	if n > l.MaxOutputBytes {
-		return &LimitError{fmt.Sprintf("parse made more than %d MiB of text", l.MaxOutputBytes>>20)}
+		return &LimitError{Reason: fmt.Sprintf("parse made more than %d MiB of text", l.MaxOutputBytes>>20)}
 	}
 	return nil
 }
@@ -142,7 +156,7 @@ func (p *InProcess) Parse(ctx context.Context, kind, name string, data []byte) (
 		return r.s, checkOutput(r.s, l)
 	case <-timer.C:
 		p.abandoned.Add(1)
-		return nil, &LimitError{fmt.Sprintf("parse took longer than %s", l.Timeout)}
+		return nil, &LimitError{Reason: fmt.Sprintf("parse took longer than %s", l.Timeout), timeout: true}
 	case <-ctx.Done():
 		p.abandoned.Add(1)
 		return nil, ctx.Err()
@@ -264,7 +278,7 @@ func (w *Worker) Parse(ctx context.Context, kind, name string, data []byte) ([]S
 	defer w.mu.Unlock()
 	if w.cmd == nil {
 		if err := w.start(); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrWorker, err)
 		}
 	}
 	type result struct {
@@ -292,13 +306,13 @@ func (w *Worker) Parse(ctx context.Context, kind, name string, data []byte) ([]S
 			head := w.stderr.String()
 			w.log().Warn("parse worker died", "file", name, "status", status)
 			if strings.Contains(head, "out of memory") || strings.Contains(head, "cannot allocate memory") {
-				return nil, &LimitError{fmt.Sprintf("parse went past its memory bound of %d MiB", l.MemoryBytes>>20)}
+				return nil, &LimitError{Reason: fmt.Sprintf("parse went past its memory bound of %d MiB", l.MemoryBytes>>20)}
 			}
-			return nil, &LimitError{fmt.Sprintf("parse crashed the parse worker (%s)", status)}
+			return nil, &LimitError{Reason: fmt.Sprintf("parse crashed the parse worker (%s)", status)}
 		}
 		if res.r.Err != "" {
 			if res.r.Limit {
-				return nil, &LimitError{res.r.Err}
+				return nil, &LimitError{Reason: res.r.Err}
 			}
 			return nil, errors.New(res.r.Err)
 		}
@@ -306,7 +320,7 @@ func (w *Worker) Parse(ctx context.Context, kind, name string, data []byte) ([]S
 	case <-timer.C:
 		w.stop()
 		<-done
-		return nil, &LimitError{fmt.Sprintf("parse took longer than %s; the parse worker was stopped", l.Timeout)}
+		return nil, &LimitError{Reason: fmt.Sprintf("parse took longer than %s; the parse worker was stopped", l.Timeout), timeout: true}
 	case <-ctx.Done():
 		w.stop()
 		<-done
