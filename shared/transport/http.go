@@ -37,6 +37,8 @@ func Stdio(ctx context.Context, srv *mcp.Server) error {
 
 // HTTPOptions configure the HTTP handler.
 type HTTPOptions struct {
+	// NewServer builds the MCP server of a session; nil serves no MCP
+	// endpoints (a host of AuthRoutes only, as mcp-orchestrator serve).
 	NewServer NewServer
 	// Verifier authenticates callers; nil means no auth (loopback only,
 	// or --insecure-no-auth).
@@ -44,16 +46,28 @@ type HTTPOptions struct {
 	// Delegation says who may act for other users; nil: no one.
 	Delegation *auth.Delegation
 	// AllowedOrigins lists the Origin values accepted on MCP endpoints
-	// (scheme://host[:port], or "*"). A request without Origin (not from a
-	// browser) is accepted.
+	// and AuthRoutes (scheme://host[:port], or "*"). A request without
+	// Origin (not from a browser) is accepted.
 	AllowedOrigins []string
-	Metrics        http.Handler
+	// AllowedHosts are Host names accepted besides loopback ones (a
+	// proxy's public name); see checkHost.
+	AllowedHosts []string
+	// MaxBodyBytes bounds a request body on MCP endpoints and AuthRoutes;
+	// 0: DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	Metrics      http.Handler
 	// Ready reports whether the upstream is reachable, for /readyz.
 	Ready func(ctx context.Context) error
+	// Readyz, when set, serves /readyz instead of Ready.
+	Readyz http.Handler
 	// Routes are further endpoints (pattern -> handler) that authenticate
 	// on their own, such as a signed webhook.
 	Routes map[string]http.Handler
-	Logger *slog.Logger
+	// AuthRoutes are further endpoints (pattern -> handler) behind the
+	// same checks as /mcp: origin, JSON bodies, body limit and auth (the
+	// handler reads the caller with auth.From).
+	AuthRoutes map[string]http.Handler
+	Logger     *slog.Logger
 }
 
 // Handler returns the HTTP handler for all endpoints.
@@ -61,27 +75,44 @@ func Handler(o HTTPOptions) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	streamable := mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
-		return o.NewServer(auth.From(r.Context()), "")
-	}, &mcp.StreamableHTTPOptions{Logger: o.Logger})
-	sse := newSSE(o.NewServer)
-
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	// guard is what every data route goes through: origin, JSON bodies,
+	// auth, then the body limit (after auth, so an unauthenticated caller
+	// never makes the server read its body).
+	guard := func(h http.Handler) http.Handler {
+		return checkOrigin(o.AllowedOrigins, requireJSON(auth.Authenticate(o.Verifier, o.Delegation, limitBody(o.MaxBodyBytes, h))))
+	}
 	mux := http.NewServeMux()
-	mcpHandler := checkOrigin(o.AllowedOrigins, auth.Authenticate(o.Verifier, o.Delegation, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == "/mcp":
-			streamable.ServeHTTP(w, r)
-		default:
-			sse.ServeHTTP(w, r)
-		}
-	})))
-	mux.Handle("/mcp", mcpHandler)
-	mux.Handle("/sse", mcpHandler)
-	mux.Handle("/message", mcpHandler)
+	if o.NewServer != nil {
+		streamable := mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
+			return o.NewServer(auth.From(r.Context()), "")
+		}, &mcp.StreamableHTTPOptions{Logger: o.Logger})
+		sse := newSSE(o.NewServer)
+		mcpHandler := guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch {
+			case r.URL.Path == "/mcp":
+				streamable.ServeHTTP(w, r)
+			default:
+				sse.ServeHTTP(w, r)
+			}
+		}))
+		mux.Handle("/mcp", mcpHandler)
+		mux.Handle("/sse", mcpHandler)
+		mux.Handle("/message", mcpHandler)
+	}
+	for pattern, h := range o.AuthRoutes {
+		mux.Handle(pattern, guard(h))
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if o.Readyz != nil {
+			o.Readyz.ServeHTTP(w, r)
+			return
+		}
 		if o.Ready != nil {
 			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 			defer cancel()
@@ -99,12 +130,21 @@ func Handler(o HTTPOptions) http.Handler {
 	for pattern, h := range o.Routes {
 		mux.Handle(pattern, h)
 	}
-	return mux
+	// The probes say nothing and answer any Host (a kubelet's is the pod
+	// IP); every other route is refused to a rebinding page.
+	hostChecked := checkHost(o.AllowedHosts, mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		hostChecked.ServeHTTP(w, r)
+	})
 }
 
 // checkOrigin refuses browser requests from origins not listed, as the MCP
-// spec asks of HTTP servers (DNS rebinding). Host checks for loopback
-// listeners are done by the SDK's handlers.
+// spec asks of HTTP servers. A rebinding page is same-origin by name;
+// checkHost refuses those.
 func checkOrigin(allowed []string, next http.Handler) http.Handler {
 	set := map[string]bool{}
 	for _, a := range allowed {
