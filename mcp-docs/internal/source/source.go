@@ -272,7 +272,17 @@ func (r *Reader) readFolder(ctx context.Context, s Source) (*Snapshot, error) {
 	b := &budget{left: r.maxSourceBytes(), total: r.maxSourceBytes()}
 	err = fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			if rel == "." {
+				return err
+			}
+			// One unreadable entry (a folder swapped for a link out of the
+			// root, say) is skipped, not the whole source.
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			snap.Skipped = append(snap.Skipped, Skip{Path: rel, Reason: "could not be read: " + err.Error()})
+			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -355,7 +365,7 @@ func readChecked(root *os.Root, rel string, maxBytes int64, b *budget) (File, st
 	// At most the size fstat gave: a file still growing is read as it was.
 	data, err := io.ReadAll(io.LimitReader(fh, size))
 	if err != nil {
-		return File{}, "", fmt.Errorf("read %s: %w", rel, err)
+		return File{}, "could not be read: " + err.Error(), nil
 	}
 	h := hashOf(data)
 	mt := st.ModTime().UTC().Truncate(time.Second)
