@@ -1,8 +1,11 @@
 package parse
 
 import (
+	"context"
 	"encoding/pem"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -139,15 +142,25 @@ func FuzzPipeline(f *testing.F) {
 	})
 }
 
-// FuzzPDF runs the PDF reader through Parse (its recover and page-tree
-// bounds), seeded with the files that looped for ever (issue 23).
+// FuzzPDF runs the PDF reader as the indexer does: in a parse worker
+// under its deadline (a loop inside the reader, which no page-tree check
+// can see, is killed there), seeded with the files that looped for ever
+// (issue 23). The worker must answer within its deadline, and what it
+// returns must be pages in order, within the page cap.
 func FuzzPDF(f *testing.F) {
 	for _, data := range loopingPDFs {
 		f.Add(data)
 	}
+	f.Add(objStmLoopPDF())
 	f.Add([]byte("%PDF-1.4 not really"))
+	var once sync.Once
+	var w *Worker
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := parseWithin(t, func() ([]Section, error) { return Parse(PDF, "x.pdf", data) })
+		once.Do(func() {
+			w = &Worker{Path: os.Args[0], Env: []string{"OPSMCP_PARSE_WORKER=268435456", "GOMAXPROCS=1"},
+				Limits: Limits{Timeout: 3 * time.Second, MemoryBytes: 256 << 20}}
+		})
+		s, err := parseWithin(t, func() ([]Section, error) { return w.Parse(context.Background(), PDF, "x.pdf", data) })
 		if err != nil {
 			return
 		}
