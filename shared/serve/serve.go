@@ -6,7 +6,6 @@ package serve
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,8 +49,15 @@ type Options struct {
 	Delegates      []string
 	InsecureNoAuth bool
 	AllowedOrigins []string
-	Policy         string
-	AuditLog       string
+	// AllowedHosts are Host names accepted besides loopback ones.
+	AllowedHosts []string
+	// MaxBodyBytes bounds a request body (413 above it).
+	MaxBodyBytes int64
+	Policy       string
+	AuditLog     string
+	// AuditRequired fails a call whose audit line cannot be written; nil:
+	// the default of AuditIsRequired.
+	AuditRequired  *bool
 	AuditMaxMB     int
 	AuditBackups   int
 	MaxOutputBytes int
@@ -82,10 +88,14 @@ func AddFlags(fs *pflag.FlagSet, o *Options, port int) {
 	fs.StringSliceVar(&o.Delegates, "delegates", nil, "users allowed to act for others with X-Opsmcp-On-Behalf-Of / X-Opsmcp-User-Token (repeatable): a token-file user by name, an OIDC user as oidc:<name> (default: none)")
 	fs.BoolVar(&o.InsecureNoAuth, "insecure-no-auth", false, "allow HTTP without auth on a non-loopback address")
 	fs.StringSliceVar(&o.AllowedOrigins, "allowed-origins", nil, "browser Origin values allowed on the MCP endpoints (repeatable)")
+	fs.StringSliceVar(&o.AllowedHosts, "allowed-hosts", nil, "Host names accepted besides localhost and loopback addresses, e.g. a proxy's public name (repeatable); on a non-loopback listener, the only ones accepted when given")
+	fs.Int64Var(&o.MaxBodyBytes, "max-body-bytes", transport.DefaultMaxBodyBytes, "largest request body accepted (413 above it)")
 	fs.StringVar(&o.Policy, "policy", "", "policy file mapping roles to tools and scopes (default: every caller may call every tool)")
 	fs.StringVar(&o.AuditLog, "audit-log", "stderr", "audit log destination: stderr, off, or a file path (rotated)")
 	fs.IntVar(&o.AuditMaxMB, "audit-max-mb", 100, "rotate the audit log file at this size")
 	fs.IntVar(&o.AuditBackups, "audit-backups", 10, "rotated audit files to keep")
+	fs.Var(optionalBool{&o.AuditRequired}, "audit-required", "fail a call whose audit line cannot be written (default: true over HTTP, false over stdio)")
+	fs.Lookup("audit-required").NoOptDefVal = "true"
 	fs.IntVar(&o.MaxOutputBytes, "max-output-bytes", DefaultMaxOutputBytes, "byte budget of one tool result (callers may ask for less)")
 	fs.DurationVar(&o.CallTimeout, "call-timeout", 60*time.Second, "time limit of one tool call")
 	fs.Float64Var(&o.RatePerMinute, "rate-limit", 120, "tool calls per minute per user (0: unlimited)")
@@ -128,6 +138,9 @@ func (o *Options) Check() error {
 	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if o.MaxBodyBytes != 0 && o.MaxBodyBytes < 1024 { // 0: the default
+		return fmt.Errorf("--max-body-bytes %d: use at least 1024", o.MaxBodyBytes)
 	}
 	if o.MaxOutputBytes < 1024 {
 		return fmt.Errorf("--max-output-bytes %d: use at least 1024", o.MaxOutputBytes)
@@ -216,22 +229,13 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 		return err
 	}
 	defer al.Close()
-	var key, cursorKey []byte
-	if o.MaskKeyFile != "" {
-		raw, err := os.ReadFile(o.MaskKeyFile)
-		if err != nil {
-			return fmt.Errorf("read --mask-key-file: %w", err)
-		}
-		sum := sha256.Sum256(raw)
-		key = sum[:]
-		// A separate key for cursors, from the same secret, so cursors
-		// survive a restart as placeholders do.
-		c := sha256.Sum256(append([]byte("opsmcp cursor key\x00"), raw...))
-		cursorKey = c[:]
+	key, cursorKey, err := o.keys()
+	if err != nil {
+		return err
 	}
 	m := metrics.New(spec.Name)
 	b := &tool.Binder{
-		Server: spec.Name, Tools: tools, Masker: mask.New(key), Audit: al, Metrics: m, Policy: pol,
+		Server: spec.Name, Tools: tools, Masker: mask.New(key), Audit: al, AuditRequired: o.AuditIsRequired(), Metrics: m, Policy: pol,
 		MaxBytes: o.MaxOutputBytes, CallTimeout: o.CallTimeout,
 		RatePerMinute: o.RatePerMinute, Burst: o.RateBurst, Logger: log, CursorKey: cursorKey,
 	}
@@ -247,47 +251,13 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 		return transport.Stdio(ctx, newServer(auth.Stdio, "stdio"))
 	}
 
-	verifier, delegation, err := o.Auth(ctx, log)
+	ho, err := o.HTTPOptions(ctx, log)
 	if err != nil {
 		return err
 	}
-	h := transport.Handler(transport.HTTPOptions{
-		NewServer: newServer, Verifier: verifier, Delegation: delegation, AllowedOrigins: o.AllowedOrigins,
-		Metrics: m.Handler(), Ready: spec.Ready, Logger: log, Routes: spec.Routes,
-	})
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", o.Listen, err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() {
-		if o.TLSCert != "" {
-			errc <- srv.ServeTLS(ln, o.TLSCert, o.TLSKey)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
-	scheme := "http"
-	if o.TLSCert != "" {
-		scheme = "https"
-	}
-	log.Info("serving on HTTP", "server", spec.Name, "addr", scheme+"://"+ln.Addr().String(),
-		"endpoints", "/mcp /sse /message /healthz /readyz /metrics", "auth", verifier != nil, "tools", strings.Join(b.Names(), ","))
-	select {
-	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
-	case <-ctx.Done():
-	}
-	log.Info("shutting down", "server", spec.Name)
-	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	// Shutdown waits for calls in flight; open SSE streams never finish on
-	// their own, so after the grace period they are closed outright.
-	if err := srv.Shutdown(shutCtx); err != nil {
-		srv.Close()
-	}
-	return nil
+	ho.NewServer, ho.Metrics, ho.Ready, ho.Routes = newServer, m.Handler(), spec.Ready, spec.Routes
+	return ListenAndServe(ctx, spec.Name, o, transport.Handler(ho), log,
+		"endpoints", "/mcp /sse /message /healthz /readyz /metrics", "auth", ho.Verifier != nil, "tools", strings.Join(b.Names(), ","))
 }
 
 // Main is the common body of a cmd/<binary>/main.go: parse flags (with

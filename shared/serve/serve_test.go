@@ -21,6 +21,7 @@ func TestCheck(t *testing.T) {
 		{func(o *Options) { o.Listen = "8081" }, "want host:port"},
 		{func(o *Options) { o.OIDCRoleMap = []string{"sre"} }, `--oidc-role-map "sre": want group=role`},
 		{func(o *Options) { o.Delegates = []string{"oidc:"} }, `--delegates "oidc:": name a user`},
+		{func(o *Options) { o.MaxBodyBytes = 100 }, "--max-body-bytes 100: use at least 1024"},
 	}
 	for _, c := range cases {
 		o := ok
