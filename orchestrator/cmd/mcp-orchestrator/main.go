@@ -113,6 +113,7 @@ type session struct {
 	model   *string
 	steps   *int
 	timeout *time.Duration
+	caFile  *string
 }
 
 func newSession(name string) *session {
@@ -122,6 +123,7 @@ func newSession(name string) *session {
 		model:   fs.String("model", os.Getenv("OPSMCP_MODEL"), "model to answer with"),
 		steps:   fs.Int("max-steps", 6, "most model turns per answer"),
 		timeout: fs.Duration("timeout", 5*time.Minute, "time limit of one answer"),
+		caFile:  fs.String("ollama-ca-file", os.Getenv(gateway.CAFileEnv), "PEM file of the CAs the Ollama endpoints' certificates must chain to (they must then be https)"),
 	}
 }
 
@@ -132,6 +134,9 @@ func (s *session) agent(ctx context.Context) (*agent.Agent, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if *s.caFile != "" {
+		cfg.OllamaCAFile = *s.caFile
+	}
 	cat, err := catalog.Connect(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
@@ -139,9 +144,17 @@ func (s *session) agent(ctx context.Context) (*agent.Agent, func(), error) {
 	// ask and chat act as whoever runs them: the servers see the
 	// orchestrator's own identity, no user is named.
 	a := &agent.Agent{Catalog: cat, Masker: mask.New(nil), Model: *s.model, MaxSteps: *s.steps, Lanes: cfg.Lanes, Modes: cfg.Modes, AsItself: true}
-	if eps, err := endpoints(cfg, 2*time.Minute); err == nil {
+	eps, err := endpoints(cfg, 2*time.Minute)
+	switch {
+	case err == nil:
 		a.Gateway = gateway.New(eps)
+	case len(cfg.Endpoints) > 0 || os.Getenv("OLLAMA_URL") != "" || os.Getenv("OLLAMA_SECONDARY_URL") != "" || os.Getenv("OLLAMA_FALLBACK_URL") != "":
+		// Endpoints are configured but wrong (a bad URL, a CA file that
+		// does not load): say so rather than run without them.
+		cat.Close()
+		return nil, nil, err
 	}
+	// No endpoint at all: kubectl lines still work.
 	a.Events = func(ev agent.Event) {
 		args, _ := json.Marshal(ev.Args)
 		status := ""
@@ -155,9 +168,13 @@ func (s *session) agent(ctx context.Context) (*agent.Agent, func(), error) {
 
 // endpoints are the OLLAMA_* variables' hosts, then the config file's.
 func endpoints(cfg *catalog.Config, timeout time.Duration) ([]gateway.Endpoint, error) {
-	eps, envErr := gateway.FromEnv(timeout)
+	ca := cfg.OllamaCAFile
+	if ca == "" {
+		ca = os.Getenv(gateway.CAFileEnv)
+	}
+	eps, envErr := gateway.FromEnvCA(timeout, ca)
 	for _, e := range cfg.Endpoints {
-		ep, err := gateway.NewEndpoint(e.Name, e.URL, timeout)
+		ep, err := gateway.NewEndpointCA(e.Name, e.URL, timeout, ca)
 		if err != nil {
 			return nil, fmt.Errorf("config endpoint %s: %w", e.Name, err)
 		}

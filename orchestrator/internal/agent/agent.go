@@ -630,7 +630,7 @@ func (a *Agent) passthrough(ctx context.Context, cmd string, events func(Event))
 		}
 	}
 	args := map[string]any{"command": cmd}
-	ev := Event{Tool: "k8s_kubectl", Args: args}
+	ev := Event{Tool: "k8s_kubectl", Args: args, RequestID: catalog.TraceFrom(ctx)}
 	start := time.Now()
 	res, err := a.Catalog.Call(ctx, "k8s_kubectl", args)
 	ev.Duration = time.Since(start)

@@ -49,6 +49,9 @@ type scripted struct {
 	gate chan struct{}
 	// trainCtx, when set, is the model's training context in /api/show.
 	trainCtx int
+	// respond, when set, answers each chat from its request instead of
+	// the script (for requests in flight at once).
+	respond func(api.ChatRequest) api.Message
 }
 
 func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +97,9 @@ func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests = append(s.requests, req)
 		var msg api.Message
-		if len(s.replies) > 0 {
+		if s.respond != nil {
+			msg = s.respond(req)
+		} else if len(s.replies) > 0 {
 			msg, s.replies = s.replies[0], s.replies[1:]
 		} else {
 			msg = api.Message{Role: "assistant", Content: "done"}
@@ -166,6 +171,10 @@ func tools(t *testing.T) *catalog.Catalog {
 	mcp.AddTool(srv, &mcp.Tool{Name: "k8s_kubectl", Description: "Run a read-only kubectl command"},
 		func(ctx context.Context, r *mcp.CallToolRequest, in kubectlIn) (*mcp.CallToolResult, any, error) {
 			return text("ran: " + in.Command), nil, nil
+		})
+	mcp.AddTool(srv, &mcp.Tool{Name: "k8s_describe", Description: "Describe one object"},
+		func(ctx context.Context, r *mcp.CallToolRequest, in getIn) (*mcp.CallToolResult, any, error) {
+			return text(planted), nil, nil
 		})
 	mcp.AddTool(srv, &mcp.Tool{Name: "logs_query", Description: "Query Loki with LogQL"},
 		func(ctx context.Context, r *mcp.CallToolRequest, in queryIn) (*mcp.CallToolResult, any, error) {

@@ -126,5 +126,9 @@ func capResult(s string, max int) string {
 		t++
 	}
 	head, tail := s[:h], s[t:]
-	return head + fmt.Sprintf("\n[… %d bytes cut: narrow the query (filters, smaller limit, max_bytes) to see less …]\n", len(s)-len(head)-len(tail)) + tail
+	note := fmt.Sprintf("[… %d bytes cut: narrow the query (filters, smaller limit, max_bytes) to see less …]\n", len(s)-len(head)-len(tail))
+	if !strings.HasSuffix(head, "\n") {
+		note = "\n" + note
+	}
+	return head + note + tail
 }

@@ -82,6 +82,10 @@ type Config struct {
 	Endpoints []Endpoint        `yaml:"endpoints,omitempty"`
 	Lanes     []Lane            `yaml:"lanes,omitempty"`
 	Modes     map[string]string `yaml:"modes,omitempty"` // model -> native or constrained
+	// OllamaCAFile is a PEM file of the CAs every Ollama endpoint's
+	// certificate must chain to (endpoints must then be https); else
+	// OLLAMA_CA_FILE.
+	OllamaCAFile string `yaml:"ollama_ca_file,omitempty"`
 }
 
 // Load reads a YAML config file.

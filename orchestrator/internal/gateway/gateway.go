@@ -6,6 +6,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -44,25 +46,83 @@ var transport = func() *http.Transport {
 	return t
 }()
 
-// NewEndpoint checks raw and makes its client.
+// CAFileEnv names the variable with a PEM file of the CAs an https
+// Ollama endpoint's certificate must chain to (--ollama-ca-file).
+const CAFileEnv = "OLLAMA_CA_FILE"
+
+// NewEndpoint checks raw and makes its client; with OLLAMA_CA_FILE set,
+// as NewEndpointCA with that file.
 func NewEndpoint(name, raw string, timeout time.Duration) (Endpoint, error) {
+	return NewEndpointCA(name, raw, timeout, os.Getenv(CAFileEnv))
+}
+
+// NewEndpointCA checks raw and makes its client. With caFile (PEM), the
+// endpoint must be https and its certificate must chain to one of those
+// CAs, and only those: a host that answers in its place without such a
+// certificate is refused, so answers and tool calls cannot be spoofed.
+func NewEndpointCA(name, raw string, timeout time.Duration, caFile string) (Endpoint, error) {
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return Endpoint{}, fmt.Errorf("%s %q: want http(s)://host:port", name, raw)
 	}
-	hc := &http.Client{Timeout: timeout, Transport: transport}
+	rt := http.RoundTripper(transport)
+	if caFile != "" {
+		if u.Scheme != "https" {
+			return Endpoint{}, fmt.Errorf("%s %q: a CA file is set (%s), so the endpoint must be https:// to be checked against it", name, raw, CAFileEnv)
+		}
+		t, err := caTransport(caFile)
+		if err != nil {
+			return Endpoint{}, fmt.Errorf("%s: %w", name, err)
+		}
+		rt = t
+	}
+	hc := &http.Client{Timeout: timeout, Transport: rt}
 	return Endpoint{Name: name, URL: u.String(), API: api.NewClient(u, hc), http: hc}, nil
 }
 
-// FromEnv reads OLLAMA_URL, OLLAMA_SECONDARY_URL and OLLAMA_FALLBACK_URL.
+var (
+	caMu         sync.Mutex
+	caTransports = map[string]*http.Transport{}
+)
+
+// caTransport is the shared transport's settings with only caFile's CAs
+// trusted, one per file (so its idle connections are shared too).
+func caTransport(caFile string) (*http.Transport, error) {
+	caMu.Lock()
+	defer caMu.Unlock()
+	if t, ok := caTransports[caFile]; ok {
+		return t, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("Ollama CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("Ollama CA file %s has no PEM certificate", caFile)
+	}
+	t := transport.Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	caTransports[caFile] = t
+	return t, nil
+}
+
+// FromEnv reads OLLAMA_URL, OLLAMA_SECONDARY_URL and OLLAMA_FALLBACK_URL
+// (and OLLAMA_CA_FILE).
 func FromEnv(timeout time.Duration) ([]Endpoint, error) {
+	return FromEnvCA(timeout, os.Getenv(CAFileEnv))
+}
+
+// FromEnvCA is FromEnv with the endpoints checked against caFile's CAs
+// (none: the system's).
+func FromEnvCA(timeout time.Duration, caFile string) ([]Endpoint, error) {
 	var out []Endpoint
 	for _, e := range EnvNames {
 		raw := os.Getenv(e.Env)
 		if raw == "" {
 			continue
 		}
-		ep, err := NewEndpoint(e.Name, raw, timeout)
+		ep, err := NewEndpointCA(e.Name, raw, timeout, caFile)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", e.Env, err)
 		}
