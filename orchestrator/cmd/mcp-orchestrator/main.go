@@ -114,16 +114,20 @@ type session struct {
 	steps   *int
 	timeout *time.Duration
 	caFile  *string
+	// tool calls one model turn, and one answer, may have run
+	perTurn, perAnswer *int
 }
 
 func newSession(name string) *session {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	return &session{fs: fs,
-		config:  fs.String("config", os.Getenv("OPSMCP_ORCHESTRATOR_CONFIG"), "YAML file listing the MCP servers (servers: [{name, command, args, env} or {name, url, token_file}])"),
-		model:   fs.String("model", os.Getenv("OPSMCP_MODEL"), "model to answer with"),
-		steps:   fs.Int("max-steps", 6, "most model turns per answer"),
-		timeout: fs.Duration("timeout", 5*time.Minute, "time limit of one answer"),
-		caFile:  fs.String("ollama-ca-file", os.Getenv(gateway.CAFileEnv), "PEM file of the CAs the Ollama endpoints' certificates must chain to (they must then be https)"),
+		config:    fs.String("config", os.Getenv("OPSMCP_ORCHESTRATOR_CONFIG"), "YAML file listing the MCP servers (servers: [{name, command, args, env} or {name, url, token_file}])"),
+		model:     fs.String("model", os.Getenv("OPSMCP_MODEL"), "model to answer with"),
+		steps:     fs.Int("max-steps", 6, "most model turns per answer"),
+		timeout:   fs.Duration("timeout", 5*time.Minute, "time limit of one answer"),
+		perTurn:   fs.Int("max-calls-per-turn", 8, "most tool calls one model turn may have run; the rest are refused and the model told"),
+		perAnswer: fs.Int("max-calls-per-answer", 32, "most tool calls one answer may have run"),
+		caFile:    fs.String("ollama-ca-file", os.Getenv(gateway.CAFileEnv), "PEM file of the CAs the Ollama endpoints' certificates must chain to (they must then be https)"),
 	}
 }
 
@@ -143,7 +147,8 @@ func (s *session) agent(ctx context.Context) (*agent.Agent, func(), error) {
 	}
 	// ask and chat act as whoever runs them: the servers see the
 	// orchestrator's own identity, no user is named.
-	a := &agent.Agent{Catalog: cat, Masker: mask.New(nil), Model: *s.model, MaxSteps: *s.steps, Lanes: cfg.Lanes, Modes: cfg.Modes, AsItself: true}
+	a := &agent.Agent{Catalog: cat, Masker: mask.New(nil), Model: *s.model, MaxSteps: *s.steps, Lanes: cfg.Lanes, Modes: cfg.Modes, AsItself: true,
+		MaxCallsPerTurn: *s.perTurn, MaxCallsPerAnswer: *s.perAnswer}
 	eps, err := endpoints(cfg, 2*time.Minute)
 	switch {
 	case err == nil:
