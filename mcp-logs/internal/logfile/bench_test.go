@@ -99,7 +99,7 @@ func BenchmarkTail(b *testing.B) {
 	}
 	f, _ := Stat(path)
 	for b.Loop() {
-		if ms, _, err := Tail(context.Background(), f, 100, 0, nil); err != nil || len(ms) != 100 {
+		if ms, _, err := Tail(context.Background(), f, 100, 0, nil, nil); err != nil || len(ms) != 100 {
 			b.Fatal(err)
 		}
 	}

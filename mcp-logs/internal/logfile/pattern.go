@@ -18,6 +18,11 @@ type Pattern struct {
 	lits [][]byte
 	// fold: lits are lower case and are looked for in lower-cased text.
 	fold bool
+	// rawLits are lits when none of them can come from a placeholder
+	// (see placeholderSafe): then a record whose unmasked text holds none
+	// of them cannot match once masked, and is not masked at all. nil:
+	// every record is masked and matched.
+	rawLits [][]byte
 }
 
 // Compile prepares an RE2 pattern ("" matches every line).
@@ -36,6 +41,15 @@ func Compile(pattern string) (*Pattern, error) {
 	if tree, err := syntax.Parse(pattern, syntax.Perl); err == nil {
 		if set, ok := required(tree.Simplify()); ok && len(set) > 0 {
 			p.lits, p.fold = literals(set)
+		}
+	}
+	if len(p.lits) > 0 {
+		p.rawLits = p.lits
+		for _, l := range p.lits {
+			if !placeholderSafe(l, p.fold) {
+				p.rawLits = nil
+				break
+			}
 		}
 	}
 	return p, nil
@@ -214,4 +228,28 @@ func (f *finder) candidate(pos int) int {
 		}
 	}
 	return best
+}
+
+// placeholderSafe reports whether literal l can only occur in masked text
+// where it occurs in the unmasked text. A placeholder is
+// "[MASKED:<kind>:<hex>]", its kind lower-case letters, digits and '-'
+// (shared/mask; TestPlaceholderAlphabet checks the real masker). A literal
+// without brackets cannot straddle a placeholder's edge, and one holding
+// a byte no placeholder has cannot lie inside one: so a match of it in
+// masked text is a match in the unmasked text too. With fold, l is lower
+// case and the text is lower-cased, so every letter may be a
+// placeholder's.
+func placeholderSafe(l []byte, fold bool) bool {
+	if bytes.ContainsAny(l, "[]") {
+		return false
+	}
+	for _, c := range l {
+		switch {
+		case c >= 0x80, c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == ':', c == '-':
+		case c >= 'A' && c <= 'Z' && (fold || bytes.IndexByte([]byte("MASKED"), c) >= 0):
+		default:
+			return true
+		}
+	}
+	return false
 }

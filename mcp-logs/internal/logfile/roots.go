@@ -7,6 +7,7 @@ package logfile
 import (
 	"bufio"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -56,6 +57,8 @@ type File struct {
 	Size    int64
 	ModTime time.Time
 	Gzip    bool
+	// root is the directory the file is opened beneath (see openBeneath).
+	root string
 }
 
 // List returns the log files under the roots whose path relative to their
@@ -94,7 +97,8 @@ func (r *Roots) List(glob string, max int) ([]File, bool, error) {
 			if err != nil || !st.Mode().IsRegular() {
 				return nil
 			}
-			gz, text := sniff(real)
+			home := r.rootOf(real)
+			gz, text := sniff(home, real)
 			if !text {
 				return nil
 			}
@@ -103,7 +107,7 @@ func (r *Roots) List(glob string, max int) ([]File, bool, error) {
 				return filepath.SkipAll
 			}
 			seen[real] = true
-			files = append(files, File{Path: real, Size: st.Size(), ModTime: st.ModTime(), Gzip: gz})
+			files = append(files, File{Path: real, Size: st.Size(), ModTime: st.ModTime(), Gzip: gz, root: home})
 			return nil
 		})
 		if err != nil {
@@ -136,10 +140,32 @@ func globMatch(glob, rel string) bool {
 	return false
 }
 
+// rootOf is the root a real path inside the roots is under (the deepest,
+// when roots nest).
+func (r *Roots) rootOf(real string) string {
+	best := ""
+	for _, d := range r.Dirs() {
+		if (real == d || strings.HasPrefix(real, d+string(filepath.Separator))) && len(d) > len(best) {
+			best = d
+		}
+	}
+	return best
+}
+
+// Stat describes one resolved file (a real path inside the roots), to be
+// opened beneath its root.
+func (r *Roots) Stat(path string) (File, error) {
+	home := r.rootOf(path)
+	if home == "" {
+		return File{}, fmt.Errorf("%s: %w", path, ErrOutside)
+	}
+	return stat(home, path)
+}
+
 // sniff reports whether a file is gzip and whether it holds text: no NUL
 // byte in its first 512 bytes (after decompression).
-func sniff(path string) (gz, text bool) {
-	f, err := os.Open(path)
+func sniff(root, path string) (gz, text bool) {
+	f, err := openFile(root, path)
 	if err != nil {
 		return false, false
 	}
@@ -165,35 +191,66 @@ func sniff(path string) (gz, text bool) {
 	return gz, true
 }
 
-// Stat describes one resolved file.
+// Stat describes one file, opened beneath its own directory (tests and
+// benchmarks; the tools use Roots.Stat).
 func Stat(path string) (File, error) {
-	st, err := os.Stat(path)
+	return stat(filepath.Dir(path), path)
+}
+
+func stat(root, path string) (File, error) {
+	fh, err := openFile(root, path)
 	if err != nil {
 		return File{}, err
 	}
-	gz, text := sniff(path)
+	st, err := fh.Stat()
+	fh.Close()
+	if err != nil {
+		return File{}, err
+	}
+	gz, text := sniff(root, path)
 	if !text {
 		return File{}, fmt.Errorf("%s: not a text log file", path)
 	}
-	return File{Path: path, Size: st.Size(), ModTime: st.ModTime(), Gzip: gz}, nil
+	return File{Path: path, Size: st.Size(), ModTime: st.ModTime(), Gzip: gz, root: root}, nil
 }
 
-// open returns the file's text, decompressed when it is gzip.
-func open(f File) (io.ReadCloser, error) {
-	fh, err := os.Open(f.Path)
+// openFile opens path (a real path under root) beneath root.
+func openFile(root, path string) (*os.File, error) {
+	rel, err := filepath.Rel(root, path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, ErrOutside)
+	}
+	return openBeneath(root, filepath.ToSlash(rel), path)
+}
+
+// text is a file's text: the plain file itself (file set, seekable), or
+// its gzip stream.
+type text struct {
+	io.Reader
+	file   *os.File
+	closer io.Closer
+}
+
+func (t *text) Close() error { return t.closer.Close() }
+
+// openText opens f beneath its root and returns its text, decompressed
+// when it is gzip; reads stop when ctx is done.
+func openText(ctx context.Context, f File) (*text, error) {
+	root := f.root
+	if root == "" {
+		root = filepath.Dir(f.Path)
+	}
+	fh, err := openFile(root, f.Path)
 	if err != nil {
 		return nil, err
 	}
 	if !f.Gzip {
-		return fh, nil
+		return &text{Reader: fh, file: fh, closer: fh}, nil
 	}
-	zr, err := gzip.NewReader(bufio.NewReaderSize(fh, 256<<10))
+	zr, err := gzip.NewReader(bufio.NewReaderSize(ctxReader{ctx, fh}, 256<<10))
 	if err != nil {
 		fh.Close()
 		return nil, fmt.Errorf("%s: %w", f.Path, err)
 	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{zr, fh}, nil
+	return &text{Reader: zr, closer: fh}, nil
 }

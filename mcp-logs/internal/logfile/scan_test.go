@@ -185,12 +185,12 @@ func TestTail(t *testing.T) {
 		require.NoError(t, err)
 		f, err := Stat(p)
 		require.NoError(t, err)
-		ms, more, err := Tail(context.Background(), f, 2, 0, nil)
+		ms, more, err := Tail(context.Background(), f, 2, 0, nil, nil)
 		require.NoError(t, err)
 		assert.True(t, more)
 		require.Len(t, ms, 2)
 		pos := ms[1].Before()
-		rest, more, err := Tail(context.Background(), f, 100, 0, &pos)
+		rest, more, err := Tail(context.Background(), f, 100, 0, nil, &pos)
 		require.NoError(t, err)
 		assert.False(t, more)
 		all := append(ms, rest...)
@@ -246,7 +246,7 @@ func TestBlocksAgainstNaive(t *testing.T) {
 		assert.Equal(t, want, texts(ms), pat)
 	}
 
-	tail, _, err := Tail(context.Background(), f, 5, 0, nil)
+	tail, _, err := Tail(context.Background(), f, 5, 0, nil, nil)
 	require.NoError(t, err)
 	require.Len(t, tail, 5)
 	assert.EqualValues(t, len(lines), tail[0].Line)

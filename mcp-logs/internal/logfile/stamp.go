@@ -74,19 +74,41 @@ func Stamp(line []byte, ref time.Time) (time.Time, Level, bool) {
 	if len(head) > 256 {
 		head = head[:256]
 	}
-	lvl := textLevel(head)
-	if t, ok := leadingTime(head); ok {
-		return t, lvl, true
-	}
 	if t, l, ok := klogStamp(head, ref); ok {
 		return t, l, true
 	}
+	t, ok := textTime(head, ref)
+	return t, textLevel(head), ok
+}
+
+// stampTime is Stamp without the level, for telling where a log entry
+// starts.
+func stampTime(line []byte, ref time.Time) (time.Time, bool) {
+	if len(line) > 0 && line[0] == '{' {
+		t, _, ok := jsonStamp(line, ref)
+		return t, ok
+	}
+	head := line
+	if len(head) > 256 {
+		head = head[:256]
+	}
+	if t, _, ok := klogStamp(head, ref); ok {
+		return t, true
+	}
+	return textTime(head, ref)
+}
+
+// textTime reads the time of a plain (not JSON, not klog) line head.
+func textTime(head []byte, ref time.Time) (time.Time, bool) {
+	if t, ok := leadingTime(head); ok {
+		return t, true
+	}
 	if t, ok := syslogTime(head, ref); ok {
-		return t, lvl, true
+		return t, true
 	}
 	if i := bytes.IndexByte(head, '['); i >= 0 {
 		if t, err := time.Parse("02/Jan/2006:15:04:05 -0700", string(clip(head[i+1:], 26))); err == nil {
-			return t, lvl, true
+			return t, true
 		}
 	}
 	for _, key := range [][]byte{[]byte("time="), []byte("ts="), []byte("t=")} {
@@ -96,11 +118,11 @@ func Stamp(line []byte, ref time.Time) (time.Time, Level, bool) {
 				v = v[1:]
 			}
 			if t, ok := leadingTime(v); ok {
-				return t, lvl, true
+				return t, true
 			}
 		}
 	}
-	return time.Time{}, lvl, false
+	return time.Time{}, false
 }
 
 func clip(b []byte, n int) []byte {

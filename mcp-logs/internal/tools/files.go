@@ -131,7 +131,9 @@ func (s *Server) search(ctx context.Context, c *tool.Call, in SearchInput) (*too
 	if err != nil {
 		return nil, tool.Argf("pattern is not a valid RE2 expression: %v", err)
 	}
-	q := logfile.Query{Pattern: re, Fields: in.Fields, MaxLine: s.MaxLine, Limit: s.limit(in.Limit, 100)}
+	// Mask is applied to each whole log entry before the pattern, the
+	// fields or the level look at it: they only ever see masked text.
+	q := logfile.Query{Pattern: re, Fields: in.Fields, MaxLine: s.MaxLine, Limit: s.limit(in.Limit, 100), Mask: c.Mask}
 	switch in.Order {
 	case "", "newest":
 	case "oldest":
@@ -159,15 +161,15 @@ func (s *Server) search(ctx context.Context, c *tool.Call, in SearchInput) (*too
 	if len(files) == 0 {
 		return nil, tool.Argf("no log file under the roots (%s) matches path %q; see logs_files", strings.Join(s.Roots.Dirs(), ", "), in.Path)
 	}
-	var from *logfile.Pos
-	if c.Resume != "" {
-		from = new(logfile.Pos)
-		if json.Unmarshal([]byte(c.Resume), from) != nil {
-			return nil, tool.Argf("invalid cursor: pass it back exactly as given")
-		}
+	from, err := filePos(c.Resume)
+	if err != nil {
+		return nil, err
 	}
 	ms, more, st, err := logfile.Search(ctx, files, q, from)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
 		return nil, tool.Argf("%v", err)
 	}
 	return linesResult(ms, more, st, q.Oldest, from), nil
@@ -187,22 +189,39 @@ func (s *Server) tail(ctx context.Context, c *tool.Call, in TailInput) (*tool.Re
 	if !c.Allows("files", path) {
 		return nil, tool.Deniedf("your role may not read %s", path)
 	}
-	f, err := logfile.Stat(path)
+	f, err := s.Roots.Stat(path)
 	if err != nil {
 		return nil, tool.Argf("%v", err)
 	}
-	var from *logfile.Pos
-	if c.Resume != "" {
-		from = new(logfile.Pos)
-		if json.Unmarshal([]byte(c.Resume), from) != nil || from.File != path {
-			return nil, tool.Argf("invalid cursor: pass it back exactly as given")
-		}
+	from, err := filePos(c.Resume)
+	if err != nil {
+		return nil, err
 	}
-	ms, more, err := logfile.Tail(ctx, f, s.limit(in.Lines, 50), s.MaxLine, from)
+	if from != nil && from.File != path {
+		return nil, tool.Argf("invalid cursor: pass it back exactly as given")
+	}
+	ms, more, err := logfile.Tail(ctx, f, s.limit(in.Lines, 50), s.MaxLine, c.Mask, from)
+	if errors.Is(err, logfile.ErrBadPos) {
+		return nil, tool.Argf("%v", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tail %s: %w", path, err)
 	}
 	return linesResult(ms, more, logfile.Stats{Files: 1}, false, from), nil
+}
+
+// filePos decodes a file cursor position. The binder only hands back
+// positions this server made; the reader re-checks that one is a record
+// boundary of the file before reading from it.
+func filePos(raw string) (*logfile.Pos, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	p := new(logfile.Pos)
+	if json.Unmarshal([]byte(raw), p) != nil || p.Offset < 0 || p.Line < 0 || p.Sub < 0 || p.File == "" {
+		return nil, tool.Argf("invalid cursor: pass it back exactly as given")
+	}
+	return p, nil
 }
 
 func linesResult(ms []logfile.Match, more bool, st logfile.Stats, oldest bool, from *logfile.Pos) *tool.Result {

@@ -1,0 +1,278 @@
+package logfile
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/opsmcp/opsmcp/shared/mask"
+)
+
+// Planted secrets of issue 13's attacks on the file tools.
+const (
+	awsSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYPlantedKEY"
+	jsonPass  = "Hunter2-Planted-JSON-pw"
+	pemBody1  = "MIIEowIBAAKCAQEAplantedPEMline1xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	pemBody2  = "plantedPEMline2yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+)
+
+var secrets = []string{awsSecret, jsonPass, pemBody1, pemBody2, "plantedPEM", "Hunter2-Planted", "PlantedKEY"}
+
+func masker() func(string) string {
+	m := mask.New([]byte("test-key"))
+	return func(s string) string { out, _ := m.Text(s); return out }
+}
+
+// secretFile writes a log with an AWS secret assignment, a JSON password
+// and a PEM key spread over continuation lines, as plain and gzip files.
+func secretFile(t *testing.T) (plain, gz File, body string) {
+	t.Helper()
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&b, "2026-03-01T10:00:%02dZ INFO request id=%d ok\n", i, i)
+		switch i {
+		case 10:
+			fmt.Fprintf(&b, "2026-03-01T10:00:%02dZ WARN env dump AWS_SECRET_ACCESS_KEY=%s region=eu\n", i, awsSecret)
+		case 20:
+			fmt.Fprintf(&b, `{"time":"2026-03-01T10:00:%02dZ","level":"error","msg":"login","user":"bob","password":"%s"}`+"\n", i, jsonPass)
+		case 30:
+			fmt.Fprintf(&b, "2026-03-01T10:00:%02dZ ERROR loaded key:\n-----BEGIN RSA PRIVATE KEY-----\n%s\n%s\n-----END RSA PRIVATE KEY-----\n", i, pemBody1, pemBody2)
+		}
+	}
+	body = b.String()
+	p := filepath.Join(dir, "app.log")
+	require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+	var z bytes.Buffer
+	w := gzip.NewWriter(&z)
+	w.Write([]byte(body))
+	w.Close()
+	require.NoError(t, os.WriteFile(p+".1.gz", z.Bytes(), 0o644))
+	plain, err := Stat(p)
+	require.NoError(t, err)
+	gz, err = Stat(p + ".1.gz")
+	require.NoError(t, err)
+	require.True(t, gz.Gzip)
+	return plain, gz, body
+}
+
+func assertNoSecret(t *testing.T, ms []Match, what string) {
+	t.Helper()
+	for _, m := range ms {
+		for _, s := range secrets {
+			require.NotContains(t, m.Text, s, "%s: line %d", what, m.Line)
+		}
+	}
+}
+
+// TestForgedPositionsNeverShowASecret: issue 13 placed a cursor just after
+// AWS_SECRET_ACCESS_KEY=, before a JSON password's closing quote, and
+// inside a PEM block. Every byte offset of the file, as a forged position,
+// in every walk (oldest, newest, tail; plain and gzip), is either refused
+// as not a record boundary or shows only masked text.
+func TestForgedPositionsNeverShowASecret(t *testing.T) {
+	plain, gz, body := secretFile(t)
+	q := Query{Limit: 1000, Mask: masker()}
+	refused, read := 0, 0
+	// Every offset near a secret or a marker, and every 11th elsewhere.
+	near := map[int64]bool{}
+	for _, needle := range []string{"AWS_SECRET", jsonPass, "-----BEGIN", pemBody1, pemBody2, "-----END"} {
+		i := strings.Index(body, needle)
+		for d := -40; d < len(needle)+40; d++ {
+			near[int64(i+d)] = true
+		}
+	}
+	for _, f := range []File{plain, gz} {
+		for off := int64(0); off <= int64(len(body)); off++ {
+			if !near[off] && off%11 != 0 {
+				continue
+			}
+			for _, sub := range []int{0, 2} {
+				pos := &Pos{File: f.Path, Offset: off, Line: 7, Sub: sub}
+				for _, oldest := range []bool{true, false} {
+					q.Oldest = oldest
+					ms, _, _, err := Search(context.Background(), []File{f}, q, pos)
+					if err != nil {
+						require.ErrorIs(t, err, ErrBadPos)
+						refused++
+						continue
+					}
+					read++
+					assertNoSecret(t, ms, fmt.Sprintf("%s offset %d sub %d oldest %v", filepath.Base(f.Path), off, sub, oldest))
+				}
+				ms, _, err := Tail(context.Background(), f, 1000, 0, q.Mask, pos)
+				if err == nil {
+					assertNoSecret(t, ms, fmt.Sprintf("tail %s offset %d", filepath.Base(f.Path), off))
+				}
+			}
+		}
+	}
+	assert.Positive(t, refused, "offsets inside entries are refused")
+	assert.Positive(t, read, "entry boundaries are read")
+	for _, needle := range []string{"AWS_SECRET_ACCESS_KEY=", `"password":"`, "-----BEGIN", pemBody1[:20]} {
+		i := strings.Index(body, needle) + len(needle)
+		_, _, _, err := Search(context.Background(), []File{plain}, Query{Limit: 10, Oldest: true, Mask: masker()}, &Pos{File: plain.Path, Offset: int64(i), Line: 1})
+		assert.ErrorIs(t, err, ErrBadPos, "a position right after %q", needle)
+	}
+}
+
+// TestPagesNeverSplitAMaskedValue walks every line one at a time (each
+// page boundary falls between two lines, including inside the PEM entry):
+// the pages join up to the whole masked file, and no page shows a secret.
+func TestPagesNeverSplitAMaskedValue(t *testing.T) {
+	plain, gz, _ := secretFile(t)
+	for _, f := range []File{plain, gz} {
+		for _, oldest := range []bool{false, true} {
+			q := Query{Limit: 1000, Oldest: oldest, Mask: masker()}
+			all, _, _, err := Search(context.Background(), []File{f}, q, nil)
+			require.NoError(t, err)
+			assertNoSecret(t, all, "whole")
+			var joined strings.Builder
+			for _, m := range all {
+				joined.WriteString(m.Text + "\n")
+			}
+			assert.Contains(t, joined.String(), "AWS_SECRET_ACCESS_KEY=[MASKED:")
+			assert.Contains(t, joined.String(), `"password":"[MASKED:`)
+			assert.Contains(t, joined.String(), "[MASKED:private-key:")
+			q.Limit = 1
+			var walked []Match
+			var from *Pos
+			for i := 0; i < 500; i++ {
+				ms, more, _, err := Search(context.Background(), []File{f}, q, from)
+				require.NoError(t, err)
+				assertNoSecret(t, ms, "page")
+				walked = append(walked, ms...)
+				if !more {
+					break
+				}
+				p := ms[len(ms)-1].Before()
+				if oldest {
+					p = ms[len(ms)-1].After()
+				}
+				from = &p
+			}
+			assert.Equal(t, texts(all), texts(walked), "%s oldest=%v", filepath.Base(f.Path), oldest)
+		}
+		// Tail pages the same way.
+		var walked []Match
+		var from *Pos
+		for i := 0; i < 500; i++ {
+			ms, more, err := Tail(context.Background(), f, 1, 0, masker(), from)
+			require.NoError(t, err)
+			walked = append(walked, ms...)
+			if !more {
+				break
+			}
+			p := ms[0].Before()
+			from = &p
+		}
+		assertNoSecret(t, walked, "tail")
+		all, _, err := Tail(context.Background(), f, 1000, 0, masker(), nil)
+		require.NoError(t, err)
+		assert.Equal(t, texts(all), texts(walked))
+		assert.EqualValues(t, 1, walked[len(walked)-1].Line)
+	}
+}
+
+// TestFiltersSeeOnlyMaskedText: issue 13 recovered a masked value one
+// character at a time from pattern and fields match counts. Filters now
+// run on masked text: a probe of the value matches nothing, whatever it
+// guesses, and a match of the placeholder is a match.
+func TestFiltersSeeOnlyMaskedText(t *testing.T) {
+	plain, gz, _ := secretFile(t)
+	count := func(f File, q Query) int {
+		q.Limit, q.Mask = 1000, masker()
+		ms, _, _, err := Search(context.Background(), []File{f}, q, nil)
+		require.NoError(t, err)
+		assertNoSecret(t, ms, "filter")
+		return len(ms)
+	}
+	for _, f := range []File{plain, gz} {
+		for _, probe := range []string{
+			"AWS_SECRET_ACCESS_KEY=w", "AWS_SECRET_ACCESS_KEY=wJal", "ACCESS_KEY=[a-v]", "ACCESS_KEY=[w-z]",
+			`"password":"H`, `"password":"Hunter2`, "BEGIN RSA PRIVATE KEY", "MIIEow", "(?i)plantedpem",
+		} {
+			assert.Zero(t, count(f, Query{Pattern: mustCompile(probe)}), probe)
+		}
+		assert.Equal(t, 1, count(f, Query{Pattern: mustCompile(`ACCESS_KEY=\[MASKED`)}))
+		assert.Equal(t, 1, count(f, Query{Pattern: mustCompile(`private-key`)}))
+		assert.Zero(t, count(f, Query{Fields: map[string]string{"password": jsonPass}}))
+		assert.Equal(t, 1, count(f, Query{Fields: map[string]string{"user": "bob"}}))
+		// Counts of a level filter are those of the masked text too.
+		assert.Equal(t, 2, count(f, Query{MinLevel: LevelError, Pattern: mustCompile("login|loaded")}))
+	}
+}
+
+// TestGzipSkipHonoursContext: a position far into a gzip file is reached
+// by decompressing up to it; that loop stops when the call's time is up.
+func TestGzipSkipHonoursContext(t *testing.T) {
+	dir := t.TempDir()
+	var z bytes.Buffer
+	w := gzip.NewWriter(&z)
+	line := []byte("2026-03-01T10:00:00Z INFO filler line to decompress\n")
+	for n := 0; n < 96<<20; n += len(line) {
+		w.Write(line)
+	}
+	w.Close()
+	p := filepath.Join(dir, "big.log.gz")
+	require.NoError(t, os.WriteFile(p, z.Bytes(), 0o644))
+	f, err := Stat(p)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, _, _, err = Search(ctx, []File{f}, Query{Limit: 10, Oldest: true}, &Pos{File: p, Offset: 90 << 20, Line: 1})
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
+	assert.Less(t, time.Since(start), 2*time.Second, "the skip stopped at the deadline")
+	start = time.Now()
+	_, _, err = Tail(ctx, f, 10, 0, nil, nil)
+	assert.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
+	assert.Less(t, time.Since(start), time.Second)
+}
+
+// TestPlaceholderAlphabet pins what Pattern.rawLits relies on: the real
+// masker's placeholders hold only "[MASKED:", lower-case letters, digits,
+// '-' and "]".
+func TestPlaceholderAlphabet(t *testing.T) {
+	m := masker()
+	for _, s := range []string{
+		"AWS_SECRET_ACCESS_KEY=" + awsSecret, `"password":"` + jsonPass + `"`, "DB_Password=x9x9x9x9x9",
+		"Authorization: Bearer abcdefghijklmnop", "token=ghp_" + strings.Repeat("a1", 20),
+		"-----BEGIN PRIVATE KEY-----\n" + pemBody1 + "\n-----END PRIVATE KEY-----", "clientSecretValue=Zz9Zz9Zz9Zz9Zz9Zz9Zz9Zz9Zz9",
+	} {
+		out := m(s)
+		spans := 0
+		for off := 0; ; {
+			i := strings.Index(out[off:], "[MASKED:")
+			if i < 0 {
+				break
+			}
+			j := strings.IndexByte(out[off+i:], ']')
+			require.Positive(t, j, out)
+			ph := out[off+i+len("[MASKED:") : off+i+j]
+			for _, c := range []byte(ph) {
+				assert.True(t, c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == ':', "placeholder byte %q in %q", c, ph)
+			}
+			spans++
+			off += i + j + 1
+		}
+		assert.Positive(t, spans, s)
+	}
+	// The literals the prefilter uses on unmasked text, and those it may not.
+	for lit, safe := range map[string]bool{"deadline exceeded": true, "status=5": true, "ERROR": true, "timeout": false, "MASKED": false, "ab12": false, "x[": false, "key-id:": false} {
+		assert.Equal(t, safe, placeholderSafe([]byte(lit), false), lit)
+	}
+	assert.False(t, placeholderSafe([]byte("error"), true))
+	assert.True(t, placeholderSafe([]byte("error 5"), true))
+}
