@@ -223,16 +223,57 @@ func (m *Mirrors) open(ctx context.Context, mr *mirror, dir, remote, token strin
 	if time.Since(mr.fetched) <= m.ttl {
 		return mr.repo, false, nil
 	}
+	changed, err := fetch(ctx, mr, remote, auth)
+	if err != nil {
+		return nil, false, err
+	}
+	st.Fetched = true
+	return mr.repo, changed, nil
+}
+
+// fetch brings branches, tags and pull request heads up to date; mr.mu
+// is held.
+func fetch(ctx context.Context, mr *mirror, remote string, auth *githttp.BasicAuth) (bool, error) {
 	err := mr.repo.FetchContext(ctx, &git.FetchOptions{
 		RemoteURL: remote,
-		RefSpecs:  []config.RefSpec{"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"},
+		RefSpecs:  []config.RefSpec{"+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", "+refs/pull/*/head:refs/pull/*/head"},
 		Auth:      auth, Force: true, Prune: true,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil, false, fmt.Errorf("refresh: %w", err)
+		return false, fmt.Errorf("refresh: %w", err)
 	}
-	mr.fetched, st.Fetched = time.Now(), true
-	return mr.repo, err == nil, nil
+	mr.fetched = time.Now()
+	return err == nil, nil
+}
+
+// refreshFloor is how soon after a fetch Refresh fetches again.
+const refreshFloor = 5 * time.Second
+
+// Refresh fetches an open mirror again now (a commit or branch newer than
+// the mirror was asked for), unless it was fetched in the last few
+// seconds: a caller asking for refs that do not exist cannot make every
+// call a fetch.
+func (m *Mirrors) Refresh(ctx context.Context, id Identity, token string) error {
+	owner, name, err := names.FullName(id.FullName)
+	if err != nil {
+		return fmt.Errorf("mirror: %w", err)
+	}
+	m.mu.Lock()
+	mr, ok := m.repos[m.DirName(id)]
+	m.mu.Unlock()
+	if !ok {
+		return errors.New("mirror: not open")
+	}
+	mr.mu.Lock()
+	defer mr.mu.Unlock()
+	if mr.repo == nil || time.Since(mr.fetched) < refreshFloor {
+		return nil
+	}
+	_, err = fetch(ctx, mr, m.base+"/"+owner+"/"+name+".git", &githttp.BasicAuth{Username: "opsmcp", Password: token})
+	if err != nil {
+		return fmt.Errorf("mirror %s: %w", id.FullName, err)
+	}
+	return nil
 }
 
 // originIs reports whether r was cloned from url.

@@ -4,8 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/cgi"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,9 +28,8 @@ type fakeGitea struct {
 	mu   sync.Mutex
 	reqs []string
 	srv  *httptest.Server
+	git  http.Handler // git's smart HTTP for /owner/name.git, when set
 }
-
-const pemPatch = "diff --git a/deploy/key.yaml b/deploy/key.yaml\nnew file mode 100644\nindex 0000000..1111111\n--- /dev/null\n+++ b/deploy/key.yaml\n@@ -0,0 +1,8 @@\n"
 
 func newFakeGitea(t *testing.T) *fakeGitea {
 	g := &fakeGitea{}
@@ -39,17 +43,14 @@ func newFakeGitea(t *testing.T) *fakeGitea {
 		g.reqs = append(g.reqs, r.Method+" "+r.URL.RequestURI())
 		g.mu.Unlock()
 		switch {
+		case g.git != nil && strings.Contains(p, ".git/"):
+			g.git.ServeHTTP(w, r)
+		case p == "/api/v1/repos/search":
+			json.NewEncoder(w).Encode(map[string]any{"ok": true, "data": []map[string]any{{"id": 7, "full_name": "ops/infra", "name": "infra", "owner": map[string]any{"login": "ops"}, "default_branch": "main"}}})
 		case p == "/api/v1/repos/ops/infra" || p == "/api/v1/repos/OPS/Infra":
 			json.NewEncoder(w).Encode(map[string]any{"id": 7, "full_name": "ops/infra", "name": "infra", "owner": map[string]any{"login": "ops"}, "default_branch": "main"})
 		case strings.HasPrefix(p, "/api/v1/repos/ops/infra/raw/"):
 			w.Write([]byte(pemFile()))
-		case strings.HasPrefix(p, "/api/v1/repos/ops/infra/git/commits/") && strings.HasSuffix(p, ".diff"):
-			var b strings.Builder
-			b.WriteString(pemPatch)
-			for _, l := range splitLines(pemFile()) {
-				b.WriteString("+" + l)
-			}
-			w.Write([]byte(b.String()))
 		default:
 			http.NotFound(w, r)
 		}
@@ -153,20 +154,64 @@ func TestFileRangeMasksWholeFile(t *testing.T) {
 	assert.Equal(t, "after: 1\n", res.Data.(FileOutput).Content, "line numbers still point at the same lines")
 }
 
-// TestDiffMasksWholePatch: a key added in a commit is masked in the patch
-// as a whole, not line by line.
-func TestDiffMasksWholePatch(t *testing.T) {
-	g := newFakeGitea(t)
-	s := testServer(t, g)
-	res, err := run(t, s, "gitea_diff", map[string]any{"repo": "ops/infra", "commit": "0123456789abcdef0123456789abcdef01234567"}, nil)
-	require.NoError(t, err)
-	out := res.Data.(DiffOutput)
-	require.Len(t, out.Items, 1)
-	for _, l := range pemBody {
-		assert.NotContains(t, out.Items[0].Patch, l)
+// TestMirrorToolsMaskWholeFiles: a long key whose middle line changed.
+// The diff's hunk holds neither the BEGIN nor the END line, so a patch
+// masked on its own would show the body lines around the change; the
+// patch is cut from masked file contents instead. Blame and search read
+// the masked file too.
+func TestMirrorToolsMaskWholeFiles(t *testing.T) {
+	root := t.TempDir()
+	long := func(changed string) string {
+		body := []string{}
+		for i := 0; i < 16; i++ {
+			body = append(body, fmt.Sprintf("MIIE%02dLongKeyBodyLine%s", i, strings.Repeat("Zm9v", 10)))
+		}
+		if changed != "" {
+			body[8] = changed
+		}
+		return "-----BEGIN EC PRIVATE KEY-----\n" + strings.Join(body, "\n") + "\n-----END EC PRIVATE KEY-----\nafter: 1\n"
 	}
-	assert.Equal(t, 11, out.Additions, "counts are the patch's lines")
-	assert.Contains(t, out.Items[0].Patch, "+after: 1\n")
+	shas := bareRepo(t, root, "ops/infra", []map[string]string{
+		{"README.md": "# infra\n", "key.pem": long("")},
+		{"key.pem": long("MIIE08ChangedLine" + strings.Repeat("Y", 40))},
+	})
+	g := newFakeGitea(t)
+	g.git = gitBackend(t, root)
+	s := testServer(t, g)
+	var all strings.Builder
+	for _, args := range []map[string]any{
+		{"repo": "ops/infra", "commit": shas[1]},
+		{"repo": "ops/infra", "commit": shas[0]},
+		{"repo": "ops/infra", "base": shas[0], "head": "main"},
+	} {
+		res, err := run(t, s, "gitea_diff", args, nil)
+		require.NoError(t, err, "%v", args)
+		out := res.Data.(DiffOutput)
+		require.NotEmpty(t, out.Items)
+		for _, f := range out.Items {
+			all.WriteString(f.Patch)
+		}
+		if args["base"] != nil || args["commit"] == shas[1] {
+			assert.Equal(t, []int{1, 1}, []int{out.Additions, out.Deletions}, "%v: counts are the patch's", args)
+			assert.Contains(t, out.Items[0].Patch, "@@ -7,7 +7,7 @@", "the hunk is where the change is (file line 10)")
+		}
+	}
+	res, err := run(t, s, "gitea_blame", map[string]any{"repo": "ops/infra", "path": "key.pem", "start_line": 5, "end_line": 19}, nil)
+	require.NoError(t, err)
+	for _, it := range res.Data.(BlameOutput).Items {
+		all.WriteString(strings.Join(it.Lines, "\n"))
+	}
+	bl := res.Data.(BlameOutput).Items
+	assert.Equal(t, "after: 1", bl[len(bl)-1].Lines[len(bl[len(bl)-1].Lines)-1], "blame lines stay aligned")
+	for _, q := range []string{"LongKeyBody", "ChangedLine", "MIIE0"} {
+		res, err := run(t, s, "gitea_search", map[string]any{"query": q}, nil)
+		require.NoError(t, err)
+		assert.Empty(t, res.Data.(SearchOutput).Items, q)
+	}
+	text := all.String()
+	assert.NotContains(t, text, "LongKeyBodyLine")
+	assert.NotContains(t, text, "ChangedLine")
+	assert.Contains(t, text, "[MASKED:private-key:")
 }
 
 // TestRequireCallerToken: with RequireCallerToken a call without its own
@@ -187,4 +232,45 @@ func TestRequireCallerToken(t *testing.T) {
 	assert.Empty(t, g.requests(), "nothing went to Gitea with the server's token")
 	_, err := run(t, s, "gitea_file", map[string]any{"repo": "ops/infra", "path": "README.md"}, http.Header{"X-Gitea-Token": {"callers-own"}})
 	require.NoError(t, err)
+}
+
+// gitBackend serves the bare repositories under root as git's smart HTTP.
+func gitBackend(t *testing.T, root string) http.Handler {
+	t.Helper()
+	out, err := exec.Command("git", "--exec-path").Output()
+	if err != nil {
+		t.Skipf("git is not installed: %v", err)
+	}
+	return &cgi.Handler{Path: filepath.Join(strings.TrimSpace(string(out)), "git-http-backend"),
+		Env: []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"}}
+}
+
+// bareRepo makes root/full.git with one commit per file set on main and
+// returns the commits' ids.
+func bareRepo(t *testing.T, root, full string, commits []map[string]string) []string {
+	t.Helper()
+	work := t.TempDir()
+	git := func(args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t", "HOME="+work, "GIT_CONFIG_NOSYSTEM=1")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "git %v: %s", args, out)
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q", "-b", "main")
+	var shas []string
+	for i, files := range commits {
+		for name, body := range files {
+			require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(work, name)), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(work, name), []byte(body), 0o644))
+		}
+		git("add", "-A")
+		git("commit", "-q", "-m", fmt.Sprintf("step %d", i+1))
+		shas = append(shas, git("rev-parse", "HEAD"))
+	}
+	dst := filepath.Join(root, full+".git")
+	require.NoError(t, os.MkdirAll(filepath.Dir(dst), 0o755))
+	git("clone", "-q", "--bare", work, dst)
+	return shas
 }

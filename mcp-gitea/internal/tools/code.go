@@ -65,7 +65,7 @@ func (s *Server) blame(ctx context.Context, c *tool.Call, in BlameInput) (*tool.
 		return nil, err
 	}
 	defer release()
-	commit, err := forge.Commit(repo, in.Ref)
+	commit, err := s.commit(ctx, c, r, repo, refName(in.Ref))
 	if err != nil {
 		return nil, tool.Argf("%v", err)
 	}

@@ -6,8 +6,8 @@ import (
 	"path"
 	"strings"
 
-	"code.gitea.io/sdk/gitea"
 	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/opsmcp/opsmcp/mcp-gitea/internal/forge"
 	"github.com/opsmcp/opsmcp/mcp-gitea/internal/names"
@@ -83,40 +83,41 @@ func (s *Server) diff(ctx context.Context, c *tool.Call, in DiffInput) (*tool.Re
 	if err != nil {
 		return nil, err
 	}
-	var raw, what string
+	// Every patch is made from the mirror, from masked file contents
+	// (maskedPatch): Gitea's own patches are text already cut into hunks.
+	repo, release, err := s.mirror(ctx, c, r)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	var from, to *object.Commit
+	var what string
 	switch {
 	case in.Commit != "":
-		cl, err := s.client(ctx, c)
-		if err != nil {
-			return nil, err
+		if to, err = s.commit(ctx, c, r, repo, in.Commit); err != nil {
+			return nil, tool.Argf("commit: %v", err)
 		}
-		b, _, err := cl.GetCommitDiff(r.Owner, r.Name, in.Commit)
-		if err != nil {
-			return nil, apiErr(fmt.Sprintf("commit %s in %s", in.Commit, r.Full), err)
+		if to.NumParents() > 0 {
+			// Against the first parent, as Gitea shows a merge.
+			if from, err = to.Parent(0); err != nil {
+				return nil, fmt.Errorf("parent of %s: %w", to.Hash, err)
+			}
 		}
-		raw, what = string(b), "commit "+in.Commit
+		what = "commit " + in.Commit
 	case in.Pull > 0:
-		cl, err := s.client(ctx, c)
-		if err != nil {
+		if from, to, err = s.pullRange(ctx, c, r, repo, in.Pull); err != nil {
 			return nil, err
 		}
-		b, _, err := cl.GetPullRequestDiff(r.Owner, r.Name, in.Pull, gitea.PullRequestDiffOptions{})
-		if err != nil {
-			return nil, apiErr(fmt.Sprintf("pull request #%d in %s", in.Pull, r.Full), err)
-		}
-		raw, what = string(b), fmt.Sprintf("pull request #%d", in.Pull)
+		what = fmt.Sprintf("pull request #%d", in.Pull)
 	default:
-		// The API has no patch for a comparison: the mirror makes one.
-		repo, release, err := s.mirror(ctx, c, r)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
-		raw, err = compare(repo, in.Base, in.Head)
-		if err != nil {
+		if from, to, err = s.mergeBase(ctx, c, r, repo, in.Base, in.Head); err != nil {
 			return nil, err
 		}
 		what = in.Base + "..." + in.Head
+	}
+	raw, err := maskedPatch(ctx, c, repo, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("diff %s of %s: %w", what, r.Full, err)
 	}
 	out := DiffOutput{Repo: r.Full, What: what, Items: []DiffFile{}}
 	for _, f := range ParseDiff(raw) {
@@ -133,9 +134,8 @@ func (s *Server) diff(ctx context.Context, c *tool.Call, in DiffInput) (*tool.Re
 		if in.Detail == "files" {
 			f.Patch = ""
 		} else {
-			// Each file's patch is masked whole: a key added (or
-			// removed) shows as one placeholder, not body lines that
-			// each look harmless alone. The counts are the patch's own.
+			// Masked again whole per file (idempotent): a second net for
+			// what the per-file contents did not show as a secret.
 			f.Patch = c.Mask(f.Patch)
 		}
 		out.Items = append(out.Items, f)
@@ -143,24 +143,75 @@ func (s *Server) diff(ctx context.Context, c *tool.Call, in DiffInput) (*tool.Re
 	return &tool.Result{Data: out, Render: renderDiff}, nil
 }
 
-func compare(repo *git.Repository, base, head string) (string, error) {
-	b, err := forge.Commit(repo, base)
-	if err != nil {
-		return "", tool.Argf("base: %v", err)
+// commit resolves ref in the mirror, fetching once more when it is not
+// there yet (newer than the mirror's last fetch).
+func (s *Server) commit(ctx context.Context, c *tool.Call, r repoRef, repo *git.Repository, ref string) (*object.Commit, error) {
+	cm, err := forge.Commit(repo, ref)
+	if err == nil {
+		return cm, nil
 	}
-	h, err := forge.Commit(repo, head)
+	tok, terr := s.callerToken(c)
+	if terr != nil {
+		return nil, terr
+	}
+	if ferr := s.Forge.Mirrors.Refresh(ctx, forge.Identity{FullName: r.Full, ID: r.ID}, s.Forge.Token(tok)); ferr != nil {
+		return nil, fmt.Errorf("%v (and Gitea (git fetch): %v)", err, ferr)
+	}
+	return forge.Commit(repo, ref)
+}
+
+// mergeBase resolves base and head and their merge base (git diff
+// base...head).
+func (s *Server) mergeBase(ctx context.Context, c *tool.Call, r repoRef, repo *git.Repository, base, head string) (*object.Commit, *object.Commit, error) {
+	b, err := s.commit(ctx, c, r, repo, base)
 	if err != nil {
-		return "", tool.Argf("head: %v", err)
+		return nil, nil, tool.Argf("base: %v", err)
+	}
+	h, err := s.commit(ctx, c, r, repo, head)
+	if err != nil {
+		return nil, nil, tool.Argf("head: %v", err)
 	}
 	bases, err := b.MergeBase(h)
 	if err != nil || len(bases) == 0 {
-		return "", tool.Argf("%s and %s have no common history", base, head)
+		return nil, nil, tool.Argf("%s and %s have no common history", base, head)
 	}
-	p, err := bases[0].Patch(h)
+	return bases[0], h, nil
+}
+
+// pullRange is what a pull request changes: from its merge base to its
+// head (refs/pull/N/head, which Gitea keeps and the mirror fetches).
+func (s *Server) pullRange(ctx context.Context, c *tool.Call, r repoRef, repo *git.Repository, number int64) (*object.Commit, *object.Commit, error) {
+	cl, err := s.client(ctx, c)
 	if err != nil {
-		return "", fmt.Errorf("diff %s...%s: %w", base, head, err)
+		return nil, nil, err
 	}
-	return p.String(), nil
+	p, _, err := cl.GetPullRequest(r.Owner, r.Name, number)
+	if err != nil {
+		return nil, nil, apiErr(fmt.Sprintf("pull request #%d in %s", number, r.Full), err)
+	}
+	head, err := s.commit(ctx, c, r, repo, fmt.Sprintf("refs/pull/%d/head", number))
+	if err != nil {
+		return nil, nil, fmt.Errorf("pull request #%d in %s: its head is not in the mirror: %w", number, r.Full, err)
+	}
+	// Gitea records the merge base (it stays right after a merge); else
+	// compute it against the base branch. Both are upstream text: checked.
+	if names.SHA(p.MergeBase) == nil {
+		if mb, err := forge.Commit(repo, p.MergeBase); err == nil {
+			return mb, head, nil
+		}
+	}
+	if p.Base == nil || names.Ref(p.Base.Ref) != nil {
+		return nil, nil, fmt.Errorf("pull request #%d in %s: Gitea gave no usable base branch", number, r.Full)
+	}
+	base, err := s.commit(ctx, c, r, repo, p.Base.Ref)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pull request #%d in %s: base %s: %w", number, r.Full, p.Base.Ref, err)
+	}
+	bases, err := base.MergeBase(head)
+	if err != nil || len(bases) == 0 {
+		return nil, nil, fmt.Errorf("pull request #%d in %s: no common history with %s", number, r.Full, p.Base.Ref)
+	}
+	return bases[0], head, nil
 }
 
 // renderDiff writes patches as raw unified diff text (or the file list

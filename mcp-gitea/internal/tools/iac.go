@@ -8,7 +8,6 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/object"
 
-	"github.com/opsmcp/opsmcp/mcp-gitea/internal/forge"
 	"github.com/opsmcp/opsmcp/mcp-gitea/internal/iac"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
@@ -54,7 +53,7 @@ func (s *Server) iac(ctx context.Context, c *tool.Call, in IaCInput) (*tool.Resu
 		return nil, err
 	}
 	defer release()
-	commit, err := forge.Commit(repo, in.Ref)
+	commit, err := s.commit(ctx, c, r, repo, refName(in.Ref))
 	if err != nil {
 		return nil, tool.Argf("%v", err)
 	}
