@@ -134,9 +134,10 @@ func FuzzPipeline(f *testing.F) {
 			}
 			total += len(x.Text)
 		}
-		// Jobs are re-rendered YAML: bigger than their source, but alias
-		// expansion must not make a small file huge.
-		if total > 16*len(src)+4096 {
+		// Jobs are cut from the text, each line once: alias expansion
+		// cannot make a small file huge (fuzzing found 97 bytes of
+		// anchors rendered as 5661 when jobs were re-marshalled).
+		if total > len(src) {
 			t.Fatalf("%d bytes of sections from %d bytes of YAML", total, len(src))
 		}
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	yaml3 "gopkg.in/yaml.v3"
 	"sigs.k8s.io/yaml"
 )
 
@@ -125,52 +126,73 @@ func topLevelKeys(src []byte, prefix []string) []Section {
 }
 
 // pipeline: GitHub/Gitea Actions and Woodpecker by job or step, GitLab CI
-// by job, anything else (Jenkinsfile, Drone) whole.
+// by job, anything else (Jenkinsfile, Drone) whole. Jobs are cut from the
+// source text by the lines yaml.v3 reports, not re-rendered: a rendering
+// would expand aliases (a hundred bytes of anchors become megabytes) and
+// reshape what the file says.
 func pipeline(name string, src []byte) []Section {
-	var doc map[string]any
-	if err := yaml.Unmarshal(src, &doc); err != nil || doc == nil {
+	var root yaml3.Node
+	if err := yaml3.Unmarshal(src, &root); err != nil || len(root.Content) == 0 || root.Content[0].Kind != yaml3.MappingNode {
 		return plain(src)
 	}
+	top := root.Content[0]
+	lines := strings.SplitAfter(string(src), "\n")
+	text := func(from, to int) string { // lines from..to, 1-based, inclusive
+		from, to = max(from, 1), min(to, len(lines))
+		if from > to {
+			return ""
+		}
+		return strings.Join(lines[from-1:to], "")
+	}
 	title := path.Base(name)
-	if n, ok := doc["name"].(string); ok && n != "" {
-		title = n
+	for k := 0; k+1 < len(top.Content); k += 2 {
+		if top.Content[k].Value == "name" && top.Content[k+1].Kind == yaml3.ScalarNode && top.Content[k+1].Value != "" {
+			title = top.Content[k+1].Value
+		}
 	}
 	for _, key := range []string{"jobs", "steps"} {
-		jobs, ok := doc[key].(map[string]any)
-		if !ok {
-			continue
-		}
-		// The workflow's header (name, triggers, env) first, then each job.
-		var out []Section
-		head := map[string]any{}
-		for k, v := range doc {
-			if k != key {
-				head[k] = v
+		for k := 0; k+1 < len(top.Content); k += 2 {
+			jobs := top.Content[k+1]
+			if top.Content[k].Value != key || jobs.Kind != yaml3.MappingNode || len(jobs.Content) == 0 {
+				continue
 			}
+			// The jobs block runs from its key to the next top-level key.
+			start, end := top.Content[k].Line, len(lines)
+			if k+2 < len(top.Content) {
+				end = top.Content[k+2].Line - 1
+			}
+			type job struct {
+				name     string
+				from, to int
+			}
+			var js []job
+			for j := 0; j+1 < len(jobs.Content); j += 2 {
+				js = append(js, job{name: jobs.Content[j].Value, from: jobs.Content[j].Line})
+			}
+			for j := range js {
+				js[j].to = end
+				if j+1 < len(js) {
+					js[j].to = js[j+1].from - 1
+				}
+				if js[j].from <= start || js[j].to < js[j].from {
+					// Jobs on one line (flow style): the block is one piece.
+					js = []job{{name: key, from: start + 1, to: end}}
+					break
+				}
+			}
+			// The workflow's header (name, triggers, env) first, then each job.
+			out := appendSection(nil, []string{title}, 0, text(1, start-1)+text(end+1, len(lines)))
+			sort.SliceStable(js, func(a, b int) bool { return js[a].name < js[b].name })
+			for _, j := range js {
+				out = appendSection(out, []string{title, "job " + j.name}, 0, text(j.from, j.to))
+			}
+			return out
 		}
-		out = appendSection(out, []string{title}, 0, toYAML(head))
-		names := make([]string, 0, len(jobs))
-		for j := range jobs {
-			names = append(names, j)
-		}
-		sort.Strings(names)
-		for _, j := range names {
-			out = appendSection(out, []string{title, "job " + j}, 0, toYAML(map[string]any{j: jobs[j]}))
-		}
-		return out
 	}
 	if strings.HasSuffix(strings.ToLower(name), ".gitlab-ci.yml") {
 		return topLevelKeys(src, []string{title})
 	}
 	return appendSection(nil, []string{title}, 0, string(src))
-}
-
-func toYAML(v any) string {
-	b, err := yaml.Marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
-	}
-	return string(b)
 }
 
 // terraform: one section per top-level block (resource "x" "y", module,
