@@ -7,12 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	ollamaapi "github.com/ollama/ollama/api"
@@ -21,14 +17,8 @@ import (
 	"github.com/opsmcp/opsmcp/orchestrator/internal/agent"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/catalog"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/gateway"
-	"github.com/opsmcp/opsmcp/orchestrator/internal/server"
-	"github.com/opsmcp/opsmcp/orchestrator/internal/telemetry"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/topology"
-	"github.com/opsmcp/opsmcp/shared/audit"
-	"github.com/opsmcp/opsmcp/shared/auth"
 	"github.com/opsmcp/opsmcp/shared/mask"
-	"github.com/opsmcp/opsmcp/shared/policy"
-	"github.com/opsmcp/opsmcp/shared/transport"
 )
 
 var version = "dev"
@@ -282,127 +272,4 @@ func chat(args []string) int {
 		}
 		history = append(history, ollamaapi.Message{Role: "assistant", Content: ans.Text})
 	}
-}
-
-func serveCmd(args []string) int {
-	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:8080", "HTTP address")
-	config := fs.String("config", os.Getenv("OPSMCP_ORCHESTRATOR_CONFIG"), "YAML file listing the MCP servers")
-	model := fs.String("model", os.Getenv("OPSMCP_MODEL"), "model for requests that name none")
-	tokens := fs.String("auth-tokens", "", "bearer token file: one token,user,role[;role...] per line; token may be sha256:<hex>")
-	insecure := fs.Bool("insecure-no-auth", false, "allow a non-loopback listener without auth")
-	auditDest := fs.String("audit-log", "stderr", "audit log: stderr, off, or a file (rotated)")
-	steps := fs.Int("max-steps", 6, "most model turns per answer")
-	every := fs.Duration("poll-every", 5*time.Second, "how often to poll the endpoints' tags and loaded models")
-	policyFile := fs.String("policy", "", "policy file: roles -> the tools their answers may call (default: all)")
-	ratePerMin := fs.Float64("rate-limit", 30, "answers per minute per user (0: unlimited)")
-	parallel := fs.Int("parallel", 4, "requests each Ollama endpoint runs at once (its OLLAMA_NUM_PARALLEL); more wait in a fair per-user queue")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if *config == "" {
-		fmt.Fprintln(os.Stderr, "serve needs --config (the MCP servers)")
-		return 2
-	}
-	if *tokens == "" && !transport.IsLoopback(*listen) && !*insecure {
-		fmt.Fprintf(os.Stderr, "refusing to listen on %s without --auth-tokens (or --insecure-no-auth)\n", *listen)
-		return 2
-	}
-	var verifier auth.Verifier
-	if *tokens != "" {
-		t, err := auth.LoadTokens(*tokens)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 2
-		}
-		verifier = t
-	}
-	auditLog, err := audit.Open(*auditDest, 100, 10)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	defer auditLog.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	cfg, err := catalog.Load(*config)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	eps, err := endpoints(cfg, 2*time.Minute)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	cat, err := catalog.Connect(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer cat.Close()
-	pol := policy.OpenPolicy()
-	if *policyFile != "" {
-		if pol, err = policy.Load(*policyFile); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 2
-		}
-	}
-	tel := telemetry.New()
-	gw := gateway.New(eps)
-	for _, ep := range eps {
-		gw.SetParallel(ep.Name, *parallel)
-	}
-	for _, e := range cfg.Endpoints {
-		if e.Parallel > 0 {
-			gw.SetParallel(e.Name, e.Parallel)
-		}
-	}
-	go gw.Run(ctx, *every)
-	srv := &server.Server{Gateway: gw, Audit: auditLog, Log: log, Model: *model, RatePerMinute: *ratePerMin,
-		Agent: &agent.Agent{Gateway: gw, Catalog: cat, Masker: mask.New(nil), Model: *model, MaxSteps: *steps, PollAge: 2 * *every,
-			Lanes: cfg.Lanes, Modes: cfg.Modes, Observer: tel, Policy: pol}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { ready(w, gw.States()) })
-	mux.Handle("GET /metrics", tel.Handler())
-	mux.Handle("/", auth.Middleware(verifier, srv.Handler()))
-	hs := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		hs.Shutdown(shut)
-	}()
-	log.Info("serving", "addr", "http://"+*listen, "endpoints", len(eps), "tools", len(cat.Tools()), "auth", verifier != nil)
-	if err := hs.ListenAndServe(); err != nil && err != http.ErrServerClosed {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return 0
-}
-
-// ready answers 200 when at least one Ollama endpoint answered its last
-// poll, so a rollout waits for the mesh and a pod that lost every host
-// leaves the Service; the body names each endpoint and whether it is up.
-func ready(w http.ResponseWriter, states []gateway.State) {
-	var b strings.Builder
-	healthy := 0
-	for _, st := range states {
-		if st.Healthy {
-			healthy++
-			fmt.Fprintf(&b, "%s: ok\n", st.Endpoint)
-		} else {
-			// No error text: /readyz is unauthenticated.
-			fmt.Fprintf(&b, "%s: down\n", st.Endpoint)
-		}
-	}
-	if healthy == 0 {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		if len(states) == 0 {
-			b.WriteString("no Ollama endpoint polled yet\n")
-		}
-	}
-	w.Write([]byte(b.String()))
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -25,18 +26,30 @@ import (
 	"github.com/opsmcp/opsmcp/orchestrator/internal/gateway"
 	"github.com/opsmcp/opsmcp/shared/audit"
 	"github.com/opsmcp/opsmcp/shared/auth"
+	"github.com/opsmcp/opsmcp/shared/mask"
 )
 
-// Server serves the API.
+// Server serves the API. Its routes (Routes) run on the suite's shared
+// HTTP host, which authenticates, checks Host and Origin, and bounds
+// bodies before any of them runs.
 type Server struct {
 	Agent   *agent.Agent
 	Gateway *gateway.Gateway
 	Audit   *audit.Log
-	Log     *slog.Logger
+	// AuditRequired withholds an answer whose audit lines cannot be
+	// written (--audit-required).
+	AuditRequired bool
+	// Masker masks audit arguments and errors, as the servers' binder
+	// does; nil: a masker with a random key.
+	Masker *mask.Masker
+	Log    *slog.Logger
 	// Model answers requests that name none.
 	Model string
 	// RatePerMinute limits each user's answers (0: unlimited).
 	RatePerMinute float64
+	// Burst is how many answers a user may ask at once above the rate;
+	// 0: a tenth of a minute's worth, at least 1.
+	Burst int
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
@@ -54,7 +67,11 @@ func (s *Server) allow(user string) bool {
 	}
 	l, ok := s.limiters[user]
 	if !ok {
-		l = rate.NewLimiter(rate.Limit(s.RatePerMinute/60), max(1, int(s.RatePerMinute/6)))
+		burst := s.Burst
+		if burst <= 0 {
+			burst = max(1, int(s.RatePerMinute/6))
+		}
+		l = rate.NewLimiter(rate.Limit(s.RatePerMinute/60), burst)
 		s.limiters[user] = l
 	}
 	return l.Allow()
@@ -75,17 +92,18 @@ func (s *Server) limited(w http.ResponseWriter, r *http.Request, openai bool) bo
 	return true
 }
 
-// Handler returns the API's routes (wrap it in auth.Middleware).
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/tags", s.tags)
-	mux.HandleFunc("GET /api/version", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, map[string]string{"version": "0.17.4"})
-	})
-	mux.HandleFunc("POST /api/chat", s.ollamaChat)
-	mux.HandleFunc("GET /v1/models", s.openaiModels)
-	mux.HandleFunc("POST /v1/chat/completions", s.openaiChat)
-	return mux
+// Routes are the API's endpoints (method and path patterns), for the
+// shared host's authenticated routes (transport.HTTPOptions.AuthRoutes).
+func (s *Server) Routes() map[string]http.Handler {
+	return map[string]http.Handler{
+		"GET /api/tags": http.HandlerFunc(s.tags),
+		"GET /api/version": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, map[string]string{"version": "0.17.4"})
+		}),
+		"POST /api/chat":            http.HandlerFunc(s.ollamaChat),
+		"GET /v1/models":            http.HandlerFunc(s.openaiModels),
+		"POST /v1/chat/completions": http.HandlerFunc(s.openaiChat),
+	}
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -125,36 +143,88 @@ func (s *Server) tags(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, resp)
 }
 
-// audit writes one line per answered request, with the tools it called.
-func (s *Server) audit(r *http.Request, route, model string, start time.Time, ans agent.Answer, err error) {
+// errAuditWrite withholds an answer whose audit lines could not be
+// written, under AuditRequired.
+var errAuditWrite = errors.New("answer withheld: its audit record could not be written (--audit-required); the server log says why")
+
+// audit writes the answer's lines (the request, each model turn, each
+// tool call), all built by record. Under AuditRequired a failed write is
+// returned, and the answer must not be given.
+func (s *Server) audit(r *http.Request, route, model string, start time.Time, ans agent.Answer, err error) error {
 	if s.Audit == nil {
-		return
+		return nil
 	}
-	args, _ := json.Marshal(map[string]any{"model": model, "tools": len(ans.Calls), "steps": ans.Steps, "endpoint": ans.Endpoint})
-	sum := sha256.Sum256(args)
-	rec := audit.Record{TS: start.UTC(), Server: "mcp-orchestrator", Tool: route, User: auth.From(r.Context()).User,
-		Args: args, ArgsSHA256: hex.EncodeToString(sum[:]), Outcome: audit.OK, DurationMS: float64(time.Since(start).Microseconds()) / 1000, Bytes: len(ans.Text)}
+	errText := ""
 	if err != nil {
-		rec.Outcome, rec.Error = audit.Error, err.Error()
+		errText = err.Error()
 	}
-	s.Audit.Write(rec)
-	// Every model step, then every tool call.
+	recs := []audit.Record{s.record(r, route, ans.RequestID, start, time.Since(start),
+		map[string]any{"model": model, "tools": len(ans.Calls), "steps": ans.Steps, "endpoint": ans.Endpoint}, errText, len(ans.Text))}
 	for _, t := range ans.Turns {
-		targs, _ := json.Marshal(map[string]any{"model": t.Model, "endpoint": t.Endpoint, "prompt_tokens": t.PromptTokens, "output_tokens": t.OutputTokens, "tool_calls": t.ToolCalls})
-		tsum := sha256.Sum256(targs)
-		s.Audit.Write(audit.Record{TS: start.UTC(), Server: "mcp-orchestrator", Tool: "model_turn", User: auth.From(r.Context()).User,
-			Args: targs, ArgsSHA256: hex.EncodeToString(tsum[:]), Outcome: audit.OK, DurationMS: float64(t.Duration.Microseconds()) / 1000})
+		recs = append(recs, s.record(r, "model_turn", ans.RequestID, start, t.Duration,
+			map[string]any{"model": t.Model, "endpoint": t.Endpoint, "prompt_tokens": t.PromptTokens, "output_tokens": t.OutputTokens, "tool_calls": t.ToolCalls}, "", 0))
 	}
 	for _, c := range ans.Calls {
-		cargs, _ := json.Marshal(c.Args)
-		csum := sha256.Sum256(cargs)
-		cr := audit.Record{TS: start.UTC(), Server: "mcp-orchestrator", Tool: c.Tool, User: auth.From(r.Context()).User,
-			Args: cargs, ArgsSHA256: hex.EncodeToString(csum[:]), Outcome: audit.OK, DurationMS: float64(c.Duration.Microseconds()) / 1000}
-		if c.Error != "" {
-			cr.Outcome, cr.Error = audit.Error, c.Error
-		}
-		s.Audit.Write(cr)
+		recs = append(recs, s.record(r, c.Tool, ans.RequestID, start, c.Duration, c.Args, c.Error, 0))
 	}
+	var failed error
+	for _, rec := range recs {
+		if werr := s.Audit.Write(rec); werr != nil && failed == nil {
+			failed = werr
+		}
+	}
+	if failed != nil {
+		s.logger().Error("audit write failed", "route", route, "err", failed)
+		if s.AuditRequired {
+			return errAuditWrite
+		}
+	}
+	return nil
+}
+
+// record is the one place this API builds an audit line, with the
+// fields the servers' binder fills: the arguments and the error masked
+// by the servers' masker (a model can put a secret from a question or a
+// tool result into a tool call's arguments; an error can quote one), and
+// args_sha256 of the arguments as given.
+func (s *Server) record(r *http.Request, tool, requestID string, start time.Time, d time.Duration, args any, errText string, bytes int) audit.Record {
+	m := s.Masker
+	if m == nil {
+		m = fallbackMasker()
+	}
+	raw, err := json.Marshal(args)
+	if err != nil {
+		raw = []byte(`{}`)
+	}
+	sum := sha256.Sum256(raw)
+	masked, n := m.JSON(raw)
+	p := auth.From(r.Context())
+	rec := audit.Record{TS: start.UTC(), Server: "mcp-orchestrator", Tool: tool, User: p.User, Via: p.Via, RequestID: requestID,
+		Args: masked, ArgsSHA256: hex.EncodeToString(sum[:]), Outcome: audit.OK,
+		DurationMS: float64(d.Microseconds()) / 1000, Bytes: bytes, Masked: n}
+	if errText != "" {
+		e, en := m.Text(errText)
+		rec.Outcome, rec.Error, rec.Masked = audit.Error, e, n+en
+	}
+	return rec
+}
+
+// failStatus is the HTTP status of an answer that failed: the server's
+// own fault for a withheld one, else the upstream's (model or tools).
+func failStatus(err error) int {
+	if errors.Is(err, errAuditWrite) {
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadGateway
+}
+
+var fallbackMasker = sync.OnceValue(func() *mask.Masker { return mask.New(nil) })
+
+func (s *Server) logger() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
 }
 
 func progress(ev agent.Event) string {
@@ -248,7 +318,9 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ans, err := s.Agent.Run(r.Context(), ar)
-	s.audit(r, "api/chat", model, start, ans, err)
+	if aerr := s.audit(r, "api/chat", model, start, ans, err); aerr != nil {
+		err = aerr
+	}
 	if err != nil {
 		if streaming {
 			// Mid-stream errors are an {"error"} line, as Ollama does.
@@ -256,7 +328,7 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 			st.write(append(b, '\n'))
 			return
 		}
-		w.WriteHeader(http.StatusBadGateway)
+		w.WriteHeader(failStatus(err))
 		writeJSON(w, map[string]string{"error": err.Error()})
 		return
 	}
@@ -404,14 +476,16 @@ func (s *Server) openaiChat(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ans, err := s.Agent.Run(r.Context(), ar)
-	s.audit(r, "v1/chat/completions", model, start, ans, err)
+	if aerr := s.audit(r, "v1/chat/completions", model, start, ans, err); aerr != nil {
+		err = aerr
+	}
 	if err != nil {
 		if req.Stream {
 			b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": err.Error()}})
 			st.write([]byte("data: " + string(b) + "\n\n"))
 			return
 		}
-		openaiError(w, http.StatusBadGateway, err.Error())
+		openaiError(w, failStatus(err), err.Error())
 		return
 	}
 	in, out := usage(ans)
