@@ -49,6 +49,8 @@ func newFakeGitea(t *testing.T) *fakeGitea {
 			json.NewEncoder(w).Encode(map[string]any{"ok": true, "data": []map[string]any{{"id": 7, "full_name": "ops/infra", "name": "infra", "owner": map[string]any{"login": "ops"}, "default_branch": "main"}}})
 		case p == "/api/v1/repos/ops/infra" || p == "/api/v1/repos/OPS/Infra":
 			json.NewEncoder(w).Encode(map[string]any{"id": 7, "full_name": "ops/infra", "name": "infra", "owner": map[string]any{"login": "ops"}, "default_branch": "main"})
+		case p == "/api/v1/repos/ops/infra/issues":
+			json.NewEncoder(w).Encode([]map[string]any{{"number": 3, "title": "Rotate the DB password", "body": "it leaked: password: Issue-Probe-77\nrotate it", "state": "open"}})
 		case strings.HasPrefix(p, "/api/v1/repos/ops/infra/raw/"):
 			w.Write([]byte(pemFile()))
 		default:
@@ -212,6 +214,27 @@ func TestMirrorToolsMaskWholeFiles(t *testing.T) {
 	assert.NotContains(t, text, "LongKeyBodyLine")
 	assert.NotContains(t, text, "ChangedLine")
 	assert.Contains(t, text, "[MASKED:private-key:")
+}
+
+// TestIssueQueryProbe: the keyword of gitea_issues matches masked text
+// here; sent to Gitea, whose search reads the clear text, which issues
+// match would confirm a guessed secret.
+func TestIssueQueryProbe(t *testing.T) {
+	g := newFakeGitea(t)
+	s := testServer(t, g)
+	count := func(q string) int {
+		res, err := run(t, s, "gitea_issues", map[string]any{"repo": "ops/infra", "query": q}, nil)
+		require.NoError(t, err)
+		return len(res.Data.(IssuesOutput).Items)
+	}
+	for _, probe := range []string{"Issue-Probe-77", "issue-probe", "Probe-7", "password: I"} {
+		assert.Zero(t, count(probe), probe)
+	}
+	assert.Equal(t, 1, count("rotate"))
+	assert.Equal(t, 1, count("password: [masked"), "the keyword sees the masked text")
+	for _, r := range g.requests() {
+		assert.NotContains(t, strings.ToLower(r), "probe", "the keyword never went to Gitea: %s", r)
+	}
 }
 
 // TestRequireCallerToken: with RequireCallerToken a call without its own

@@ -45,6 +45,9 @@ type PullsOutput struct {
 	Items []Entry `json:"items"`
 }
 
+// maxIssueScan bounds how many issues a keyword query reads to match.
+const maxIssueScan = 1000
+
 // pageSize is how many entries one API page asks for.
 const pageSize = 50
 
@@ -189,7 +192,7 @@ type IssuesInput struct {
 	Number int64    `json:"number,omitempty" jsonschema:"one issue, with its comments"`
 	State  string   `json:"state,omitempty" jsonschema:"open (default), closed or all, when listing"`
 	Labels []string `json:"labels,omitempty" jsonschema:"only issues with these labels"`
-	Query  string   `json:"query,omitempty" jsonschema:"keyword in title or body"`
+	Query  string   `json:"query,omitempty" jsonschema:"keyword in title or body (case-insensitive substring of the masked text; the newest 1000 issues are searched)"`
 	Limit  int      `json:"limit,omitempty" jsonschema:"most issues listed (default 30, at most 200)"`
 }
 
@@ -226,14 +229,29 @@ func (s *Server) issues(ctx context.Context, c *tool.Call, in IssuesInput) (*too
 		if err != nil {
 			return nil, err
 		}
-		list, err := pages(limit(in.Limit, 30, 200), func(o gitea.ListOptions) ([]*gitea.Issue, error) {
-			l, _, err := cl.ListRepoIssues(r.Owner, r.Name, gitea.ListIssueOption{ListOptions: o, State: state, Type: gitea.IssueTypeIssue, Labels: in.Labels, KeyWord: in.Query})
+		n := limit(in.Limit, 30, 200)
+		scan := n
+		if in.Query != "" {
+			// The keyword is matched here, on masked titles and bodies,
+			// not by Gitea's search on the clear text: which issues match
+			// would otherwise tell a masked value apart, guess by guess.
+			scan = maxIssueScan
+		}
+		list, err := pages(scan, func(o gitea.ListOptions) ([]*gitea.Issue, error) {
+			l, _, err := cl.ListRepoIssues(r.Owner, r.Name, gitea.ListIssueOption{ListOptions: o, State: state, Type: gitea.IssueTypeIssue, Labels: in.Labels})
 			return l, err
 		})
 		if err != nil {
 			return nil, apiErr("issues of "+r.Full, err)
 		}
+		q := strings.ToLower(in.Query)
 		for _, is := range list {
+			if len(out.Items) >= n {
+				break
+			}
+			if q != "" && !strings.Contains(strings.ToLower(c.Mask(is.Title+"\n"+is.Body)), q) {
+				continue
+			}
 			e := issueEntry(is)
 			e.Body = ""
 			out.Items = append(out.Items, e)

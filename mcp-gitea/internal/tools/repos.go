@@ -15,12 +15,16 @@ import (
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
-// maxRepos bounds how many repositories one call lists or searches.
-const maxRepos = 500
+// maxRepos bounds how many repositories one call lists or searches, and
+// maxRepoPages how many pages of 50 it reads to find them.
+const (
+	maxRepos     = 500
+	maxRepoPages = 100
+)
 
 // ReposInput are gitea_repos' arguments.
 type ReposInput struct {
-	Query string `json:"query,omitempty" jsonschema:"keyword in the name (or description)"`
+	Query string `json:"query,omitempty" jsonschema:"keyword in the name or description (case-insensitive)"`
 }
 
 // RepoInfo is one repository.
@@ -47,12 +51,17 @@ func (s *Server) visible(ctx context.Context, c *tool.Call, keyword string) ([]*
 		return nil, err
 	}
 	var out []*gitea.Repository
-	for page := 1; len(out) < maxRepos; page++ {
-		repos, _, err := cl.SearchRepos(gitea.SearchRepoOptions{ListOptions: gitea.ListOptions{Page: page, PageSize: 50}, Keyword: keyword, KeywordInDescription: keyword != ""})
+	for page := 1; len(out) < maxRepos && page <= maxRepoPages; page++ {
+		// The keyword is matched here on masked names and descriptions,
+		// not by Gitea on the clear text (see issues).
+		repos, _, err := cl.SearchRepos(gitea.SearchRepoOptions{ListOptions: gitea.ListOptions{Page: page, PageSize: 50}})
 		if err != nil {
 			return nil, apiErr("search repositories", err)
 		}
 		for _, r := range repos {
+			if keyword != "" && !strings.Contains(strings.ToLower(c.Mask(r.FullName+"\n"+r.Description)), strings.ToLower(keyword)) {
+				continue
+			}
 			if s.Forge.Allowed(r.FullName) && c.Allows("repos", r.FullName) {
 				out = append(out, r)
 			}
