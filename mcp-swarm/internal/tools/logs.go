@@ -2,6 +2,7 @@ package tools
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -182,10 +183,13 @@ func demux(r io.Reader) ([]LogLine, bool, error) {
 			return out, true, nil
 		}
 		size := binary.BigEndian.Uint32(hdr[4:])
-		payload := make([]byte, size)
-		if _, err := io.ReadFull(br, payload); err != nil {
+		// Read what is there rather than allocate what the header
+		// claims: a frame of 4 GiB is a header away.
+		var buf bytes.Buffer
+		if n, _ := io.CopyN(&buf, br, int64(size)); n < int64(size) {
 			return out, true, nil
 		}
+		payload := buf.Bytes()
 		stream := "stdout"
 		if hdr[0] == 2 {
 			stream = "stderr"

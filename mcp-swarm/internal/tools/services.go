@@ -258,21 +258,25 @@ func envShown(c *tool.Call, k, v string, ok bool) string {
 // its name. A value under a secret-looking name that the masker let
 // through (too short to look like a key) is masked by its name alone.
 func envValue(c *tool.Call, k, v string) string {
-	m := c.Mask(k + "=" + v)
-	val, ok := strings.CutPrefix(m, k+"=")
-	if !ok {
-		// The masker reshaped the name too: show the masked entry whole
-		// rather than guess where the value starts.
-		return m
-	}
-	if v != "" && mask.SensitiveKey(k) && !placeholder(val) {
+	val, ok := strings.CutPrefix(c.Mask(k+"="+v), k+"=")
+	if v != "" && mask.SensitiveKey(k) && !(ok && placeholder(val)) {
 		// The name says the whole value is secret, but the masker left
-		// it, or part of it (a short PIN, the words after a space): mask
-		// a digest of it instead, which keeps equal values equal.
-		sum := sha256.Sum256([]byte(v))
-		return strings.TrimPrefix(c.Mask("password=h"+hex.EncodeToString(sum[:16])), "password=")
+		// it, or part of it (a short PIN, the words after a space): a
+		// placeholder of its digest, which keeps equal values equal.
+		return secretShown(c, v)
+	}
+	if !ok {
+		// The masker reshaped the name: mask the value on its own.
+		return c.Mask(v)
 	}
 	return val
+}
+
+// secretShown is a placeholder for a value known to be secret, whatever
+// it looks like.
+func secretShown(c *tool.Call, v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return strings.TrimPrefix(c.Mask("password=h"+hex.EncodeToString(sum[:16])), "password=")
 }
 
 // placeholder reports whether s is exactly one masker placeholder.
@@ -282,16 +286,48 @@ func placeholder(s string) bool {
 
 // cmdLine renders a command (or its arguments) as one shell-quoted line,
 // masked as a whole so a flag and its value in separate arguments are
-// seen together.
+// seen together. The value of a secret-named flag (--db-password x,
+// --db-password=x) is hidden by the flag's name first, so what the
+// neighbouring arguments look like cannot save it from the masker.
 func cmdLine(c *tool.Call, args []string) string {
 	if len(args) == 0 {
 		return "(none)"
 	}
 	q := make([]string, len(args))
-	for i, a := range args {
-		q[i] = shellQuote(a)
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, isFlag := flagName(a)
+		switch {
+		case !isFlag || !mask.SensitiveKey(name):
+			q[i] = shellQuote(a)
+		case strings.Contains(a, "="):
+			flag, v, _ := strings.Cut(a, "=")
+			q[i] = shellQuote(flag) + "=" + secretOrEmpty(c, v)
+		case i+1 < len(args):
+			q[i] = shellQuote(a)
+			i++
+			q[i] = secretOrEmpty(c, args[i])
+		default:
+			q[i] = shellQuote(a)
+		}
 	}
 	return c.Mask(strings.Join(q, " "))
+}
+
+func secretOrEmpty(c *tool.Call, v string) string {
+	if v == "" {
+		return "''"
+	}
+	return secretShown(c, v)
+}
+
+// flagName is the name of a -x or --name[=value] argument.
+func flagName(a string) (string, bool) {
+	if len(a) < 2 || a[0] != '-' || a == "--" {
+		return "", false
+	}
+	name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+	return name, name != ""
 }
 
 // shellQuote quotes an argument the way a shell would need it.
