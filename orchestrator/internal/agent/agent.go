@@ -646,5 +646,11 @@ func (a *Agent) passthrough(ctx context.Context, cmd string, events func(Event))
 	if events != nil {
 		events(ev)
 	}
-	return Answer{Text: res.Text, Passthrough: true, Calls: []Event{ev}}, nil
+	// The server masked it; masking again costs little and holds if a
+	// server did not. Invisible characters go: a person reads this.
+	text := clean(res.Text)
+	if a.Masker != nil {
+		text, _ = a.Masker.Text(text)
+	}
+	return Answer{Text: text, Passthrough: true, Calls: []Event{ev}}, nil
 }

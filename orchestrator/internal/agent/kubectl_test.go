@@ -128,3 +128,15 @@ func FuzzKubectlTools(f *testing.F) {
 		}
 	})
 }
+
+// TestKubectlOutputMaskedAndCleaned: what the fast path prints is masked
+// again (a server that missed a secret does not leak it) and has no
+// invisible characters (a person reads it).
+func TestKubectlOutputMaskedAndCleaned(t *testing.T) {
+	a, _ := agent(t)
+	ans, err := a.Ask(context.Background(), "kubectl get cm -l pass\u200bword=Hunter2-planted-77\u202e")
+	require.NoError(t, err)
+	assert.NotContains(t, ans.Text, "Hunter2-planted-77")
+	assert.Contains(t, ans.Text, "password=[MASKED:")
+	assert.NotContains(t, ans.Text, "\u202e")
+}
