@@ -30,9 +30,13 @@ func TestServeCallsNameTheUser(t *testing.T) {
 			h.Get(auth.HeaderOnBehalfOf), h.Get(auth.HeaderUserToken), h.Get("traceparent"))}}}
 	}
 	mcp.AddTool(srv, &mcp.Tool{Name: "k8s_get", Description: "Get Kubernetes objects such as pods"},
-		func(ctx context.Context, r *mcp.CallToolRequest, in getIn) (*mcp.CallToolResult, any, error) { return report(r), nil, nil })
+		func(ctx context.Context, r *mcp.CallToolRequest, in getIn) (*mcp.CallToolResult, any, error) {
+			return report(r), nil, nil
+		})
 	mcp.AddTool(srv, &mcp.Tool{Name: "k8s_kubectl", Description: "Run a read-only kubectl command"},
-		func(ctx context.Context, r *mcp.CallToolRequest, in kubectlIn) (*mcp.CallToolResult, any, error) { return report(r), nil, nil })
+		func(ctx context.Context, r *mcp.CallToolRequest, in kubectlIn) (*mcp.CallToolResult, any, error) {
+			return report(r), nil, nil
+		})
 	hs := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil))
 	t.Cleanup(hs.Close)
 	cfgPath := filepath.Join(t.TempDir(), "servers.yaml")
