@@ -419,3 +419,17 @@ func TestComposeErrorsQuoteNothing(t *testing.T) {
 		assert.NotContains(t, err.Error(), "Quoted-planted", content)
 	}
 }
+
+// TestUnknownServiceNamed: an unrestricted caller is told the service
+// does not exist; an engine failure is named as the engine's.
+func TestUnknownServiceNamed(t *testing.T) {
+	f := newFakeEngine(t)
+	s := f.server(t)
+	_, err := s.service(context.Background(), callAs("swarm_service", "sre"), ServiceInput{Service: "nope"})
+	assert.ErrorIs(t, err, tool.ErrArgs)
+	assert.ErrorContains(t, err, `no service "nope" (see swarm_services`)
+	f.srv.Close()
+	_, err = s.service(context.Background(), callAs("swarm_service", "sre"), ServiceInput{Service: "nope"})
+	assert.NotErrorIs(t, err, tool.ErrArgs)
+	assert.ErrorContains(t, err, "docker engine: inspect service")
+}
