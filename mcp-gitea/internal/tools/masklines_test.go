@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	fdiff "github.com/go-git/go-git/v5/plumbing/format/diff"
+	gitdiff "github.com/go-git/go-git/v5/utils/diff"
+	"github.com/sergi/go-diff/diffmatchpatch"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -101,6 +104,60 @@ func FuzzAlignLines(f *testing.F) {
 		for _, l := range pemBody {
 			if strings.Contains(all, l[:20]) {
 				t.Fatalf("key body line survived: %q", all)
+			}
+		}
+	})
+}
+
+// FuzzAlignChunks: for any old and new text around a planted key (changed
+// or not), git's line chunks line up with the masked lines of both files
+// (so the masked patch is never the blank fallback), and no key body
+// line is left in any chunk.
+func FuzzAlignChunks(f *testing.F) {
+	f.Add("a\nb\n", "a\nc\n", uint8(3), true)
+	f.Add("", "x", uint8(0), false)
+	f.Add("no newline", "no newline\n", uint8(1), true)
+	f.Add("-----BEGIN PRIVATE KEY-----\n", "\n\n", uint8(2), true)
+	m := mask.New([]byte("fuzz key for alignChunks, fixed."))
+	f.Fuzz(func(t *testing.T, before, after string, changed uint8, keyInOld bool) {
+		for _, l := range pemBody {
+			if strings.Contains(before+after, l[:16]) {
+				return
+			}
+		}
+		body := append([]string(nil), pemBody...)
+		key := "-----BEGIN RSA PRIVATE KEY-----\n" + strings.Join(body, "\n") + "\n-----END RSA PRIVATE KEY-----\n"
+		body[int(changed)%len(body)] = "MIIEchangedLineOfTheKeyxxxxxxxxxxxxxxxxxxxxxx"
+		key2 := "-----BEGIN RSA PRIVATE KEY-----\n" + strings.Join(body, "\n") + "\n-----END RSA PRIVATE KEY-----\n"
+		oldText, newText := before+key+after, after+key2+before
+		if !keyInOld {
+			oldText = before + after
+		}
+		var chunks []fdiff.Chunk
+		for _, d := range gitdiff.Do(oldText, newText) {
+			op := fdiff.Equal
+			switch d.Type {
+			case diffmatchpatch.DiffDelete:
+				op = fdiff.Delete
+			case diffmatchpatch.DiffInsert:
+				op = fdiff.Add
+			}
+			chunks = append(chunks, textChunk{d.Text, op})
+		}
+		mo, _ := m.Text(oldText)
+		mn, _ := m.Text(newText)
+		out, ok := alignChunks(chunks, alignLines(oldText, mo), alignLines(newText, mn))
+		if !ok {
+			t.Fatalf("chunks do not line up with the files")
+		}
+		for _, ch := range out {
+			for _, l := range pemBody {
+				if strings.Contains(ch.Content(), l[:16]) {
+					t.Fatalf("key body line in a chunk: %q", ch.Content())
+				}
+			}
+			if strings.Contains(ch.Content(), "MIIEchangedLine") {
+				t.Fatalf("changed key line in a chunk: %q", ch.Content())
 			}
 		}
 	})

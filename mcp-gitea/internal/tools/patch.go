@@ -52,7 +52,8 @@ func maskedPatch(ctx context.Context, c *tool.Call, repo *git.Repository, from, 
 
 // maskFilePatch rebuilds one file's chunks from its masked old and new
 // lines. When the contents cannot be read or do not line up with the
-// chunks, each chunk is masked whole instead: never less than that.
+// chunks, the patch keeps its shape but not its text: every line comes
+// back empty (a chunk masked alone could show a key's inner lines).
 func maskFilePatch(c *tool.Call, repo *git.Repository, fp fdiff.FilePatch) fdiff.FilePatch {
 	if fp.IsBinary() {
 		return fp
@@ -60,14 +61,24 @@ func maskFilePatch(c *tool.Call, repo *git.Repository, fp fdiff.FilePatch) fdiff
 	from, to := fp.Files()
 	oldText, err1 := blobText(repo, from)
 	newText, err2 := blobText(repo, to)
-	chunks, ok := alignChunks(fp.Chunks(), maskedLines(c, oldText), maskedLines(c, newText))
-	if err1 != nil || err2 != nil || !ok {
-		chunks = nil
-		for _, ch := range fp.Chunks() {
-			chunks = append(chunks, textChunk{c.Mask(ch.Content()), ch.Type()})
-		}
+	var chunks []fdiff.Chunk
+	ok := false
+	if err1 == nil && err2 == nil {
+		chunks, ok = alignChunks(fp.Chunks(), maskedLines(c, oldText), maskedLines(c, newText))
+	}
+	if !ok {
+		chunks = blankChunks(fp.Chunks())
 	}
 	return filePatch{from: from, to: to, chunks: chunks}
+}
+
+// blankChunks keeps each chunk's kind and line count, not its text.
+func blankChunks(in []fdiff.Chunk) []fdiff.Chunk {
+	out := make([]fdiff.Chunk, 0, len(in))
+	for _, ch := range in {
+		out = append(out, textChunk{strings.Repeat("\n", countLines(ch.Content())), ch.Type()})
+	}
+	return out
 }
 
 // alignChunks takes each chunk's lines from the masked old (deletions)
