@@ -5,6 +5,7 @@
 package telemetry
 
 import (
+	"sync"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -13,9 +14,39 @@ import (
 	"github.com/opsmcp/opsmcp/shared/metrics"
 )
 
+// maxLabelValues bounds the distinct values one label takes: the agent
+// and gateway already pass only closed sets (catalog tool names or
+// "unoffered", configured endpoint names, models as a host lists them);
+// this holds even if a caller did not.
+const maxLabelValues = 256
+
+// bounded maps a label's values to themselves until maxLabelValues are
+// known, then new ones to "other".
+type bounded struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (b *bounded) of(v string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.seen == nil {
+		b.seen = map[string]bool{}
+	}
+	if b.seen[v] {
+		return v
+	}
+	if len(b.seen) >= maxLabelValues {
+		return "other"
+	}
+	b.seen[v] = true
+	return v
+}
+
 // Metrics observes the agent.
 type Metrics struct {
 	*metrics.Metrics
+	tools, models, endpoints bounded
 	queueWait   *prometheus.HistogramVec
 	modelTurn   *prometheus.HistogramVec
 	tokensPerS  *prometheus.HistogramVec
@@ -40,6 +71,7 @@ func New() *Metrics {
 
 // ModelTurn records a model turn.
 func (m *Metrics) ModelTurn(model, endpoint string, d time.Duration, resp api.ChatResponse, loaded bool) {
+	model, endpoint = m.models.of(model), m.endpoints.of(endpoint)
 	m.modelTurn.WithLabelValues(model, endpoint).Observe(d.Seconds())
 	if resp.EvalCount > 0 && resp.EvalDuration > 0 {
 		m.tokensPerS.WithLabelValues(model, endpoint).Observe(float64(resp.EvalCount) / resp.EvalDuration.Seconds())
@@ -51,14 +83,16 @@ func (m *Metrics) ModelTurn(model, endpoint string, d time.Duration, resp api.Ch
 
 // QueueWait records a wait for a slot.
 func (m *Metrics) QueueWait(endpoint string, d time.Duration) {
+	endpoint = m.endpoints.of(endpoint)
 	m.queueWait.WithLabelValues(endpoint).Observe(d.Seconds())
 }
 
 // Failover records a request moved off endpoint from.
-func (m *Metrics) Failover(from string) { m.failovers.WithLabelValues(from).Inc() }
+func (m *Metrics) Failover(from string) { m.failovers.WithLabelValues(m.endpoints.of(from)).Inc() }
 
 // Tool records a tool call.
 func (m *Metrics) Tool(name string, d time.Duration, failed bool) {
+	name = m.tools.of(name)
 	outcome := "ok"
 	if failed {
 		outcome = "error"
@@ -70,5 +104,6 @@ func (m *Metrics) Tool(name string, d time.Duration, failed bool) {
 
 // FirstToken records the time to a model turn's first token.
 func (m *Metrics) FirstToken(model string, d time.Duration) {
+	model = m.models.of(model)
 	m.firstToken.WithLabelValues(model).Observe(d.Seconds())
 }
