@@ -13,6 +13,33 @@ import (
 	"github.com/ollama/ollama/api"
 )
 
+// maxLine bounds one NDJSON line of a reply (Ollama's own client allows
+// 8 MiB), and maxReply a whole reply: a host, or one posing as it, cannot
+// make the orchestrator hold more.
+const (
+	maxLine  = 8 << 20
+	maxReply = 64 << 20
+)
+
+// errLongLine is a reply line over maxLine.
+var errLongLine = fmt.Errorf("a reply line is over %d MiB", maxLine>>20)
+
+// readLine reads up to and including the next newline (or to EOF), and
+// fails once the line passes max bytes.
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if len(line)+len(frag) > max {
+			return nil, errLongLine
+		}
+		line = append(line, frag...)
+		if err != bufio.ErrBufferFull {
+			return line, err
+		}
+	}
+}
+
 // Chat sends a chat request to the endpoint and passes each response
 // (one, or the NDJSON stream's lines) to fn, with Ollama's own wire types
 // and error semantics (api.StatusError for an HTTP error, an error for a
@@ -51,13 +78,21 @@ func (e Endpoint) Chat(ctx context.Context, req *api.ChatRequest, fn func(api.Ch
 		}
 		return api.StatusError{StatusCode: resp.StatusCode, Status: resp.Status, ErrorMessage: msg}
 	}
+	total := 0
 	for {
-		line, err := br.ReadBytes('\n')
+		line, err := readLine(br, maxLine)
+		total += len(line)
+		if total > maxReply {
+			return fmt.Errorf("%s sent over %d MiB for one reply; cut it off", e.Name, maxReply>>20)
+		}
 		if len(bytes.TrimSpace(line)) > 0 {
 			var er struct {
 				Error string `json:"error"`
 			}
 			if json.Unmarshal(line, &er) == nil && er.Error != "" {
+				if len(er.Error) > 4096 {
+					er.Error = strings.ToValidUTF8(er.Error[:4096], "") + "…"
+				}
 				return fmt.Errorf("%s", er.Error)
 			}
 			var r api.ChatResponse
