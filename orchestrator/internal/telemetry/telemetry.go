@@ -47,12 +47,12 @@ func (b *bounded) of(v string) string {
 type Metrics struct {
 	*metrics.Metrics
 	tools, models, endpoints bounded
-	queueWait   *prometheus.HistogramVec
-	modelTurn   *prometheus.HistogramVec
-	tokensPerS  *prometheus.HistogramVec
-	failovers   *prometheus.CounterVec
-	reloadsSkip *prometheus.CounterVec
-	firstToken  *prometheus.HistogramVec
+	queueWait                *prometheus.HistogramVec
+	modelTurn                *prometheus.HistogramVec
+	tokensPerS               *prometheus.HistogramVec
+	failovers                *prometheus.CounterVec
+	reloadsSkip              *prometheus.CounterVec
+	firstToken               *prometheus.HistogramVec
 }
 
 // New registers the collectors.
