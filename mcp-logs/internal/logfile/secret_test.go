@@ -35,7 +35,7 @@ func masker() func(string) string {
 
 // secretFile writes a log with an AWS secret assignment, a JSON password
 // and a PEM key spread over continuation lines, as plain and gzip files.
-func secretFile(t *testing.T) (plain, gz File, body string) {
+func secretFile(t testing.TB) (plain, gz File, body string) {
 	t.Helper()
 	dir := t.TempDir()
 	var b strings.Builder
@@ -66,7 +66,7 @@ func secretFile(t *testing.T) (plain, gz File, body string) {
 	return plain, gz, body
 }
 
-func assertNoSecret(t *testing.T, ms []Match, what string) {
+func assertNoSecret(t testing.TB, ms []Match, what string) {
 	t.Helper()
 	for _, m := range ms {
 		for _, s := range secrets {

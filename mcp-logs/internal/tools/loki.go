@@ -184,7 +184,8 @@ const maxSeen = 5000
 // arguments and --max-range allow).
 func (s *Server) resumeRange(raw string, w Window, start, end time.Time) (lokiPos, error) {
 	var pos lokiPos
-	if json.Unmarshal([]byte(raw), &pos) != nil || pos.Start >= pos.End || len(pos.Seen) > maxSeen {
+	// Start >= 0 keeps End-Start from wrapping past the cap check.
+	if json.Unmarshal([]byte(raw), &pos) != nil || pos.Start < 0 || pos.Start >= pos.End || len(pos.Seen) > maxSeen {
 		return pos, tool.Argf("invalid cursor: pass it back exactly as given")
 	}
 	if s.MaxRange > 0 && time.Duration(pos.End-pos.Start) > s.MaxRange {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/opsmcp/opsmcp/mcp-logs/internal/logql"
 	"github.com/opsmcp/opsmcp/shared/mask"
@@ -83,6 +84,9 @@ func (ns *nsScope) allows(c *tool.Call, v string) bool {
 // globRegexp turns a policy glob (path.Match syntax: * ? [a-z] \x) into
 // an RE2 expression for a Loki =~ matcher, which Loki anchors.
 func globRegexp(glob string) string {
+	if !utf8.ValidString(glob) {
+		return `[^\x00-\x{10FFFF}]` // no expression names its bytes: match nothing
+	}
 	var b strings.Builder
 	for i := 0; i < len(glob); i++ {
 		switch c := glob[i]; c {
@@ -96,42 +100,81 @@ func globRegexp(glob string) string {
 				b.WriteString(regexp.QuoteMeta(glob[i : i+1]))
 			}
 		case '[':
-			j := i + 1
-			if j < len(glob) && glob[j] == '^' {
-				j++
-			}
-			for j < len(glob) && glob[j] != ']' {
-				if glob[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			if j >= len(glob) {
+			class, next, ok := globClass(glob[i+1:])
+			if !ok {
 				b.WriteString(regexp.QuoteMeta(glob[i:])) // policy.Parse refuses this; never widen
 				return b.String()
 			}
-			class := glob[i+1 : j]
-			b.WriteString("[")
-			if strings.HasPrefix(class, "^") {
-				b.WriteString("^")
-				class = class[1:]
-			}
-			for k := 0; k < len(class); k++ {
-				if class[k] == '\\' && k+1 < len(class) {
-					k++
-				}
-				if strings.ContainsRune(`\[]^`, rune(class[k])) {
-					b.WriteByte('\\')
-				}
-				b.WriteByte(class[k])
-			}
-			b.WriteString("]")
-			i = j
+			b.WriteString(class)
+			i += next
 		default:
 			b.WriteString(regexp.QuoteMeta(glob[i : i+1]))
 		}
 	}
 	return b.String()
+}
+
+// globClass translates the character class after a '[' (path.Match
+// syntax) and returns it with the bytes it used, or false when it is not
+// closed. Every rune is written as \x{...}; a range whose ends are out
+// of order matches nothing, as in path.Match.
+func globClass(s string) (string, int, bool) {
+	neg := strings.HasPrefix(s, "^")
+	i := 0
+	if neg {
+		i = 1
+	}
+	var items []string
+	first := true
+	for {
+		if i >= len(s) {
+			return "", 0, false
+		}
+		if s[i] == ']' && !first {
+			i++
+			break
+		}
+		first = false
+		lo, n := classRune(s[i:])
+		if n == 0 {
+			return "", 0, false
+		}
+		i += n
+		hi := lo
+		if i+1 < len(s) && s[i] == '-' && s[i+1] != ']' {
+			r, n := classRune(s[i+1:])
+			if n == 0 {
+				return "", 0, false
+			}
+			hi = r
+			i += 1 + n
+		}
+		if lo <= hi {
+			items = append(items, fmt.Sprintf(`\x{%x}-\x{%x}`, lo, hi))
+		}
+	}
+	switch {
+	case len(items) == 0 && neg:
+		return `[\x{0}-\x{10ffff}]`, i, true
+	case len(items) == 0:
+		return `[^\x{0}-\x{10ffff}]`, i, true
+	case neg:
+		return "[^" + strings.Join(items, "") + "]", i, true
+	}
+	return "[" + strings.Join(items, "") + "]", i, true
+}
+
+// classRune reads one class character (escaped with a backslash or not).
+func classRune(s string) (rune, int) {
+	n := 0
+	if s[0] == '\\' {
+		n = 1
+		if len(s) < 2 {
+			return 0, 0
+		}
+	}
+	r, w := utf8.DecodeRuneInString(s[n:])
+	return r, n + w
 }
 
 // edit replaces query[at:end] with text.

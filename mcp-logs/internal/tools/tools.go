@@ -121,7 +121,9 @@ func parseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), nil
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
+	// Within ±1e11 seconds (about 3000 years): a float outside int64 (or
+	// NaN) would convert to an arbitrary time.
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f > -1e11 && f < 1e11 {
 		sec := int64(f)
 		return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC(), nil
 	}
@@ -131,7 +133,7 @@ func parseTime(s string) (time.Time, error) {
 func parseDuration(s string) (time.Duration, error) {
 	if strings.HasSuffix(s, "d") {
 		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
-		if err == nil && n > 0 {
+		if err == nil && n > 0 && n <= 100000 { // more would wrap negative
 			return time.Duration(n) * 24 * time.Hour, nil
 		}
 	}
