@@ -433,3 +433,18 @@ func TestUnknownServiceNamed(t *testing.T) {
 	assert.NotErrorIs(t, err, tool.ErrArgs)
 	assert.ErrorContains(t, err, "docker engine: inspect service")
 }
+
+// TestComposeSeesNoServerEnv: interpolation in a compose file has no
+// environment to read: the server's own variables never come back.
+func TestComposeSeesNoServerEnv(t *testing.T) {
+	f := newFakeEngine(t)
+	s := f.server(t)
+	t.Setenv("OPSMCP_TEST_HIDDEN", "Env-planted-Server-7")
+	r, err := s.compose(context.Background(), callAs("swarm_compose", "sre"), ComposeInput{Stack: "shop",
+		Content: "services:\n  cron:\n    image: \"x${OPSMCP_TEST_HIDDEN}y${DOCKER_HOST:-z}\"\n"})
+	require.NoError(t, err)
+	all := dump(t, r)
+	assert.NotContains(t, all, "Env-planted-Server")
+	assert.NotContains(t, all, "tcp://")
+	assert.Contains(t, all, `"file":"xyz"`)
+}
