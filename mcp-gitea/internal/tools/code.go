@@ -292,7 +292,7 @@ func (s *Server) searchRepo(ctx context.Context, c *tool.Call, r repoRef, in Sea
 		// count) cannot tell a masked value apart, one character at a
 		// time or otherwise.
 		text := string(body)
-		masked := c.Mask(text)
+		masked := s.maskBlob(c, f.Hash, text)
 		if !re.MatchString(masked) {
 			return nil
 		}

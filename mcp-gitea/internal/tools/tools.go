@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"code.gitea.io/sdk/gitea"
 	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/opsmcp/opsmcp/mcp-gitea/internal/forge"
 	"github.com/opsmcp/opsmcp/mcp-gitea/internal/names"
@@ -31,6 +33,21 @@ type Server struct {
 	// RequireCallerToken refuses a call that sends no X-Gitea-Token,
 	// instead of falling back to the server's own (broader) token.
 	RequireCallerToken bool
+
+	maskOnce sync.Once
+	masked   *maskCache
+}
+
+// maskBlob masks a file's text whole, from the cache when this blob was
+// masked before.
+func (s *Server) maskBlob(c *tool.Call, id plumbing.Hash, text string) string {
+	s.maskOnce.Do(func() { s.masked = newMaskCache(maskCacheBytes) })
+	if m, ok := s.masked.get(id); ok {
+		return m
+	}
+	m := c.Mask(text)
+	s.masked.put(id, m)
+	return m
 }
 
 // Tools is the table of mcp-gitea's tools.
