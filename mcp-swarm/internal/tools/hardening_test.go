@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -447,4 +448,26 @@ func TestComposeSeesNoServerEnv(t *testing.T) {
 	assert.NotContains(t, all, "Env-planted-Server")
 	assert.NotContains(t, all, "tcp://")
 	assert.Contains(t, all, `"file":"xyz"`)
+}
+
+// TestDemuxJoinsCutMessages: a long message the engine sent in parts is
+// one line again, so a secret across the cut is masked whole; another
+// task's frame in between does not join it.
+func TestDemuxJoinsCutMessages(t *testing.T) {
+	var raw []byte
+	raw = append(raw, frame(1, "2026-11-28T10:00:00.1Z com.docker.swarm.task.id=a1 start password=Cut-planted-")...)
+	raw = append(raw, frame(1, "2026-11-28T10:00:00.2Z com.docker.swarm.task.id=b2 other task\n")...)
+	raw = append(raw, frame(1, "2026-11-28T10:00:00.3Z com.docker.swarm.task.id=a1 Pw-77 end\n")...)
+	raw = append(raw, frame(1, "2026-11-28T10:00:00.4Z com.docker.swarm.task.id=a1 next\n")...)
+	lines, limited, err := demux(bytes.NewReader(raw))
+	require.NoError(t, err)
+	assert.False(t, limited)
+	require.Len(t, lines, 3)
+	assert.Equal(t, "start password=Cut-planted-Pw-77 end", lines[0].Text)
+	assert.Equal(t, "a1", lines[0].Task)
+	assert.Equal(t, "other task", lines[1].Text)
+	assert.Equal(t, "next", lines[2].Text)
+	for _, l := range maskLines(callAs("swarm_logs", "sre"), lines) {
+		assert.NotContains(t, l.Text, "Cut-planted")
+	}
 }

@@ -175,6 +175,9 @@ func demux(r io.Reader) ([]LogLine, bool, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var out []LogLine
 	var hdr [8]byte
+	// open are the lines whose message has not ended yet, by stream and
+	// task.
+	open := map[string]int{}
 	for {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
 			if err == io.EOF {
@@ -194,8 +197,27 @@ func demux(r io.Reader) ([]LogLine, bool, error) {
 		if hdr[0] == 2 {
 			stream = "stderr"
 		}
-		for _, raw := range strings.Split(strings.TrimRight(string(payload), "\n"), "\n") {
-			out = append(out, parseLine(raw, stream))
+		// The engine cuts a long message (16 KiB) into frames, each with
+		// its own time and details, and only the last ends with a
+		// newline: the parts join again here, so a secret across a cut
+		// is one text for the masker.
+		ended := bytes.HasSuffix(payload, []byte("\n"))
+		for i, raw := range strings.Split(strings.TrimRight(string(payload), "\n"), "\n") {
+			l := parseLine(raw, stream)
+			k := stream + "\x00" + l.Task
+			if j, ok := open[k]; ok && i == 0 {
+				out[j].Text += l.Text
+				delete(open, k)
+				if !ended {
+					open[k] = j
+				}
+				continue
+			}
+			out = append(out, l)
+		}
+		if !ended && len(out) > 0 {
+			last := out[len(out)-1]
+			open[last.Stream+"\x00"+last.Task] = len(out) - 1
 		}
 	}
 }
