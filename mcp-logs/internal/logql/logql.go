@@ -440,7 +440,7 @@ func pipeline(toks []token, i int, out *Query) (int, error) {
 			switch {
 			case name.text == "json" || name.text == "logfmt":
 				if i+2 < len(toks) && !stageEnd(toks[i+2]) {
-					return i, &Error{Col: toks[i+2].pos + 1, Msg: fmt.Sprintf("| %s takes no parameters or flags here: extracting a field under another name is a rewrite; %s", name.text, rewriteWhy)}
+					return i, &Error{Col: toks[i+2].pos + 1, Msg: fmt.Sprintf("| %s with parameters or flags is refused (it takes none here: extracting a field under another name is a rewrite); %s", name.text, rewriteWhy)}
 				}
 				i += 2
 			case refusedStages[name.text] != "":
