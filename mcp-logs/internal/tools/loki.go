@@ -126,7 +126,9 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 		// The whole entry is masked before anything looks at it, so a
 		// multi-line value is seen whole; the re-check runs on that.
 		line := c.Mask(e.Line)
-		if !keep(q, line, e.Labels, c.Mask) {
+		// A label filter may have compared a stream label (with those a
+		// parser extracted) or structured metadata.
+		if !keep(q, line, c.Mask, e.Labels, e.Metadata) {
 			continue
 		}
 		e.Line = line

@@ -228,8 +228,9 @@ func forLoki(c *tool.Call, ns *nsScope, query string, q *logql.Query) (string, e
 // keep re-checks one returned line on its masked text and says whether it
 // stays: each positive line filter must match the masked line away from
 // every masked value, no negative one may match it, and no label a label
-// filter compared may be masked. line is the masked line.
-func keep(q *logql.Query, line string, labels map[string]string, maskText func(string) string) bool {
+// filter compared may be masked in any of labelSets. line is the masked
+// line.
+func keep(q *logql.Query, line string, maskText func(string) string, labelSets ...map[string]string) bool {
 	spans := placeholderSpans(line)
 	for _, f := range q.LineFilters {
 		hit := false
@@ -244,12 +245,14 @@ func keep(q *logql.Query, line string, labels map[string]string, maskText func(s
 		}
 	}
 	for _, name := range q.LabelFilters {
-		v, ok := labels[name]
-		if !ok {
-			continue
-		}
-		if mask.SensitiveKey(name) || strings.Contains(v, mask.Prefix) || maskText(v) != v || strings.Contains(maskText(name+"="+v), mask.Prefix) {
-			return false // Loki compared a value the result hides
+		for _, labels := range labelSets {
+			v, ok := labels[name]
+			if !ok {
+				continue
+			}
+			if mask.SensitiveKey(name) || strings.Contains(v, mask.Prefix) || maskText(v) != v || strings.Contains(maskText(name+"="+v), mask.Prefix) {
+				return false // Loki compared a value the result hides
+			}
 		}
 	}
 	return true
