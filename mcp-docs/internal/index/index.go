@@ -177,20 +177,19 @@ func (ix *Indexer) Index(ctx context.Context, src source.Source) (Report, error)
 		rep.Files++
 		seen[f.Path] = true
 		if old, ok := stored[f.Path]; ok && old.Hash == f.Hash {
-			rep.Unchanged++
-			if old.Note != "" && !ix.retryOnce(old) {
-				// Skipped before, unchanged since: not parsed again.
-				skip(f.Path, old.Note)
-			}
 			if old.Version != f.Version {
 				if err := ix.Store.SetVersion(ctx, src.Name, f.Path, f.Version); err != nil {
 					return rep, err
 				}
 			}
 			if old.Note == "" || !ix.retryOnce(old) {
+				rep.Unchanged++
+				if old.Note != "" {
+					// Skipped before, unchanged since: not parsed again.
+					skip(f.Path, old.Note)
+				}
 				continue
 			}
-			rep.Unchanged--
 		}
 		chunks, err := ix.chunks(ctx, src.Name, kind, f)
 		if ctx.Err() != nil {
