@@ -113,6 +113,11 @@ func FuzzFence(f *testing.F) {
 	a := &Agent{Masker: mask.New([]byte("fuzz-key"))}
 	const secret = "Zq81vT0pLmN4x7Rw2Yb9"
 	f.Fuzz(func(t *testing.T, text string) {
+		// shared/mask is superlinear on some inputs ("a=a=a=…": 10 KB
+		// took 5 s); long inputs would only stall the fuzzer there.
+		if len(text) > 2048 {
+			text = text[:2048]
+		}
 		fe := newFence()
 		in := text + "\npass\u200bword=" + secret + "\n" + text
 		out := fe.wrap("k8s_get", "result", a.untrusted(in, 4000))
