@@ -37,10 +37,16 @@ type planted struct {
 	LogDSN      string // password in a DSN in a log line
 	LogToken    string // bearer token in a log line
 	LogAPIKey   string // api_key in a JSON log line
+	// LogKey is an RSA private key a program printed into its log, one
+	// log line per PEM line; LogKeyBody are its base64 body lines, none
+	// of which may come back either.
+	LogKey     string
+	LogKeyBody []string
 }
 
 func (p planted) all() []string {
-	return []string{p.DBPassword, p.Short, p.EnvPassword, p.APIToken, p.AWSKey, p.GitHubToken, p.URLPassword, p.CRPassword, p.LastApplied, p.EventToken, p.LogDSN, p.LogToken, p.LogAPIKey}
+	out := []string{p.DBPassword, p.Short, p.EnvPassword, p.APIToken, p.AWSKey, p.GitHubToken, p.URLPassword, p.CRPassword, p.LastApplied, p.EventToken, p.LogDSN, p.LogToken, p.LogAPIKey, p.LogKey}
+	return append(out, p.LogKeyBody...)
 }
 
 func randHex(n int) string {
@@ -64,7 +70,19 @@ const (
 )
 
 func newPlanted() planted {
+	key, _, err := harness.RSAKeyPEM()
+	if err != nil {
+		panic(err)
+	}
+	var body []string
+	for _, l := range strings.Split(strings.TrimSpace(string(key)), "\n") {
+		if !strings.HasPrefix(l, "-----") {
+			body = append(body, l)
+		}
+	}
 	return planted{
+		LogKey:      strings.TrimSpace(string(key)),
+		LogKeyBody:  body,
 		DBPassword:  "Pl4nted-db-" + randHex(8),
 		Short:       "hx" + randHex(3),
 		EnvPassword: "env-pw-" + randHex(8),
@@ -343,6 +361,10 @@ func logLines(p planted, now time.Time) map[string]harness.ContainerLog {
 		{Time: at(48), Text: "INFO connecting to postgres://app:" + p.LogDSN + "@db.team-a.svc:5432/app"},
 		{Time: at(45), Text: "DEBUG outgoing request GET /v1/charges Authorization: Bearer " + p.LogToken},
 		{Time: at(40), Text: "ERROR charge failed: card_declined order=1001"},
+	}
+	// A key printed over many lines at once (a debug dump of the config).
+	for _, l := range strings.Split(p.LogKey, "\n") {
+		app = append(app, harness.LogLine{Time: at(35), Text: l})
 	}
 	for i := 0; i < 6; i++ {
 		app = append(app, harness.LogLine{Time: at(30 - 3*i), Text: fmt.Sprintf("INFO processed batch n=%d size=%d", i, 100+i)})

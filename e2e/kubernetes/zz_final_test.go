@@ -3,6 +3,8 @@ package kubernetes_test
 import (
 	"io"
 	"net/http"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -21,7 +23,18 @@ func readAll(resp *http.Response) string {
 
 func TestZZNoPlantedSecretAnywhere(t *testing.T) {
 	require.Contains(t, seen.String(), "[MASKED", "masking happened")
+	require.Contains(t, seen.String(), "[MASKED:private-key:", "the planted key was read, and masked")
+	require.NotEmpty(t, secrets.LogKeyBody)
+	// secrets.all() holds the whole private key and each of its body lines.
 	harness.AssertNoSecrets(t, &seen, secrets.all(), 10000)
+
+	// Nor in the API server's own audit log (its request URIs and
+	// messages).
+	raw, err := os.ReadFile(kube.AuditLog)
+	require.NoError(t, err)
+	for _, p := range secrets.all() {
+		assert.NotContains(t, string(raw), p)
+	}
 }
 
 func TestZZAPIServerSawOnlyReads(t *testing.T) {
@@ -29,7 +42,9 @@ func TestZZAPIServerSawOnlyReads(t *testing.T) {
 	require.NoError(t, err)
 	reads, others := 0, 0
 	for _, e := range events {
-		if e.User.Username != "mcp-reader" || e.Stage != "ResponseComplete" {
+		// The reader, and the ServiceAccounts the identity and attack tests
+		// made for the server.
+		if (e.User.Username != "mcp-reader" && !strings.HasPrefix(e.User.Username, saUser("mcp-"))) || e.Stage != "ResponseComplete" {
 			continue
 		}
 		switch e.Verb {

@@ -72,11 +72,12 @@ func (s *Server) describeAs(ctx context.Context, a access, in DescribeInput) (*t
 		return nil, fmt.Errorf("describe %s %s in %s: %w", strings.ToLower(res.Kind), in.Name, nsLabel(ns, res), err)
 	}
 	out := DescribeOutput{Kind: res.Kind, Name: in.Name, Namespace: ns, Object: Scrub(obj.Object)}
-	out.Status = statusSummary(ctx, cl, res.Kind, obj)
+	out.Status = statusSummary(ctx, cl, ns, res.Kind, obj)
 
 	// Events about this object, matched as kubectl describe does by kind
 	// and name (emitters do not always set the uid).
-	sel := fields.Set{"involvedObject.name": obj.GetName(), "involvedObject.kind": obj.GetKind()}.String()
+	// The caller's name and the resolved kind, not the upstream's copies.
+	sel := fields.Set{"involvedObject.name": in.Name, "involvedObject.kind": res.Kind}.String()
 	evNS := ns
 	events, err := cl.Typed.CoreV1().Events(evNS).List(ctx, metav1.ListOptions{FieldSelector: sel, Limit: 200})
 	if err != nil {
@@ -94,8 +95,9 @@ func (s *Server) describeAs(ctx context.Context, a access, in DescribeInput) (*t
 	return &tool.Result{Data: out, Render: renderDescribe}, nil
 }
 
-// statusSummary picks what matters per kind.
-func statusSummary(ctx context.Context, cl *kube.Cluster, kind string, obj *unstructured.Unstructured) map[string]any {
+// statusSummary picks what matters per kind; ns is the namespace the
+// object was read from.
+func statusSummary(ctx context.Context, cl *kube.Cluster, ns, kind string, obj *unstructured.Unstructured) map[string]any {
 	o := obj.Object
 	st, _ := o["status"].(map[string]any)
 	sum := map[string]any{}
@@ -128,7 +130,7 @@ func statusSummary(ctx context.Context, cl *kube.Cluster, kind string, obj *unst
 		sum["conditions"] = conditions(st)
 		sum["rollout"] = rolloutStatus(kind, obj)
 		if kind == "Deployment" {
-			sum["replicaSets"] = replicaSets(ctx, cl, obj)
+			sum["replicaSets"] = replicaSets(ctx, cl, ns, obj)
 		}
 	case "Node":
 		sum["conditions"] = conditions(st)
@@ -196,7 +198,9 @@ func rolloutStatus(kind string, obj *unstructured.Unstructured) string {
 }
 
 // replicaSets lists the Deployment's ReplicaSets by revision, newest first.
-func replicaSets(ctx context.Context, cl *kube.Cluster, dep *unstructured.Unstructured) []any {
+// They are listed in ns, the namespace the caller asked for and may read,
+// never in whatever namespace the upstream's object claims.
+func replicaSets(ctx context.Context, cl *kube.Cluster, ns string, dep *unstructured.Unstructured) []any {
 	// The Deployment's own selector narrows the list; ownership decides.
 	opts := metav1.ListOptions{Limit: 100}
 	if sel, found, _ := unstructured.NestedMap(dep.Object, "spec", "selector"); found {
@@ -205,7 +209,7 @@ func replicaSets(ctx context.Context, cl *kube.Cluster, dep *unstructured.Unstru
 			opts.LabelSelector = metav1.FormatLabelSelector(&ls)
 		}
 	}
-	list, err := cl.Typed.AppsV1().ReplicaSets(dep.GetNamespace()).List(ctx, opts)
+	list, err := cl.Typed.AppsV1().ReplicaSets(ns).List(ctx, opts)
 	if err != nil {
 		return []any{map[string]any{"error": err.Error()}}
 	}

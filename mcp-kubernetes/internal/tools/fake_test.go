@@ -68,7 +68,7 @@ func discoveryDoc(path string) (string, bool) {
 	return "", false
 }
 
-func newFakeAPI(t *testing.T) *fakeAPI {
+func newFakeAPI(t testing.TB) *fakeAPI {
 	t.Helper()
 	f := &fakeAPI{}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -113,7 +113,7 @@ func (f *fakeAPI) reset() {
 }
 
 // server returns a tools.Server whose only context points at f.
-func (f *fakeAPI) server(t *testing.T) *Server {
+func (f *fakeAPI) server(t testing.TB) *Server {
 	t.Helper()
 	cfg := map[string]any{
 		"apiVersion": "v1", "kind": "Config", "current-context": "t",
@@ -140,7 +140,7 @@ const viewerPolicy = `roles:
 
 // callAs returns a Call of tool by a caller with roles of policy doc ("" =
 // no policy: unrestricted).
-func callAs(t *testing.T, doc, toolName string, roles ...string) *tool.Call {
+func callAs(t testing.TB, doc, toolName string, roles ...string) *tool.Call {
 	t.Helper()
 	c := &tool.Call{Tool: toolName}
 	if doc != "" {
