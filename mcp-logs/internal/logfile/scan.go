@@ -180,10 +180,9 @@ func Tail(ctx context.Context, f File, n, maxLine int, mask func(string) string,
 type record struct {
 	off, line int64
 	raw       []byte
-	// time and level are those of the record's first line, or of the
-	// entry before when it has none (for lines without their own).
-	time  time.Time
-	level Level
+	// time is that of the record's first line, or of the entry before
+	// when it has none (for lines without their own).
+	time time.Time
 }
 
 // splitter tells where records start. Its decision for a line depends
@@ -203,21 +202,21 @@ func newSplitter(ref time.Time) *splitter {
 	return &splitter{ref: ref, lastMark: -1, prev: -(1 << 62)}
 }
 
-// starts feeds the line at off and reports whether a record starts there.
-func (s *splitter) starts(off int64, line []byte) bool {
+// starts feeds the line at off and reports whether a record starts
+// there, with the line's time when it has one.
+func (s *splitter) starts(off int64, line []byte) (bool, time.Time, bool) {
 	st := off == 0
-	if !st && !(s.markOpen && s.lastMark >= off-keyWindow) {
-		if _, ok := stampTime(line, s.ref); ok {
-			st = true
-		} else {
-			st = floorDiv(off, recordCap) > floorDiv(s.prev, recordCap)
-		}
+	var t time.Time
+	stamped := false
+	if !(s.markOpen && s.lastMark >= off-keyWindow) {
+		t, stamped = stampTime(line, s.ref)
+		st = st || stamped || floorDiv(off, recordCap) > floorDiv(s.prev, recordCap)
 	}
 	if m := keyMarker(line); m != 0 {
 		s.lastMark, s.markOpen = off, m > 0
 	}
 	s.prev = off
-	return st
+	return st, t, stamped
 }
 
 func floorDiv(a, b int64) int64 {
@@ -307,9 +306,9 @@ func (lr *lineReader) next() (int64, []byte, error) {
 // end). Lines before lo only prime the splitter; when skip is set, r
 // starts inside a line, which is left out. With exact, a record must start
 // at lo. line is the line number at lo when exact (else 0: the caller
-// renumbers from its own anchor, see walkResult.lineAt). emit returns true
-// to stop.
-func walk(ctx context.Context, r io.Reader, base int64, skip bool, lo, hi int64, exact bool, line int64, ref time.Time, emit func(record) bool) (res walkResult, err error) {
+// renumbers from the relative count, see walkResult). emit returns true
+// to stop; with retain it may keep the records' bytes.
+func walk(ctx context.Context, r io.Reader, base int64, skip bool, lo, hi int64, exact, retain bool, line int64, ref time.Time, emit func(record) bool) (res walkResult, err error) {
 	lr := &lineReader{r: bufio.NewReaderSize(ctxReader{ctx, r}, blockSize), off: base}
 	defer func() { res.read = lr.read }()
 	sp := newSplitter(ref)
@@ -320,7 +319,10 @@ func walk(ctx context.Context, r io.Reader, base int64, skip bool, lo, hi int64,
 	}
 	var cur *record
 	var entryTime time.Time
-	var entryLevel Level
+	// arena holds the bytes of the records being built; retained says
+	// emit keeps them (else the arena is reused after each record).
+	var arena []byte
+	recStart := 0
 	n := int64(0) // lines since lo (relative numbering)
 	seenLo := false
 	flush := func() bool {
@@ -346,14 +348,10 @@ func walk(ctx context.Context, r io.Reader, base int64, skip bool, lo, hi int64,
 			flush()
 			break
 		}
-		isStart := sp.starts(off, text)
-		t, lvl, stamped := time.Time{}, LevelNone, false
-		if isStart {
-			t, lvl, stamped = Stamp(text, ref)
-		}
+		isStart, t, stamped := sp.starts(off, text)
 		if off < lo {
-			if stamped {
-				entryTime, entryLevel = t, lvl
+			if isStart && stamped {
+				entryTime = t
 			}
 			continue
 		}
@@ -372,13 +370,18 @@ func walk(ctx context.Context, r io.Reader, base int64, skip bool, lo, hi int64,
 				res.stopped = true
 				return res, nil
 			}
-			if stamped {
-				entryTime, entryLevel = t, lvl
+			if !retain {
+				arena = arena[:0]
 			}
-			cur = &record{off: off, line: n, time: entryTime, level: entryLevel}
+			if stamped {
+				entryTime = t
+			}
+			recStart = len(arena)
+			cur = &record{off: off, line: n, time: entryTime}
 		}
 		if cur != nil {
-			cur.raw = append(cur.raw, text...)
+			arena = append(arena, text...)
+			cur.raw = arena[recStart:len(arena):len(arena)]
 		}
 	}
 	if exact && !seenLo {
@@ -413,7 +416,7 @@ func (q *Query) lines(f File, r record) []Match {
 	texts := strings.Split(strings.TrimSuffix(masked, "\n"), "\n")
 	at := lineIndex(raw, masked, len(texts))
 	out := make([]Match, 0, len(texts))
-	t, lvl := r.time, r.level
+	t, lvl := r.time, LevelNone
 	for k, text := range texts {
 		text = strings.TrimRight(text, "\r")
 		if lt, ll, ok := Stamp([]byte(text), f.ModTime); ok {
@@ -486,7 +489,7 @@ func oldestFirst(ctx context.Context, f File, q Query, pos *Pos, want int) ([]Ma
 	more := false
 	var scratch []byte
 	first := true
-	res, err := walk(ctx, r, base, skip, lo, -1, pos != nil, line, f.ModTime, func(rec record) bool {
+	res, err := walk(ctx, r, base, skip, lo, -1, pos != nil, false, line, f.ModTime, func(rec record) bool {
 		if !q.Until.IsZero() && !rec.time.IsZero() && !rec.time.Before(q.Until) {
 			return true // logs are written in time order
 		}
@@ -560,7 +563,7 @@ func newestStream(ctx context.Context, f File, q Query, pos *Pos, want int) ([]M
 	ring := newRing(want)
 	var scratch []byte
 	found := pos == nil
-	res, err := walk(ctx, rc, 0, false, 0, -1, false, 0, f.ModTime, func(rec record) bool {
+	res, err := walk(ctx, rc, 0, false, 0, -1, false, false, 0, f.ModTime, func(rec record) bool {
 		if !q.Until.IsZero() && !rec.time.IsZero() && !rec.time.Before(q.Until) {
 			found = true // nothing from here on is in the window
 			return true
@@ -680,7 +683,7 @@ func newestPlain(ctx context.Context, f File, q Query, pos *Pos, want int) ([]Ma
 			return nil, false, 0, err
 		}
 		var rec *record
-		res, err := walk(ctx, r, base, skip, pos.Offset, -1, true, max(pos.Line, 1), f.ModTime, func(r record) bool {
+		res, err := walk(ctx, r, base, skip, pos.Offset, -1, true, true, max(pos.Line, 1), f.ModTime, func(r record) bool {
 			rec = &r
 			return true
 		})
@@ -719,7 +722,7 @@ func newestPlain(ctx context.Context, f File, q Query, pos *Pos, want int) ([]Ma
 			sb, skip = a-keyWindow-1, true
 		}
 		sec := io.NewSectionReader(fh, sb, end-sb)
-		res, err := walk(ctx, sec, sb, skip, a, end, false, 0, f.ModTime, func(r record) bool {
+		res, err := walk(ctx, sec, sb, skip, a, end, false, true, 0, f.ModTime, func(r record) bool {
 			recs = append(recs, r)
 			return false
 		})
