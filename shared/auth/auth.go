@@ -275,6 +275,7 @@ func Authenticate(v Verifier, d *Delegation, next http.Handler) http.Handler {
 			http.Error(w, "invalid bearer token", http.StatusUnauthorized)
 			return
 		}
+		caller := p.Key()
 		if delegationAsked(r) {
 			user, userBearer, derr := d.resolve(r, p)
 			if derr != nil {
@@ -287,7 +288,7 @@ func Authenticate(v Verifier, d *Delegation, next http.Handler) http.Handler {
 			r = r.Clone(r.Context())
 			r.Header.Del(HeaderUserToken)
 		}
-		ctx := WithBearer(With(r.Context(), p), token)
+		ctx := withCaller(WithBearer(With(r.Context(), p), token), caller)
 		withTokenInfo(next).ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -82,7 +82,7 @@ func TestDelegationOnBehalfOfTokenFileUser(t *testing.T) {
 	// The session belongs to the delegate that authenticated, and the
 	// handler sees the delegated principal.
 	require.NotNil(t, f.seen.tokenInfo)
-	assert.Equal(t, "orchestrator", f.seen.tokenInfo.UserID)
+	assert.Equal(t, "token:orchestrator", f.seen.tokenInfo.UserID)
 	got, ok := FromTokenInfo(f.seen.tokenInfo)
 	require.True(t, ok)
 	assert.Equal(t, "alice", got.User)
@@ -102,7 +102,7 @@ func TestDelegationUserToken(t *testing.T) {
 	assert.Equal(t, Principal{User: "carol", Roles: []string{"viewer"}, OIDC: true, Via: "orchestrator", ViaRoles: []string{"delegate"}}, f.seen.p)
 	assert.Equal(t, carol, f.seen.bearer, "the bearer in the context is the user's own")
 	assert.Empty(t, f.seen.userToken, "the user's token is not handed to tool handlers in the header")
-	assert.Equal(t, "orchestrator", f.seen.tokenInfo.UserID)
+	assert.Equal(t, "token:orchestrator", f.seen.tokenInfo.UserID)
 }
 
 func TestDelegationByOIDCDelegate(t *testing.T) {

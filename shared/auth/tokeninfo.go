@@ -23,13 +23,39 @@ const principalKey = "opsmcp.principal"
 func withTokenInfo(next http.Handler) http.Handler {
 	verify := func(ctx context.Context, _ string, _ *http.Request) (*sdkauth.TokenInfo, error) {
 		p := From(ctx)
-		uid := p.User
-		if p.Via != "" {
-			uid = p.Via
+		uid := Caller(ctx)
+		if uid == "" {
+			uid = p.Key()
 		}
 		return &sdkauth.TokenInfo{UserID: uid, Extra: map[string]any{principalKey: p}}, nil
 	}
 	return sdkauth.RequireBearerToken(verify, &sdkauth.RequireBearerTokenOptions{AllowMissingExpiration: true})(next)
+}
+
+// Key names p across auth sources: a token-file user and an OIDC user of
+// the same name (anyone can register any name with the provider) are
+// different callers.
+func (p Principal) Key() string {
+	if p.OIDC {
+		return "oidc:" + p.User
+	}
+	return "token:" + p.User
+}
+
+type callerKey struct{}
+
+// withCaller records the Key of the principal that authenticated the
+// request: the delegate, for a delegated call.
+func withCaller(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, callerKey{}, key)
+}
+
+// Caller returns the Key of the principal that authenticated the request
+// (the delegate for a delegated call; From has the user it acts for), or
+// "" when auth is off. Sessions are bound to it.
+func Caller(ctx context.Context) string {
+	s, _ := ctx.Value(callerKey{}).(string)
+	return s
 }
 
 // FromTokenInfo returns the principal recorded in an SDK TokenInfo (a

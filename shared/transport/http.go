@@ -173,7 +173,7 @@ type sse struct {
 	newServer NewServer
 	handler   *mcp.SSEHandler
 	mu        sync.Mutex
-	owners    map[string]string // session id -> user
+	owners    map[string]string // session id -> caller and user
 }
 
 func newSSE(ns NewServer) *sse {
@@ -185,7 +185,9 @@ func newSSE(ns NewServer) *sse {
 }
 
 func (s *sse) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	user := auth.From(r.Context()).User
+	// A legacy session's principal is fixed when it opens, so a POST must
+	// come from the same caller acting as the same user.
+	user := auth.Caller(r.Context()) + " as " + auth.From(r.Context()).Key()
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/sse":
 		// The SDK derives the message endpoint from the GET's URL; point it

@@ -193,3 +193,80 @@ func TestSSESessionBoundToUser(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
 	assert.Equal(t, 1, w.runs())
 }
+
+// fakeOIDC stands in for an OIDC verifier: anyone who can register with
+// the provider (a Gitea sign-up) can pick any user name.
+type fakeOIDC struct{}
+
+func (fakeOIDC) Verify(_ context.Context, token string) (auth.Principal, error) {
+	if name, ok := strings.CutPrefix(token, "oidc-"); ok {
+		return auth.Principal{User: name, OIDC: true}, nil
+	}
+	return auth.Principal{}, auth.ErrUnauthenticated
+}
+
+// TestSessionBoundAcrossSources: an OIDC user who registered the name of
+// a token-file user is another caller: alice's session id does not work
+// for "alice" from the OIDC provider, on either transport.
+func TestSessionBoundAcrossSources(t *testing.T) {
+	w := &whoami{}
+	toks, err := auth.ParseTokens([]byte(sessionTokens))
+	require.NoError(t, err)
+	srv := httptest.NewServer(Handler(HTTPOptions{NewServer: w.newServer, Verifier: auth.Chain{toks, fakeOIDC{}}}))
+	defer srv.Close()
+	cs := connect(t, srv.URL, auth.Bearer{Token: "alice-tok"})
+	assert.Equal(t, "alice via ", callText(t, cs, context.Background()))
+	req, _ := http.NewRequest("POST", srv.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`))
+	req.Header.Set("Authorization", "Bearer oidc-alice")
+	req.Header.Set("Mcp-Session-Id", cs.ID())
+	req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+
+	c := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "0"}, nil)
+	rec := &postURL{next: auth.Bearer{Token: "alice-tok"}}
+	sse, err := c.Connect(context.Background(), &mcp.SSEClientTransport{Endpoint: srv.URL + "/sse", HTTPClient: &http.Client{Transport: rec}}, nil)
+	require.NoError(t, err)
+	defer sse.Close()
+	assert.Equal(t, "alice via ", callText(t, sse, context.Background()))
+	req, _ = http.NewRequest("POST", rec.url, strings.NewReader(`{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`))
+	req.Header.Set("Authorization", "Bearer oidc-alice")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	assert.Equal(t, 2, w.runs())
+}
+
+// TestSSEDelegation: on the legacy transport a session's caller is fixed
+// when it opens, so a delegate opens one per user; a POST for another
+// user on it is refused rather than run as the session's user.
+func TestSSEDelegation(t *testing.T) {
+	w := &whoami{}
+	srv := sessionServer(t, w)
+	c := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "0"}, nil)
+	ctx := context.WithValue(context.Background(), userKey{}, "alice")
+	rec := &postURL{next: onBehalf{token: "orch-tok"}}
+	sse, err := c.Connect(ctx, &mcp.SSEClientTransport{Endpoint: srv.URL + "/sse", HTTPClient: &http.Client{Transport: rec}}, nil)
+	require.NoError(t, err)
+	defer sse.Close()
+	assert.Equal(t, "alice via orchestrator", callText(t, sse, ctx))
+	for _, as := range []string{"bob", ""} {
+		req, _ := http.NewRequest("POST", rec.url, strings.NewReader(`{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`))
+		req.Header.Set("Authorization", "Bearer orch-tok")
+		if as != "" {
+			req.Header.Set(auth.HeaderOnBehalfOf, as)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusForbidden, resp.StatusCode, "as %q", as)
+	}
+	assert.Equal(t, 1, w.runs())
+}
