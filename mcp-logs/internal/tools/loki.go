@@ -521,6 +521,15 @@ func (s *Server) labelValues(ctx context.Context, c *tool.Call, in LabelValuesIn
 		}
 		vals = kept
 	}
+	// A bare list has no key beside each value for the masker to see: mask
+	// each as the assignment name=value it stands for.
+	for i, v := range vals {
+		if m := c.Mask(in.Name + "=" + v); strings.HasPrefix(m, in.Name+"=") {
+			vals[i] = m[len(in.Name)+1:]
+		} else {
+			vals[i] = c.Mask(v)
+		}
+	}
 	return &tool.Result{Data: ListOutput{Items: nonNil(vals)}, Render: renderList}, nil
 }
 

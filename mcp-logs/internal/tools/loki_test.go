@@ -254,3 +254,16 @@ func TestResumeCannotWidenRange(t *testing.T) {
 	_, err = s.query(t.Context(), c, in)
 	require.NoError(t, err, "a position inside the window is fine")
 }
+
+// TestLabelValuesMaskedByName: values of a label named like a secret come
+// back masked, though a bare list has no key beside each value.
+func TestLabelValuesMaskedByName(t *testing.T) {
+	f := &fakeLoki{values: []string{dbPass, "plain"}}
+	s := newServer(t, f)
+	r, err := s.labelValues(t.Context(), call("logs_label_values", nil), LabelValuesInput{Name: "db_password"})
+	require.NoError(t, err)
+	items := r.Data.(ListOutput).Items
+	require.Len(t, items, 2)
+	assert.Contains(t, items[0], "[MASKED:")
+	assert.NotContains(t, strings.Join(items, " "), dbPass)
+}
