@@ -78,10 +78,13 @@ func (s *Server) allow(user string) bool {
 }
 
 func (s *Server) limited(w http.ResponseWriter, r *http.Request, openai bool) bool {
-	user := auth.From(r.Context()).User
-	if s.allow(user) {
+	p := auth.From(r.Context())
+	// Keyed by source too: an OIDC user who registered a token-file
+	// user's name does not use up that user's answers.
+	if s.allow(p.Key()) {
 		return false
 	}
+	user := p.User
 	msg := fmt.Sprintf("rate limited: user %s is over %.0f answers per minute; wait and retry", user, s.RatePerMinute)
 	if openai {
 		openaiError(w, http.StatusTooManyRequests, msg)

@@ -93,3 +93,23 @@ func TestRoutes(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{"GET /api/tags", "GET /api/version", "POST /api/chat", "GET /v1/models", "POST /v1/chat/completions"}, got)
 }
+
+// TestRateLimitPerCaller: each caller has its own budget of answers, and
+// an OIDC user with a token-file user's name is another caller.
+func TestRateLimitPerCaller(t *testing.T) {
+	s := &Server{RatePerMinute: 6, Burst: 1}
+	do := func(p auth.Principal) int {
+		req := httptest.NewRequest("POST", "/api/chat", nil)
+		req = req.WithContext(auth.With(req.Context(), p))
+		rec := httptest.NewRecorder()
+		if !s.limited(rec, req, false) {
+			return 200
+		}
+		return rec.Code
+	}
+	dana, oidcDana := auth.Principal{User: "dana"}, auth.Principal{User: "dana", OIDC: true}
+	assert.Equal(t, 200, do(oidcDana))
+	assert.Equal(t, 429, do(oidcDana))
+	assert.Equal(t, 200, do(dana), "the token-file dana still has her answer")
+	assert.Equal(t, 429, do(dana))
+}
