@@ -722,6 +722,39 @@ func newestPlain(ctx context.Context, f File, q Query, pos *Pos, want int) ([]Ma
 			sb, skip = a-keyWindow-1, true
 		}
 		sec := io.NewSectionReader(fh, sb, end-sb)
+		if q.Pattern != nil && q.Pattern.rawLits != nil && a > 0 {
+			// A chunk without any of the literals holds no candidate:
+			// only its first record start is needed, to go on before it.
+			raw := make([]byte, end-a)
+			if _, err := fh.ReadAt(raw, a); err != nil && err != io.EOF {
+				return nil, false, read, err
+			}
+			read += int64(len(raw))
+			if !q.candidate(raw, &scratch) {
+				var first *record
+				res, err := walk(ctx, sec, sb, skip, a, end, false, false, 0, f.ModTime, func(r record) bool {
+					first = &r
+					return true
+				})
+				read += res.read
+				if err != nil {
+					return nil, false, read, err
+				}
+				if first == nil {
+					chunk *= 2 // one record is longer than the chunk
+					continue
+				}
+				lines := int64(bytes.Count(raw[first.off-a:], []byte{'\n'}))
+				if raw[len(raw)-1] != '\n' {
+					lines++ // the file's last line, without its newline
+				}
+				endLine -= lines
+				end = first.off
+				chunk = min(chunk*2, 16<<20)
+				continue
+			}
+			sec = io.NewSectionReader(fh, sb, end-sb)
+		}
 		res, err := walk(ctx, sec, sb, skip, a, end, false, true, 0, f.ModTime, func(r record) bool {
 			recs = append(recs, r)
 			return false
