@@ -61,10 +61,10 @@ func (s *Server) Tools() []tool.Tool {
 			"Log files under the server's roots (--files-root): path, size, modification time, gzip, and the time span their lines cover; newest first. A path glob matches the path relative to its root or the base name.",
 			s.files)),
 		tool.ClosedWorld(tool.New[SearchInput, LinesOutput]("logs_search", "Search log files",
-			"Searches log files under the roots with an RE2 pattern (plain, rotated and gzip files), newest lines first unless order is oldest, with an optional path glob, time window, minimum level and JSON field filters. Each line comes with file, line number, time and level. Secrets are masked.",
+			"Searches log files under the roots with an RE2 pattern (plain, rotated and gzip files), newest lines first unless order is oldest, with an optional path glob, time window, minimum level and JSON field filters. Each line comes with file, line number, time and level. Secrets are masked, and the filters only ever see masked text: each log entry (a line with its continuation lines, a PEM block whole) is masked before the pattern, fields or level look at it, so a match never depends on a hidden value.",
 			s.search)),
 		tool.ClosedWorld(tool.New[TailInput, LinesOutput]("logs_tail", "Tail a log file",
-			"The last lines of one log file under the roots, newest first, with line numbers; continue with the cursor for earlier lines.",
+			"The last lines of one log file under the roots, newest first, with line numbers; continue with the cursor for earlier lines. Each log entry is masked whole, so a page never shows part of a masked value.",
 			s.tail)),
 	}
 }
