@@ -267,3 +267,20 @@ func TestLabelValuesMaskedByName(t *testing.T) {
 	assert.Contains(t, items[0], "[MASKED:")
 	assert.NotContains(t, strings.Join(items, " "), dbPass)
 }
+
+// TestDroppedLinesStillAdvance: when the re-check drops every line Loki
+// returned, the next page starts after them, not at the same place.
+func TestDroppedLinesStillAdvance(t *testing.T) {
+	f := &fakeLoki{streams: []map[string]any{stream(map[string]string{"app": "gw"},
+		"aws_access_key_id="+akia, "aws_access_key_id="+akia+" again", "aws_access_key_id="+akia+" and again")}}
+	s := newServer(t, f)
+	r, err := s.query(t.Context(), call("logs_query", nil), QueryInput{Query: `{app="gw"} |= "AKIAPLANTED7"`, Limit: 3})
+	require.NoError(t, err)
+	assert.Empty(t, lines(t, r))
+	require.True(t, r.More)
+	var first, next lokiPos
+	require.NoError(t, json.Unmarshal([]byte(r.Resume(0)), &next))
+	first.End = now.UnixNano()
+	assert.Less(t, next.End, first.End, "the walk moved past the dropped lines")
+	assert.Equal(t, now.Add(-3*time.Minute).UnixNano()+1, next.End)
+}
