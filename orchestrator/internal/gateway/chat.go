@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,13 +17,14 @@ import (
 // maxLine bounds one NDJSON line of a reply (Ollama's own client allows
 // 8 MiB), and maxReply a whole reply: a host, or one posing as it, cannot
 // make the orchestrator hold more.
-const (
+// (Variables, so tests can make them small.)
+var (
 	maxLine  = 8 << 20
 	maxReply = 64 << 20
 )
 
 // errLongLine is a reply line over maxLine.
-var errLongLine = fmt.Errorf("a reply line is over %d MiB", maxLine>>20)
+var errLongLine = errors.New("a reply line is over the size limit (8 MiB)")
 
 // readLine reads up to and including the next newline (or to EOF), and
 // fails once the line passes max bytes.
@@ -83,7 +85,7 @@ func (e Endpoint) Chat(ctx context.Context, req *api.ChatRequest, fn func(api.Ch
 		line, err := readLine(br, maxLine)
 		total += len(line)
 		if total > maxReply {
-			return fmt.Errorf("%s sent over %d MiB for one reply; cut it off", e.Name, maxReply>>20)
+			return fmt.Errorf("%s sent over %d bytes for one reply; cut it off", e.Name, maxReply)
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
 			var er struct {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/ollama/ollama/api"
@@ -67,14 +68,18 @@ func TestChatBounds(t *testing.T) {
 		err := ep.Chat(context.Background(), &api.ChatRequest{Model: "m"}, func(api.ChatResponse) error { n++; return nil })
 		return n, err
 	}
+	// The real limits are 8 MiB and 64 MiB; the same code at 1/64 the
+	// size keeps the test light.
+	defer func(l, r int) { maxLine, maxReply = l, r }(maxLine, maxReply)
+	maxLine, maxReply = 128<<10, 1<<20
 	_, err := chat(bytes.Repeat([]byte("x"), maxLine+1))
 	if !errors.Is(err, errLongLine) {
 		t.Fatalf("long line: %v", err)
 	}
-	line := []byte("{\"message\":{\"content\":\"" + string(bytes.Repeat([]byte("y"), 1<<20)) + "\"}}\n")
+	line := []byte("{\"message\":{\"content\":\"" + string(bytes.Repeat([]byte("y"), 16<<10)) + "\"}}\n")
 	n, err := chat(bytes.Repeat(line, 70))
-	if err == nil || n > 64 {
-		t.Fatalf("a 70 MiB reply: %d responses, %v", n, err)
+	if err == nil || !strings.Contains(err.Error(), "for one reply") || n > 64 {
+		t.Fatalf("a 1.1 MiB reply over a 1 MiB limit: %d responses, %v", n, err)
 	}
 	_, err = chat([]byte("{\"error\":\"" + string(bytes.Repeat([]byte("e"), 10000)) + "\"}\n"))
 	if err == nil || len(err.Error()) > 4100 {
