@@ -1,6 +1,7 @@
 package kubernetes_test
 
 import (
+	"regexp"
 	"testing"
 	"time"
 
@@ -128,7 +129,7 @@ func TestLogsGrepAndWindowsNeverRevealAMaskedValue(t *testing.T) {
 	// The grep oracle: "Bearer " and one more known character of the token
 	// matched once before masking ran first; now nothing matches.
 	for k := 1; k <= 3; k++ {
-		r := mustCall(t, s, "k8s_logs", args(map[string]any{"grep": "Bearer " + secrets.LogToken[:len("logtok")+k]}))
+		r := mustCall(t, s, "k8s_logs", args(map[string]any{"grep": regexp.QuoteMeta("Bearer " + secrets.LogToken[:len("logtok")+k])}))
 		assert.Nil(t, r.Data["matched"], "grep on the token's first %d characters", len("logtok")+k)
 		assert.Empty(t, r.Data["items"])
 		assert.EqualValues(t, 13, r.Data["scanned"], "every line was read")
@@ -139,7 +140,7 @@ func TestLogsGrepAndWindowsNeverRevealAMaskedValue(t *testing.T) {
 
 	// A key body line, or its first 12 characters, matches nothing.
 	for _, l := range secrets.LogKeyBody {
-		r := mustCall(t, s, "k8s_logs", args(map[string]any{"grep": l[:12]}))
+		r := mustCall(t, s, "k8s_logs", args(map[string]any{"grep": regexp.QuoteMeta(l[:12])}))
 		assert.Nil(t, r.Data["matched"])
 	}
 	r = mustCall(t, s, "k8s_logs", args(map[string]any{"grep": "MASKED:private-key"}))

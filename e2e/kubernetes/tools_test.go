@@ -370,7 +370,7 @@ func TestBudgetCutsAndCursorContinues(t *testing.T) {
 	// A cursor with other arguments is refused, not silently misapplied.
 	r := call(t, s, "k8s_get", map[string]any{"resource": "cm", "namespace": "team-a", "output": "yaml", "cursor": args["cursor"]})
 	assert.True(t, r.IsError)
-	assert.Contains(t, r.Text, "cursor belongs to a call with other arguments")
+	assert.Contains(t, r.Text, "invalid cursor: it does not belong to this call")
 
 	// API-side paging: limit and continue pass through.
 	r = mustCall(t, s, "k8s_get", map[string]any{"resource": "cm", "namespace": "bulk", "limit": 15})
