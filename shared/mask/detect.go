@@ -30,6 +30,118 @@ type detector struct {
 	// (indented blocks, nested braces). It returns submatch indexes laid
 	// out as regexp's, with the key in group 1 when named.
 	find func(s string) [][]int
+	// kv, for key=value detectors, replaces re on each line: see kvLine.
+	kv kvValue
+}
+
+// kvValue says how a key=value detector reads the value after "key=".
+type kvValue int
+
+const (
+	kvNone kvValue = iota
+	// kvAssignment: a quoted string, or a run up to white space or one of
+	// " ' , ; & } ].
+	kvAssignment
+	// kvEntropy: an optional quote, then 24 or more base64/URL-safe
+	// characters, the first not a '/'.
+	kvEntropy
+)
+
+// kvKeyRE is a key and its separator: "key=", "key: ", "\"key\": ".
+var kvKeyRE = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:)[ \t]*`)
+
+// kvLine finds every key=value on one line, keys inside values included
+// ("chat: password: x", "a=b=password=x"), in time linear in the line:
+// keys by one regexp pass, values by cursors that only move forward. (A
+// regexp run from each key over the rest of the line was quadratic: 8 KB
+// of "key=key=…" took a third of a second.)
+func kvLine(line string, how kvValue) [][]int {
+	keys := kvKeyRE.FindAllStringSubmatchIndex(line, -1)
+	if keys == nil {
+		return nil
+	}
+	var out [][]int
+	var run, dq, sq, cr, b64 cursor
+	for _, k := range keys {
+		e := k[1]
+		if e >= len(line) {
+			continue
+		}
+		var v0, v1 int
+		switch how {
+		case kvAssignment:
+			switch c := line[e]; c {
+			case '"', '\'':
+				q := &dq
+				if c == '\'' {
+					q = &sq
+				}
+				close := q.next(line, e+1, func(b byte) bool { return b == c })
+				if close >= len(line) || cr.next(line, e+1, func(b byte) bool { return b == '\r' }) < close {
+					continue // unterminated on this line: no value
+				}
+				v0, v1 = e, close+1
+			default:
+				v0, v1 = e, run.next(line, e, assignmentStop)
+			}
+		case kvEntropy:
+			v0 = e
+			if c := line[e]; c == '"' || c == '\'' {
+				v0++
+			}
+			if v0 >= len(line) || line[v0] == '/' || !base64Char(line[v0]) {
+				continue
+			}
+			// A run stops at an '=' inside it: base64 pads only at its
+			// end, and "a=b=c…" is keys, not one value (whose entropy
+			// would be counted again for every key in it).
+			v1 = b64.next(line, v0, func(b byte) bool { return !base64Char(b) || b == '=' })
+			for v1 < len(line) && line[v1] == '=' {
+				v1++
+			}
+			if v1-v0 < 24 {
+				continue
+			}
+		}
+		if v1 <= v0 {
+			continue
+		}
+		out = append(out, []int{k[0], v1, k[2], k[3], v0, v1})
+	}
+	return out
+}
+
+// cursor finds the next byte at or after a position that satisfies a
+// test, remembering its last answer: asked with positions that never go
+// back, it reads each byte once.
+type cursor struct {
+	from, at int
+	set      bool
+}
+
+func (c *cursor) next(s string, from int, stop func(byte) bool) int {
+	// No stop lies in [c.from, c.at): any from in that range stops at c.at.
+	if c.set && c.from <= from && from <= c.at {
+		return c.at
+	}
+	i := from
+	for i < len(s) && !stop(s[i]) {
+		i++
+	}
+	c.from, c.at, c.set = from, i, true
+	return i
+}
+
+func assignmentStop(b byte) bool {
+	switch b {
+	case ' ', '\t', '\n', '\r', '\f', '\v', '"', '\'', ',', ';', '&', '}', ']':
+		return true
+	}
+	return false
+}
+
+func base64Char(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '+' || b == '/' || b == '_' || b == '=' || b == '-'
 }
 
 // asciiLower lower-cases ASCII letters only. Hints are ASCII, and unlike
@@ -122,7 +234,7 @@ var detectors = []detector{
 	// key = value, key: value, "key": "value", --key=value, key=value& in a
 	// query: the value goes when the key looks secret.
 	{kind: "assignment", hints: []string{"pass", "pwd", "secret", "token", "key", "cred", "auth", "dsn", "cookie"},
-		re:    regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:)[ \t]*("[^"\r\n]*"|'[^'\r\n]*'|[^\s"',;&}\]]+)`),
+		kv:    kvAssignment,
 		group: 2, perLine: true, named: true,
 		check: func(s string, m []int) bool {
 			return !inPath(s, m[2]) && SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]])
@@ -177,7 +289,7 @@ var detectors = []detector{
 	// Any assignment whose value is long and random enough to be a key,
 	// whatever its name.
 	{kind: "high-entropy", hints: []string{"=", ":"}, perLine: true, lineOK: hasLongRun,
-		re:    regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:)[ \t]*["']?([A-Za-z0-9+_=-][A-Za-z0-9+/_=-]{23,})`),
+		kv:    kvEntropy,
 		group: 2,
 		check: func(s string, m []int) bool { return !benignKey(s[m[2]:m[3]]) && highEntropy(s[m[4]:m[5]]) }},
 }
@@ -335,7 +447,11 @@ var (
 // name as group 1.
 func terraformDefaults(s string) [][]int {
 	var out [][]int
+	scanned := 0
 	for _, v := range tfVariableRE.FindAllStringSubmatchIndex(s, -1) {
+		if v[0] < scanned {
+			continue // inside the block just read: blocks do not nest variables
+		}
 		body := v[1]
 		depth, end := 1, len(s)
 		for i := body; i < len(s) && i < body+8192; i++ {
@@ -352,6 +468,7 @@ func terraformDefaults(s string) [][]int {
 		if end > body+8192 {
 			end = body + 8192
 		}
+		scanned = end
 		block := s[body:end]
 		name := s[v[2]:v[3]]
 		if !SensitiveKey(name) && !tfSensitiveRE.MatchString(block) {
@@ -396,7 +513,14 @@ func (d *detector) matches(s, lower string) [][]int {
 		} else {
 			ok = hasAny(lower[off:end], d.hints)
 		}
-		if ok {
+		if ok && d.kv != kvNone {
+			for _, m := range kvLine(line, d.kv) {
+				for i := range m {
+					m[i] += off
+				}
+				out = append(out, m)
+			}
+		} else if ok {
 			// After each match, look again from where its value starts: in
 			// "chat: password: x" the first match is chat = "password:",
 			// and the secret is in the next one. Overlapping spans merge.

@@ -88,3 +88,36 @@ func FuzzText(f *testing.F) {
 		_, _ = m.JSON([]byte(s))
 	})
 }
+
+// BenchmarkTextAdversarial measures shapes that once made masking
+// quadratic in the length of a line (nested assignments, long base64
+// runs, Terraform variables, many distinct secrets): ns/op should grow 4x
+// from one size to the next, not 16x.
+func BenchmarkTextAdversarial(b *testing.B) {
+	shapes := map[string]string{
+		"nested-assignments": "key=",
+		"base64-runs":        "Zx9Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9L=",
+		"terraform":          "variable \"x\" {",
+		"secrets":            "password: Qz1x%05d\n",
+	}
+	for name, unit := range shapes {
+		for _, size := range []int{16 << 10, 64 << 10} {
+			var sb strings.Builder
+			for i := 0; sb.Len() < size; i++ {
+				if strings.Contains(unit, "%") {
+					fmt.Fprintf(&sb, unit, i)
+				} else {
+					sb.WriteString(unit)
+				}
+			}
+			s := sb.String()
+			b.Run(fmt.Sprintf("%s/%dKiB", name, size>>10), func(b *testing.B) {
+				m := New(testKey)
+				b.SetBytes(int64(len(s)))
+				for b.Loop() {
+					m.Text(s)
+				}
+			})
+		}
+	}
+}

@@ -87,26 +87,34 @@ const minRepeat = 8
 
 // repeats adds every other occurrence of a secret already found: a token
 // detected where it is assigned ("token: X") is masked where it stands
-// alone in the same text too ("do not paste X").
+// alone in the same text too ("do not paste X"). One pass over the text
+// finds them all, by the secrets' first minRepeat bytes: a text with many
+// secrets costs no more than one with a few.
 func repeats(s string, spans []span) []span {
+	byPrefix := map[string][]span{}
 	seen := map[string]bool{}
-	out := spans
 	for _, sp := range spans {
 		v := s[sp.start:sp.end]
 		if len(v) < minRepeat || seen[v] || IsPlaceholder(v) {
 			continue
 		}
 		seen[v] = true
-		for from := 0; ; {
-			i := strings.Index(s[from:], v)
-			if i < 0 {
-				break
+		byPrefix[v[:minRepeat]] = append(byPrefix[v[:minRepeat]], sp)
+	}
+	if len(byPrefix) == 0 {
+		return spans
+	}
+	out := spans
+	for i := 0; i+minRepeat <= len(s); i++ {
+		cands, ok := byPrefix[s[i:i+minRepeat]]
+		if !ok {
+			continue
+		}
+		for _, sp := range cands {
+			v := s[sp.start:sp.end]
+			if i != sp.start && strings.HasPrefix(s[i:], v) {
+				out = append(out, span{start: i, end: i + len(v), kind: sp.kind})
 			}
-			start := from + i
-			if start != sp.start {
-				out = append(out, span{start: start, end: start + len(v), kind: sp.kind})
-			}
-			from = start + len(v)
 		}
 	}
 	return out
