@@ -118,7 +118,9 @@ func TestAttacksSendNoRequest(t *testing.T) {
 // character at a time, and no tail or byte limit cuts the planted private
 // key so that a piece of it comes back in clear.
 func TestLogsGrepAndWindowsNeverRevealAMaskedValue(t *testing.T) {
-	s, _ := stdioSession(t, "--rate-limit", "0") // about 120 calls
+	s, audit := stdioSession(t, "--rate-limit", "0") // about 120 calls
+	// Its audit lines join what the final test checks for the key.
+	defer auditLines(t, audit)
 	args := func(extra map[string]any) map[string]any {
 		m := map[string]any{"pod": "logger", "namespace": "team-a", "container": "app"}
 		for k, v := range extra {

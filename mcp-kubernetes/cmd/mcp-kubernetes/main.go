@@ -58,8 +58,15 @@ func main() {
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := checkIdentity(ctx, log, clusters, patterns, all, requireReadOnly); err != nil {
-			return nil, nil, err
+		if requireReadOnly {
+			if err := checkIdentity(ctx, log, clusters, patterns, all, true); err != nil {
+				return nil, nil, err
+			}
+		} else {
+			// Only a warning is at stake: a cluster with many namespaces
+			// must not hold up the start.
+			// Without --require-read-only-identity it only logs.
+			go func() { _ = checkIdentity(context.WithoutCancel(ctx), log, clusters, patterns, all, false) }()
 		}
 		ready := func(ctx context.Context) error {
 			_, err := cl.Typed.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Raw()
