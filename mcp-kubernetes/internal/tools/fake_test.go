@@ -25,6 +25,8 @@ type fakeAPI struct {
 	srv *httptest.Server
 	// logs is what a pod log request returns.
 	logs string
+	// deployment, when set, is what a GET of one deployment returns.
+	deployment string
 
 	mu   sync.Mutex
 	reqs []string
@@ -91,6 +93,8 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, f.logs)
 	case strings.Contains(r.Header.Get("Accept"), "as=Table"):
 		fmt.Fprint(w, `{"kind":"Table","apiVersion":"meta.k8s.io/v1","columnDefinitions":[{"name":"Name","type":"string"}],"rows":[]}`)
+	case f.deployment != "" && strings.Contains(r.URL.Path, "/deployments/"):
+		fmt.Fprint(w, f.deployment)
 	case strings.Contains(r.URL.Path, "/pods/"):
 		fmt.Fprint(w, `{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p","namespace":"web"},"spec":{"containers":[{"name":"app"}]}}`)
 	default:
