@@ -55,7 +55,7 @@ func TestLokiMatchesLogcli(t *testing.T) {
 	for _, q := range []string{
 		`{namespace="web", app="api"} |= "status=500"`,
 		`{namespace="web", app="worker"} | json | level="error"`,
-		`{namespace="web"} |~ "job done|orders/1[0-9]\\b"`,
+		`{namespace="web"} |~ "job done|orders/1[0-9] "`,
 	} {
 		t.Run(q, func(t *testing.T) {
 			args := window(map[string]any{"query": q, "limit": 500})
@@ -196,8 +196,10 @@ func TestLokiGuardrail(t *testing.T) {
 		{"range over the cap", map[string]any{"query": `{app="api"}`, "since": "12h"}, []string{"the time range 12h", "cap of 6h"}},
 		{"range vector over the cap", map[string]any{"query": `count_over_time({app="api"}[1d])`}, []string{"range [1d] is over this server's cap of 6h"}},
 		{"malformed, caught here", map[string]any{"query": `{app="api"`}, []string{"LogQL error at column 1", "never closed"}},
-		{"malformed, caught by Loki's parser", map[string]any{"query": `{app="api"} |= `}, []string{"Loki cannot parse the query", "col 16"}},
+		{"malformed, caught here", map[string]any{"query": `{app="api"} |= `}, []string{"|= must be followed by a quoted string"}},
+		{"malformed, caught by Loki's parser", map[string]any{"query": `{app="api"} |= "x" frob`}, []string{"Loki cannot parse the query", "col 20"}},
 		{"bad regex", map[string]any{"query": `{app="api"} |~ "(oops"`}, []string{"not a valid RE2 expression", "missing closing )"}},
+		{"word boundary beside a masked value", map[string]any{"query": `{app="api"} |~ "key=\\bA"`}, []string{`uses \b or \B`}},
 		{"too much to scan", window(map[string]any{"query": `{namespace="web", app="noisy"}`}), []string{"refused: this query would scan 1.", "MiB", "over this server's cap of 488.3 KiB", "Narrow it", "logs_stats"}},
 		{"instant log query", map[string]any{"query": `{app="api"}`, "instant": true}, []string{"instant applies to metric queries only"}},
 	}
@@ -285,7 +287,16 @@ func TestLokiSecretsAreMasked(t *testing.T) {
 	s, audit := session(t)
 	r := mustCall(t, s, "logs_query", window(map[string]any{"query": `{env="prod"} |~ "Bearer|postgres://|aws_access_key_id|x-access-token"`}))
 	lines := field(items(r), "line")
-	require.Len(t, lines, 4)
+	// Not the worker's dsn line: postgres:// is inside its masked dsn
+	// value, and a filter match on masked bytes does not count (issue 13).
+	require.Len(t, lines, 3)
+	for _, l := range lines {
+		assert.NotContains(t, l, `"dsn"`)
+	}
+	dsn := mustCall(t, s, "logs_query", window(map[string]any{"query": `{env="prod"} |= "db connect failed"`}))
+	dl := field(items(dsn), "line")
+	require.Len(t, dl, 1, "the line itself is there, masked")
+	assert.Contains(t, dl[0], `"dsn":"[MASKED:`)
 	joined := strings.Join(lines, "\n") + r.Text
 	for _, p := range planted() {
 		assert.NotContains(t, joined, p)

@@ -25,6 +25,7 @@ var (
 	binary   string
 	workDir  string
 	filesDir string
+	secDir   string           // issue 13's secret-holding files, a root of their own
 	seen     harness.Recorder // everything any server sent back
 	// base is the time of the first fixture line; the fixtures span the
 	// 20 minutes after it.
@@ -42,9 +43,18 @@ const (
 	ghToken   = "ghp_PlantedToken0123456789abcdefghijklmn"
 	filePass  = "F1le-Pl4nted-Secret!"
 	fileToken = "glpat-PlantedFileToken12345"
+	// Issue 13's forms: a JSON password field (line_format "{{.password}}"
+	// printed it bare), an AWS secret assignment (a forged cursor started
+	// just after its =), and a PEM key spread over continuation lines.
+	lokiPass  = "L0ki-Pl4nted-JSON-pw"
+	awsSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiPlanted0AWS"
+	pemLine1  = "MIIEpAIBAAKCAQEAplantedPEMkeyLineOneAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	pemLine2  = "plantedPEMkeyLineTwoBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
 )
 
-func planted() []string { return []string{jwt, dbPass, awsKey, ghToken, filePass, fileToken} }
+func planted() []string {
+	return []string{jwt, dbPass, awsKey, ghToken, filePass, fileToken, lokiPass, awsSecret, pemLine1, pemLine2, "plantedPEMkey", "Planted0AWS"}
+}
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -75,6 +85,11 @@ func run(m *testing.M) int {
 	filesDir = filepath.Join(workDir, "files")
 	if err := writeFiles(filesDir, base); err != nil {
 		fmt.Fprintln(os.Stderr, "write log files:", err)
+		return 1
+	}
+	secDir = filepath.Join(workDir, "secfiles")
+	if err := writeSecretFiles(secDir, base); err != nil {
+		fmt.Fprintln(os.Stderr, "write secret log files:", err)
 		return 1
 	}
 	if before, err = loki.Requests(ctx); err != nil {
@@ -136,8 +151,16 @@ func newFixtures(base time.Time) fixtures {
 		harness.Line{Time: base.Add(3 * time.Minute), Text: "upstream auth with aws_access_key_id=" + awsKey},
 		harness.Line{Time: base.Add(4 * time.Minute), Text: "git clone https://x-access-token:" + ghToken + "@git.example/ops/infra.git"},
 	)
+	// A namespace of its own (env stage, so the prod counts stay), for
+	// issue 13's Loki attacks.
+	sec := harness.Stream{Labels: map[string]string{"namespace": "sec", "app": "login", "env": "stage"}}
+	sec.Lines = append(sec.Lines,
+		harness.Line{Time: base.Add(5 * time.Minute), Text: `{"level":"warn","msg":"login","user":"svc","password":"` + lokiPass + `"}`},
+		harness.Line{Time: base.Add(6 * time.Minute), Text: "env dump AWS_SECRET_ACCESS_KEY=" + awsSecret + " region=eu-west-1"},
+		harness.Line{Time: base.Add(7 * time.Minute), Text: `{"level":"info","msg":"login","user":"ann","note":"ok"}`},
+	)
 	sort.SliceStable(api.Lines, func(i, j int) bool { return api.Lines[i].Time.Before(api.Lines[j].Time) })
-	fx.streams = []harness.Stream{api, worker, noisy, gw}
+	fx.streams = []harness.Stream{api, worker, noisy, gw, sec}
 	for _, s := range fx.streams[:3] {
 		fx.counts[s.Labels["app"]] = len(s.Lines)
 	}
@@ -218,6 +241,40 @@ func writeFiles(dir string, base time.Time) error {
 		return err
 	}
 	return os.Symlink(filepath.Join(outside, "shadow.log"), filepath.Join(dir, "app", "escape.log"))
+}
+
+// writeSecretFiles lays out issue 13's file forms: an application log
+// whose entries hold an AWS secret assignment, a JSON password and a PEM
+// key over continuation lines (plain, and rotated as gzip), and a log that
+// gets swapped for a symlink out of the root while the server runs.
+func writeSecretFiles(dir string, base time.Time) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var b strings.Builder
+	for i := 0; i < 30; i++ {
+		t := rfc(base.Add(time.Duration(i) * time.Second))
+		fmt.Fprintf(&b, "%s INFO request id=%d ok\n", t, i)
+		switch i {
+		case 8:
+			fmt.Fprintf(&b, "%s WARN env dump AWS_SECRET_ACCESS_KEY=%s region=eu-west-1\n", t, awsSecret)
+		case 16:
+			fmt.Fprintf(&b, `{"time":"%s","level":"error","msg":"login","user":"bob","password":"%s"}`+"\n", t, lokiPass)
+		case 24:
+			fmt.Fprintf(&b, "%s ERROR loaded signing key:\n-----BEGIN RSA PRIVATE KEY-----\n%s\n%s\n-----END RSA PRIVATE KEY-----\n", t, pemLine1, pemLine2)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "secret.log"), []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	var z bytes.Buffer
+	w := gzip.NewWriter(&z)
+	w.Write([]byte(b.String()))
+	w.Close()
+	if err := os.WriteFile(filepath.Join(dir, "secret.log.1.gz"), z.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "swap.log"), []byte(rfc(base)+" INFO harmless\n"), 0o644)
 }
 
 func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -14,7 +14,24 @@ import (
 // TestZZNoSecretLeftAnyServer runs last (go test runs tests in file
 // order): nothing any server sent back in this run (results, texts, audit
 // logs, stderr) holds a planted secret.
+//
+// planted() holds issue 13's forms too: the JSON password a line_format
+// printed bare, the AWS secret a forged cursor started inside, and the
+// PEM key spread over a file's continuation lines. This checks those forms
+// were exercised in this run (their refusals and masked forms came back),
+// so their absence is a result, not an accident.
 func TestZZNoSecretLeftAnyServer(t *testing.T) {
+	all := seen.String()
+	for _, form := range []string{
+		"| line_format is refused",       // {{.password}} and b64enc on Loki
+		`\"password\":\"[MASKED:`,        // the same field, masked, where it is allowed
+		"AWS_SECRET_ACCESS_KEY=[MASKED:", // the assignment forged cursors aimed into
+		"[MASKED:private-key:",           // the PEM key over continuation lines
+		"invalid cursor",                 // forged cursors refused
+		"may not read Loki namespace",    // the namespace scope on Loki
+	} {
+		assert.Contains(t, all, form, "issue 13's form was exercised")
+	}
 	harness.AssertNoSecrets(t, &seen, planted(), 10000)
 }
 
