@@ -179,57 +179,6 @@ func lowerASCII(dst, src []byte) []byte {
 	return dst
 }
 
-// finder walks one block for candidate lines: those holding one of the
-// literals, or (without literals) a regexp match.
-type finder struct {
-	p    *Pattern
-	hay  []byte // the block, lower-cased when folding
-	next []int  // per literal: next occurrence at or after the last ask, -1 none
-}
-
-func (p *Pattern) finder(b []byte, scratch *[]byte) *finder {
-	f := &finder{p: p, hay: b}
-	if p.fold {
-		*scratch = lowerASCII(*scratch, b)
-		f.hay = *scratch
-	}
-	f.next = make([]int, len(p.lits))
-	for i := range f.next {
-		f.next[i] = -2 // not searched yet
-	}
-	return f
-}
-
-// candidate returns the offset of the first possible match at or after
-// pos, or -1.
-func (f *finder) candidate(pos int) int {
-	if f.p.lits == nil {
-		loc := f.p.re.FindIndex(f.hay[pos:])
-		if loc == nil {
-			return -1
-		}
-		return pos + loc[0]
-	}
-	best := -1
-	for i, l := range f.p.lits {
-		if f.next[i] == -1 {
-			continue
-		}
-		if f.next[i] < pos {
-			j := bytes.Index(f.hay[pos:], l)
-			if j < 0 {
-				f.next[i] = -1
-				continue
-			}
-			f.next[i] = pos + j
-		}
-		if best < 0 || f.next[i] < best {
-			best = f.next[i]
-		}
-	}
-	return best
-}
-
 // placeholderSafe reports whether literal l can only occur in masked text
 // where it occurs in the unmasked text. A placeholder is
 // "[MASKED:<kind>:<hex>]", its kind lower-case letters, digits and '-'
