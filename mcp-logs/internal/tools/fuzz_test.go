@@ -79,7 +79,7 @@ func FuzzKeep(f *testing.F) {
 		}
 		q := &logql.Query{LineFilters: []logql.LineFilter{{Op: op, Values: []string{v}}}}
 		masked := maskText(line)
-		if !keep(q, masked, maskText, map[string]string{"app": "x"}) || isRE {
+		if !keep(q, compileFilters(q), masked, maskText, map[string]string{"app": "x"}) || isRE {
 			return
 		}
 		spans := placeholderSpans(masked)

@@ -122,13 +122,14 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 	}
 	var kept []loki.Entry
 	var keptAt []int
+	filters := compileFilters(q)
 	for i, e := range examined {
 		// The whole entry is masked before anything looks at it, so a
 		// multi-line value is seen whole; the re-check runs on that.
 		line := c.Mask(e.Line)
 		// A label filter may have compared a stream label (with those a
 		// parser extracted) or structured metadata.
-		if !keep(q, line, c.Mask, e.Labels, e.Metadata) {
+		if !keep(q, filters, line, c.Mask, e.Labels, e.Metadata) {
 			continue
 		}
 		e.Line = line

@@ -230,12 +230,12 @@ func forLoki(c *tool.Call, ns *nsScope, query string, q *logql.Query) (string, e
 // every masked value, no negative one may match it, and no label a label
 // filter compared may be masked in any of labelSets. line is the masked
 // line.
-func keep(q *logql.Query, line string, maskText func(string) string, labelSets ...map[string]string) bool {
+func keep(q *logql.Query, res regexps, line string, maskText func(string) string, labelSets ...map[string]string) bool {
 	spans := placeholderSpans(line)
 	for _, f := range q.LineFilters {
 		hit := false
 		for _, v := range f.Values {
-			if matches(f.Regexp(), v, line, spans, f.Negative()) {
+			if matches(res, f.Regexp(), v, line, spans, f.Negative()) {
 				hit = true
 				break
 			}
@@ -261,11 +261,11 @@ func keep(q *logql.Query, line string, maskText func(string) string, labelSets .
 // matches reports whether v (a literal, or a regular expression) matches
 // line: anywhere when any is set, else only by a match that touches no
 // span.
-func matches(isRE bool, v, line string, spans [][2]int, any bool) bool {
+func matches(res regexps, isRE bool, v, line string, spans [][2]int, any bool) bool {
 	var locs [][]int
 	if isRE {
-		re, err := regexp.Compile(v)
-		if err != nil {
+		re := res[v]
+		if re == nil {
 			return false // the checker compiled it; never keep on doubt
 		}
 		locs = re.FindAllStringIndex(line, -1)
@@ -285,6 +285,25 @@ func matches(isRE bool, v, line string, spans [][2]int, any bool) bool {
 		}
 	}
 	return false
+}
+
+// regexps are a query's line filter expressions, compiled once per call.
+type regexps map[string]*regexp.Regexp
+
+// compileFilters compiles the regular expressions of q's line filters.
+func compileFilters(q *logql.Query) regexps {
+	res := regexps{}
+	for _, f := range q.LineFilters {
+		if !f.Regexp() {
+			continue
+		}
+		for _, v := range f.Values {
+			if re, err := regexp.Compile(v); err == nil {
+				res[v] = re
+			}
+		}
+	}
+	return res
 }
 
 // touches reports whether [start, end) overlaps a span, or, empty, lies
