@@ -12,7 +12,8 @@ import (
 var rewriteRE = regexp.MustCompile(`(\|\s*(line_format|label_format|unpack|regexp|pattern|unwrap|decolorize|drop|keep|distinct)([^A-Za-z0-9_.]|$))|label_replace\s*\(|\|>|!>`)
 
 // blank replaces the contents of strings and comments with spaces, so a
-// stage name inside a string is not taken for a stage.
+// stage name inside a string is not taken for a stage (Check refuses
+// comments; blanking them keeps this check independent of that).
 func blank(q string) string {
 	b := []byte(q)
 	for i := 0; i < len(b); i++ {

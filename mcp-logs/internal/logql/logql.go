@@ -130,7 +130,7 @@ func Check(q string) (*Query, error) {
 		return nil, err
 	}
 	if len(toks) == 0 {
-		return nil, &Error{Msg: `the query holds only comments; start with a stream selector such as {app="api"}`}
+		return nil, &Error{Msg: `the query is empty; start with a stream selector such as {app="api"}`}
 	}
 	if err := balanced(toks); err != nil {
 		return nil, err
@@ -284,10 +284,10 @@ func lex(q string) ([]token, error) {
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			i++
-		case c == '#': // a comment runs to the end of the line
-			for i < len(q) && q[i] != '\n' {
-				i++
-			}
+		case c == '#':
+			// A comment could hide a stage from this check that another
+			// parser reads, or the reverse; no query needs one.
+			return nil, &Error{Col: i + 1, Msg: "comments (#) are not accepted: remove the comment"}
 		case c == '"' || c == '`':
 			j := i + 1
 			for j < len(q) && q[j] != c {

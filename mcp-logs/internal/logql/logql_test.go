@@ -58,7 +58,8 @@ func TestCheckRefuses(t *testing.T) {
 		{`{app<"a"}`, "expected =, !=, =~ or !~"},
 		{`sum(rate([5m]))`, "no stream selector"},
 		{`{app="a\q"}`, "bad escape"},
-		{"#00000", "only comments"}, // found by FuzzCheck: it panicked
+		{"#00000", "comments (#) are not accepted"}, // found by FuzzCheck: it panicked
+		{"{app=\"a\"} # | line_format \"{{.password}}\"\n", "comments (#) are not accepted"},
 		// Found by FuzzParseDuration: 297y wrapped to a negative duration,
 		// which passed the range cap.
 		{`count_over_time({app="a"}[297y])`, "too long a duration"},
