@@ -21,10 +21,11 @@ func TestZZNoSecretLeftAnyServer(t *testing.T) {
 var accessLine = regexp.MustCompile(`^\S+ - (\S+) \[[^\]]+\] "(\S+) (\S+) [^"]*" (\d+)`)
 
 // TestZZGiteaSawOnlyReads reads Gitea's own access log: since the fixtures
-// were made, every request by the servers' identities (mcp-reader, and
-// carol through her own token) was a GET, or git's fetch (POST
-// git-upload-pack, which reads); never git-receive-pack (a push) or any
-// other write.
+// were made, every request by the servers' identities (mcp-reader, carol
+// through her own token, auditor in the attack tests) was a GET, or git's
+// fetch (POST git-upload-pack, which reads); never git-receive-pack (a
+// push) or any other write; and none of the attack tests' paths (dot
+// segments, encoded separators, the admin API) reached Gitea.
 func TestZZGiteaSawOnlyReads(t *testing.T) {
 	lines, err := forge.AccessLog()
 	require.NoError(t, err)
@@ -36,8 +37,12 @@ func TestZZGiteaSawOnlyReads(t *testing.T) {
 			continue
 		}
 		who, method, uri := m[1], m[2], m[3]
-		if who != "mcp-reader" && who != "carol" {
+		if who != "mcp-reader" && who != "carol" && who != "auditor" {
 			continue
+		}
+		upath, _, _ := strings.Cut(uri, "?")
+		for _, bad := range []string{"/..", "%2F", "%2f", "%5C", "%5c", "%2E", "%2e", "/admin/", "@{", ".wiki"} {
+			assert.NotContains(t, upath, bad, "an attack reached Gitea: %s", l)
 		}
 		switch {
 		case method == "GET":
