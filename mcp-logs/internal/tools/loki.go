@@ -178,7 +178,7 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 
 // maxSeen bounds the boundary lines a cursor carries (each widens the next
 // request's limit by one).
-const maxSeen = 5000
+const maxSeen = 1000
 
 // resumeRange reads a log query's cursor position and re-checks it: the
 // binder signs cursors, so a forged one never arrives, but a position is
