@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrRefused is wrapped by every refusal.
@@ -60,20 +61,46 @@ func Check(r *http.Request, readPosts ...string) error {
 	if why := unsafePath(r.URL); why != "" {
 		return fmt.Errorf("%w: %s %s: %s", ErrRefused, r.Method, r.URL.EscapedPath(), why)
 	}
-	if r.Header.Get("Upgrade") != "" || strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade") {
-		return fmt.Errorf("%w: %s %s: a protocol upgrade (WebSocket, SPDY) opens a stream, not a read", ErrRefused, r.Method, r.URL.Path)
+	if upgrade(r.Header) {
+		return fmt.Errorf("%w: %s %s: a protocol upgrade (WebSocket, SPDY, h2c) opens a stream, not a read", ErrRefused, r.Method, r.URL.Path)
 	}
 	return nil
+}
+
+// upgrade reports whether h asks for a protocol upgrade in any spelling:
+// a header map is sent as written, so a non-canonical key ("connection")
+// or a second value counts as much as the first.
+func upgrade(h http.Header) bool {
+	for k, vs := range h {
+		switch strings.ToLower(k) {
+		case "upgrade", "sec-websocket-key", "sec-websocket-version", "http2-settings", "x-stream-protocol-version":
+			for _, v := range vs {
+				if strings.TrimSpace(v) != "" {
+					return true
+				}
+			}
+		case "connection":
+			for _, v := range vs {
+				if strings.Contains(strings.ToLower(v), "upgrade") {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 var (
 	// kubeStreams are the subresources where a GET reaches a process: the
 	// kubelet's exec/attach/portforward, or a pod's, service's or node's
 	// own web server through proxy.
-	kubeStreams = regexp.MustCompile(`(^|/)api/v1/(namespaces/[^/]+/)?(pods|services|nodes)/[^/]+/(proxy|exec|attach|portforward)(/|$)|(^|/)api/v1/proxy(/|$)`)
+	// Matched against the lower-cased path: the servers route by case,
+	// but a ";" parameter or a case change must not be a way past.
+	kubeStreams = regexp.MustCompile(`(^|/)api/v1/(namespaces/[^/]+/)?(pods|services|nodes)/[^/]+/(proxy|exec|attach|portforward)(/|;|$)|(^|/)api/v1/proxy(/|;|$)`)
 	// dockerStreams are the Engine endpoints that attach to or exec in a
 	// container, or export files out of a container or an image.
-	dockerStreams = regexp.MustCompile(`^/(v[0-9.]+/)?(containers/[^/]+/(attach|export|archive)|exec/|images/([^/]+/)*get$|session$|grpc$|distribution/)`)
+	// The swarm unlock key is a credential, not state to read.
+	dockerStreams = regexp.MustCompile(`^/(v[^/]*/)?(containers/[^/]+/(attach|export|archive)|exec(/|;|$)|images/([^/]+/)*get(;|$)|session(/|;|$)|grpc(/|;|$)|distribution/|swarm/unlockkey)`)
 )
 
 // unsafePath says why a URL's path is not a plain read, or "".
@@ -85,19 +112,56 @@ func unsafePath(u *url.URL) string {
 			return "an encoded separator or dot in the path"
 		}
 	}
-	for _, seg := range strings.Split(u.Path, "/") {
-		if seg == ".." || seg == "." {
+	if strings.Contains(u.Path, "%") {
+		return "a double-encoded path (a % left after decoding)"
+	}
+	if !utf8.ValidString(u.Path) {
+		return "invalid UTF-8 in the path (an overlong encoding can spell a dot or a slash)"
+	}
+	for _, r := range u.Path {
+		if r < 0x20 || r == 0x7f {
+			return "a control character in the path"
+		}
+	}
+	segs := strings.Split(u.Path, "/")
+	for i, seg := range segs {
+		if seg == "" && i > 0 && i < len(segs)-1 {
+			// A server or a redirect that cleans the path joins "a//b"
+			// to "a/b" after this check has read it apart.
+			return "an empty segment (//) in the path"
+		}
+		if dotLike(seg) {
 			return "a dot segment in the path"
 		}
 	}
 	if strings.Contains(u.Path, "\\") {
 		return "a backslash in the path"
 	}
-	if kubeStreams.MatchString(u.Path) {
+	path := strings.ToLower(u.Path)
+	if kubeStreams.MatchString(path) {
 		return "the proxy, exec, attach and portforward subresources run code or open a stream"
 	}
-	if dockerStreams.MatchString(u.Path) {
+	if dockerStreams.MatchString(path) {
 		return "attach, exec, export, archive, image save, session and registry endpoints are not reads"
 	}
 	return ""
+}
+
+// dotLike reports whether a path segment is "." or "..", also spelt with
+// the look-alike dots some normalisers fold to "." (one dot leader, the
+// fullwidth and small full stops).
+func dotLike(seg string) bool {
+	if seg == "" {
+		return false
+	}
+	n := 0
+	for _, r := range seg {
+		switch r {
+		case '.', '\u2024', '\uff0e', '\ufe52':
+			n++
+		default:
+			return false
+		}
+	}
+	return n <= 2
 }
