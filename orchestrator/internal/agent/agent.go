@@ -460,7 +460,7 @@ func (a *Agent) run(ctx context.Context, calls []api.ToolCall, p *plan, events f
 			} else {
 				ev.Tool = unoffered
 				ev.Args = map[string]any{"name": clip(clean(name), 64)}
-				err = &catalog.ArgError{Msg: fmt.Sprintf("tool %q was not offered; use one of the offered tools", clip(clean(name), 64))}
+				err = &catalog.ArgError{Msg: fmt.Sprintf("tool %q was not offered; use one of the offered tools: %s", clip(clean(name), 64), p.offeredList())}
 			}
 			ev.Duration = time.Since(start)
 			if a.Observer != nil {
@@ -489,6 +489,19 @@ func (a *Agent) run(ctx context.Context, calls []api.ToolCall, p *plan, events f
 		}
 	}
 	return out
+}
+
+// offeredList names the offered tools, sorted.
+func (p *plan) offeredList() string {
+	names := make([]string, 0, len(p.offered))
+	for n := range p.offered {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return "none (answer without tools)"
+	}
+	return strings.Join(names, ", ")
 }
 
 // unoffered is the one name under which calls of tools that were not

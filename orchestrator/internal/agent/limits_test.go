@@ -111,7 +111,7 @@ func TestMadeUpToolsNeverRunNorLabel(t *testing.T) {
 	require.Len(t, ans.Calls, 8)
 	for _, c := range ans.Calls {
 		assert.Equal(t, "unoffered", c.Tool)
-		assert.Contains(t, c.Error, "was not offered")
+		assert.Contains(t, c.Error, "was not offered; use one of the offered tools: k8s_get", "says what to fix")
 		assert.True(t, strings.HasPrefix(c.Args["name"].(string), "made_up_"))
 	}
 	assert.Equal(t, 192, ans.CallsNotRun)
