@@ -93,50 +93,87 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.Loki.QueryRange(ctx, loki.Range{Query: lokiQuery, Start: start, End: end, Limit: limit + len(pos.Seen), Forward: forward})
-	if err != nil {
-		return nil, lokiErr("query", err)
-	}
-	entries := res.Entries
-	sortEntries(entries, forward)
-	seen := map[string]bool{}
-	for _, h := range pos.Seen {
-		seen[h] = true
-	}
 	boundary := pos.End - 1
 	if forward {
 		boundary = pos.Start
 	}
-	// examined are the lines of this page before the re-check; kept those
-	// that pass it, masked, with their index in examined.
-	examined := entries[:0]
-	for _, e := range entries {
-		if e.Time.UnixNano() == boundary && seen[entryID(e)] {
-			continue
-		}
-		examined = append(examined, e)
-	}
-	more := len(entries) >= limit+len(pos.Seen)
-	if len(examined) > limit {
-		examined, more = examined[:limit], true
-	}
-	var kept []loki.Entry
+	// examined are the lines read, in walk order, before the re-check;
+	// kept those that pass it, masked, with their index in examined.
+	var examined, kept []loki.Entry
 	var keptAt []int
-	filters := compileFilters(q)
-	for i, e := range examined {
-		// The whole entry is masked before anything looks at it, so a
-		// multi-line value is seen whole; the re-check runs on that.
-		line := c.Mask(e.Line)
-		// A label filter may have compared a stream label (with those a
-		// parser extracted) or structured metadata.
-		if !keep(q, filters, line, c.Mask, e.Labels, e.Metadata) {
-			continue
+	// after is the position just past examined[last]: the rest of the
+	// range, and the lines at that time already read.
+	after := func(last int) lokiPos {
+		t := examined[last].Time.UnixNano()
+		var ids []string
+		if t == boundary {
+			ids = append(ids, pos.Seen...)
 		}
-		e.Line = line
-		kept = append(kept, e)
-		keptAt = append(keptAt, i)
+		for _, e := range examined[:last+1] {
+			if e.Time.UnixNano() == t {
+				ids = append(ids, entryID(e))
+			}
+		}
+		if forward {
+			return lokiPos{Start: t, End: pos.End, Seen: ids}
+		}
+		return lokiPos{Start: pos.Start, End: t + 1, Seen: ids}
 	}
-	out := QueryOutput{ResultType: res.Type, Start: rfc(start), End: rfc(end), ScanBytes: scan, Items: make([]LokiItem, 0, len(kept))}
+	filters := compileFilters(q)
+	resultType := "streams"
+	more, truncated := false, false
+	// Filters applied here may drop lines Loki returned; a few more
+	// requests (within the range the guard sized) fill the page.
+	for cur, round := pos, 0; ; round++ {
+		res, err := s.Loki.QueryRange(ctx, loki.Range{Query: lokiQuery, Start: time.Unix(0, cur.Start), End: time.Unix(0, cur.End), Limit: limit + len(cur.Seen), Forward: forward})
+		if err != nil {
+			return nil, lokiErr("query", err)
+		}
+		resultType = res.Type
+		entries := res.Entries
+		sortEntries(entries, forward)
+		seen := map[string]bool{}
+		for _, h := range cur.Seen {
+			seen[h] = true
+		}
+		at := cur.End - 1
+		if forward {
+			at = cur.Start
+		}
+		var page []loki.Entry
+		for _, e := range entries {
+			if e.Time.UnixNano() == at && seen[entryID(e)] {
+				continue
+			}
+			page = append(page, e)
+		}
+		more = len(entries) >= limit+len(cur.Seen)
+		if len(page) > limit {
+			page, more = page[:limit], true
+		}
+		for _, e := range page {
+			examined = append(examined, e)
+			// The whole entry is masked before anything looks at it, so
+			// a multi-line value is seen whole; the re-check runs on
+			// that. A label filter may have compared a stream label
+			// (with those a parser extracted) or structured metadata.
+			line := c.Mask(e.Line)
+			if !keep(q, filters, line, c.Mask, e.Labels, e.Metadata) {
+				continue
+			}
+			e.Line = line
+			kept = append(kept, e)
+			keptAt = append(keptAt, len(examined)-1)
+		}
+		if !more || len(kept) >= limit || len(page) == 0 || round == 4 || len(q.LineFilters) == 0 && len(q.LabelFilters) == 0 {
+			break
+		}
+		cur = after(len(examined) - 1)
+	}
+	if len(kept) > limit {
+		kept, keptAt, more, truncated = kept[:limit], keptAt[:limit], true, true
+	}
+	out := QueryOutput{ResultType: resultType, Start: rfc(start), End: rfc(end), ScanBytes: scan, Items: make([]LokiItem, 0, len(kept))}
 	for _, e := range kept {
 		line, cut := s.cut(e.Line)
 		out.Items = append(out.Items, LokiItem{Time: rfc(e.Time), Labels: e.Labels, Line: line, Metadata: e.Metadata, CutFrom: cut})
@@ -146,29 +183,11 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 		// The page continues after the last line shown, or, when every
 		// kept line was shown, after the last line examined (lines the
 		// re-check dropped are not read again).
-		last := -1
 		switch {
-		case shown > 0 && shown < len(kept):
-			last = keptAt[shown-1]
-		case shown > 0 || len(kept) == 0:
-			last = len(examined) - 1
-		}
-		if last >= 0 {
-			t := examined[last].Time.UnixNano()
-			var ids []string
-			if t == boundary {
-				ids = append(ids, pos.Seen...)
-			}
-			for _, e := range examined[:last+1] {
-				if e.Time.UnixNano() == t {
-					ids = append(ids, entryID(e))
-				}
-			}
-			if forward {
-				next = lokiPos{Start: t, End: pos.End, Seen: ids}
-			} else {
-				next = lokiPos{Start: pos.Start, End: t + 1, Seen: ids}
-			}
+		case shown > 0 && (shown < len(kept) || truncated):
+			next = after(keptAt[shown-1])
+		case shown > 0 || len(kept) == 0 && len(examined) > 0:
+			next = after(len(examined) - 1)
 		}
 		b, _ := json.Marshal(next)
 		return string(b)
