@@ -237,3 +237,35 @@ func TestTraceID(t *testing.T) {
 	assert.False(t, validTrace(strings.Repeat("0", 32)))
 	assert.False(t, validTrace(strings.Repeat("A", 32)))
 }
+
+// FuzzIdentityHeaders: whatever a user name or OIDC token holds (they
+// come from a token file or an identity provider's claims), the headers
+// either carry it exactly, with no control character that could end a
+// header, or the call is refused; never both headers, never an empty one.
+func FuzzIdentityHeaders(f *testing.F) {
+	for _, s := range []string{"ann", "eve\r\nX-Opsmcp-On-Behalf-Of: admin", " padded ", "", "ü\x7f", "eyJ.a.b"} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, v string, oidc bool) {
+		c := caller{user: v, oidc: oidc}
+		if oidc {
+			c.bearer = v
+		}
+		h, err := identityHeaders(c)
+		if err != nil {
+			return
+		}
+		if len(h) != 1 {
+			t.Fatalf("%d headers for %q", len(h), v)
+		}
+		for _, vals := range h {
+			if len(vals) != 1 || vals[0] != v || v == "" {
+				t.Fatalf("header %q for %q", vals, v)
+			}
+			if strings.ContainsAny(v, "\r\n\x00") {
+				t.Fatalf("control character passed: %q", v)
+			}
+		}
+	})
+}
