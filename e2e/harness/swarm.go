@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -219,3 +221,56 @@ func unixDialer(path string) func(ctx context.Context, network, addr string) (ne
 		return d.DialContext(ctx, "unix", path)
 	}
 }
+
+// Recording is a reverse proxy in front of dockerd's socket that records
+// the method and the raw request URI of every request a client sends
+// through it, before anything (Go's or dockerd's router) cleans the path:
+// the proof of what a server under test asked the engine for, including
+// requests dockerd would route elsewhere or refuse.
+type Recording struct {
+	// Host is the proxy's address for clients (DOCKER_HOST).
+	Host string
+	srv  *http.Server
+	mu   sync.Mutex
+	reqs []string
+}
+
+// StartRecording starts a recording proxy on a unix socket next to the
+// engine's.
+func (s *Swarm) StartRecording() (*Recording, error) {
+	sock := filepath.Join(s.dir, "rec.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		return nil, fmt.Errorf("recording proxy: %w", err)
+	}
+	rec := &Recording{Host: "unix://" + sock}
+	proxy := &httputil.ReverseProxy{
+		// The outgoing URL keeps the incoming path byte for byte: only
+		// where it goes changes.
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme, pr.Out.URL.Host, pr.Out.Host = "http", "docker", "docker"
+		},
+		Transport:     &http.Transport{DialContext: unixDialer(strings.TrimPrefix(s.Host, "unix://"))},
+		FlushInterval: -1, // logs stream
+	}
+	// A bare handler, not a ServeMux: a mux would clean (and redirect)
+	// the very paths this proxy exists to see.
+	rec.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.mu.Lock()
+		rec.reqs = append(rec.reqs, r.Method+" "+r.RequestURI)
+		rec.mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go rec.srv.Serve(ln)
+	return rec, nil
+}
+
+// Requests returns every request recorded so far, as "METHOD URI".
+func (r *Recording) Requests() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.reqs...)
+}
+
+// Close stops the proxy.
+func (r *Recording) Close() { r.srv.Close() }

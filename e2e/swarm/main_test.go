@@ -26,10 +26,45 @@ var (
 	seen     harness.Recorder
 	// logStart is dockerd's log size before any server under test ran.
 	logStart int64
+	// rec is the recording proxy every server under test reaches the
+	// engine through: what they asked for, path by path.
+	rec *harness.Recording
 )
 
-// Planted secrets: none may come back from any tool.
-var planted = []string{"Sw4rm-Tok-planted-77", "Env-planted-Tok-51", "Cfg-planted-Pw-33", "Secret-planted-Pw-99"}
+// Planted secrets: none may come back from any tool. The pay service's
+// env value before and after its update, its --db-password argument
+// before and after, the body of the private key it logs, and what the
+// container outside the swarm logs.
+var planted = []string{"Sw4rm-Tok-planted-77", "Env-planted-Tok-51", "Cfg-planted-Pw-33", "Secret-planted-Pw-99",
+	"Pay-planted-Old-21", "Pay-planted-New-83", "Pay-planted-Arg-64", "Pay-planted-Arg2-65", pemBody, "Standalone-planted-Pw-12"}
+
+// pemBody is a line of the private key billing_pay logs: alone it looks
+// like nothing secret; only the whole block is a key.
+const pemBody = "PemPlantedBody0x7Q9vK2mZ"
+
+// payScript logs a private key over five lines, then waits.
+const payScript = "echo -----BEGIN PRIVATE KEY-----; echo MIIBVAIBADANBgkqhkiG9w0BAQEFAASCAT4wggE6AgEAAkEA; echo " + pemBody +
+	"; echo q83bB7VZ1Yk2m9vC1o0y8pTqXkR3dN2JmHk9a2Xz0wIDAQAB; echo -----END PRIVATE KEY-----; echo pay ready; sleep 3600"
+
+// billingFile is a second stack: a service with a secret in its env and
+// its arguments, updated once so its previous spec differs in both.
+const billingFile = `version: "3.8"
+services:
+  pay:
+    image: local/busybox:latest
+    command: ["sh", "-c", "` + payScript + `", "pay", "--db-password", "Pay-planted-Arg-64"]
+    environment:
+      DB_PASSWORD: Pay-planted-Old-21
+    stop_grace_period: 1s
+    deploy:
+      replicas: 1
+      update_config: {monitor: 1s}
+    networks: [hostnet]
+networks:
+  hostnet:
+    external: true
+    name: host
+`
 
 // stackFile is the shop stack: host networking (overlay DNS does not work
 // here), short stop grace (busybox as PID 1 ignores SIGTERM).
@@ -80,6 +115,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(workDir)
+	// Another build under test (an older commit's, to show a test fails
+	// where the issue it reproduces is open).
+	if other := os.Getenv("OPSMCP_E2E_SWARM_BINARY"); other != "" {
+		binary = other
+	}
 	sw, err = harness.StartSwarm(ctx, workDir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start swarm:", err)
@@ -97,6 +137,12 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "build and start the image:", err)
 		return 1
 	}
+	if rec, err = sw.StartRecording(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer rec.Close()
+	os.Setenv("DOCKER_HOST", rec.Host)
 	logStart = sw.LogSize()
 	return m.Run()
 }
@@ -104,7 +150,8 @@ func run(m *testing.M) int {
 func seed(ctx context.Context) error {
 	stackDir = filepath.Join(workDir, "stack")
 	os.MkdirAll(stackDir, 0o755)
-	files := map[string]string{"stack.yml": stackFile, "app.conf": "listen: 8080\ndb_password: Cfg-planted-Pw-33\n", "db_pass.txt": "Secret-planted-Pw-99\n"}
+	files := map[string]string{"stack.yml": stackFile, "app.conf": "listen: 8080\ndb_password: Cfg-planted-Pw-33\n", "db_pass.txt": "Secret-planted-Pw-99\n",
+		"billing.yml": billingFile}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(stackDir, name), []byte(body), 0o600); err != nil {
 			return err
@@ -117,6 +164,9 @@ func seed(ctx context.Context) error {
 	base := []string{"--detach", "--no-resolve-image", "--network", "host", "--stop-grace-period", "1s"}
 	steps := [][]string{
 		{"stack", "deploy", "--resolve-image", "never", "-c", filepath.Join(stackDir, "stack.yml"), "shop"},
+		{"stack", "deploy", "--resolve-image", "never", "-c", filepath.Join(stackDir, "billing.yml"), "billing"},
+		// A container outside the swarm, which no argument may reach.
+		{"run", "-d", "--name", "standalone-db", "--network", "none", harness.BusyboxImage, "sh", "-c", "echo DB_PASSWORD=Standalone-planted-Pw-12; echo standalone ready; sleep 3600"},
 		append(append([]string{"service", "create", "--name", "broken", "--restart-condition", "none"}, base...), harness.BusyboxImage, "sh", "-c", "echo boom; exit 3"),
 		append(append([]string{"service", "create", "--name", "api", "--env", "VERSION=1", "--update-monitor", "1s"}, base...), harness.BusyboxImage, "sleep", "3600"),
 	}
@@ -140,7 +190,17 @@ func seed(ctx context.Context) error {
 	if err := waitUpdate(ctx, "api", "rollback_completed"); err != nil {
 		return err
 	}
-	for svc, n := range map[string]int{"shop_web": 2, "shop_worker": 1, "api": 1} {
+	if err := waitRunning(ctx, "billing_pay", 1); err != nil {
+		return err
+	}
+	if err := cli("service", "update", "--detach", "--env-add", "DB_PASSWORD=Pay-planted-New-83",
+		"--args", "sh -c '"+payScript+"' pay --db-password Pay-planted-Arg2-65", "billing_pay"); err != nil {
+		return err
+	}
+	if err := waitUpdate(ctx, "billing_pay", "completed"); err != nil {
+		return err
+	}
+	for svc, n := range map[string]int{"shop_web": 2, "shop_worker": 1, "api": 1, "billing_pay": 1} {
 		if err := waitRunning(ctx, svc, n); err != nil {
 			return err
 		}

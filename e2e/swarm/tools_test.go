@@ -123,8 +123,8 @@ func TestLogsInOrderAndMasked(t *testing.T) {
 func TestStacksConfigsSecrets(t *testing.T) {
 	s, _ := session(t)
 	r := mustCall(t, s, "swarm_stacks", map[string]any{})
-	require.Len(t, items(r), 1)
-	st := items(r)[0]
+	assert.Equal(t, []string{"billing", "shop"}, field(items(r), "name"))
+	st := items(r)[1]
 	assert.Equal(t, "shop", st["name"])
 	assert.Equal(t, []any{"shop_web", "shop_worker"}, st["services"])
 	assert.Equal(t, []any{"shop_app_conf"}, st["configs"])

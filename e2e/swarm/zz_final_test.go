@@ -11,7 +11,10 @@ import (
 )
 
 // TestZZNoSecretLeftAnyServer runs last: nothing any server sent back in
-// this run holds a planted secret.
+// this run holds a planted secret, among them billing_pay's DB_PASSWORD
+// before and after its update (the env diff), its --db-password argument
+// before and after, the body of the key it logs, and the standalone
+// container's password.
 func TestZZNoSecretLeftAnyServer(t *testing.T) {
 	harness.AssertNoSecrets(t, &seen, planted, 10000)
 }
@@ -26,4 +29,15 @@ func TestZZEngineSawOnlyReads(t *testing.T) {
 		method, _, _ := strings.Cut(c, " ")
 		assert.Contains(t, []string{"GET", "HEAD"}, method, c)
 	}
+}
+
+// TestZZProxySawOnlyPlainReads reads the recording proxy every server
+// under test reached the engine through: every request of the whole run
+// was a GET or HEAD, and none had a path that climbs (..), is encoded to
+// hide a separator, reaches a container, a registry (distribution), or
+// attaches, execs, exports or archives.
+func TestZZProxySawOnlyPlainReads(t *testing.T) {
+	reqs := rec.Requests()
+	require.Greater(t, len(reqs), 20, "the servers called the engine through the proxy")
+	assertCleanRequests(t, reqs)
 }
