@@ -241,6 +241,10 @@ func pos(toks []token, i int) int {
 	return 0
 }
 
+// ValidLabel reports whether s is a valid Loki (Prometheus) label name:
+// [a-zA-Z_][a-zA-Z0-9_]*.
+func ValidLabel(s string) bool { return validLabel(s) }
+
 func validLabel(s string) bool {
 	for i, r := range s {
 		if !(r == '_' || r < unicode.MaxASCII && unicode.IsLetter(r) || i > 0 && r < unicode.MaxASCII && unicode.IsDigit(r)) {

@@ -524,6 +524,11 @@ func (s *Server) labelValues(ctx context.Context, c *tool.Call, in LabelValuesIn
 	if in.Name == "" {
 		return nil, tool.Argf("name is required: a label name from logs_labels")
 	}
+	// The name goes into the request path: held to Loki's label name
+	// rules before any request.
+	if !logql.ValidLabel(in.Name) {
+		return nil, tool.Argf("name %q is not a Loki label name (letters, digits and _, not starting with a digit); see logs_labels", in.Name)
+	}
 	sel, ns, start, end, err := s.scoped(c, in.Query, false, in.Window)
 	if err != nil {
 		return nil, err
@@ -649,6 +654,11 @@ func (s *Server) stats(ctx context.Context, c *tool.Call, in StatsInput) (*tool.
 	q, err := logql.Check(in.Query)
 	if err != nil {
 		return nil, tool.Argf("%v", err)
+	}
+	for _, l := range in.By {
+		if !logql.ValidLabel(l) {
+			return nil, tool.Argf("by: %q is not a Loki label name (letters, digits and _, not starting with a digit)", l)
+		}
 	}
 	ns, err := namespaceScope(c)
 	if err != nil {

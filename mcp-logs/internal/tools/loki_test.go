@@ -343,3 +343,19 @@ func TestDroppedLinesStillAdvance(t *testing.T) {
 	assert.Empty(t, lines(t, r))
 	assert.False(t, r.More, "the range is read")
 }
+
+// TestLabelNamesCheckedBeforeRequests: a label name that reaches Loki's
+// URL path, or its by list, is held to Loki's naming rules first.
+func TestLabelNamesCheckedBeforeRequests(t *testing.T) {
+	f := &fakeLoki{}
+	s := newServer(t, f)
+	for _, name := range []string{"../../push", "a/b", "a%2Fb", "1abc", "a b", ""} {
+		_, err := s.labelValues(t.Context(), call("logs_label_values", nil), LabelValuesInput{Name: name})
+		require.ErrorIs(t, err, tool.ErrArgs, name)
+	}
+	_, err := s.stats(t.Context(), call("logs_stats", nil), StatsInput{Query: `{app="a"}`, By: []string{"app", "x,y"}})
+	require.ErrorIs(t, err, tool.ErrArgs)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	assert.Empty(t, f.asked, "no request was made")
+}
