@@ -209,17 +209,18 @@ func FuzzParseSince(f *testing.F) {
 
 // FuzzMaskLogLines: a private key printed over many lines, between lines
 // the fuzzer chooses, read through any window of lines cut at any byte
-// (what tail, since and limit_bytes give), never comes back in clear: no
-// 16-byte piece of a body line survives masking and maskLogLines. On any
-// text at all maskLogLines does not panic and never adds lines.
+// (what tail, since and limit_bytes give), and masked in pieces of any
+// size (maskLog), never comes back in clear: no 16-byte piece of a body
+// line survives. On any text at all maskLogLines does not panic and never
+// adds lines.
 func FuzzMaskLogLines(f *testing.F) {
-	f.Add("INFO starting", "INFO ready", uint16(0), uint16(100), uint16(0))
-	f.Add("", "", uint16(3), uint16(5), uint16(10))
-	f.Add("QUJDREVGR0hJSktMTU5PUFFSU1RVVldY", "-----END RSA PRIVATE KEY-----", uint16(4), uint16(12), uint16(0))
-	f.Add("-----BEGIN PRIVATE KEY-----", "", uint16(1), uint16(9), uint16(40))
-	f.Add("Proc-Type: 4,ENCRYPTED\nDEK-Info: AES", "x\ny", uint16(2), uint16(11), uint16(1))
+	f.Add("INFO starting", "INFO ready", uint16(0), uint16(100), uint16(0), uint16(0))
+	f.Add("", "", uint16(3), uint16(5), uint16(10), uint16(90))
+	f.Add("QUJDREVGR0hJSktMTU5PUFFSU1RVVldY", "-----END RSA PRIVATE KEY-----", uint16(4), uint16(12), uint16(0), uint16(200))
+	f.Add("-----BEGIN PRIVATE KEY-----", "", uint16(1), uint16(9), uint16(40), uint16(7))
+	f.Add("Proc-Type: 4,ENCRYPTED\nDEK-Info: AES", "x\ny", uint16(2), uint16(11), uint16(1), uint16(333))
 	body := pemBody(5)
-	f.Fuzz(func(t *testing.T, before, after string, start, end, cut uint16) {
+	f.Fuzz(func(t *testing.T, before, after string, start, end, cut, chunk uint16) {
 		if strings.ContainsAny(before+after, "\r") {
 			return // lines are \n-separated; a bare \r is one line's text
 		}
@@ -245,11 +246,15 @@ func FuzzMaskLogLines(f *testing.F) {
 		if c := int(cut) % 80; c < len(window) {
 			window = window[:len(window)-c]
 		}
-		out := strings.Join(maskLogLines((&tool.Call{}).Mask(window)), "\n")
+		size := maskChunk
+		if chunk > 0 {
+			size = 16 + int(chunk)%1024
+		}
+		out := strings.Join(maskLog(&tool.Call{}, window, size), "\n")
 		for _, l := range body {
 			for i := 0; i+16 <= len(l); i += 16 {
 				if strings.Contains(out, l[i:i+16]) {
-					t.Fatalf("window %d..%d cut %d: key piece %q came back in\n%s", s, e, cut, l[i:i+16], out)
+					t.Fatalf("window %d..%d cut %d pieces of %d: key piece %q came back in\n%s", s, e, cut, size, l[i:i+16], out)
 				}
 			}
 		}

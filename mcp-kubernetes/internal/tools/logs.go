@@ -125,10 +125,10 @@ func (s *Server) logsAs(ctx context.Context, a access, in LogsInput) (*tool.Resu
 	if err != nil {
 		return nil, fmt.Errorf("read logs of pod %s: %w", pod, err)
 	}
-	// Masked whole before it is split or filtered: a private key printed
-	// over many lines is one value, and grep never sees (or counts) a
-	// hidden one.
-	lines := maskLogLines(a.c.Mask(string(raw)))
+	// Masked before it is split or filtered: a private key printed over
+	// many lines is one value, and grep never sees (or counts) a hidden
+	// one.
+	lines := maskLog(a.c, string(raw), maskChunk)
 	out := LogsOutput{Pod: pod, Container: container, Namespace: ns, Items: []string{}, Scanned: len(lines)}
 	for _, line := range lines {
 		if grep != nil && !grep.MatchString(line) {

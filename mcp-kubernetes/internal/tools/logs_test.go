@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func TestLogsMaskAPrivateKeyWholeBeforeSplittingAndGrep(t *testing.T) {
 	// Grep sees only masked text: a body line's prefix matches nothing,
 	// and its count says nothing either.
 	for _, l := range body {
-		res, err := s.logs(t.Context(), callAs(t, "", "k8s_logs"), LogsInput{Pod: "p", Container: "app", Grep: l[:12]})
+		res, err := s.logs(t.Context(), callAs(t, "", "k8s_logs"), LogsInput{Pod: "p", Container: "app", Grep: regexp.QuoteMeta(l[:12])})
 		require.NoError(t, err)
 		out := res.Data.(LogsOutput)
 		assert.Zero(t, out.Matched, "grep on a piece of the key")
@@ -133,4 +134,41 @@ func TestParseSince(t *testing.T) {
 		_, err := parseSince(in)
 		assert.ErrorContains(t, err, "use a positive duration", in)
 	}
+}
+
+// TestLogsMaskedInPiecesKeepKeysWhole: a log longer than one masking
+// piece, with the key wherever a piece boundary may fall, still never
+// shows a piece of it, and ordinary lines on both sides stay readable.
+func TestLogsMaskedInPiecesKeepKeysWhole(t *testing.T) {
+	body := pemBody(8)
+	for pad := 0; pad < 40; pad++ {
+		var texts []string
+		for i := 0; i < pad; i++ {
+			texts = append(texts, fmt.Sprintf("INFO filler %d", i))
+		}
+		texts = append(keyLog(body), texts...)
+		texts = append(texts, "INFO tail")
+		raw := kubeletLog(texts)
+		for _, chunk := range []int{40, 100, 300, 700} {
+			lines := maskLog(callAs(t, "", "k8s_logs"), raw, chunk)
+			all := strings.Join(lines, "\n")
+			assertNoBody(t, body, all, fmt.Sprintf("pad %d pieces of %d", pad, chunk))
+			assert.Contains(t, lines[0], "INFO starting")
+			assert.True(t, strings.HasSuffix(lines[len(lines)-1], " INFO tail"), lines[len(lines)-1])
+		}
+	}
+	// Through the handler, with the key across the 64 KiB boundary.
+	api := newFakeAPI(t)
+	s := api.server(t)
+	var texts []string
+	for len(strings.Join(texts, "\n")) < maskChunk-300 {
+		texts = append(texts, fmt.Sprintf("INFO request %d served in 3ms", len(texts)))
+	}
+	api.logs = kubeletLog(append(texts, keyLog(body)...))
+	res, err := s.logs(t.Context(), callAs(t, "", "k8s_logs"), LogsInput{Pod: "p", Container: "app", Tail: 100000})
+	require.NoError(t, err)
+	out := res.Data.(LogsOutput)
+	require.Greater(t, len(api.logs), maskChunk)
+	assertNoBody(t, body, strings.Join(out.Items, "\n"), "handler")
+	assert.Equal(t, len(texts)+5, out.Scanned, "every line, the key as one")
 }
