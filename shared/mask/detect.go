@@ -3,6 +3,7 @@ package mask
 import (
 	"math"
 	"regexp"
+	"sort"
 	"strings"
 	"unicode"
 )
@@ -583,19 +584,26 @@ func placeholders(s string) []span {
 	return out
 }
 
+// maxPlaceholder is the longest placeholder placeholderRE accepts.
+const maxPlaceholder = len("[MASKED:") + 160 + len(":01234567]")
+
 // IsPlaceholder reports whether s is exactly one placeholder.
 func IsPlaceholder(s string) bool {
+	// Cheap refusals first: callers ask this of every found value, which
+	// on a hostile line may be thousands of values each the line long.
+	if len(s) > maxPlaceholder || !strings.HasPrefix(s, "[MASKED:") || s[len(s)-1] != ']' {
+		return false
+	}
 	m := placeholderRE.FindStringIndex(s)
 	return m != nil && m[0] == 0 && m[1] == len(s)
 }
 
+// overlaps reports whether [start, end) meets one of spans, which are
+// sorted and disjoint (placeholders in text order): a binary search, as a
+// text may hold thousands of both.
 func overlaps(spans []span, start, end int) bool {
-	for _, sp := range spans {
-		if start < sp.end && sp.start < end {
-			return true
-		}
-	}
-	return false
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].end > start })
+	return i < len(spans) && spans[i].start < end
 }
 
 func hasAny(s string, subs []string) bool {
@@ -615,7 +623,11 @@ func valueLooksSet(v string) bool {
 	if !maskableValue(v) {
 		return false
 	}
-	switch strings.ToLower(v) {
+	lv := v
+	if len(v) <= len("disabled") {
+		lv = strings.ToLower(v) // the words below are short: a long value is none of them
+	}
+	switch lv {
 	case "bearer", "basic", "token", "digest", "negotiate", "apikey":
 		return false // an auth scheme; the credential after it is matched by auth-header
 	case "read", "write", "none", "required", "optional", "enabled", "disabled", "yes", "no", "on", "off":

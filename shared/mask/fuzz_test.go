@@ -99,6 +99,8 @@ func BenchmarkTextAdversarial(b *testing.B) {
 		"base64-runs":        "Zx9Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9L=",
 		"terraform":          "variable \"x\" {",
 		"secrets":            "password: Qz1x%05d\n",
+		"keys-as-values":     "password:",
+		"auth-keys":          "authorization:",
 	}
 	for name, unit := range shapes {
 		for _, size := range []int{16 << 10, 64 << 10} {

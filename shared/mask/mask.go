@@ -68,7 +68,7 @@ func (m *Masker) Text(s string) (string, int) {
 	if len(spans) == 0 {
 		return s, 0
 	}
-	spans = merge(repeats(s, spans))
+	spans = merge(repeats(s, merge(spans)))
 	var b strings.Builder
 	b.Grow(len(s))
 	last := 0
@@ -85,36 +85,41 @@ func (m *Masker) Text(s string) (string, int) {
 // shorter values are too likely to be ordinary words.
 const minRepeat = 8
 
+// maxRepeatValues bounds how many distinct secrets of one text are looked
+// for again: each is one linear search of the text, so a line crafted to
+// hold thousands of them costs no more than one that holds a few dozen.
+// (A secret past the bound is still masked where it was found.)
+const maxRepeatValues = 64
+
 // repeats adds every other occurrence of a secret already found: a token
 // detected where it is assigned ("token: X") is masked where it stands
-// alone in the same text too ("do not paste X"). One pass over the text
-// finds them all, by the secrets' first minRepeat bytes: a text with many
-// secrets costs no more than one with a few.
+// alone in the same text too ("do not paste X"). spans must be merged:
+// the values are then disjoint, so hashing them reads the text once, and
+// each of at most maxRepeatValues distinct values is one strings.Index
+// walk over the text. (Comparing every found value at every position that
+// shared its first bytes was cubic: 57 s for 64 KiB of "password:".)
 func repeats(s string, spans []span) []span {
-	byPrefix := map[string][]span{}
 	seen := map[string]bool{}
+	out := spans
 	for _, sp := range spans {
+		if len(seen) >= maxRepeatValues {
+			break
+		}
 		v := s[sp.start:sp.end]
 		if len(v) < minRepeat || seen[v] || IsPlaceholder(v) {
 			continue
 		}
 		seen[v] = true
-		byPrefix[v[:minRepeat]] = append(byPrefix[v[:minRepeat]], sp)
-	}
-	if len(byPrefix) == 0 {
-		return spans
-	}
-	out := spans
-	for i := 0; i+minRepeat <= len(s); i++ {
-		cands, ok := byPrefix[s[i:i+minRepeat]]
-		if !ok {
-			continue
-		}
-		for _, sp := range cands {
-			v := s[sp.start:sp.end]
-			if i != sp.start && strings.HasPrefix(s[i:], v) {
+		for from := 0; from <= len(s)-len(v); {
+			i := strings.Index(s[from:], v)
+			if i < 0 {
+				break
+			}
+			i += from
+			if i != sp.start {
 				out = append(out, span{start: i, end: i + len(v), kind: sp.kind})
 			}
+			from = i + len(v)
 		}
 	}
 	return out
@@ -271,6 +276,9 @@ func base64DecodedLen(s string) int {
 func maskableValue(s string) bool {
 	if s == "" || IsPlaceholder(s) {
 		return false
+	}
+	if len(s) > 5 {
+		return true // longer than every word below: no need to lower it
 	}
 	switch strings.ToLower(s) {
 	case "true", "false", "null", "none", "~":
