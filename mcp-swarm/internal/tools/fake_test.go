@@ -144,7 +144,10 @@ func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 	case p == "/info":
 		js(map[string]any{"Swarm": map[string]any{"LocalNodeState": "active", "ControlAvailable": true, "Nodes": 1, "Managers": 1}})
 	case p == "/nodes":
-		js([]swarm.Node{})
+		n := swarm.Node{ID: "node1"}
+		n.Spec.Labels = map[string]string{"zone": "a", "vault_token": "x1"}
+		n.Description.Hostname = "node-1"
+		js([]swarm.Node{n})
 	case p == "/services":
 		out := []swarm.Service{}
 		for _, sv := range svcs {

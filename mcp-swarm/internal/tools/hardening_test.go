@@ -471,3 +471,16 @@ func TestDemuxJoinsCutMessages(t *testing.T) {
 		assert.NotContains(t, l.Text, "Cut-planted")
 	}
 }
+
+// TestNodeLabelsMasked: a node label is masked as NAME=value, and nodes,
+// which belong to no stack, stay visible to a restricted role.
+func TestNodeLabelsMasked(t *testing.T) {
+	f := newFakeEngine(t)
+	s := f.server(t)
+	r, err := s.nodes(context.Background(), callAs("swarm_nodes", "shopper"), HostInput{})
+	require.NoError(t, err)
+	items := r.Data.(NodesOutput).Items
+	require.Len(t, items, 1)
+	assert.Equal(t, "a", items[0].Labels["zone"])
+	assert.True(t, placeholder(items[0].Labels["vault_token"]), items[0].Labels["vault_token"])
+}

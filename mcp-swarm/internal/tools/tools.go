@@ -174,7 +174,7 @@ func (s *Server) nodes(ctx context.Context, c *tool.Call, in HostInput) (*tool.R
 	for _, n := range nodes.Items {
 		ni := NodeInfo{ID: n.ID, Hostname: n.Description.Hostname, Role: string(n.Spec.Role), Availability: string(n.Spec.Availability),
 			State: string(n.Status.State), Address: n.Status.Addr, Engine: n.Description.Engine.EngineVersion,
-			CPUs: float64(n.Description.Resources.NanoCPUs) / 1e9, MemoryBytes: n.Description.Resources.MemoryBytes, Labels: n.Spec.Labels}
+			CPUs: float64(n.Description.Resources.NanoCPUs) / 1e9, MemoryBytes: n.Description.Resources.MemoryBytes, Labels: maskedMap(c, n.Spec.Labels)}
 		if m := n.ManagerStatus; m != nil {
 			ni.Manager = string(m.Reachability)
 			if m.Leader {
