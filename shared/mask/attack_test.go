@@ -1,6 +1,7 @@
 package mask
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -45,4 +46,35 @@ func fill(unit string, size int) string {
 		}
 	}
 	return sb.String()
+}
+
+// TestStructuredKeyValuePairs: a value is secret because of a sibling
+// that names it, whatever the pair's field names ({key, value} as Helm,
+// Consul and many APIs write it; {Name, Value} as Go marshals it), and a
+// map key that itself carries a secret is masked like a value, without
+// the placeholder's kind repeating it.
+func TestStructuredKeyValuePairs(t *testing.T) {
+	m := New(testKey)
+	const s = "Qx7structSecret9"
+	for _, in := range []any{
+		map[string]any{"key": "password", "value": s},
+		map[string]any{"Key": "DB_PASSWORD", "Value": s},
+		map[string]any{"Name": "API_TOKEN", "Value": s},
+		map[string]any{"name": "SMTP_PASSWORD", "value": s, "valueFrom": nil},
+		map[string]any{"labels": map[string]any{"Authorization: Bearer " + s: "1"}},
+		map[string]any{"password=" + s: "x"},
+		map[string]any{"fields": map[string]any{"postgres://app:" + s + "@db/x": true}},
+	} {
+		out, n := m.Value(in)
+		raw, _ := json.Marshal(out)
+		assert.NotContains(t, string(raw), s, "%v", in)
+		assert.NotContains(t, strings.ToLower(string(raw)), strings.ToLower(s[3:11]), "a part of it in a placeholder's kind: %s", raw)
+		assert.GreaterOrEqual(t, n, 1)
+	}
+	// Pairs that are not secret stay readable.
+	out, n := m.Value(map[string]any{"key": "region", "value": "eu-west-1", "labels": map[string]any{"app.kubernetes.io/name": "web"}})
+	assert.Zero(t, n)
+	raw, _ := json.Marshal(out)
+	assert.Contains(t, string(raw), "eu-west-1")
+	assert.Contains(t, string(raw), "app.kubernetes.io/name")
 }

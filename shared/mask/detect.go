@@ -813,6 +813,17 @@ func kindForKey(key string) string {
 	if len(words) == 0 {
 		return "secret"
 	}
+	if len(key) > 40 {
+		// Not a name someone chose for a setting, but text (a log field,
+		// a key holding a token): naming the placeholder after it could
+		// repeat what is masked. The secret word alone says enough.
+		for i := len(words) - 1; i >= 0; i-- {
+			if secretWords[words[i]] || runTogether(words[i]) || i > 0 && secretPairs[[2]string{words[i-1], words[i]}] {
+				return words[i]
+			}
+		}
+		return "secret"
+	}
 	k := strings.Join(words, "-")
 	if len(k) > 40 {
 		k = k[:40]

@@ -220,18 +220,33 @@ func (m *Masker) walk(v any, key string, n *int) any {
 	}
 }
 
+// pairNames are the fields that name a sibling "value" field: an env entry
+// {name: DB_PASSWORD, value: ...}, a {key, value} pair as Helm, Consul and
+// many APIs write it, and the same as Go marshals it (Name, Value).
+var pairNames = []string{"name", "Name", "key", "Key"}
+
 func (m *Masker) walkMap(in map[string]any, n *int) map[string]any {
 	out := make(map[string]any, len(in))
 	isSecret := in["kind"] == "Secret" && (in["apiVersion"] == "v1" || in["apiVersion"] == nil)
-	// An env entry {name: DB_PASSWORD, value: ...}: the value is secret
-	// because of its sibling's name.
-	envName, _ := in["name"].(string)
-	secretEnv := envName != "" && SensitiveKey(envName)
+	// The value is secret because of its sibling's name.
+	secretEnv := false
+	for _, f := range pairNames {
+		if name, _ := in[f].(string); name != "" && SensitiveKey(name) {
+			secretEnv = true
+		}
+	}
 	for k, v := range in {
+		// A map key is upstream text like any other (a JSON log line's
+		// field name, a label): a secret in it is masked, and the masked
+		// key is what names the value's placeholder.
+		if mk, c := m.Text(k); c > 0 {
+			*n += c
+			k = mk
+		}
 		switch {
 		case isSecret && (k == "data" || k == "stringData"):
 			out[k] = m.secretData(v, k == "data", n)
-		case secretEnv && k == "value":
+		case secretEnv && (k == "value" || k == "Value"):
 			if s, ok := v.(string); ok && maskableValue(s) {
 				*n++
 				out[k] = m.placeholder("env", s)
