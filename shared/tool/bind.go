@@ -315,7 +315,7 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 	argsSum := sha256.Sum256(args)
 	argsID := hex.EncodeToString(argsSum[:6])
 	// A cursor is bound to this tool, these arguments and this caller.
-	bind := name + "\x00" + hex.EncodeToString(argsSum[:]) + "\x00" + p.User + "\x00" + p.Via
+	bind := name + "\x00" + hex.EncodeToString(argsSum[:]) + "\x00" + callerKey(p)
 	var from budget.Cursor
 	if cursorArg != "" {
 		c, err := budget.Open(cursorArg, b.CursorKey, bind)
@@ -351,10 +351,19 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 // rateKey is whose budget a call spends: the user's own, also when a
 // delegate calls for them.
 func rateKey(p auth.Principal) string {
-	if p.Via != "" {
-		return p.User + "\x00via\x00" + p.Via
+	return callerKey(p)
+}
+
+// callerKey names a caller for its cursors and its rate budget: the user,
+// where it was verified (an OIDC user may pick a token-file user's name,
+// and gets neither that user's cursors nor its calls), and the delegate.
+// Each part is quoted, so no name can pose as two.
+func callerKey(p auth.Principal) string {
+	source := "file"
+	if p.OIDC {
+		source = "oidc"
 	}
-	return p.User
+	return fmt.Sprintf("%q %s via %q", p.User, source, p.Via)
 }
 
 func (b *Binder) safeHandle(ctx context.Context, t Tool, c *Call) (res *Result, err error) {
@@ -387,8 +396,19 @@ func (b *Binder) shape(res *Result, from budget.Cursor, argsID, bind string, max
 		data = m
 	}
 	page := budget.Page{Data: data}
+	renderMasked := 0
 	if res.Render != nil {
-		page.Render = res.Render
+		// The rendered text is masked before the budget measures and cuts
+		// it: a renderer can compose a secret out of fields that were each
+		// harmless ("password" and a value), and a cut through the middle
+		// of it would leave both halves unmasked, one per page. The budget
+		// renders the page it keeps last, so renderMasked ends as that
+		// page's count.
+		page.Render = func(d map[string]any) string {
+			text, n := b.Masker.Text(res.Render(d))
+			renderMasked = n
+			return text
+		}
 	} else {
 		text, n := b.Masker.Text(res.Text)
 		out.masked += n
@@ -409,10 +429,7 @@ func (b *Binder) shape(res *Result, from budget.Cursor, argsID, bind string, max
 	}
 	text := cut.Text
 	if res.Render != nil {
-		// The structure was masked; this catches what a renderer composed.
-		var n int
-		text, n = b.Masker.Text(text)
-		out.masked += n
+		out.masked += renderMasked
 	}
 	if cut.Next != nil {
 		cut.Next.Args = argsID

@@ -1,0 +1,105 @@
+package tool
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/opsmcp/opsmcp/shared/auth"
+	"github.com/opsmcp/opsmcp/shared/policy"
+)
+
+const splitSecret = "Qx7splitSecretVal9"
+
+// composer renders one item whose fields, each harmless alone, make a
+// "password: <value>" line only once composed, longer than any budget:
+// the budget then pages through the rendered text.
+var composer = New[struct{}, map[string]any]("test_compose", "Compose", "compose", func(ctx context.Context, c *Call, in struct{}) (*Result, error) {
+	item := map[string]any{"pad": strings.Repeat("x", 236), "key": "password", "value": splitSecret}
+	return &Result{Data: map[string]any{"items": []any{item}}, Render: func(d map[string]any) string {
+		return Rows(d, func(m map[string]any) string {
+			return Str(m["pad"]) + " " + Str(m["key"]) + ": " + Str(m["value"])
+		})
+	}}, nil
+})
+
+// TestRenderedSecretIsMaskedBeforeItIsPaged: a renderer that composes a
+// secret out of separately harmless fields gets it masked before the
+// budget cuts the text into pages; no page, and no pages joined, show it.
+func TestRenderedSecretIsMaskedBeforeItIsPaged(t *testing.T) {
+	b := binder(&bytes.Buffer{}, policy.OpenPolicy(), composer)
+	cs := connect(t, b, auth.Principal{User: "a"})
+	args := map[string]any{"max_bytes": 256}
+	var joined strings.Builder
+	for page := 0; page < 10; page++ {
+		res, raw := callTool(t, cs, "test_compose", args, nil)
+		require.False(t, res.IsError, raw)
+		assert.NotContains(t, raw, splitSecret)
+		joined.WriteString(res.Content[0].(*mcp.TextContent).Text)
+		var d struct {
+			Cursor string `json:"cursor"`
+		}
+		sc, _ := json.Marshal(res.StructuredContent)
+		require.NoError(t, json.Unmarshal(sc, &d))
+		if d.Cursor == "" {
+			break
+		}
+		args["cursor"] = d.Cursor
+	}
+	for _, tail := range []string{splitSecret, splitSecret[:9], splitSecret[9:]} {
+		assert.NotContains(t, joined.String(), tail)
+	}
+}
+
+// TestCursorIsBoundToTheCallersSource: an OIDC user who took a token-file
+// user's name does not continue that user's cursor (sessions are bound
+// the same way in shared/transport).
+func TestCursorIsBoundToTheCallersSource(t *testing.T) {
+	b := binder(&bytes.Buffer{}, policy.OpenPolicy(), pager)
+	file := connect(t, b, auth.Principal{User: "alice"})
+	oidc := connect(t, b, auth.Principal{User: "alice", OIDC: true})
+	res, _ := callTool(t, file, "test_lines", map[string]any{"n": 50, "max_bytes": 300}, nil)
+	c := cursorOf(t, res)
+	res, raw := callTool(t, oidc, "test_lines", map[string]any{"n": 50, "max_bytes": 300, "cursor": c}, nil)
+	assert.True(t, res.IsError, "the other source's cursor is refused")
+	assert.Contains(t, raw, "does not belong to this call")
+}
+
+// TestRateLimitIsPerSource: an OIDC user named like a token-file user
+// cannot spend that user's calls.
+func TestRateLimitIsPerSource(t *testing.T) {
+	b := binder(&bytes.Buffer{}, policy.OpenPolicy(), pager)
+	b.RatePerMinute, b.Burst = 1, 1
+	oidc := connect(t, b, auth.Principal{User: "alice", OIDC: true})
+	file := connect(t, b, auth.Principal{User: "alice"})
+	res, _ := callTool(t, oidc, "test_lines", map[string]any{"n": 1}, nil)
+	assert.False(t, res.IsError)
+	res, raw := callTool(t, file, "test_lines", map[string]any{"n": 1}, nil)
+	assert.False(t, res.IsError, "the token-file user still has its own call: %s", raw)
+	res, _ = callTool(t, oidc, "test_lines", map[string]any{"n": 1}, nil)
+	assert.True(t, res.IsError, "the OIDC user is over its own limit")
+}
+
+var keyed = New[struct{}, map[string]any]("test_keys", "Keys", "keys", func(ctx context.Context, c *Call, in struct{}) (*Result, error) {
+	return &Result{Data: map[string]any{"labels": map[string]any{"Authorization: Bearer " + splitSecret: "1", "password=" + splitSecret: "x"}}}, nil
+})
+
+// TestSecretInAMapKeyIsMasked: upstream data whose map keys carry a
+// secret (a JSON log line's field name, a label) is masked like a value.
+func TestSecretInAMapKeyIsMasked(t *testing.T) {
+	var log bytes.Buffer
+	b := binder(&log, policy.OpenPolicy(), keyed)
+	cs := connect(t, b, auth.Principal{User: "a"})
+	res, raw := callTool(t, cs, "test_keys", map[string]any{}, nil)
+	require.False(t, res.IsError, raw)
+	assert.NotContains(t, raw, splitSecret)
+	// The audit of arguments masks keys too.
+	_, _ = callTool(t, cs, "test_keys", map[string]any{"password=" + splitSecret: 1}, nil)
+	assert.NotContains(t, log.String(), splitSecret)
+}
