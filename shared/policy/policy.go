@@ -220,16 +220,18 @@ func (g *Grant) Patterns(tool, key string) []string {
 	case pats == nil:
 		return other
 	}
-	// Both restrict: keep the patterns of each that the other allows as
-	// a value, which is exact for plain names and errs narrow for globs.
+	// Both restrict: keep the patterns of each that a pattern of the
+	// other covers, exact for plain names and narrow for globs. (Taking
+	// a glob as a value was wrong: "w*" matches the string "w?", yet lets
+	// through "web", which "w?" does not.)
 	var both []string
 	for _, p := range pats {
-		if matchAny(other, p) {
+		if coveredBy(other, p) {
 			both = append(both, p)
 		}
 	}
 	for _, p := range other {
-		if matchAny(pats, p) && !slices.Contains(both, p) {
+		if coveredBy(pats, p) && !slices.Contains(both, p) {
 			both = append(both, p)
 		}
 	}
@@ -237,6 +239,28 @@ func (g *Grant) Patterns(tool, key string) []string {
 		both = []string{}
 	}
 	return both
+}
+
+// coveredBy reports whether one of pats matches every value p matches, in
+// the few cases where that is plain to see: p is a literal name one of
+// pats matches, one of pats is p itself, or one is a literal prefix and a
+// star ("web-*") and p starts with that prefix and holds no '/', '[' or
+// '\\' (which '*' or a class could match differently). Anything else is
+// not covered: an intersection of globs errs narrow.
+func coveredBy(pats []string, p string) bool {
+	if !strings.ContainsAny(p, "*?[\\") {
+		return matchAny(pats, p)
+	}
+	for _, q := range pats {
+		if q == p {
+			return true
+		}
+		lit, ok := strings.CutSuffix(q, "*")
+		if ok && !strings.ContainsAny(lit, "*?[\\") && strings.HasPrefix(p, lit) && !strings.ContainsAny(p, "/[\\") {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *Grant) own(tool, key string) []string {
