@@ -40,6 +40,9 @@ func TestAttacksSendNoRequest(t *testing.T) {
 		{alice, "k8s_get", map[string]any{"resource": "secrets", "namespace": "team-b/../team-a"}, `namespace "team-b/../team-a" is not a namespace name`},
 		{alice, "k8s_get", map[string]any{"resource": "pods/exec", "namespace": "team-a"}, "exec subresource, which is refused"},
 		{alice, "k8s_get", map[string]any{"resource": "pods", "namespace": "team-a", "label_selector": "app in (web"}, "label_selector"},
+		// A selector on a masked value would count it out, guess by guess.
+		{alice, "k8s_get", map[string]any{"resource": "widgets", "namespace": "team-a", "field_selector": "spec.adminPassword=" + secrets.CRPassword}, "whose values are masked"},
+		{alice, "k8s_kubectl", map[string]any{"command": "get pods -n team-a -l 'db-password in (a,b)'"}, "whose values are masked"},
 		{alice, "k8s_describe", map[string]any{"resource": "pods", "namespace": "team-a", "name": "logger/exec"}, "exec subresource, which is refused"},
 		{alice, "k8s_logs", map[string]any{"pod": "../../nodes/fake-node/proxy/logs", "namespace": "team-a"}, "proxy subresource, which is refused"},
 		{alice, "k8s_logs", map[string]any{"pod": "logger", "namespace": "team-a", "container": "../../../nodes/fake-node/proxy/configz"}, "proxy subresource, which is refused"},
@@ -110,7 +113,7 @@ func TestAttacksSendNoRequest(t *testing.T) {
 			denied++
 		}
 	}
-	assert.Equal(t, 21, denied, "the subresource and policy refusals are audited as denials, the bad names as errors")
+	assert.Equal(t, 23, denied, "the subresource and policy refusals are audited as denials, the bad names as errors")
 }
 
 // TestLogsGrepAndWindowsNeverRevealAMaskedValue: issue 13.3. grep runs on

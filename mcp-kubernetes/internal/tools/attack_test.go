@@ -66,6 +66,9 @@ var attacks = []attack{
 	getAttack("namespace upper case", GetInput{Resource: "pods", Namespace: "Web"}, false, "namespace"),
 	getAttack("bad label selector", GetInput{Resource: "pods", Namespace: "web", LabelSelector: "app=(x"}, false, "label_selector"),
 	getAttack("bad field selector", GetInput{Resource: "pods", Namespace: "web", FieldSelector: "status.phase"}, false, "field_selector"),
+	getAttack("label value oracle", GetInput{Resource: "pods", Namespace: "web", LabelSelector: "app=web,api-token in (a,b,c)"}, true, "api-token"),
+	getAttack("prefixed label value oracle", GetInput{Resource: "pods", Namespace: "web", LabelSelector: "example.com/db-password!=x"}, true, "db-password"),
+	getAttack("field value oracle", GetInput{Resource: "deploy", Namespace: "web", FieldSelector: "spec.adminPassword=hunter2"}, true, "adminPassword"),
 	getAttack("resource type with a path", GetInput{Resource: "../../api/v1/secrets"}, false, "resource"),
 	getAttack("namespace outside the role, by name", GetInput{Resource: "namespaces", Name: "kube-system", Output: "yaml"}, true, "kube-system"),
 	{"describe exec", "k8s_describe", func(s *Server, ctx context.Context, c *tool.Call) (*tool.Result, error) {
@@ -109,6 +112,8 @@ var attacks = []attack{
 	kubectlAttack("get namespaces kube-system/secrets", false, "name"),
 	kubectlAttack("get pods -n kube-system/secrets", false, "namespace"),
 	kubectlAttack("get pods -n web -l 'app in (x'", false, "label_selector"),
+	kubectlAttack("get secrets -n web -l password=1234", true, "password"),
+	kubectlAttack("events -n web --field-selector involvedObject.name=x,secret=y", true, "secret"),
 	asWebSRE(kubectlAttack("logs pod/p -c ../x -n web", false, "container")),
 	asWebSRE(kubectlAttack("logs pod/p -n kube-system", true, "kube-system")),
 	kubectlAttack("events pod/x/exec -n web", true, "exec"),
@@ -168,7 +173,7 @@ func TestLegitimateCallsStillWork(t *testing.T) {
 			return err
 		}, "k8s_get", "/apis/certificates.k8s.io/v1/certificatesigningrequests/node-csr-Ab_C9"},
 		{func(c *tool.Call) error {
-			_, err := s.get(t.Context(), c, GetInput{Resource: "deploy", AllNamespaces: true, LabelSelector: "app in (a,b),tier!=x", FieldSelector: "metadata.name=api"})
+			_, err := s.get(t.Context(), c, GetInput{Resource: "deploy", AllNamespaces: true, LabelSelector: "app in (a,b),tier!=x,api-token,!password", FieldSelector: "metadata.name=api"})
 			return err
 		}, "k8s_get", "/apis/apps/v1/deployments?"},
 		{func(c *tool.Call) error {

@@ -6,9 +6,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/validation/path"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/kube"
+	"github.com/opsmcp/opsmcp/shared/mask"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -119,16 +121,38 @@ func checkContainer(c string) error {
 	return nil
 }
 
-// checkSelectors parses label and field selectors as the API server will.
+// checkSelectors parses label and field selectors as the API server will,
+// and refuses one that compares the value of a label or field whose
+// values are masked (a secret-looking key): its match count would reveal
+// a hidden value, guess by guess. Testing that such a label exists is
+// fine: key names are shown anyway.
 func checkSelectors(label, field string) error {
 	if label != "" {
-		if _, err := labels.Parse(label); err != nil {
+		sel, err := labels.Parse(label)
+		if err != nil {
 			return tool.Argf("label_selector %q: %v (e.g. app=web,tier!=cache or 'env in (a,b)')", label, err)
+		}
+		reqs, _ := sel.Requirements()
+		for _, r := range reqs {
+			key := r.Key()
+			if _, name, ok := strings.Cut(key, "/"); ok {
+				key = name
+			}
+			if r.Operator() != selection.Exists && r.Operator() != selection.DoesNotExist && mask.SensitiveKey(key) {
+				return tool.Deniedf("label_selector compares the value of label %q, whose values are masked: select by another label", r.Key())
+			}
 		}
 	}
 	if field != "" {
-		if _, err := fields.ParseSelector(field); err != nil {
+		sel, err := fields.ParseSelector(field)
+		if err != nil {
 			return tool.Argf("field_selector %q: %v (e.g. status.phase=Running)", field, err)
+		}
+		for _, r := range sel.Requirements() {
+			last := r.Field[strings.LastIndex(r.Field, ".")+1:]
+			if mask.SensitiveKey(last) {
+				return tool.Deniedf("field_selector compares field %q, whose values are masked: select by another field", r.Field)
+			}
 		}
 	}
 	return nil
