@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"strings"
@@ -91,7 +92,7 @@ func New(ctx context.Context, o Options) (*Forge, error) {
 	f := &Forge{
 		url:   strings.TrimRight(o.URL, "/"),
 		token: o.Token,
-		http:  &http.Client{Transport: readonly.Transport(http.DefaultTransport), Timeout: timeout},
+		http:  &http.Client{Transport: readonly.Transport(http.DefaultTransport), Timeout: timeout, CheckRedirect: sameOrigin(o.URL)},
 		allow: o.Repos,
 	}
 	c, err := gitea.NewClient(f.url, gitea.SetHTTPClient(f.http), gitea.SetToken(o.Token), gitea.SetContext(ctx))
@@ -169,6 +170,25 @@ func repoOf(gr *gitea.Repository) (Repo, error) {
 		return Repo{}, fmt.Errorf("Gitea answered a repository named %q (id %d), which is not an owner/name: %v", gr.FullName, gr.ID, err)
 	}
 	return Repo{Owner: owner, Name: name, FullName: gr.FullName, ID: gr.ID, DefaultBranch: gr.DefaultBranch, Empty: gr.Empty}, nil
+}
+
+// sameOrigin follows a redirect (a renamed repository) only within the
+// configured Gitea: an upstream answer must not send this client, or its
+// token, anywhere else.
+func sameOrigin(base string) func(*http.Request, []*http.Request) error {
+	want := ""
+	if u, err := url.Parse(base); err == nil {
+		want = strings.ToLower(u.Scheme + "://" + u.Host)
+	}
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("Gitea redirected more than 5 times")
+		}
+		if got := strings.ToLower(req.URL.Scheme + "://" + req.URL.Host); got != want {
+			return fmt.Errorf("Gitea redirected to %s, outside %s: not followed", got, want)
+		}
+		return nil
+	}
 }
 
 func defaultMirrorDir() string {

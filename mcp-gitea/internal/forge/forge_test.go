@@ -52,3 +52,33 @@ func TestUsesReadOnlyTransport(t *testing.T) {
 	_, err = cl.DeleteRepo("o", "r") // a write through the SDK never reaches the server
 	assert.ErrorIs(t, err, readonly.ErrRefused)
 }
+
+// TestRedirectStaysAtGitea: an answer that redirects elsewhere is not
+// followed (no request, and no token, leaves for the other host).
+func TestRedirectStaysAtGitea(t *testing.T) {
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the other host got %s %s (Authorization %q)", r.Method, r.URL, r.Header.Get("Authorization"))
+	}))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v1/version":
+			w.Write([]byte(`{"version":"1.26.0"}`))
+		case "/api/v1/repos/ops/old":
+			http.Redirect(w, r, "/api/v1/repos/ops/new", http.StatusMovedPermanently)
+		case "/api/v1/repos/ops/new":
+			w.Write([]byte(`{"id":3,"full_name":"ops/new","default_branch":"main"}`))
+		default:
+			http.Redirect(w, r, other.URL+"/steal", http.StatusFound)
+		}
+	}))
+	defer srv.Close()
+	f, err := New(t.Context(), Options{URL: srv.URL, Token: "server-token", MirrorDir: t.TempDir()})
+	require.NoError(t, err)
+	r, err := f.Resolve(t.Context(), "", "ops", "old")
+	require.NoError(t, err, "a redirect within Gitea (a renamed repository) is followed")
+	assert.Equal(t, "ops/new", r.FullName)
+	_, err = f.Resolve(t.Context(), "", "ops", "elsewhere")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not followed")
+}

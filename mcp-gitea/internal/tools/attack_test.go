@@ -51,6 +51,13 @@ func newFakeGitea(t *testing.T) *fakeGitea {
 			json.NewEncoder(w).Encode(map[string]any{"id": 7, "full_name": "ops/infra", "name": "infra", "owner": map[string]any{"login": "ops"}, "default_branch": "main"})
 		case p == "/api/v1/repos/ops/infra/issues":
 			json.NewEncoder(w).Encode([]map[string]any{{"number": 3, "title": "Rotate the DB password", "body": "it leaked: password: Issue-Probe-77\nrotate it", "state": "open"}})
+		case p == "/api/v1/repos/ops/infra/raw/big.txt":
+			line := []byte(strings.Repeat("a", 1023) + "\n")
+			for i := 0; i < 17<<10; i++ {
+				if _, err := w.Write(line); err != nil {
+					return
+				}
+			}
 		case strings.HasPrefix(p, "/api/v1/repos/ops/infra/raw/"):
 			w.Write([]byte(pemFile()))
 		default:
@@ -214,6 +221,17 @@ func TestMirrorToolsMaskWholeFiles(t *testing.T) {
 	assert.NotContains(t, text, "LongKeyBodyLine")
 	assert.NotContains(t, text, "ChangedLine")
 	assert.Contains(t, text, "[MASKED:private-key:")
+}
+
+// TestFileTooLarge: a file over the cap is refused after reading just
+// past the cap, not read whole into memory.
+func TestFileTooLarge(t *testing.T) {
+	g := newFakeGitea(t)
+	s := testServer(t, g)
+	_, err := run(t, s, "gitea_file", map[string]any{"repo": "ops/infra", "path": "big.txt"}, nil)
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, tool.ErrArgs))
+	assert.Contains(t, err.Error(), "over 16 MiB")
 }
 
 // TestIssueQueryProbe: the keyword of gitea_issues matches masked text

@@ -73,6 +73,9 @@ func (s *Server) blame(ctx context.Context, c *tool.Call, in BlameInput) (*tool.
 	if err != nil {
 		return nil, tool.Argf("blame %s at %s: %v", in.Path, refName(in.Ref), err)
 	}
+	if file.Size > maxFile {
+		return nil, tool.Argf("%s at %s is over %d MiB, more than this server blames", in.Path, refName(in.Ref), maxFile>>20)
+	}
 	contents, err := file.Contents()
 	if err != nil {
 		return nil, fmt.Errorf("read %s at %s: %w", in.Path, refName(in.Ref), err)

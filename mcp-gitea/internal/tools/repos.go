@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"path"
 	"sort"
@@ -239,9 +240,19 @@ func (s *Server) file(ctx context.Context, c *tool.Call, in FileInput) (*tool.Re
 	if err != nil {
 		return nil, err
 	}
-	raw, _, err := cl.GetFile(r.Owner, r.Name, ref, in.Path)
+	rd, _, err := cl.GetFileReader(r.Owner, r.Name, ref, in.Path)
 	if err != nil {
 		return nil, apiErr(fmt.Sprintf("%s at %s in %s", in.Path, ref, r.Full), err)
+	}
+	// Read at most maxFile (+1 to know it is more): a huge file must not
+	// take the server's memory.
+	raw, err := io.ReadAll(io.LimitReader(rd, maxFile+1))
+	rd.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read %s at %s in %s from Gitea: %w", in.Path, ref, r.Full, err)
+	}
+	if len(raw) > maxFile {
+		return nil, tool.Argf("%s at %s is over %d MiB, more than this server reads; see gitea_search for what it holds", in.Path, ref, maxFile>>20)
 	}
 	out := FileOutput{Repo: r.Full, Ref: ref, Path: in.Path, Size: len(raw)}
 	if isBinary(raw) {
@@ -268,6 +279,9 @@ func (s *Server) file(ctx context.Context, c *tool.Call, in FileInput) (*tool.Re
 	out.Content = text
 	return &tool.Result{Data: out, Render: func(d map[string]any) string { return tool.Str(d["content"]) }}, nil
 }
+
+// maxFile is the largest file gitea_file and gitea_blame read.
+const maxFile = 16 << 20
 
 // isBinary: a NUL byte in the first 8000 bytes, as git decides.
 func isBinary(b []byte) bool {
