@@ -213,3 +213,22 @@ func TestTokensUser(t *testing.T) {
 	_, ok = toks.User("carol")
 	assert.False(t, ok)
 }
+
+// TestDelegationNilConfig: a server built without a Delegation refuses
+// the headers too.
+func TestDelegationNilConfig(t *testing.T) {
+	toks, err := ParseTokens([]byte("orch-token,orchestrator,delegate\nalice-token,alice,viewer\n"))
+	require.NoError(t, err)
+	ran := false
+	h := Middleware(toks, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ran = true }))
+	for _, hdr := range []string{HeaderOnBehalfOf, HeaderUserToken} {
+		req := httptest.NewRequest("POST", "/mcp", nil)
+		req.Header.Set("Authorization", "Bearer orch-token")
+		req.Header.Set(hdr, "alice")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		assert.Equal(t, http.StatusForbidden, rec.Code, hdr)
+		assert.Contains(t, rec.Body.String(), "user orchestrator may not act for others", hdr)
+	}
+	assert.False(t, ran)
+}
