@@ -1,6 +1,7 @@
 package mask
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -20,6 +21,8 @@ var linearShapes = []string{
 	"x-api-key: ", "secret_id=", "password%%3D", " --password ", "-----BEGIN RSA PRIVATE KEY-----\n",
 	"http://aaaaaaaaaaaaaaaaaaaaaaaaaaaaa1", "name: password\n", "variable \"x\" { sensitive = true\n",
 	"password: aaaaaaaa%d\n", "password: \"ab\\\"", "<password>", "password => '", "ALTER USER x WITH PASSWORD '",
+	"<a b=\"", "<password>x", "key=\"password\" ", "ENV ", "ENV password ", "sshpass -p", "password: !a ",
+	"cGFzc3dvcmQ6IHF4N3NlY3JldFZhbDkg", "password: \"\\", "password=\"%d\\\" ",
 }
 
 // TestTextIsLinearOnHostileLines bounds each shape at 64 KiB by a time a
@@ -77,4 +80,91 @@ func TestStructuredKeyValuePairs(t *testing.T) {
 	raw, _ := json.Marshal(out)
 	assert.Contains(t, string(raw), "eu-west-1")
 	assert.Contains(t, string(raw), "app.kubernetes.io/name")
+}
+
+// TestMoreForms are shapes an attack on the masker found leaking: values
+// with escaped quotes or no closing quote, source code (Go :=, Ruby and
+// PHP =>), XML elements and attribute pairs, Go's rendering of an HTTP
+// header map, SQL that sets a password, quoted and run-on command-line
+// passwords, numbered keys, a password holding '@' in a URL, YAML tags,
+// Dockerfile ENV and setx, short names (PW, dbpass), and a known form
+// base64-encoded.
+func TestMoreForms(t *testing.T) {
+	m := New(testKey)
+	const s = "Qx7secretVal9"
+	b64 := func(v string) string { return base64.StdEncoding.EncodeToString([]byte(v)) }
+	for _, in := range []string{
+		`password: "abc\"` + s + `"`,
+		`{"password":"x\"` + s + `"}`,
+		`{"password":"x\\\"` + s + `"}`,
+		`password="` + s,
+		`password='` + s,
+		`password := "` + s + `"`,
+		`password => '` + s + `'`,
+		`'password' => '` + s + `',`,
+		`<password>` + s + `</password>`,
+		`<Password>` + s + `</Password>`,
+		`<ns:clientSecret>` + s + `</ns:clientSecret>`,
+		`<add key="DbPassword" value="` + s + `"/>`,
+		`<entry name="api_token" value="` + s + `" />`,
+		`"Authorization": ["Bearer ` + s + `"]`,
+		`map[Authorization:[Bearer ` + s + `] Accept:[*/*]]`,
+		`"X-Api-Key": ["` + s + `"]`,
+		`"X-Auth-Token":["` + s + `"]`,
+		`ALTER USER app WITH PASSWORD '` + s + `';`,
+		`ALTER ROLE app WITH ENCRYPTED PASSWORD '` + s + `'`,
+		`CREATE USER 'x'@'%' IDENTIFIED BY '` + s + `';`,
+		`CREATE USER x IDENTIFIED WITH mysql_native_password BY '` + s + `';`,
+		`mysql -uroot -p'` + s + `' app`,
+		`mysql -uroot -p"` + s + `" app`,
+		`sshpass -p` + s + ` ssh host`,
+		`password1=` + s,
+		`Password123: ` + s,
+		`postgres://user:p@ss` + s + `@host/db`,
+		`secret: !!binary ` + s,
+		"password: !vault |\n  " + s + "\n",
+		`ENV DB_PASSWORD ` + s,
+		`setx DB_PASSWORD ` + s,
+		`redis-cli CONFIG SET requirepass ` + s,
+		`requirepass ` + s,
+		`DB_PW=` + s,
+		`pw: ` + s,
+		`DBPASS=` + s,
+		`dbpass: ` + s,
+		`config: ` + b64(`{"password":"`+s+`"}`),
+		`echo ` + b64("postgres://app:"+s+"@db:5432/x") + ` | base64 -d`,
+		`.dockerconfigjson: ` + b64(`{"auths":{"r":{"auth":"`+s+`"}}}`),
+	} {
+		out, _ := m.Text(in)
+		assert.NotContains(t, out, s, "%q -> %q", in, out)
+		assert.NotContains(t, out, s[3:], "%q -> %q", in, out)
+	}
+	v, _ := m.Value(map[string]any{"config": b64(`{"password":"` + s + `"}`)})
+	raw, _ := json.Marshal(v)
+	assert.NotContains(t, string(raw), b64(`{"password":"`+s+`"}`), "base64 of a known form in structured data")
+}
+
+// TestMoreFormsKeepWhatOperatorsNeed: the detectors added for
+// TestMoreForms leave ordinary text alone.
+func TestMoreFormsKeepWhatOperatorsNeed(t *testing.T) {
+	m := New(testKey)
+	for _, in := range []string{
+		`<name>web</name><replicas>3</replicas>`,
+		`<password-policy>strict</password-policy>`,
+		`<add key="Region" value="eu-west-1"/>`,
+		`map[Accept:[*/*] Content-Type:[application/json]]`,
+		`ALTER USER app WITH LOGIN;`,
+		`mysql -u root -p app`,
+		`password policy: see https://wiki/x`,
+		`x := compute(y)`,
+		`opts => { retries: 3 }`,
+		`ENV PATH /usr/local/bin:$PATH`,
+		`tag: !!str 1.0`,
+		`sha256:` + base64.StdEncoding.EncodeToString([]byte("just a plain sentence, no secret in it")),
+		`digest: MEUCIQDxYz3bmK8nYJ2vGq4XcT9p5Lr7s1AaBbCcDdEeFfGgHhIiJjKkLlMmNnOoPp==`,
+	} {
+		out, n := m.Text(in)
+		assert.Equal(t, in, out)
+		assert.Zero(t, n, in)
+	}
 }

@@ -1,11 +1,13 @@
 package mask
 
 import (
+	"encoding/base64"
 	"math"
 	"regexp"
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // A detector finds secrets of one kind by shape. hint is a cheap substring
@@ -49,7 +51,10 @@ const (
 )
 
 // kvKeyRE is a key and its separator: "key=", "key: ", "\"key\": ".
-var kvKeyRE = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?:=|:)[ \t]*`)
+// Besides = and :, Go's := and Ruby's and PHP's => separate a key from its
+// value; a YAML tag (!!binary, !vault) and a one-value list ("key":
+// ["value"], as JSON and Go render HTTP headers) come before the value.
+var kvKeyRE = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?::=|=>|=|:)[ \t]*(?:![!A-Za-z0-9_./-]*[ \t]+)?(?:\[[ \t]*)?`)
 
 // kvLine finds every key=value on one line, keys inside values included
 // ("chat: password: x", "a=b=password=x"), in time linear in the line:
@@ -77,9 +82,12 @@ func kvLine(line string, how kvValue) [][]int {
 				if c == '\'' {
 					q = &sq
 				}
-				close := q.next(line, e+1, func(b byte) bool { return b == c })
-				if close >= len(line) || cr.next(line, e+1, func(b byte) bool { return b == '\r' }) < close {
-					continue // unterminated on this line: no value
+				close := q.nextQuote(line, e+1, c)
+				if end := cr.next(line, e+1, func(b byte) bool { return b == '\r' }); close >= len(line) || end < close {
+					// Unterminated on this line (a cut log line, a
+					// multi-line string): the value runs to its end.
+					v0, v1 = e+1, end
+					break
 				}
 				v0, v1 = e, close+1
 			default:
@@ -128,6 +136,28 @@ func (c *cursor) next(s string, from int, stop func(byte) bool) int {
 	i := from
 	for i < len(s) && !stop(s[i]) {
 		i++
+	}
+	c.from, c.at, c.set = from, i, true
+	return i
+}
+
+// nextQuote is next for the closing quote c of a quoted value, skipping
+// backslash escapes ("abc\"def" is one value, not "abc\"). Escapes are
+// paired from where the scan starts; the memo holds for any later start
+// before the answer, as for next.
+func (c *cursor) nextQuote(s string, from int, q byte) int {
+	if c.set && c.from <= from && from <= c.at {
+		return c.at
+	}
+	i := from
+	for i < len(s) && s[i] != q {
+		if s[i] == '\\' {
+			i++
+		}
+		i++
+	}
+	if i > len(s) {
+		i = len(s)
 	}
 	c.from, c.at, c.set = from, i, true
 	return i
@@ -206,7 +236,7 @@ var detectors = []detector{
 	// user:password@ in a URL (the user may be empty, as in
 	// redis://:pass@host): the password only, so the host stays readable.
 	{kind: "url-password", hints: []string{"://"},
-		re:    regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s"'<>]*:([^@/\s"'<>]+)@`),
+		re:    regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s"'<>]*:([^/\s"'<>]+)@`),
 		group: 1},
 	// A token as the URL's user (https://<token>@gitea/…, how Gitea and
 	// GitHub clone URLs carry one): long and with digits, unlike a name.
@@ -222,19 +252,19 @@ var detectors = []detector{
 	// HTTP headers that carry credentials. For Authorization the scheme stays
 	// in clear (Bearer, Basic) and the credential goes.
 	{kind: "auth-header", hints: []string{"authorization"},
-		re:    regexp.MustCompile(`(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?((?:bearer|basic|token|digest|negotiate|apikey)\s+)?([^\s"',;]+)`),
+		re:    regexp.MustCompile(`(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*(?:\[\s*)?["']?((?:bearer|basic|token|digest|negotiate|apikey)\s+)?([^\s"',;\]]+)`),
 		group: 2,
 		// Without a scheme, a plain word ("Authorization: required") is prose.
 		check: func(s string, m []int) bool { return m[2] >= 0 || !allLetters(s[m[4]:m[5]]) }},
 	{kind: "cookie", hints: []string{"cookie"},
 		re:    regexp.MustCompile(`(?i)\b(?:set-)?cookie["']?\s*:\s*["']?([^\r\n"']+)`),
 		group: 1},
-	{kind: "api-key-header", hints: []string{"x-api-key", "x-auth-token", "private-token", "x-gitea-token"},
-		re:    regexp.MustCompile(`(?i)\b(?:x-api-key|x-auth-token|private-token|x-gitea-token)["']?\s*[:=]\s*["']?([^\s"',;]+)`),
+	{kind: "api-key-header", hints: []string{"x-api-key", "x-auth-token", "private-token", "x-gitea-token", "x-vault-token"},
+		re:    regexp.MustCompile(`(?i)\b(?:x-api-key|x-auth-token|private-token|x-gitea-token|x-vault-token)["']?\s*[:=]\s*(?:\[\s*)?["']?([^\s"',;\]]+)`),
 		group: 1},
 	// key = value, key: value, "key": "value", --key=value, key=value& in a
 	// query: the value goes when the key looks secret.
-	{kind: "assignment", hints: []string{"pass", "pwd", "secret", "token", "key", "cred", "auth", "dsn", "cookie"},
+	{kind: "assignment", hints: []string{"pass", "pw", "secret", "token", "key", "cred", "auth", "dsn", "cookie"},
 		kv:    kvAssignment,
 		group: 2, perLine: true, named: true,
 		check: func(s string, m []int) bool {
@@ -258,7 +288,7 @@ var detectors = []detector{
 		check: func(s string, m []int) bool { return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]]) }},
 	// A YAML block scalar under a secret key (password: |) : the indented
 	// lines below it, whole.
-	{kind: "assignment", hints: []string{": |", ": >", ":|", ":>"}, named: true, group: 2, find: blockScalars},
+	{kind: "assignment", hints: []string{": |", ": >", ":|", ":>", "!"}, named: true, group: 2, find: blockScalars},
 	// A Terraform variable whose name is secret, or that is marked
 	// sensitive: its default.
 	{kind: "assignment", hints: []string{"variable"}, named: true, group: 2, find: terraformDefaults},
@@ -271,9 +301,37 @@ var detectors = []detector{
 	{kind: "command-password", hints: []string{"mysql", "mariadb"},
 		re:    regexp.MustCompile(`\b(?:mysql|mariadb)(?:dump|admin|import|check|sh)?\b[^\n]*?[ \t]-p([^\s"'-][^\s"']*)`),
 		group: 1},
-	{kind: "command-password", hints: []string{"redis-cli", "sshpass"},
-		re:    regexp.MustCompile(`\b(?:redis-cli\b[^\n]*?[ \t]-a|sshpass\b[^\n]*?[ \t]-p)[ \t]+["']?([^\s"']+)`),
+	{kind: "command-password", hints: []string{"mysql", "mariadb"},
+		re:    regexp.MustCompile(`\b(?:mysql|mariadb)(?:dump|admin|import|check|sh)?\b[^\n]*?[ \t]-p["']([^"'\r\n]+)["']`),
 		group: 1},
+	{kind: "command-password", hints: []string{"redis-cli", "sshpass"},
+		re:    regexp.MustCompile(`\b(?:redis-cli\b[^\n]*?[ \t]-a[ \t]+|sshpass\b[^\n]*?[ \t]-p[ \t]*)["']?([^\s"']+)`),
+		group: 1},
+	// SQL that sets a password: ALTER USER … PASSWORD 'x', IDENTIFIED BY
+	// 'x' (a statement log shows them).
+	{kind: "sql-password", hints: []string{"password", "identified"},
+		re:    regexp.MustCompile(`(?i)\b(?:password|identified[ \t]+(?:with[ \t]+[A-Za-z0-9_]+[ \t]+)?by)[ \t]+'((?:[^'\r\n]|'')+)'`),
+		group: 1},
+	// Space-separated settings: Dockerfile ENV KEY value, setx KEY value,
+	// Redis CONFIG SET key value, and redis.conf's requirepass/masterauth.
+	{kind: "assignment", hints: []string{"env", "setx", "config", "requirepass", "masterauth"}, named: true, group: 2,
+		re: regexp.MustCompile(`(?i)(?:^|[\s;&|])(?:env|setx|config[ \t]+set)[ \t]+([A-Za-z_][A-Za-z0-9_.-]*)[ \t]+["']?([^\s"']+)`),
+		check: func(s string, m []int) bool {
+			return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]])
+		}},
+	{kind: "assignment", hints: []string{"requirepass", "masterauth"}, named: true, group: 2,
+		re: regexp.MustCompile(`(?im)^[ \t]*(requirepass|masterauth)[ \t]+["']?([^\s"']+)`)},
+	// XML: <password>x</password>, and <add key="DbPassword" value="x"/>.
+	{kind: "assignment", hints: []string{"</"}, named: true, group: 2,
+		re: regexp.MustCompile(`<([A-Za-z_][A-Za-z0-9_.:-]*)(?:[ \t][^<>]*)?>([^<>\r\n]+)</`),
+		check: func(s string, m []int) bool {
+			return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]])
+		}},
+	{kind: "assignment", hints: []string{"value"}, named: true, group: 2,
+		re: regexp.MustCompile(`(?i)\b(?:key|name)[ \t]*=[ \t]*"([^"\r\n]+)"[ \t]+value[ \t]*=[ \t]*"([^"\r\n]*)"`),
+		check: func(s string, m []int) bool {
+			return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]])
+		}},
 	{kind: "flag", hints: []string{"pass", "pwd", "secret", "token", "key", "cred", "auth"}, perLine: true, named: true,
 		re:    regexp.MustCompile(`(?:^|[ \t])--?([A-Za-z][A-Za-z0-9_.-]*)[ \t]+["']?([^\s"'-][^\s"']*)`),
 		group: 2,
@@ -301,20 +359,92 @@ func inPath(s string, i int) bool {
 	return i > 0 && (s[i-1] == '/' || s[i-1] == '\\')
 }
 
+func init() {
+	// Here, not in the table: base64Secrets calls detect, which reads the
+	// table (an initialisation cycle otherwise).
+	detectors = append(detectors, detector{kind: "base64-secret", find: base64Secrets})
+}
+
+// maxBase64Depth bounds how deep base64 inside base64 is opened.
+const maxBase64Depth = 2
+
+// base64Secrets finds runs of base64 (20 characters or more) that decode
+// to text holding a secret of a known form: a docker config, a JSON
+// document or a URL with a password, encoded to pass through a config
+// value or a command line. The whole run is the secret. Each byte is
+// decoded at most once per level, so the cost stays linear.
+func base64Secrets(s string) [][]int {
+	return base64SecretsAt(s, 0)
+}
+
+func base64SecretsAt(s string, depth int) [][]int {
+	if depth >= maxBase64Depth {
+		return nil
+	}
+	var out [][]int
+	for i := 0; i < len(s); {
+		if !base64Char(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && base64Char(s[j]) {
+			j++
+		}
+		if j-i >= 20 {
+			if dec, ok := decodeBase64Text(s[i:j]); ok && len(detectAt(dec, depth+1)) > 0 {
+				out = append(out, []int{i, j})
+			}
+		}
+		i = j
+	}
+	return out
+}
+
+// decodeBase64Text decodes run (standard or URL alphabet, padded or not)
+// when it is printable text, the only kind that can hold a known form.
+func decodeBase64Text(run string) (string, bool) {
+	var enc *base64.Encoding
+	switch {
+	case strings.ContainsAny(run, "-_"):
+		enc = base64.URLEncoding
+	default:
+		enc = base64.StdEncoding
+	}
+	trimmed := strings.TrimRight(run, "=")
+	b, err := enc.WithPadding(base64.NoPadding).DecodeString(trimmed)
+	if err != nil || !utf8.Valid(b) {
+		return "", false
+	}
+	for _, c := range b {
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' {
+			return "", false
+		}
+	}
+	return string(b), true
+}
+
 // detect returns the spans of every secret found in s, unsorted.
 func detect(s string) []span {
+	return detectAt(s, 0)
+}
+
+func detectAt(s string, depth int) []span {
 	lower := asciiLower(s)
 	masked := placeholders(s)
 	var spans []span
 	for i := range detectors {
 		d := &detectors[i]
-		if !hasAny(lower, d.hints) {
+		if len(d.hints) > 0 && !hasAny(lower, d.hints) {
 			continue
 		}
 		var ms [][]int
-		if d.find != nil {
+		switch {
+		case d.kind == "base64-secret":
+			ms = base64SecretsAt(s, depth)
+		case d.find != nil:
 			ms = d.find(s)
-		} else {
+		default:
 			ms = d.matches(s, lower)
 		}
 		for _, m := range ms {
@@ -384,7 +514,7 @@ func looksLikePath(v string) bool {
 	return false
 }
 
-var blockKeyRE = regexp.MustCompile(`^([ \t]*)(?:-[ \t]+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*:[ \t]*[|>][-+0-9]*[ \t]*\r?$`)
+var blockKeyRE = regexp.MustCompile(`^([ \t]*)(?:-[ \t]+)?["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*:[ \t]*(?:![!A-Za-z0-9_./-]*[ \t]+)?[|>][-+0-9]*[ \t]*\r?$`)
 
 // blockScalars finds YAML block scalars (key: | and key: >) under secret
 // keys and returns their indented body as the value (group 2), the key as
@@ -659,6 +789,7 @@ var (
 		"accesskey": true, "secretkey": true, "clientsecret": true, "dsn": true,
 		"cookie": true, "accountkey": true, "sharedaccesskey": true, "signingkey": true,
 		"encryptionkey": true, "masterkey": true, "sessionkey": true, "webhooksecret": true,
+		"pw": true, "dbpass": true, "dbpw": true, "requirepass": true, "masterauth": true,
 	}
 	secretPairs = map[[2]string]bool{
 		{"api", "key"}: true, {"private", "key"}: true, {"access", "key"}: true,
@@ -696,6 +827,9 @@ func SensitiveKey(key string) bool {
 		return false
 	}
 	for i, w := range words {
+		// password1, Password123: a numbered key is the same key.
+		w = strings.TrimRight(w, "0123456789")
+		words[i] = w
 		if secretWords[w] || runTogether(w) {
 			return true
 		}
@@ -824,7 +958,19 @@ func kindForKey(key string) string {
 		}
 		return "secret"
 	}
-	k := strings.Join(words, "-")
+	// Only words of letters name a kind: a word with digits in it may be
+	// part of a secret that a detector found inside the key itself
+	// (sshpass -pX ran on into a "key" pX), and the kind is in clear.
+	var kept []string
+	for _, w := range words {
+		if allLetters(w) {
+			kept = append(kept, w)
+		}
+	}
+	if len(kept) == 0 {
+		return "secret"
+	}
+	k := strings.Join(kept, "-")
 	if len(k) > 40 {
 		k = k[:40]
 	}

@@ -26,6 +26,17 @@ var plantForms = []string{
 	"user%%3Dbob%%26password%%3D%s%%26x",
 	"- name: SMTP_PASSWORD\n  value: %s",
 	"export API_KEY='%s'",
+	`password: "a\"%s"`,
+	`password := "%s"`,
+	`'password' => '%s',`,
+	"<password>%s</password>",
+	`<add key="DbPassword" value="%s"/>`,
+	`"Authorization": ["Bearer %s"]`,
+	"map[Authorization:[Bearer %s] Accept:[*/*]]",
+	"ALTER USER app WITH PASSWORD '%s';",
+	"mysql -uroot -p'%s' app",
+	"ENV DB_PASSWORD %s",
+	"password=\"%s",
 }
 
 // FuzzPlanted asserts, for arbitrary text around it (any bytes, invalid

@@ -210,15 +210,19 @@ func (s *Server) tail(ctx context.Context, c *tool.Call, in TailInput) (*tool.Re
 	return linesResult(ms, more, logfile.Stats{Files: 1}, false, from), nil
 }
 
-// filePos decodes a file cursor position. The binder only hands back
-// positions this server made; the reader re-checks that one is a record
-// boundary of the file before reading from it.
+// filePos decodes a file cursor position (sealed: see sealPos). The
+// binder only hands back positions this server made; the reader re-checks
+// that one is a record boundary of the file before reading from it.
 func filePos(raw string) (*logfile.Pos, error) {
 	if raw == "" {
 		return nil, nil
 	}
+	plain, err := openPos(raw)
+	if err != nil {
+		return nil, tool.Argf("%v", err)
+	}
 	p := new(logfile.Pos)
-	if json.Unmarshal([]byte(raw), p) != nil || p.Offset < 0 || p.Line < 0 || p.Sub < 0 || p.File == "" {
+	if json.Unmarshal(plain, p) != nil || p.Offset < 0 || p.Line < 0 || p.Sub < 0 || p.File == "" {
 		return nil, tool.Argf("invalid cursor: pass it back exactly as given")
 	}
 	return p, nil
@@ -242,7 +246,7 @@ func linesResult(ms []logfile.Match, more bool, st logfile.Stats, oldest bool, f
 			return "" // nothing shown on a first page: start over
 		}
 		b, _ := json.Marshal(p)
-		return string(b)
+		return sealPos(b)
 	}
 	return &tool.Result{Data: out, Render: renderLines, Resume: resume, More: more}
 }

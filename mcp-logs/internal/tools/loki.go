@@ -97,9 +97,23 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 	if forward {
 		boundary = pos.Start
 	}
+	filtered := len(q.LineFilters) > 0 || len(q.LabelFilters) > 0
+	// Without filters of its own, a page is one request of limit lines.
+	// With them, Loki selects on unmasked lines and the re-check here
+	// drops those whose match was on masked bytes; what the caller sees
+	// must not depend on such lines. So batches have a fixed size, reading
+	// goes on until the page is full or the range is read (up to
+	// maxRounds), and a full page always offers a cursor, whether or not
+	// anything follows: page, cursor and position (sealed) depend only on
+	// the lines kept.
+	batch := limit
+	if filtered {
+		batch = max(limit, filterBatch)
+	}
 	// examined are the lines read, in walk order, before the re-check;
 	// kept those that pass it, masked, with their index in examined.
-	var examined, kept []loki.Entry
+	var examined []entry
+	var kept []loki.Entry
 	var keptAt []int
 	// after is the position just past examined[last]: the rest of the
 	// range, and the lines at that time already read.
@@ -111,7 +125,7 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 		}
 		for _, e := range examined[:last+1] {
 			if e.Time.UnixNano() == t {
-				ids = append(ids, entryID(e))
+				ids = append(ids, e.id)
 			}
 		}
 		if forward {
@@ -121,16 +135,14 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 	}
 	filters := compileFilters(q)
 	resultType := "streams"
-	more, truncated := false, false
-	// Filters applied here may drop lines Loki returned; a few more
-	// requests (within the range the guard sized) fill the page.
-	for cur, round := pos, 0; ; round++ {
-		res, err := s.Loki.QueryRange(ctx, loki.Range{Query: lokiQuery, Start: time.Unix(0, cur.Start), End: time.Unix(0, cur.End), Limit: limit + len(cur.Seen), Forward: forward})
+	more := false
+	for cur, round := pos, 1; ; round++ {
+		res, err := s.Loki.QueryRange(ctx, loki.Range{Query: lokiQuery, Start: time.Unix(0, cur.Start), End: time.Unix(0, cur.End), Limit: batch + len(cur.Seen), Forward: forward})
 		if err != nil {
 			return nil, lokiErr("query", err)
 		}
 		resultType = res.Type
-		entries := res.Entries
+		entries := s.masked(c, res.Entries)
 		sortEntries(entries, forward)
 		seen := map[string]bool{}
 		for _, h := range cur.Seen {
@@ -140,38 +152,45 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 		if forward {
 			at = cur.Start
 		}
-		var page []loki.Entry
+		var page []entry
 		for _, e := range entries {
-			if e.Time.UnixNano() == at && seen[entryID(e)] {
+			if e.Time.UnixNano() == at && seen[e.id] {
 				continue
 			}
 			page = append(page, e)
 		}
-		more = len(entries) >= limit+len(cur.Seen)
-		if len(page) > limit {
-			page, more = page[:limit], true
+		full := len(entries) >= batch+len(cur.Seen)
+		if len(page) > batch {
+			page, full = page[:batch], true
 		}
 		for _, e := range page {
 			examined = append(examined, e)
-			// The whole entry is masked before anything looks at it, so
-			// a multi-line value is seen whole; the re-check runs on
-			// that. A label filter may have compared a stream label
-			// (with those a parser extracted) or structured metadata.
-			line := c.Mask(e.Line)
-			if !keep(q, filters, line, c.Mask, e.Labels, e.Metadata) {
+			// The re-check runs on the masked entry. A label filter may
+			// have compared a stream label (with those a parser
+			// extracted) or structured metadata.
+			if filtered && !keep(q, filters, e.line, c.Mask, e.Labels, e.Metadata) {
 				continue
 			}
-			e.Line = line
-			kept = append(kept, e)
+			out := e.Entry
+			out.Line = e.line
+			kept = append(kept, out)
 			keptAt = append(keptAt, len(examined)-1)
+			if len(kept) == limit {
+				break
+			}
 		}
-		if !more || len(kept) >= limit || len(page) == 0 || round == 4 || len(q.LineFilters) == 0 && len(q.LabelFilters) == 0 {
-			break
+		switch {
+		case len(kept) == limit:
+			more = !filtered && full || filtered
+		case !full || len(page) == 0:
+			more = false
+		case !filtered || round == maxRounds:
+			more = true
+		default:
+			cur = after(len(examined) - 1)
+			continue
 		}
-		cur = after(len(examined) - 1)
-	}
-	if len(kept) > limit {
-		kept, keptAt, more, truncated = kept[:limit], keptAt[:limit], true, true
+		break
 	}
 	out := QueryOutput{ResultType: resultType, Start: rfc(start), End: rfc(end), ScanBytes: scan, Items: make([]LokiItem, 0, len(kept))}
 	for _, e := range kept {
@@ -180,17 +199,17 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 	}
 	resume := func(shown int) string {
 		next := pos
-		// The page continues after the last line shown, or, when every
-		// kept line was shown, after the last line examined (lines the
-		// re-check dropped are not read again).
+		// The page continues after the last line shown; a page that is
+		// not full (the round limit stopped it) continues after the last
+		// line read, so the lines the re-check dropped are not read again.
 		switch {
-		case shown > 0 && (shown < len(kept) || truncated):
+		case shown > 0 && (shown < len(kept) || len(kept) == limit):
 			next = after(keptAt[shown-1])
-		case shown > 0 || len(kept) == 0 && len(examined) > 0:
+		case len(examined) > 0 && shown == len(kept):
 			next = after(len(examined) - 1)
 		}
 		b, _ := json.Marshal(next)
-		return string(b)
+		return sealPos(b)
 	}
 	return &tool.Result{Data: out, Render: renderLoki, Resume: resume, More: more}, nil
 }
@@ -199,15 +218,29 @@ func (s *Server) query(ctx context.Context, c *tool.Call, in QueryInput) (*tool.
 // request's limit by one).
 const maxSeen = 1000
 
+// filterBatch is the lines one request asks for when filters run here, and
+// maxRounds the requests one page may make: a cursor is offered for an
+// unfull page only after maxRounds*filterBatch lines were read and
+// dropped, so which lines Loki matched unmasked shows in no page and no
+// cursor below that (only in the time a call takes).
+const (
+	filterBatch = 1000
+	maxRounds   = 10
+)
+
 // resumeRange reads a log query's cursor position and re-checks it: the
 // binder signs cursors, so a forged one never arrives, but a position is
 // still held to this server's range cap and, for a start/end window, to
 // that window (defence in depth: no position can widen what the call's
 // arguments and --max-range allow).
-func (s *Server) resumeRange(raw string, w Window, start, end time.Time) (lokiPos, error) {
+func (s *Server) resumeRange(sealed string, w Window, start, end time.Time) (lokiPos, error) {
 	var pos lokiPos
+	raw, err := openPos(sealed)
+	if err != nil {
+		return pos, tool.Argf("%v", err)
+	}
 	// Start >= 0 keeps End-Start from wrapping past the cap check.
-	if json.Unmarshal([]byte(raw), &pos) != nil || pos.Start < 0 || pos.Start >= pos.End || len(pos.Seen) > maxSeen {
+	if json.Unmarshal(raw, &pos) != nil || pos.Start < 0 || pos.Start >= pos.End || len(pos.Seen) > maxSeen {
 		return pos, tool.Argf("invalid cursor: pass it back exactly as given")
 	}
 	if s.MaxRange > 0 && time.Duration(pos.End-pos.Start) > s.MaxRange {
@@ -365,21 +398,37 @@ func (s *Server) metricQuery(ctx context.Context, in QueryInput, q *logql.Query,
 	return &tool.Result{Data: out, Render: renderLoki}, nil
 }
 
+// entry is a line Loki returned with its masked text and its id.
+type entry struct {
+	loki.Entry
+	line string // masked
+	id   string
+}
+
+// masked masks each whole entry (a multi-line value is seen whole) before
+// anything looks at it, and gives it an id that tells apart the lines of
+// one timestamp from their masked text only: a hash of an unmasked line
+// would let whoever reads it test guesses of the value masked in it.
+func (s *Server) masked(c *tool.Call, es []loki.Entry) []entry {
+	out := make([]entry, len(es))
+	for i, e := range es {
+		line := c.Mask(e.Line)
+		h := sha256.Sum256([]byte(c.Mask(labelString(e.Labels)) + "\x00" + line))
+		out[i] = entry{Entry: e, line: line, id: hex.EncodeToString(h[:8])}
+	}
+	return out
+}
+
 // sortEntries orders entries newest first (oldest first when forward),
 // with a stable order among lines of one timestamp.
-func sortEntries(es []loki.Entry, forward bool) {
+func sortEntries(es []entry, forward bool) {
 	sort.SliceStable(es, func(i, j int) bool {
 		a, b := es[i].Time, es[j].Time
 		if !a.Equal(b) {
 			return a.After(b) != forward
 		}
-		return entryID(es[i]) < entryID(es[j])
+		return es[i].id < es[j].id
 	})
-}
-
-func entryID(e loki.Entry) string {
-	h := sha256.Sum256([]byte(labelString(e.Labels) + "\x00" + e.Line))
-	return hex.EncodeToString(h[:6])
 }
 
 func labelString(m map[string]string) string {

@@ -269,17 +269,25 @@ func TestNamespaceScopeOnLoki(t *testing.T) {
 }
 
 // TestResumeCannotWidenRange: a position, even forged past the binder's
-// signature, is held to --max-range and to the call's start/end.
+// signature, is held to --max-range and to the call's start/end; one not
+// sealed by this server is refused.
 func TestResumeCannotWidenRange(t *testing.T) {
 	f := &fakeLoki{}
 	s := newServer(t, f)
+	// Forged as if the binder's seal and this server's encryption had
+	// both been defeated: the range checks still hold.
 	forge := func(start, end time.Time) string {
 		b, _ := json.Marshal(lokiPos{Start: start.UnixNano(), End: end.UnixNano()})
-		return string(b)
+		return sealPos(b)
 	}
 	c := call("logs_query", nil)
-	c.Resume = forge(now.Add(-30*24*time.Hour), now)
+	plain, _ := json.Marshal(lokiPos{Start: now.Add(-time.Hour).UnixNano(), End: now.UnixNano()})
+	c.Resume = string(plain)
 	_, err := s.query(t.Context(), c, QueryInput{Query: `{app="a"}`})
+	require.ErrorIs(t, err, tool.ErrArgs)
+	assert.Contains(t, err.Error(), "invalid cursor")
+	c.Resume = forge(now.Add(-30*24*time.Hour), now)
+	_, err = s.query(t.Context(), c, QueryInput{Query: `{app="a"}`})
 	require.ErrorIs(t, err, tool.ErrArgs)
 	assert.Contains(t, err.Error(), "over this server's cap of 6h")
 
@@ -308,40 +316,51 @@ func TestLabelValuesMaskedByName(t *testing.T) {
 	assert.NotContains(t, strings.Join(items, " "), dbPass)
 }
 
-// TestDroppedLinesStillAdvance: when the re-check drops lines, a few more
-// requests fill the page, and the next page starts after every line read,
-// not at the same place.
-func TestDroppedLinesStillAdvance(t *testing.T) {
-	var ls []string
-	for i := 0; i < 30; i++ {
-		l := fmt.Sprintf("aws_access_key_id=%s n=%d", akia, i)
-		if i == 2 || i == 20 {
-			l = fmt.Sprintf("clean line n=%d AKIAPLANTED7 (not a key)", i)
+// TestDroppedLinesLeaveNoTrace: lines Loki matched unmasked and the
+// re-check dropped (a probe of a masked value) change nothing the caller
+// sees: with 0 or 28 such lines, every page, and whether a cursor is
+// offered, are the same.
+func TestDroppedLinesLeaveNoTrace(t *testing.T) {
+	build := func(keys int) *fakeLoki {
+		var ls []string
+		for i := 0; i < 30; i++ {
+			switch {
+			case i == 2 || i == 20:
+				ls = append(ls, fmt.Sprintf("clean line n=%d AKIAPLANTED7 (not a key)", i))
+			case keys > 0:
+				keys--
+				ls = append(ls, fmt.Sprintf("aws_access_key_id=%s n=%d", akia, i))
+			}
 		}
-		ls = append(ls, l)
+		return &fakeLoki{streams: []map[string]any{stream(map[string]string{"app": "gw"}, ls...)}}
 	}
-	f := &fakeLoki{streams: []map[string]any{stream(map[string]string{"app": "gw"}, ls...)}}
-	s := newServer(t, f)
-	in := QueryInput{Query: `{app="gw"} |= "AKIAPLANTED7"`, Limit: 3}
-	r, err := s.query(t.Context(), call("logs_query", nil), in)
-	require.NoError(t, err)
-	assert.Len(t, f.queries("query_range"), 5, "five requests, three lines each")
-	assert.Equal(t, []string{"clean line n=2 AKIAPLANTED7 (not a key)"}, lines(t, r), "lines 0..14 read, one kept")
-	require.True(t, r.More)
-	c := call("logs_query", nil)
-	c.Resume = r.Resume(1)
-	var next lokiPos
-	require.NoError(t, json.Unmarshal([]byte(c.Resume), &next))
-	assert.Equal(t, now.Add(-15*time.Minute).UnixNano()+1, next.End, "past the fifteenth line read")
-	r, err = s.query(t.Context(), c, in)
-	require.NoError(t, err)
-	assert.Equal(t, []string{"clean line n=20 AKIAPLANTED7 (not a key)"}, lines(t, r))
-	require.True(t, r.More, "the last request came back full")
-	c.Resume = r.Resume(1)
-	r, err = s.query(t.Context(), c, in)
-	require.NoError(t, err)
-	assert.Empty(t, lines(t, r))
-	assert.False(t, r.More, "the range is read")
+	walk := func(f *fakeLoki, limit int) []string {
+		s := newServer(t, f)
+		in := QueryInput{Query: `{app="gw"} |= "AKIAPLANTED7"`, Limit: limit}
+		c := call("logs_query", nil)
+		var pages []string
+		for i := 0; i < 10; i++ {
+			r, err := s.query(t.Context(), c, in)
+			require.NoError(t, err)
+			pages = append(pages, fmt.Sprintf("%q more=%v", lines(t, r), r.More))
+			if !r.More {
+				break
+			}
+			c = call("logs_query", nil)
+			c.Resume = r.Resume(len(lines(t, r)))
+		}
+		return pages
+	}
+	for _, limit := range []int{1, 2, 3} {
+		clean, probed := walk(build(0), limit), walk(build(28), limit)
+		assert.Equal(t, clean, probed, "limit %d", limit)
+		assert.NotEmpty(t, clean)
+	}
+	assert.Equal(t, []string{
+		`["clean line n=2 AKIAPLANTED7 (not a key)"] more=true`,
+		`["clean line n=20 AKIAPLANTED7 (not a key)"] more=true`,
+		`[] more=false`,
+	}, walk(build(28), 1), "a full page offers a cursor, whatever follows")
 }
 
 // TestLabelNamesCheckedBeforeRequests: a label name that reaches Loki's
