@@ -16,7 +16,10 @@ import (
 // edits or deletes, and no git push.
 func TestNoWriteCalls(t *testing.T) {
 	bad := regexp.MustCompile(`\.(Create|Edit|Delete|Update|Merge|Transfer|Migrate|Submit|Dismiss)[A-Z]\w*\(|\.Push(Context)?\(|http\.Method(Post|Put|Patch|Delete)|receive-pack`)
-	allowed := regexp.MustCompile(`MergeBase|SetContext|SetToken|SetHTTPClient|SetGiteaVersion`)
+	// Allowed: names that only look like writes, comments, and the git
+	// transport's own guard lines (which refuse receive-pack and declare
+	// upload-pack's POST a read).
+	allowed := regexp.MustCompile(`MergeBase|SetContext|SetToken|SetHTTPClient|SetGiteaVersion|^\s*//|, "receive-pack"\) \{$|git receive-pack is a push"|^\s*if r\.Method == http\.MethodPost && strings\.HasSuffix\(r\.URL\.Path, "/git-upload-pack"\) \{$`)
 	hits, files, err := readonly.Scan("../..", bad, allowed)
 	require.NoError(t, err)
 	assert.Empty(t, hits, "write calls")
@@ -81,4 +84,37 @@ func TestRedirectStaysAtGitea(t *testing.T) {
 	_, err = f.Resolve(t.Context(), "", "ops", "elsewhere")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "not followed")
+}
+
+// TestGitTransportOnlyFetches: the mirrors' git traffic passes the same
+// read-only rules, with a fetch's POST to git-upload-pack the only write
+// method let through; a push (receive-pack) never leaves, not even its
+// GET advertisement.
+func TestGitTransportOnlyFetches(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Method+" "+r.URL.RequestURI())
+	}))
+	defer srv.Close()
+	tr := gitTransport{next: http.DefaultTransport}
+	do := func(method, path string) error {
+		req, _ := http.NewRequest(method, srv.URL+path, nil)
+		res, err := tr.RoundTrip(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		return err
+	}
+	assert.NoError(t, do(http.MethodGet, "/ops/infra.git/info/refs?service=git-upload-pack"))
+	assert.NoError(t, do(http.MethodPost, "/ops/infra.git/git-upload-pack"))
+	for _, bad := range [][2]string{
+		{http.MethodPost, "/ops/infra.git/git-receive-pack"},
+		{http.MethodGet, "/ops/infra.git/info/refs?service=git-receive-pack"},
+		{http.MethodPost, "/api/v1/repos/ops/infra/git-upload-pack/../../../admin"},
+		{http.MethodPost, "/ops/infra.git/other"},
+		{http.MethodPut, "/ops/infra.git/git-upload-pack"},
+	} {
+		assert.ErrorIs(t, do(bad[0], bad[1]), readonly.ErrRefused, "%v", bad)
+	}
+	assert.Equal(t, []string{"GET /ops/infra.git/info/refs?service=git-upload-pack", "POST /ops/infra.git/git-upload-pack"}, got)
 }

@@ -88,6 +88,7 @@ type MirrorOptions struct {
 // previous run left in opts.Dir count toward the budget (and are evicted
 // first, by their modification time).
 func NewMirrors(base string, opts MirrorOptions) (*Mirrors, error) {
+	installGitTransport()
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("mirror dir %s: %w", opts.Dir, err)
 	}
