@@ -10,9 +10,11 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v4"
 
 	"github.com/opsmcp/opsmcp/shared/mask"
@@ -85,9 +87,11 @@ func yamlKeys(content string) string {
 }
 
 // FuzzComposeLoad: compose content through swarm_compose's loader, with
-// @OUTSIDE@ standing for a file outside the compose root: no panic,
-// nothing of the outside file in the project or the error, and no value
-// planted in the content quoted by an error.
+// @OUTSIDE@ standing for a file outside the compose root and @FIFO@ for a
+// FIFO outside it: no panic, the FIFO never opened (no read outside the
+// root, proven by the file system), nothing of the outside file in the
+// project or the error, and no value planted in the content quoted by an
+// error.
 func FuzzComposeLoad(f *testing.F) {
 	seeds := []string{
 		"services:\n  web:\n    image: local/busybox:latest\n    deploy: {replicas: 2}\n    ports: [\"8080:80\"]\n",
@@ -101,6 +105,9 @@ func FuzzComposeLoad(f *testing.F) {
 		"services:\n  web:\n    image: x\n    extends: {file: 1, service: db}\n",
 		"configs:\n  c: {file: ./app.conf}\nservices:\n  web: {image: x, configs: [c]}\n",
 		"a: &a [*a]\n",
+		"include: [@FIFO@]\nservices: {}\n",
+		"services:\n  web: {image: x, extends: {file: @FIFO@, service: db}}\n",
+		"services:\n  web: {image: x, env_file: @FIFO@}\n",
 	}
 	for _, s := range seeds {
 		f.Add(s)
@@ -114,11 +121,21 @@ func FuzzComposeLoad(f *testing.F) {
 	if err := os.WriteFile(outside, []byte("services:\n  db:\n    image: "+outsideMark+"\n    environment: {X: "+outsideMark+"}\nX="+outsideMark+"\n"), 0o600); err != nil {
 		f.Fatal(err)
 	}
+	fifo := filepath.Join(base, "outside.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, content string) {
-		content = strings.ReplaceAll(content, "@OUTSIDE@", outside)
+		content = strings.NewReplacer("@OUTSIDE@", outside, "@FIFO@", fifo).Replace(content)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		p, err := loadCompose(ctx, &tool.Call{}, content, "compose.yaml", root, "shop")
+		var (
+			p   *types.Project
+			err error
+		)
+		if opened(t, fifo, func() { p, err = loadCompose(ctx, &tool.Call{}, content, "compose.yaml", root, "shop") }) {
+			t.Fatalf("the FIFO outside the root was opened")
+		}
 		if err != nil {
 			msg := err.Error()
 			if strings.Contains(msg, outsideMark) {

@@ -8,8 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -393,6 +397,50 @@ func TestComposeLoaderConfined(t *testing.T) {
 			assert.NotContains(t, err.Error(), "Outside-planted")
 		}
 	}
+}
+
+// opened reports whether load opened path, a FIFO: opening a FIFO to read
+// blocks until a writer comes, so a reader still waiting after load had
+// its time is proof of an attempt to read it (and is let go).
+func opened(t *testing.T, path string, load func()) bool {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); load() }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+	w, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err == nil {
+		w.Close() // lets the reader go
+	}
+	<-done
+	return err == nil // else ENXIO: nobody had it open to read
+}
+
+// TestComposeOpensNothingOutside: proof by the file system, not by what
+// came back: a FIFO outside the root named by include, extends or
+// env_file is never opened, neither by swarm_compose nor by compose-go
+// behind it; compose-go as configured by default does open it (the
+// probe works).
+func TestComposeOpensNothingOutside(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "outside.fifo")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	contents := []string{
+		"include:\n  - " + fifo + "\nservices:\n  web: {image: x}\n",
+		"services:\n  web:\n    image: x\n    extends:\n      file: " + fifo + "\n      service: db\n",
+		"services:\n  web:\n    image: x\n    env_file: " + fifo + "\n",
+		"services:\n  web:\n    image: x\n    label_file: " + fifo + "\n",
+	}
+	for _, content := range contents {
+		assert.False(t, opened(t, fifo, func() { loadConfined(context.Background(), content, "compose.yaml", "", "shop") }), content)
+		assert.False(t, opened(t, fifo, func() { loadCompose(context.Background(), &tool.Call{}, content, "compose.yaml", t.TempDir(), "shop") }), content)
+	}
+	assert.True(t, opened(t, fifo, func() {
+		loader.LoadWithContext(context.Background(), types.ConfigDetails{WorkingDir: t.TempDir(),
+			ConfigFiles: []types.ConfigFile{{Filename: "compose.yaml", Content: []byte(contents[0])}}},
+			func(o *loader.Options) { o.SetProjectName("shop", true) })
+	}), "compose-go's defaults read an include")
 }
 
 // TestComposeErrorsQuoteNothing: a parser error about a file names the
