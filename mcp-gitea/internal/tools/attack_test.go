@@ -45,6 +45,10 @@ func newFakeGitea(t *testing.T) *fakeGitea {
 		switch {
 		case g.git != nil && strings.Contains(p, ".git/"):
 			g.git.ServeHTTP(w, r)
+		case p == "/api/v1/repos/ops/moved":
+			http.Redirect(w, r, "/api/v1/repos/secret/vault", http.StatusMovedPermanently)
+		case p == "/api/v1/repos/secret/vault":
+			json.NewEncoder(w).Encode(map[string]any{"id": 9, "full_name": "secret/vault", "name": "vault", "owner": map[string]any{"login": "secret"}, "default_branch": "main"})
 		case p == "/api/v1/repos/search":
 			json.NewEncoder(w).Encode(map[string]any{"ok": true, "data": []map[string]any{{"id": 7, "full_name": "ops/infra", "name": "infra", "owner": map[string]any{"login": "ops"}, "default_branch": "main"}}})
 		case p == "/api/v1/repos/ops/infra" || p == "/api/v1/repos/OPS/Infra":
@@ -221,6 +225,37 @@ func TestMirrorToolsMaskWholeFiles(t *testing.T) {
 	assert.NotContains(t, text, "LongKeyBodyLine")
 	assert.NotContains(t, text, "ChangedLine")
 	assert.Contains(t, text, "[MASKED:private-key:")
+}
+
+// TestRenamedOutOfScope: a name inside the allowlist and the caller's
+// scope that Gitea resolves (by a rename or transfer redirect) to a
+// repository outside them is refused by the name Gitea gives it; nothing
+// of that repository is read.
+func TestRenamedOutOfScope(t *testing.T) {
+	g := newFakeGitea(t)
+	f, err := forge.New(t.Context(), forge.Options{URL: g.srv.URL, MirrorDir: t.TempDir(), Repos: []string{"ops/*"}})
+	require.NoError(t, err)
+	s := &Server{Forge: f}
+	_, err = run(t, s, "gitea_file", map[string]any{"repo": "ops/moved", "path": "README.md"}, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "repo secret/vault is not in this server's repository allowlist")
+	for _, r := range g.requests() {
+		assert.NotContains(t, r, "/raw/", "nothing read")
+	}
+}
+
+// TestCallerTokenShape: a header that cannot be a token is refused before
+// it is put into a request.
+func TestCallerTokenShape(t *testing.T) {
+	g := newFakeGitea(t)
+	s := testServer(t, g)
+	s.CallerTokens = true
+	for _, bad := range []string{"a b", "tok\x00en", "tok\u00e9n", strings.Repeat("a", 4097)} {
+		_, err := run(t, s, "gitea_file", map[string]any{"repo": "ops/infra", "path": "README.md"}, http.Header{"X-Gitea-Token": {bad}})
+		require.Error(t, err)
+		assert.True(t, errors.Is(err, tool.ErrArgs), "%q: %v", bad, err)
+	}
+	assert.Empty(t, g.requests())
 }
 
 // TestFileTooLarge: a file over the cap is refused after reading just

@@ -103,6 +103,9 @@ func (s *Server) callerToken(c *tool.Call) (string, error) {
 	if tok == "" && s.RequireCallerToken {
 		return "", tool.Deniedf("this server reads Gitea only with each caller's own token: send yours in the %s header (a Gitea access token with read:repository and read:issue)", TokenHeader)
 	}
+	if len(tok) > 4096 || strings.IndexFunc(tok, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return "", tool.Argf("the %s header is not a Gitea access token (printable ASCII, no spaces)", TokenHeader)
+	}
 	return tok, nil
 }
 
