@@ -3,6 +3,8 @@ package tool
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -102,4 +104,27 @@ func TestSecretInAMapKeyIsMasked(t *testing.T) {
 	// The audit of arguments masks keys too.
 	_, _ = callTool(t, cs, "test_keys", map[string]any{"password=" + splitSecret: 1}, nil)
 	assert.NotContains(t, log.String(), splitSecret)
+}
+
+// TestAuditArgsHashIsKeyed: the audit line's args_sha256 is keyed. A plain
+// SHA-256 of the arguments let anyone with the audit log confirm a guess
+// of a masked value (a password pasted into a grep pattern): hash the
+// guessed arguments and compare.
+func TestAuditArgsHashIsKeyed(t *testing.T) {
+	sums := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		var log bytes.Buffer
+		b := binder(&log, policy.OpenPolicy(), pager)
+		cs := connect(t, b, auth.Principal{User: "a"})
+		_, _ = callTool(t, cs, "test_lines", map[string]any{"n": 1}, nil)
+		var rec struct {
+			Sum string `json:"args_sha256"`
+		}
+		require.NoError(t, json.Unmarshal(log.Bytes(), &rec))
+		require.Len(t, rec.Sum, 64)
+		plain := sha256.Sum256([]byte(`{"n":1}`))
+		assert.NotEqual(t, hex.EncodeToString(plain[:]), rec.Sum)
+		sums[rec.Sum] = true
+	}
+	assert.Len(t, sums, 2, "two servers with their own keys give two sums for the same arguments")
 }

@@ -2,6 +2,7 @@ package tool
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -247,7 +248,12 @@ func (b *Binder) record(pt *prepared, p auth.Principal, session, reqID string, r
 		}
 	}()
 	maskedArgs, _ := b.Masker.JSON(raw)
-	sum := sha256.Sum256(raw)
+	// Keyed: a plain hash of the arguments would let anyone holding the
+	// audit log confirm a guess of a value the args field masks.
+	mac := hmac.New(sha256.New, b.CursorKey)
+	mac.Write([]byte("audit args\x00"))
+	mac.Write(raw)
+	sum := mac.Sum(nil)
 	rec := audit.Record{
 		TS: start.UTC(), Server: b.Server, Tool: pt.tool.Name, User: p.User, Via: p.Via, RequestID: reqID, Session: session,
 		Args: maskedArgs, ArgsSHA256: hex.EncodeToString(sum[:]),
