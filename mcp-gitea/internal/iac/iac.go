@@ -95,6 +95,7 @@ func limited(p string, f func() []Item) []Item {
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
+				// The panic's value may quote the file: not in the message.
 				done <- []Item{finding(p, 0, "not-analysed", "this file could not be analysed (the parser failed on it)")}
 			}
 		}()

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -95,4 +96,20 @@ func TestInventory(t *testing.T) {
 	for k := range got {
 		assert.False(t, strings.Contains(k, "include"), "chart templates are not parsed as manifests: %s", k)
 	}
+}
+
+// TestLimited: a parser that panics or crawls costs its file, not the
+// call: one not-analysed finding, within the time limit.
+func TestLimited(t *testing.T) {
+	got := limited("a.yaml", func() []Item { panic("boom: password=Lim-planted-1") })
+	assert.Equal(t, "not-analysed", got[0].Rule)
+	assert.Contains(t, got[0].Message, "the parser failed on it")
+	assert.NotContains(t, got[0].Message, "Lim-planted", "a panic's value is not echoed")
+	old := FileTimeout
+	FileTimeout = 50 * time.Millisecond
+	defer func() { FileTimeout = old }()
+	start := time.Now()
+	got = limited("b.tf", func() []Item { time.Sleep(2 * time.Second); return nil })
+	assert.Less(t, time.Since(start), time.Second)
+	assert.Equal(t, []Item{{Kind: "finding", Path: "b.tf", Rule: "not-analysed", Message: "this file was not analysed: it took longer than 50ms"}}, got)
 }
