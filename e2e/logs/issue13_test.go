@@ -406,3 +406,37 @@ func TestIssue13LokiPagingWithLocalFilters(t *testing.T) {
 		}
 	}
 }
+
+// TestIssue13LokiProbeLeavesNoTrace: a stream logs one secret token on
+// every line. A probe guessing the token's prefix makes Loki match (and
+// the re-check drop) many lines when right and none when wrong; the
+// caller sees the same either way: no line, and no cursor.
+func TestIssue13LokiProbeLeavesNoTrace(t *testing.T) {
+	s, _ := session(t)
+	probe := harness.Stream{Labels: map[string]string{"namespace": "sec", "app": "probe", "env": "stage"}}
+	for i := 0; i < 40; i++ {
+		probe.Lines = append(probe.Lines, harness.Line{Time: base.Add(8*time.Minute + time.Duration(i)*time.Second), Text: fmt.Sprintf("call %d upstream api_token=%s ok", i, awsSecret)})
+	}
+	require.NoError(t, loki.Push(context.Background(), []harness.Stream{probe}))
+	shape := func(guess string, limit int) string {
+		var r result
+		for i := 0; i < 30; i++ { // the ingester needs a moment
+			r = mustCall(t, s, "logs_query", window(map[string]any{"query": `{namespace="sec", app="probe"} |= "api_token=` + guess + `"`, "limit": limit}))
+			noPlanted(t, r)
+			if guess != awsSecret[:4] || len(items(r)) > 0 || r.Data["cursor"] != nil || i == 29 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		_, cursor := r.Data["cursor"]
+		return fmt.Sprintf("items=%d cursor=%v", len(items(r)), cursor)
+	}
+	all := mustCall(t, s, "logs_query", window(map[string]any{"query": `{namespace="sec", app="probe"}`, "limit": 100}))
+	require.Len(t, items(all), 40, "the probe stream is there")
+	for _, limit := range []int{1, 5, 100} {
+		right := shape(awsSecret[:4], limit)
+		assert.Equal(t, "items=0 cursor=false", right, "limit %d", limit)
+		assert.Equal(t, right, shape("zzzz", limit), "limit %d: a right guess looks like a wrong one", limit)
+		assert.Equal(t, right, shape(awsSecret, limit), "limit %d", limit)
+	}
+}
