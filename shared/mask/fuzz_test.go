@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -54,7 +55,7 @@ func FuzzPlanted(f *testing.F) {
 		line := fmt.Sprintf(plantForms[int(form)%len(plantForms)], secret)
 		text := prefix + "\n" + line + "\n" + suffix
 		m := New(testKey)
-		out, _ := m.Text(text)
+		out := timed(t, text, func() string { o, _ := m.Text(text); return o })
 		if strings.Contains(out, secret) {
 			t.Fatalf("planted secret %q survived in form %d:\n%q\n->\n%q", secret, int(form)%len(plantForms), text, out)
 		}
@@ -62,6 +63,22 @@ func FuzzPlanted(f *testing.F) {
 			t.Fatalf("masking made invalid UTF-8 of valid text: %q", out)
 		}
 	})
+}
+
+// timed runs mask on s and fails when it takes longer than a linear
+// masker could on any input a fuzzer makes (they are kilobytes; masking
+// one takes microseconds): a hang or a blow-up is a denial of service.
+func timed(t *testing.T, s string, mask func() string) string {
+	t.Helper()
+	done := make(chan string, 1)
+	go func() { done <- mask() }()
+	select {
+	case out := <-done:
+		return out
+	case <-time.After(10 * time.Second):
+		t.Fatalf("masking %d bytes took over 10 s: %q", len(s), s)
+		return ""
+	}
 }
 
 // plantedSecret derives a secret from fuzz bytes: 12 to 40 characters of
@@ -92,7 +109,7 @@ func FuzzText(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		m := New(testKey)
-		out, _ := m.Text(s)
+		out := timed(t, s, func() string { o, _ := m.Text(s); return o })
 		if utf8.ValidString(s) && !utf8.ValidString(out) {
 			t.Fatalf("invalid UTF-8 out of valid input: %q -> %q", s, out)
 		}
