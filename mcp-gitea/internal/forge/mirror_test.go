@@ -175,3 +175,35 @@ func TestMirrorBudgetEvictsLRU(t *testing.T) {
 	assert.Equal(t, 2, st.Evicted)
 	assert.Equal(t, []string{tiny.DirName(idc)}, mirrorDirs(t, dir))
 }
+
+// TestMirrorsConcurrent: calls opening the same and other mirrors at once,
+// under a budget that keeps evicting, each get a working repository.
+func TestMirrorsConcurrent(t *testing.T) {
+	root := t.TempDir()
+	for _, n := range []string{"a", "b", "c"} {
+		bareRepo(t, root, "ops/"+n, map[string]string{"README.md": n + "\n"})
+	}
+	srv := gitServer(t, root)
+	m, err := NewMirrors(srv.URL, MirrorOptions{Dir: t.TempDir(), MaxBytes: 1, TTL: time.Millisecond})
+	require.NoError(t, err)
+	errs := make(chan error, 24)
+	for i := 0; i < 24; i++ {
+		go func(i int) {
+			n := []string{"a", "b", "c"}[i%3]
+			r, release, _, err := m.Open(t.Context(), Identity{FullName: "ops/" + n, ID: int64(i%3 + 1)}, "")
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer release()
+			c, err := Commit(r, "main")
+			if err == nil {
+				_, err = c.File("README.md")
+			}
+			errs <- err
+		}(i)
+	}
+	for i := 0; i < 24; i++ {
+		assert.NoError(t, <-errs)
+	}
+}
