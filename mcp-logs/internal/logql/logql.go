@@ -155,6 +155,10 @@ func Check(q string) (*Query, error) {
 			return nil, &Error{Col: t.pos + 1, Msg: fmt.Sprintf("%s must follow a stream selector or another stage", t.text)}
 		case t.kind == 'i' && refusedFuncs[t.text] != "" && i+1 < len(toks) && toks[i+1].text == "(":
 			return nil, &Error{Col: t.pos + 1, Msg: refusedFuncs[t.text]}
+		case t.kind == 'i' && t.text == "offset" && i+1 < len(toks) && toks[i+1].kind == 'n':
+			// The index guard sizes the call's window; an offset would
+			// read another one.
+			return nil, &Error{Col: t.pos + 1, Msg: "offset is refused: it reads outside the time window the query was sized for; move the window with start and end instead"}
 		case t.kind == 'o' && t.text == "[":
 			if i+2 >= len(toks) || toks[i+2].text != "]" && toks[i+2].text != ":" {
 				return nil, &Error{Col: t.pos + 1, Msg: "a range must look like [5m]"}

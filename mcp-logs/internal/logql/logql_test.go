@@ -59,6 +59,7 @@ func TestCheckRefuses(t *testing.T) {
 		{`sum(rate([5m]))`, "no stream selector"},
 		{`{app="a\q"}`, "bad escape"},
 		{"#00000", "comments (#) are not accepted"}, // found by FuzzCheck: it panicked
+		{`count_over_time({app="a"}[1h] offset 30d)`, "offset is refused"},
 		{"{app=\"a\"} # | line_format \"{{.password}}\"\n", "comments (#) are not accepted"},
 		// Found by FuzzParseDuration: 297y wrapped to a negative duration,
 		// which passed the range cap.
