@@ -27,7 +27,8 @@
 //     masker recognizes it by) or select on unmasked values in a way the
 //     result cannot be re-checked for;
 //   - a metric query may not hold any line or label filter: Loki counts on
-//     unmasked lines, and a count cannot be re-checked.
+//     unmasked lines, and a count cannot be re-checked;
+//   - offset is refused: it reads outside the window the index guard sized.
 package logql
 
 import (
