@@ -54,7 +54,9 @@ const (
 // Besides = and :, Go's := and Ruby's and PHP's => separate a key from its
 // value; a YAML tag (!!binary, !vault) and a one-value list ("key":
 // ["value"], as JSON and Go render HTTP headers) come before the value.
-var kvKeyRE = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(?::=|=>|=|:)[ \t]*(?:![!A-Za-z0-9_./-]*[ \t]+)?(?:\[[ \t]*)?`)
+// In source code (:= and =>) only a quoted literal is a value: "secret
+// := range", "pw := mk(…)" are code.
+var kvKeyRE = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(:=|=>|=|:)[ \t]*(?:![!A-Za-z0-9_./-]*[ \t]+)?(?:\[[ \t]*)?`)
 
 // kvLine finds every key=value on one line, keys inside values included
 // ("chat: password: x", "a=b=password=x"), in time linear in the line:
@@ -71,6 +73,9 @@ func kvLine(line string, how kvValue) [][]int {
 	for _, k := range keys {
 		e := k[1]
 		if e >= len(line) {
+			continue
+		}
+		if code := k[5]-k[4] == 2; code && line[e] != '"' && line[e] != '\'' && line[e] != '`' {
 			continue
 		}
 		var v0, v1 int
