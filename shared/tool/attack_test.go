@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -127,4 +128,23 @@ func TestAuditArgsHashIsKeyed(t *testing.T) {
 		sums[rec.Sum] = true
 	}
 	assert.Len(t, sums, 2, "two servers with their own keys give two sums for the same arguments")
+}
+
+var panicky = New[struct{}, map[string]any]("test_panic", "Panic", "panic", func(ctx context.Context, c *Call, in struct{}) (*Result, error) {
+	panic("cannot parse line: password=" + splitSecret)
+})
+
+// TestPanicValueIsMaskedInTheServerLog: a panic's value (often the input
+// that tripped it, an upstream line) goes to the server's log masked: that
+// log is shipped and read like any other.
+func TestPanicValueIsMaskedInTheServerLog(t *testing.T) {
+	var logs bytes.Buffer
+	b := binder(&bytes.Buffer{}, policy.OpenPolicy(), panicky)
+	b.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	cs := connect(t, b, auth.Principal{User: "a"})
+	res, raw := callTool(t, cs, "test_panic", map[string]any{}, nil)
+	assert.True(t, res.IsError)
+	assert.NotContains(t, raw, splitSecret)
+	assert.Contains(t, logs.String(), "panicked")
+	assert.NotContains(t, logs.String(), splitSecret)
 }

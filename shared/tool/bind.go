@@ -224,7 +224,7 @@ func (b *Binder) call(ctx context.Context, pt *prepared, p auth.Principal, sessi
 	var out outcome
 	defer func() {
 		if r := recover(); r != nil {
-			b.Logger.Error("tool call panicked", "tool", pt.tool.Name, "panic", r, "stack", string(debug.Stack()))
+			b.Logger.Error("tool call panicked", "tool", pt.tool.Name, "panic", b.panicText(r), "stack", string(debug.Stack()))
 			res = b.fail(&out, audit.Error, fmt.Sprintf("internal error in %s; the server is still running, and the error is logged", pt.tool.Name))
 		}
 		res = b.record(pt, p, session, reqID, raw, start, &out, res)
@@ -241,7 +241,7 @@ func (b *Binder) record(pt *prepared, p auth.Principal, session, reqID string, r
 	final = res
 	defer func() {
 		if r := recover(); r != nil {
-			b.Logger.Error("audit of a call panicked", "tool", pt.tool.Name, "panic", r, "stack", string(debug.Stack()))
+			b.Logger.Error("audit of a call panicked", "tool", pt.tool.Name, "panic", b.panicText(r), "stack", string(debug.Stack()))
 			if b.AuditRequired {
 				final = &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "internal error: the call's audit record could not be written, so its result is withheld"}}}
 			}
@@ -354,6 +354,19 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 	return b.shape(res, from, argsID, bind, maxBytes, out)
 }
 
+// panicText is a panic's value for the server log, masked: it is often
+// the input that tripped the bug (an upstream line, an argument). When
+// masking is what panicked, the value is withheld.
+func (b *Binder) panicText(r any) (text string) {
+	defer func() {
+		if recover() != nil {
+			text = "(withheld: masking the panic value panicked too)"
+		}
+	}()
+	text, _ = b.Masker.Text(fmt.Sprint(r))
+	return text
+}
+
 // rateKey is whose budget a call spends: the user's own, also when a
 // delegate calls for them.
 func rateKey(p auth.Principal) string {
@@ -375,7 +388,7 @@ func callerKey(p auth.Principal) string {
 func (b *Binder) safeHandle(ctx context.Context, t Tool, c *Call) (res *Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			b.Logger.Error("tool handler panicked", "tool", t.Name, "panic", r, "stack", string(debug.Stack()))
+			b.Logger.Error("tool handler panicked", "tool", t.Name, "panic", b.panicText(r), "stack", string(debug.Stack()))
 			res, err = nil, fmt.Errorf("internal error in %s; the server is still running, and the error is logged", t.Name)
 		}
 	}()
