@@ -23,6 +23,7 @@ var linearShapes = []string{
 	"password: aaaaaaaa%d\n", "password: \"ab\\\"", "<password>", "password => '", "ALTER USER x WITH PASSWORD '",
 	"<a b=\"", "<password>x", "key=\"password\" ", "ENV ", "ENV password ", "sshpass -p", "password: !a ",
 	"cGFzc3dvcmQ6IHF4N3NlY3JldFZhbDkg", "password: \"\\", "password=\"%d\\\" ",
+	"\"kind\":\"Secret\",\"data\":{", "kind: Secret\ndata:\n", "---\nkind: Secret\n", "kind: Secret\ndata:\n  a: |\n   x\n",
 }
 
 // TestTextIsLinearOnHostileLines bounds each shape at 64 KiB by a time a
@@ -171,4 +172,41 @@ func TestMoreFormsKeepWhatOperatorsNeed(t *testing.T) {
 		assert.Equal(t, in, out)
 		assert.Zero(t, n, in)
 	}
+}
+
+// TestSecretManifests: a Secret's data is hidden however it arrives: as
+// an item of a SecretList (the API leaves kind out of list items), and as
+// text, the YAML or JSON of a manifest (a file in a repository, kubectl
+// output in a log). A ConfigMap beside it stays readable.
+func TestSecretManifests(t *testing.T) {
+	m := New(testKey)
+	list := map[string]any{"kind": "SecretList", "apiVersion": "v1", "items": []any{
+		map[string]any{"metadata": map[string]any{"name": "x"}, "type": "Opaque", "data": map[string]any{"conf": "c2VjcmV0dmFsdWU="}},
+	}}
+	out, n := m.Value(list)
+	raw, _ := json.Marshal(out)
+	assert.NotContains(t, string(raw), "c2VjcmV0dmFsdWU=")
+	assert.Equal(t, 1, n)
+	assert.Contains(t, string(raw), `"conf"`, "key names stay")
+
+	yaml := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  region: eu-west-1\n---\napiVersion: v1\ndata:\n  conf: c2VjcmV0dmFsdWU=\n  other: \"b3RoZXJzZWNyZXQ=\"\nkind: Secret\nmetadata:\n  name: x\ntype: Opaque\n---\napiVersion: v1\nkind: Secret\nstringData:\n  conf: plainsecretvalue\n  multi: |\n    line1secret\n    line2secret\n"
+	got, _ := m.Text(yaml)
+	for _, s := range []string{"c2VjcmV0dmFsdWU=", "b3RoZXJzZWNyZXQ=", "plainsecretvalue", "line1secret", "line2secret"} {
+		assert.NotContains(t, got, s)
+	}
+	for _, keep := range []string{"region: eu-west-1", "conf:", "other:", "name: x", "type: Opaque"} {
+		assert.Contains(t, got, keep)
+	}
+	for _, js := range []string{
+		`{"apiVersion":"v1","data":{"conf":"c2VjcmV0dmFsdWU=","b":"b3RoZXJzZWNyZXQ="},"kind":"Secret"}`,
+		`{"kind": "Secret", "stringData": {"conf": "plainsecretvalue"}}`,
+	} {
+		got, _ := m.Text(js)
+		for _, s := range []string{"c2VjcmV0dmFsdWU=", "b3RoZXJzZWNyZXQ=", "plainsecretvalue"} {
+			assert.NotContains(t, got, s, js)
+		}
+	}
+	cm := `{"kind":"ConfigMap","data":{"region":"eu-west-1"}}`
+	got, _ = m.Text(cm)
+	assert.Equal(t, cm, got)
 }

@@ -297,6 +297,9 @@ var detectors = []detector{
 	// A Terraform variable whose name is secret, or that is marked
 	// sensitive: its default.
 	{kind: "assignment", hints: []string{"variable"}, named: true, group: 2, find: terraformDefaults},
+	// A Secret manifest as text (YAML or JSON: a file in a repository,
+	// kubectl output in a log): every value of its data and stringData.
+	{kind: "secret-data", hints: []string{"secret"}, group: 1, find: secretManifests},
 	// Command lines: curl -u user:pass, mysql -pX, redis-cli -a X,
 	// sshpass -p X, and --secret-flag X (the = form is an assignment).
 	{kind: "command-password", hints: []string{"-u", "--user"},
@@ -556,6 +559,116 @@ func blockScalars(s string) [][]int {
 		off = end + 1
 		if next > off {
 			off = next
+		}
+	}
+	return out
+}
+
+var (
+	yamlKindSecretRE = regexp.MustCompile(`^[ \t]*kind:[ \t]*["']?Secret["']?[ \t]*\r?$`)
+	yamlDataRE       = regexp.MustCompile(`^([ \t]*)(?:data|stringData):[ \t]*\r?$`)
+	yamlEntryRE      = regexp.MustCompile(`^[ \t]*["']?[^\s:"']+["']?:[ \t]*(.*?)[ \t]*\r?$`)
+	jsonKindSecretRE = regexp.MustCompile(`"kind"[ \t]*:[ \t]*"Secret"`)
+	jsonDataRE       = regexp.MustCompile(`"(?:data|stringData)"[ \t]*:[ \t]*\{`)
+	jsonEntryRE      = regexp.MustCompile(`"[^"\\]*"[ \t\r\n]*:[ \t\r\n]*"((?:[^"\\]|\\.)*)"`)
+)
+
+// secretManifests finds the values of a Secret manifest's data and
+// stringData, in YAML (documents split at ---, a document is a Secret
+// when it says kind: Secret) and in JSON (when the text says "kind":
+// "Secret"). Each value is group 1; key names stay.
+func secretManifests(s string) [][]int {
+	var out [][]int
+	if jsonKindSecretRE.MatchString(s) {
+		scanned := 0
+		for _, d := range jsonDataRE.FindAllStringIndex(s, -1) {
+			if d[0] < scanned {
+				continue // inside the block just read: each byte is read once
+			}
+			end := strings.IndexByte(s[d[1]:], '}')
+			if end < 0 {
+				end = len(s)
+			} else {
+				end += d[1]
+			}
+			scanned = end
+			for _, e := range jsonEntryRE.FindAllStringSubmatchIndex(s[d[1]:end], -1) {
+				if e[3] > e[2] {
+					out = append(out, []int{d[1] + e[0], d[1] + e[1], d[1] + e[2], d[1] + e[3]})
+				}
+			}
+		}
+	}
+	// YAML, one document at a time.
+	for doc := 0; doc < len(s); {
+		next := len(s)
+		for off := doc; off < len(s); {
+			le := lineEnd(s, off)
+			if off > doc && strings.HasPrefix(s[off:le], "---") {
+				next = off
+				break
+			}
+			off = le + 1
+		}
+		out = append(out, yamlSecretData(s, doc, next)...)
+		if next == doc {
+			next = lineEnd(s, doc) + 1
+		}
+		doc = next
+	}
+	return out
+}
+
+// yamlSecretData is secretManifests for the YAML document s[from:to].
+func yamlSecretData(s string, from, to int) [][]int {
+	secret := false
+	for off := from; off < to; {
+		le := lineEnd(s, off)
+		if yamlKindSecretRE.MatchString(s[off:le]) {
+			secret = true
+			break
+		}
+		off = le + 1
+	}
+	if !secret {
+		return nil
+	}
+	var out [][]int
+	for off := from; off < to; {
+		le := lineEnd(s, off)
+		m := yamlDataRE.FindStringSubmatchIndex(s[off:le])
+		off = le + 1
+		if m == nil {
+			continue
+		}
+		indent, entry := m[3]-m[2], -1
+		for off < to {
+			le := lineEnd(s, off)
+			if le > to {
+				le = to
+			}
+			line := s[off:le]
+			if strings.TrimSpace(line) == "" {
+				off = le + 1
+				continue
+			}
+			lead := leading(line)
+			if lead <= indent {
+				break
+			}
+			if entry < 0 {
+				entry = lead
+			}
+			body := strings.TrimRight(line, " \t\r")
+			if lead > entry {
+				// A line of a block scalar's value: all of it.
+				out = append(out, []int{off + lead, off + len(body), off + lead, off + len(body)})
+			} else if e := yamlEntryRE.FindStringSubmatchIndex(line); e != nil && e[3] > e[2] {
+				if v := line[e[2]:e[3]]; !strings.HasPrefix(v, "|") && !strings.HasPrefix(v, ">") {
+					out = append(out, []int{off + e[0], off + e[3], off + e[2], off + e[3]})
+				}
+			}
+			off = le + 1
 		}
 	}
 	return out

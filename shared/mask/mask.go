@@ -227,7 +227,7 @@ var pairNames = []string{"name", "Name", "key", "Key"}
 
 func (m *Masker) walkMap(in map[string]any, n *int) map[string]any {
 	out := make(map[string]any, len(in))
-	isSecret := in["kind"] == "Secret" && (in["apiVersion"] == "v1" || in["apiVersion"] == nil)
+	isSecret := in["kind"] == "Secret" && (in["apiVersion"] == "v1" || in["apiVersion"] == nil) || secretListItem(in)
 	// The value is secret because of its sibling's name.
 	secretEnv := false
 	for _, f := range pairNames {
@@ -258,6 +258,20 @@ func (m *Masker) walkMap(in map[string]any, n *int) map[string]any {
 		}
 	}
 	return out
+}
+
+// secretListItem reports whether m is a Secret as a list returns it: the
+// API leaves kind and apiVersion out of a list's items, but a Secret has
+// metadata, a type and data, where a ConfigMap has no type.
+func secretListItem(m map[string]any) bool {
+	if _, ok := m["kind"]; ok {
+		return false
+	}
+	_, meta := m["metadata"].(map[string]any)
+	_, typed := m["type"].(string)
+	_, data := m["data"].(map[string]any)
+	_, stringData := m["stringData"].(map[string]any)
+	return meta && typed && (data || stringData)
 }
 
 // secretData keeps a Secret's key names and shows only each value's length
