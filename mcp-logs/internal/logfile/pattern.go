@@ -1,9 +1,9 @@
 package logfile
 
 import (
-	"bytes"
 	"regexp"
 	"regexp/syntax"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -18,10 +18,10 @@ type Pattern struct {
 	lits [][]byte
 	// fold: lits are lower case and are looked for in lower-cased text.
 	fold bool
-	// rawLits are lits when none of them can come from a placeholder
-	// (see placeholderSafe): then a record whose unmasked text holds none
-	// of them cannot match once masked, and is not masked at all. nil:
-	// every record is masked and matched.
+	// rawLits are lits, looked for in unmasked records: a match must lie
+	// away from masked values (ClearMatch), so it holds a literal that is
+	// in the unmasked text too, and a record without any is not masked at
+	// all. nil: every record is masked and matched.
 	rawLits [][]byte
 }
 
@@ -43,15 +43,7 @@ func Compile(pattern string) (*Pattern, error) {
 			p.lits, p.fold = literals(set)
 		}
 	}
-	if len(p.lits) > 0 {
-		p.rawLits = p.lits
-		for _, l := range p.lits {
-			if !placeholderSafe(l, p.fold) {
-				p.rawLits = nil
-				break
-			}
-		}
-	}
+	p.rawLits = p.lits
 	return p, nil
 }
 
@@ -179,24 +171,60 @@ func lowerASCII(dst, src []byte) []byte {
 	return dst
 }
 
-// placeholderSafe reports whether literal l can only occur in masked text
-// where it occurs in the unmasked text. A placeholder is
-// "[MASKED:<kind>:<hex>]", its kind lower-case letters, digits and '-'
-// (shared/mask; TestPlaceholderAlphabet checks the real masker). A literal
-// without brackets cannot straddle a placeholder's edge, and one holding
-// a byte no placeholder has cannot lie inside one: so a match of it in
-// masked text is a match in the unmasked text too. With fold, l is lower
-// case and the text is lower-cased, so every letter may be a
-// placeholder's.
-func placeholderSafe(l []byte, fold bool) bool {
-	if bytes.ContainsAny(l, "[]") {
-		return false
+// PlaceholderSpans finds the masked values in masked text: every
+// "[MASKED" to the next "]", or to the end when none follows (one already
+// in the unmasked text counts too: it may stand for anything).
+func PlaceholderSpans(s string) [][2]int {
+	var out [][2]int
+	for off := 0; ; {
+		i := strings.Index(s[off:], placeholderPrefix)
+		if i < 0 {
+			return out
+		}
+		start := off + i
+		end := strings.IndexByte(s[start:], ']')
+		if end < 0 {
+			return append(out, [2]int{start, len(s)})
+		}
+		out = append(out, [2]int{start, start + end + 1})
+		off = start + end + 1
 	}
-	for _, c := range l {
-		switch {
-		case c >= 0x80, c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == ':', c == '-':
-		case c >= 'A' && c <= 'Z' && (fold || bytes.IndexByte([]byte("MASKED"), c) >= 0):
-		default:
+}
+
+// Touches reports whether [start, end) overlaps a span, or, empty, lies
+// inside one.
+func Touches(spans [][2]int, start, end int) bool {
+	for _, s := range spans {
+		if start < s[1] && s[0] < end || start == end && s[0] < start && start < s[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// match applies the pattern to a masked line. A pattern with literals
+// must match away from masked values (ClearMatch), which also makes
+// looking for its literals in unmasked records exact; one without (".",
+// "\d{3}") matches the masked text as it is. Either way the answer
+// depends on the masked text alone.
+func (p *Pattern) match(text string) bool {
+	if p.rawLits != nil {
+		return ClearMatch(p.re, text)
+	}
+	return p.re.MatchString(text)
+}
+
+// ClearMatch reports whether re matches masked text away from every
+// masked value: masked values match nothing, so a match never depends on
+// one (and a match of the unmasked text's literals is the only way in,
+// which makes the literal prefilter on unmasked text exact).
+func ClearMatch(re *regexp.Regexp, text string) bool {
+	spans := PlaceholderSpans(text)
+	if len(spans) == 0 {
+		return re.MatchString(text)
+	}
+	for _, l := range re.FindAllStringIndex(text, -1) {
+		if !Touches(spans, l[0], l[1]) {
 			return true
 		}
 	}

@@ -428,8 +428,8 @@ func (q *Query) lines(f File, r record) []Match {
 }
 
 // candidate reports whether a raw record may hold a match: false only when
-// the pattern's literals (all of which cannot come from a placeholder) are
-// all absent.
+// the pattern's literals are all absent from it (a match away from masked
+// values holds one that is in the unmasked text too).
 func (q *Query) candidate(raw []byte, scratch *[]byte) bool {
 	p := q.Pattern
 	if p == nil || p.rawLits == nil {
@@ -450,7 +450,7 @@ func (q *Query) candidate(raw []byte, scratch *[]byte) bool {
 
 // keep applies the query's filters to one masked line.
 func (q *Query) keep(m *Match) bool {
-	if q.Pattern != nil && !q.Pattern.re.MatchString(m.Text) {
+	if q.Pattern != nil && !q.Pattern.match(m.Text) {
 		return false
 	}
 	if !q.Since.IsZero() && (m.Time.IsZero() || m.Time.Before(q.Since)) {

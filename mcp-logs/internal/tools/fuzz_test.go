@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/opsmcp/opsmcp/mcp-logs/internal/logfile"
 	"github.com/opsmcp/opsmcp/mcp-logs/internal/logql"
 	"github.com/opsmcp/opsmcp/shared/mask"
 )
@@ -85,13 +86,13 @@ func FuzzKeep(f *testing.F) {
 		if !keep(q, compileFilters(q), masked, maskText, map[string]string{"app": "x"}) || isRE {
 			return
 		}
-		spans := placeholderSpans(masked)
+		spans := logfile.PlaceholderSpans(masked)
 		for from := 0; ; {
 			i := strings.Index(masked[from:], v)
 			if i < 0 {
 				t.Fatalf("kept %q for %q without a clear match", masked, v)
 			}
-			if !touches(spans, from+i, from+i+len(v)) {
+			if !logfile.Touches(spans, from+i, from+i+len(v)) {
 				return
 			}
 			from += i + max(len(v), 1)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/opsmcp/opsmcp/mcp-logs/internal/logfile"
 	"github.com/opsmcp/opsmcp/mcp-logs/internal/logql"
 	"github.com/opsmcp/opsmcp/shared/mask"
 	"github.com/opsmcp/opsmcp/shared/tool"
@@ -231,7 +232,7 @@ func forLoki(c *tool.Call, ns *nsScope, query string, q *logql.Query) (string, e
 // filter compared may be masked in any of labelSets. line is the masked
 // line.
 func keep(q *logql.Query, res regexps, line string, maskText func(string) string, labelSets ...map[string]string) bool {
-	spans := placeholderSpans(line)
+	spans := logfile.PlaceholderSpans(line)
 	for _, f := range q.LineFilters {
 		hit := false
 		for _, v := range f.Values {
@@ -280,7 +281,7 @@ func matches(res regexps, isRE bool, v, line string, spans [][2]int, any bool) b
 		}
 	}
 	for _, l := range locs {
-		if any || !touches(spans, l[0], l[1]) {
+		if any || !logfile.Touches(spans, l[0], l[1]) {
 			return true
 		}
 	}
@@ -304,35 +305,4 @@ func compileFilters(q *logql.Query) regexps {
 		}
 	}
 	return res
-}
-
-// touches reports whether [start, end) overlaps a span, or, empty, lies
-// inside one.
-func touches(spans [][2]int, start, end int) bool {
-	for _, s := range spans {
-		if start < s[1] && s[0] < end || start == end && s[0] < start && start < s[1] {
-			return true
-		}
-	}
-	return false
-}
-
-// placeholderSpans finds the masked values in masked text: every
-// "[MASKED" to the next "]", and to the end when none follows (a
-// placeholder in the raw line counts too: it may stand for anything).
-func placeholderSpans(s string) [][2]int {
-	var out [][2]int
-	for off := 0; ; {
-		i := strings.Index(s[off:], mask.Prefix)
-		if i < 0 {
-			return out
-		}
-		start := off + i
-		end := strings.IndexByte(s[start:], ']')
-		if end < 0 {
-			return append(out, [2]int{start, len(s)})
-		}
-		out = append(out, [2]int{start, start + end + 1})
-		off = start + end + 1
-	}
 }
