@@ -50,7 +50,11 @@ type Mirrors struct {
 }
 
 type mirror struct {
-	mu      sync.Mutex // held while cloning or fetching
+	mu sync.Mutex // held while deciding to clone or fetch, and doing it
+	// use is held shared by every call reading the repository and
+	// exclusively by a clone or fetch: refs rewritten under a reader
+	// would make branches vanish for it mid-call.
+	use     sync.RWMutex
 	repo    *git.Repository
 	fetched time.Time
 
@@ -149,11 +153,58 @@ func (m *Mirrors) DirName(id Identity) string {
 	return hex.EncodeToString(h.Sum(nil)[:16]) + ".git"
 }
 
+// Handle is one call's use of a mirror: the mirror is neither evicted
+// nor fetched into while a handle is held. Release it when done.
+type Handle struct {
+	m        *Mirrors
+	mr       *mirror
+	remote   string
+	token    string
+	once     sync.Once
+	released bool
+}
+
+// Release ends the call's use of the mirror.
+func (h *Handle) Release() {
+	h.once.Do(func() {
+		h.released = true
+		h.mr.use.RUnlock()
+		h.m.mu.Lock()
+		h.mr.refs--
+		h.m.mu.Unlock()
+	})
+}
+
+// refreshFloor is how soon after a fetch Refresh fetches again.
+const refreshFloor = 5 * time.Second
+
+// Refresh fetches the mirror again now (a commit or branch newer than the
+// mirror was asked for), unless it was fetched in the last few seconds: a
+// caller asking for refs that do not exist cannot make every call a
+// fetch. The handle's repository sees what was fetched.
+func (h *Handle) Refresh(ctx context.Context) error {
+	if h.released {
+		return errors.New("mirror: refresh after release")
+	}
+	// Step out of the shared use for the fetch's exclusive one, and back.
+	h.mr.use.RUnlock()
+	defer h.mr.use.RLock()
+	h.mr.mu.Lock()
+	defer h.mr.mu.Unlock()
+	if h.mr.repo == nil || time.Since(h.mr.fetched) < refreshFloor {
+		return nil
+	}
+	h.mr.use.Lock()
+	defer h.mr.use.Unlock()
+	if _, err := fetch(ctx, h.mr, h.remote, &githttp.BasicAuth{Username: "opsmcp", Password: h.token}); err != nil {
+		return fmt.Errorf("mirror: %w", err)
+	}
+	return nil
+}
+
 // Open returns the mirror of a repository, cloning or refreshing it first
-// when needed, with token for authentication. The caller calls release
-// when done with the repository, so that the mirror is not evicted while
-// in use.
-func (m *Mirrors) Open(ctx context.Context, id Identity, token string) (*git.Repository, func(), Stats, error) {
+// when needed, with token for authentication, and the call's handle on it.
+func (m *Mirrors) Open(ctx context.Context, id Identity, token string) (*git.Repository, *Handle, Stats, error) {
 	var st Stats
 	// The clone URL is built from Gitea's own name, which is upstream text
 	// too: it must be a name Gitea could have made.
@@ -174,20 +225,16 @@ func (m *Mirrors) Open(ctx context.Context, id Identity, token string) (*git.Rep
 	mr.refs++
 	mr.lastUsed = time.Now()
 	m.mu.Unlock()
-	var once sync.Once
-	release := func() {
-		once.Do(func() {
-			m.mu.Lock()
-			mr.refs--
-			m.mu.Unlock()
-		})
-	}
 
 	repo, changed, err := m.open(ctx, mr, dir, remote, token, &st)
 	if err != nil {
-		release()
+		m.mu.Lock()
+		mr.refs--
+		m.mu.Unlock()
 		return nil, nil, st, fmt.Errorf("mirror %s: %w", id.FullName, err)
 	}
+	mr.use.RLock()
+	h := &Handle{m: m, mr: mr, remote: remote, token: token}
 	now := time.Now()
 	os.Chtimes(dir, now, now) // the LRU order survives a restart
 	if changed {
@@ -197,7 +244,7 @@ func (m *Mirrors) Open(ctx context.Context, id Identity, token string) (*git.Rep
 		st.Evicted = m.evictLocked(key)
 		m.mu.Unlock()
 	}
-	return repo, release, st, nil
+	return repo, h, st, nil
 }
 
 // open clones, opens or fetches one mirror; changed says its size may
@@ -211,6 +258,8 @@ func (m *Mirrors) open(ctx context.Context, mr *mirror, dir, remote, token strin
 			mr.repo = r
 		} else {
 			// Absent, broken, or cloned from another URL: start over.
+			mr.use.Lock()
+			defer mr.use.Unlock()
 			os.RemoveAll(dir)
 			r, err := git.PlainCloneContext(ctx, dir, true, &git.CloneOptions{URL: remote, Auth: auth, Mirror: true})
 			if err != nil {
@@ -224,6 +273,8 @@ func (m *Mirrors) open(ctx context.Context, mr *mirror, dir, remote, token strin
 	if time.Since(mr.fetched) <= m.ttl {
 		return mr.repo, false, nil
 	}
+	mr.use.Lock()
+	defer mr.use.Unlock()
 	changed, err := fetch(ctx, mr, remote, auth)
 	if err != nil {
 		return nil, false, err
@@ -233,7 +284,7 @@ func (m *Mirrors) open(ctx context.Context, mr *mirror, dir, remote, token strin
 }
 
 // fetch brings branches, tags and pull request heads up to date; mr.mu
-// is held.
+// and mr.use (exclusively) are held.
 func fetch(ctx context.Context, mr *mirror, remote string, auth *githttp.BasicAuth) (bool, error) {
 	err := mr.repo.FetchContext(ctx, &git.FetchOptions{
 		RemoteURL: remote,
@@ -245,36 +296,6 @@ func fetch(ctx context.Context, mr *mirror, remote string, auth *githttp.BasicAu
 	}
 	mr.fetched = time.Now()
 	return err == nil, nil
-}
-
-// refreshFloor is how soon after a fetch Refresh fetches again.
-const refreshFloor = 5 * time.Second
-
-// Refresh fetches an open mirror again now (a commit or branch newer than
-// the mirror was asked for), unless it was fetched in the last few
-// seconds: a caller asking for refs that do not exist cannot make every
-// call a fetch.
-func (m *Mirrors) Refresh(ctx context.Context, id Identity, token string) error {
-	owner, name, err := names.FullName(id.FullName)
-	if err != nil {
-		return fmt.Errorf("mirror: %w", err)
-	}
-	m.mu.Lock()
-	mr, ok := m.repos[m.DirName(id)]
-	m.mu.Unlock()
-	if !ok {
-		return errors.New("mirror: not open")
-	}
-	mr.mu.Lock()
-	defer mr.mu.Unlock()
-	if mr.repo == nil || time.Since(mr.fetched) < refreshFloor {
-		return nil
-	}
-	_, err = fetch(ctx, mr, m.base+"/"+owner+"/"+name+".git", &githttp.BasicAuth{Username: "opsmcp", Password: token})
-	if err != nil {
-		return fmt.Errorf("mirror %s: %w", id.FullName, err)
-	}
-	return nil
 }
 
 // originIs reports whether r was cloned from url.

@@ -55,9 +55,9 @@ func bareRepo(t *testing.T, root, full string, files map[string]string) {
 
 func readme(t *testing.T, m *Mirrors, id Identity) string {
 	t.Helper()
-	r, release, _, err := m.Open(t.Context(), id, "")
+	r, h, _, err := m.Open(t.Context(), id, "")
 	require.NoError(t, err)
-	defer release()
+	defer h.Release()
 	c, err := Commit(r, "main")
 	require.NoError(t, err)
 	f, err := c.File("README.md")
@@ -152,26 +152,26 @@ func TestMirrorBudgetEvictsLRU(t *testing.T) {
 	assert.ElementsMatch(t, []string{m.DirName(ida), m.DirName(idc)}, got, "b, the least recently used, went")
 
 	// A mirror in use is never evicted, even past the budget.
-	r, release, _, err := m.Open(t.Context(), ida, "")
+	r, ha, _, err := m.Open(t.Context(), ida, "")
 	require.NoError(t, err)
 	m.mu.Lock()
 	m.maxBytes = 1
 	m.mu.Unlock()
-	_, rel2, st, err := m.Open(t.Context(), idb, "")
+	_, hb, st, err := m.Open(t.Context(), idb, "")
 	require.NoError(t, err)
-	rel2()
+	hb.Release()
 	assert.Equal(t, 1, st.Evicted, "c went; a is in use, b is the one opened")
 	assert.ElementsMatch(t, []string{m.DirName(ida), m.DirName(idb)}, mirrorDirs(t, dir))
-	release()
+	ha.Release()
 	_, err = r.Head()
 	assert.NoError(t, err, "the mirror in use still reads")
 
 	// A restart sees what is on disk and keeps to its budget.
 	tiny, err := NewMirrors(srv.URL, MirrorOptions{Dir: dir, MaxBytes: 1})
 	require.NoError(t, err)
-	_, rel3, st, err := tiny.Open(t.Context(), idc, "")
+	_, hc, st, err := tiny.Open(t.Context(), idc, "")
 	require.NoError(t, err)
-	rel3()
+	hc.Release()
 	assert.Equal(t, 2, st.Evicted)
 	assert.Equal(t, []string{tiny.DirName(idc)}, mirrorDirs(t, dir))
 }
@@ -190,12 +190,12 @@ func TestMirrorsConcurrent(t *testing.T) {
 	for i := 0; i < 24; i++ {
 		go func(i int) {
 			n := []string{"a", "b", "c"}[i%3]
-			r, release, _, err := m.Open(t.Context(), Identity{FullName: "ops/" + n, ID: int64(i%3 + 1)}, "")
+			r, h, _, err := m.Open(t.Context(), Identity{FullName: "ops/" + n, ID: int64(i%3 + 1)}, "")
 			if err != nil {
 				errs <- err
 				return
 			}
-			defer release()
+			defer h.Release()
 			c, err := Commit(r, "main")
 			if err == nil {
 				_, err = c.File("README.md")
@@ -206,4 +206,34 @@ func TestMirrorsConcurrent(t *testing.T) {
 	for i := 0; i < 24; i++ {
 		assert.NoError(t, <-errs)
 	}
+}
+
+// TestHandleRefresh: a commit pushed after the mirror was made is found
+// after Refresh, through the same handle's repository; a second Refresh
+// within the floor fetches nothing.
+func TestHandleRefresh(t *testing.T) {
+	root := t.TempDir()
+	bareRepo(t, root, "ops/a", map[string]string{"README.md": "one\n"})
+	srv := gitServer(t, root)
+	m, err := NewMirrors(srv.URL, MirrorOptions{Dir: t.TempDir(), TTL: time.Hour})
+	require.NoError(t, err)
+	id := Identity{FullName: "ops/a", ID: 1}
+	r, h, _, err := m.Open(t.Context(), id, "")
+	require.NoError(t, err)
+	defer h.Release()
+	bareRepo(t, root, "ops/a", map[string]string{"README.md": "two\n"}) // the repository, made again with a new commit
+	out, err := exec.Command("git", "--git-dir", filepath.Join(root, "ops/a.git"), "rev-parse", "main").Output()
+	require.NoError(t, err)
+	sha := strings.TrimSpace(string(out))
+	_, err = Commit(r, sha)
+	require.Error(t, err, "not fetched yet")
+	require.NoError(t, h.Refresh(t.Context()))
+	_, err = Commit(r, sha)
+	require.Error(t, err, "fetched just now (at clone): within the floor, no fetch")
+	h.mr.mu.Lock()
+	h.mr.fetched = time.Now().Add(-time.Minute)
+	h.mr.mu.Unlock()
+	require.NoError(t, h.Refresh(t.Context()))
+	_, err = Commit(r, sha)
+	assert.NoError(t, err, "the handle's repository sees the fetch")
 }

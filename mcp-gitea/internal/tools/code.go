@@ -60,12 +60,12 @@ func (s *Server) blame(ctx context.Context, c *tool.Call, in BlameInput) (*tool.
 	if err != nil {
 		return nil, err
 	}
-	repo, release, err := s.mirror(ctx, c, r)
+	repo, h, err := s.mirror(ctx, c, r)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	commit, err := s.commit(ctx, c, r, repo, refName(in.Ref))
+	defer h.Release()
+	commit, err := s.commit(ctx, h, repo, refName(in.Ref))
 	if err != nil {
 		return nil, tool.Argf("%v", err)
 	}
@@ -247,11 +247,11 @@ func (s *Server) searchRepo(ctx context.Context, c *tool.Call, r repoRef, in Sea
 			return false, nil // not a branch name git could have: nothing to search
 		}
 	}
-	repo, release, err := s.mirror(ctx, c, r)
+	repo, h, err := s.mirror(ctx, c, r)
 	if err != nil {
 		return false, err
 	}
-	defer release()
+	defer h.Release()
 	commit, err := forge.Commit(repo, ref)
 	if err != nil {
 		if in.Ref != "" {

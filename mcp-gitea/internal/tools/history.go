@@ -85,16 +85,16 @@ func (s *Server) diff(ctx context.Context, c *tool.Call, in DiffInput) (*tool.Re
 	}
 	// Every patch is made from the mirror, from masked file contents
 	// (maskedPatch): Gitea's own patches are text already cut into hunks.
-	repo, release, err := s.mirror(ctx, c, r)
+	repo, h, err := s.mirror(ctx, c, r)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer h.Release()
 	var from, to *object.Commit
 	var what string
 	switch {
 	case in.Commit != "":
-		if to, err = s.commit(ctx, c, r, repo, in.Commit); err != nil {
+		if to, err = s.commit(ctx, h, repo, in.Commit); err != nil {
 			return nil, tool.Argf("commit: %v", err)
 		}
 		if to.NumParents() > 0 {
@@ -105,12 +105,12 @@ func (s *Server) diff(ctx context.Context, c *tool.Call, in DiffInput) (*tool.Re
 		}
 		what = "commit " + in.Commit
 	case in.Pull > 0:
-		if from, to, err = s.pullRange(ctx, c, r, repo, in.Pull); err != nil {
+		if from, to, err = s.pullRange(ctx, c, h, r, repo, in.Pull); err != nil {
 			return nil, err
 		}
 		what = fmt.Sprintf("pull request #%d", in.Pull)
 	default:
-		if from, to, err = s.mergeBase(ctx, c, r, repo, in.Base, in.Head); err != nil {
+		if from, to, err = s.mergeBase(ctx, h, repo, in.Base, in.Head); err != nil {
 			return nil, err
 		}
 		what = in.Base + "..." + in.Head
@@ -145,16 +145,12 @@ func (s *Server) diff(ctx context.Context, c *tool.Call, in DiffInput) (*tool.Re
 
 // commit resolves ref in the mirror, fetching once more when it is not
 // there yet (newer than the mirror's last fetch).
-func (s *Server) commit(ctx context.Context, c *tool.Call, r repoRef, repo *git.Repository, ref string) (*object.Commit, error) {
+func (s *Server) commit(ctx context.Context, h *forge.Handle, repo *git.Repository, ref string) (*object.Commit, error) {
 	cm, err := forge.Commit(repo, ref)
 	if err == nil {
 		return cm, nil
 	}
-	tok, terr := s.callerToken(c)
-	if terr != nil {
-		return nil, terr
-	}
-	if ferr := s.Forge.Mirrors.Refresh(ctx, forge.Identity{FullName: r.Full, ID: r.ID}, s.Forge.Token(tok)); ferr != nil {
+	if ferr := h.Refresh(ctx); ferr != nil {
 		return nil, fmt.Errorf("%v (and Gitea (git fetch): %v)", err, ferr)
 	}
 	return forge.Commit(repo, ref)
@@ -162,25 +158,25 @@ func (s *Server) commit(ctx context.Context, c *tool.Call, r repoRef, repo *git.
 
 // mergeBase resolves base and head and their merge base (git diff
 // base...head).
-func (s *Server) mergeBase(ctx context.Context, c *tool.Call, r repoRef, repo *git.Repository, base, head string) (*object.Commit, *object.Commit, error) {
-	b, err := s.commit(ctx, c, r, repo, base)
+func (s *Server) mergeBase(ctx context.Context, h *forge.Handle, repo *git.Repository, base, head string) (*object.Commit, *object.Commit, error) {
+	b, err := s.commit(ctx, h, repo, base)
 	if err != nil {
 		return nil, nil, tool.Argf("base: %v", err)
 	}
-	h, err := s.commit(ctx, c, r, repo, head)
+	hd, err := s.commit(ctx, h, repo, head)
 	if err != nil {
 		return nil, nil, tool.Argf("head: %v", err)
 	}
-	bases, err := b.MergeBase(h)
+	bases, err := b.MergeBase(hd)
 	if err != nil || len(bases) == 0 {
 		return nil, nil, tool.Argf("%s and %s have no common history", base, head)
 	}
-	return bases[0], h, nil
+	return bases[0], hd, nil
 }
 
 // pullRange is what a pull request changes: from its merge base to its
 // head (refs/pull/N/head, which Gitea keeps and the mirror fetches).
-func (s *Server) pullRange(ctx context.Context, c *tool.Call, r repoRef, repo *git.Repository, number int64) (*object.Commit, *object.Commit, error) {
+func (s *Server) pullRange(ctx context.Context, c *tool.Call, h *forge.Handle, r repoRef, repo *git.Repository, number int64) (*object.Commit, *object.Commit, error) {
 	cl, err := s.client(ctx, c)
 	if err != nil {
 		return nil, nil, err
@@ -189,7 +185,7 @@ func (s *Server) pullRange(ctx context.Context, c *tool.Call, r repoRef, repo *g
 	if err != nil {
 		return nil, nil, apiErr(fmt.Sprintf("pull request #%d in %s", number, r.Full), err)
 	}
-	head, err := s.commit(ctx, c, r, repo, fmt.Sprintf("refs/pull/%d/head", number))
+	head, err := s.commit(ctx, h, repo, fmt.Sprintf("refs/pull/%d/head", number))
 	if err != nil {
 		return nil, nil, fmt.Errorf("pull request #%d in %s: its head is not in the mirror: %w", number, r.Full, err)
 	}
@@ -203,7 +199,7 @@ func (s *Server) pullRange(ctx context.Context, c *tool.Call, r repoRef, repo *g
 	if p.Base == nil || names.Ref(p.Base.Ref) != nil {
 		return nil, nil, fmt.Errorf("pull request #%d in %s: Gitea gave no usable base branch", number, r.Full)
 	}
-	base, err := s.commit(ctx, c, r, repo, p.Base.Ref)
+	base, err := s.commit(ctx, h, repo, p.Base.Ref)
 	if err != nil {
 		return nil, nil, fmt.Errorf("pull request #%d in %s: base %s: %w", number, r.Full, p.Base.Ref, err)
 	}

@@ -48,12 +48,12 @@ func (s *Server) iac(ctx context.Context, c *tool.Call, in IaCInput) (*tool.Resu
 	if err != nil {
 		return nil, err
 	}
-	repo, release, err := s.mirror(ctx, c, r)
+	repo, h, err := s.mirror(ctx, c, r)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
-	commit, err := s.commit(ctx, c, r, repo, refName(in.Ref))
+	defer h.Release()
+	commit, err := s.commit(ctx, h, repo, refName(in.Ref))
 	if err != nil {
 		return nil, tool.Argf("%v", err)
 	}

@@ -164,17 +164,18 @@ func (s *Server) client(ctx context.Context, c *tool.Call) (*gitea.Client, error
 	return s.Forge.Client(ctx, tok)
 }
 
-// mirror opens the repository's mirror for this call; release when done.
-func (s *Server) mirror(ctx context.Context, c *tool.Call, r repoRef) (*git.Repository, func(), error) {
+// mirror opens the repository's mirror for this call; Release the handle
+// when done.
+func (s *Server) mirror(ctx context.Context, c *tool.Call, r repoRef) (*git.Repository, *forge.Handle, error) {
 	tok, err := s.callerToken(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	repo, release, _, err := s.Forge.Mirrors.Open(ctx, forge.Identity{FullName: r.Full, ID: r.ID}, s.Forge.Token(tok))
+	repo, h, _, err := s.Forge.Mirrors.Open(ctx, forge.Identity{FullName: r.Full, ID: r.ID}, s.Forge.Token(tok))
 	if err != nil {
 		return nil, nil, fmt.Errorf("Gitea (git fetch): %w", err)
 	}
-	return repo, release, nil
+	return repo, h, nil
 }
 
 // apiErr turns a Gitea error into a message that says what to fix.
