@@ -148,3 +148,40 @@ func TestPanicValueIsMaskedInTheServerLog(t *testing.T) {
 	assert.Contains(t, logs.String(), "panicked")
 	assert.NotContains(t, logs.String(), splitSecret)
 }
+
+const pemBody = "MIIEowIBAAKCAQEAx7pemBodyLineOne0123456789abcdefghij"
+
+var pemText = New[struct{}, map[string]any]("test_pem", "PEM", "pem", func(ctx context.Context, c *Call, in struct{}) (*Result, error) {
+	text := strings.Repeat("log line before the key\n", 8) +
+		"-----BEGIN RSA PRIVATE KEY-----\n" + strings.Repeat(pemBody+"\n", 12) + "-----END RSA PRIVATE KEY-----\n" +
+		strings.Repeat("log line after the key\n", 8)
+	return &Result{Text: text}, nil
+})
+
+// TestTextPagesNeverStartInsideAMaskedValue: a text result is masked
+// whole before it is cut, so no page (and no pages joined) shows a line
+// of a multi-line secret, whatever the budget.
+func TestTextPagesNeverStartInsideAMaskedValue(t *testing.T) {
+	b := binder(&bytes.Buffer{}, policy.OpenPolicy(), pemText)
+	cs := connect(t, b, auth.Principal{User: "a"})
+	for _, budget := range []int{256, 300, 333, 512} {
+		args := map[string]any{"max_bytes": budget}
+		var joined strings.Builder
+		for page := 0; page < 50; page++ {
+			res, raw := callTool(t, cs, "test_pem", args, nil)
+			require.False(t, res.IsError, raw)
+			joined.WriteString(res.Content[0].(*mcp.TextContent).Text)
+			var d struct {
+				Cursor string `json:"cursor"`
+			}
+			sc, _ := json.Marshal(res.StructuredContent)
+			require.NoError(t, json.Unmarshal(sc, &d))
+			if d.Cursor == "" {
+				break
+			}
+			args["cursor"] = d.Cursor
+		}
+		assert.NotContains(t, joined.String(), pemBody[:20], "budget %d", budget)
+		assert.Contains(t, joined.String(), "log line after the key", "budget %d: paging reached the end", budget)
+	}
+}
