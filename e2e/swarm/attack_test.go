@@ -3,6 +3,9 @@ package swarm_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -297,4 +300,55 @@ func TestStacksScope(t *testing.T) {
 			assert.False(t, strings.Contains(r, "/logs") && (strings.Contains(r, id) || strings.Contains(r, "/"+name+"/")), "%s logs asked for: %s", name, r)
 		}
 	}
+}
+
+// TestLogsCutMessageMaskedWhole: the engine cuts a message longer than
+// 16 KiB into frames (here inside "password", so neither part alone
+// looks like a secret); swarm_logs joins them, and the secret is masked
+// and found by no grep.
+func TestLogsCutMessageMaskedWhole(t *testing.T) {
+	// The fixture does what it says: the engine sends the message in
+	// more than one frame, the first without a newline.
+	raw, err := engineGet("/services/longline/logs?stdout=1&timestamps=1&details=1")
+	require.NoError(t, err)
+	var frames []string
+	for len(raw) >= 8 {
+		n := int(raw[4])<<24 | int(raw[5])<<16 | int(raw[6])<<8 | int(raw[7])
+		require.LessOrEqual(t, 8+n, len(raw))
+		frames = append(frames, string(raw[8:8+n]))
+		raw = raw[8+n:]
+	}
+	require.GreaterOrEqual(t, len(frames), 2, "the engine cut the message")
+	assert.False(t, strings.HasSuffix(frames[0], "\n"), "the first part does not end the message")
+	assert.True(t, strings.HasSuffix(frames[0], "pass"), "cut inside the key: %q", frames[0][len(frames[0])-20:])
+
+	s, _ := session(t)
+	r := mustCall(t, s, "swarm_logs", map[string]any{"service": "longline"})
+	require.Len(t, items(r), 1, "one message, one line")
+	text := fmt.Sprint(items(r)[0]["text"])
+	require.Greater(t, len(text), 16380)
+	assert.Equal(t, strings.Repeat(" ", 16380), text[:16380])
+	assert.Regexp(t, `^password=\[MASKED:[a-z-]+:[0-9a-f]+\] end$`, text[16380:])
+	for _, grep := range []string{"Cut-planted", "word=Cut", "Pw-77"} {
+		g := mustCall(t, s, "swarm_logs", map[string]any{"service": "longline", "grep": grep})
+		assert.Empty(t, items(g), grep)
+	}
+}
+
+// engineGet reads a path of the engine's API directly (not through the
+// recording proxy: this is the test looking, not a server under test).
+func engineGet(path string) ([]byte, error) {
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", strings.TrimPrefix(sw.Host, "unix://"))
+	}}}
+	resp, err := c.Get("http://docker/v1.41" + path)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
 }

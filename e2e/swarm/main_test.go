@@ -36,7 +36,8 @@ var (
 // before and after, the body of the private key it logs, and what the
 // container outside the swarm logs.
 var planted = []string{"Sw4rm-Tok-planted-77", "Env-planted-Tok-51", "Cfg-planted-Pw-33", "Secret-planted-Pw-99",
-	"Pay-planted-Old-21", "Pay-planted-New-83", "Pay-planted-Arg-64", "Pay-planted-Arg2-65", pemBody, "Standalone-planted-Pw-12"}
+	"Pay-planted-Old-21", "Pay-planted-New-83", "Pay-planted-Arg-64", "Pay-planted-Arg2-65", pemBody, "Standalone-planted-Pw-12",
+	"Cut-planted-Pw-77"}
 
 // pemBody is a line of the private key billing_pay logs: alone it looks
 // like nothing secret; only the whole block is a key.
@@ -169,6 +170,9 @@ func seed(ctx context.Context) error {
 		{"run", "-d", "--name", "standalone-db", "--network", "none", harness.BusyboxImage, "sh", "-c", "echo DB_PASSWORD=Standalone-planted-Pw-12; echo standalone ready; sleep 3600"},
 		append(append([]string{"service", "create", "--name", "broken", "--restart-condition", "none"}, base...), harness.BusyboxImage, "sh", "-c", "echo boom; exit 3"),
 		append(append([]string{"service", "create", "--name", "api", "--env", "VERSION=1", "--update-monitor", "1s"}, base...), harness.BusyboxImage, "sleep", "3600"),
+		// One message longer than the engine's 16 KiB log buffer, cut by
+		// the engine inside "password": 16380 spaces, then the secret.
+		append(append([]string{"service", "create", "--name", "longline"}, base...), harness.BusyboxImage, "sh", "-c", "printf %16380s; echo password=Cut-planted-Pw-77 end; sleep 3600"),
 	}
 	for _, s := range steps {
 		if err := cli(s...); err != nil {
@@ -200,7 +204,7 @@ func seed(ctx context.Context) error {
 	if err := waitUpdate(ctx, "billing_pay", "completed"); err != nil {
 		return err
 	}
-	for svc, n := range map[string]int{"shop_web": 2, "shop_worker": 1, "api": 1, "billing_pay": 1} {
+	for svc, n := range map[string]int{"shop_web": 2, "shop_worker": 1, "api": 1, "billing_pay": 1, "longline": 1} {
 		if err := waitRunning(ctx, svc, n); err != nil {
 			return err
 		}
