@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"log/slog"
 	"encoding/json"
@@ -184,4 +185,24 @@ func TestTextPagesNeverStartInsideAMaskedValue(t *testing.T) {
 		assert.NotContains(t, joined.String(), pemBody[:20], "budget %d", budget)
 		assert.Contains(t, joined.String(), "log line after the key", "budget %d: paging reached the end", budget)
 	}
+}
+
+// TestCursorArgsIDIsKeyed: a cursor shows the caller (and, among the
+// arguments, the audit log) an id of the arguments; a plain hash prefix
+// would let a reader confirm a guessed masked argument.
+func TestCursorArgsIDIsKeyed(t *testing.T) {
+	b := binder(&bytes.Buffer{}, policy.OpenPolicy(), pager)
+	cs := connect(t, b, auth.Principal{User: "a"})
+	res, _ := callTool(t, cs, "test_lines", map[string]any{"n": 50, "max_bytes": 300}, nil)
+	c := cursorOf(t, res)
+	body, _, _ := strings.Cut(c, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(body)
+	require.NoError(t, err)
+	var cur struct {
+		Args string `json:"a"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &cur))
+	require.NotEmpty(t, cur.Args)
+	plain := sha256.Sum256([]byte(`{"n":50}`))
+	assert.NotEqual(t, hex.EncodeToString(plain[:6]), cur.Args)
 }

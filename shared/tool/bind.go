@@ -318,7 +318,12 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 	delete(generic, ArgMaxBytes)
 	delete(generic, ArgCursor)
 	args, _ := json.Marshal(generic) // map keys sorted: a stable form for the hash
-	argsSum := sha256.Sum256(args)
+	// Keyed, like the audit's: the id travels in the cursor, which the
+	// audit log records among the arguments.
+	mac := hmac.New(sha256.New, b.CursorKey)
+	mac.Write([]byte("cursor args\x00"))
+	mac.Write(args)
+	argsSum := mac.Sum(nil)
 	argsID := hex.EncodeToString(argsSum[:6])
 	// A cursor is bound to this tool, these arguments and this caller.
 	bind := name + "\x00" + hex.EncodeToString(argsSum[:]) + "\x00" + callerKey(p)
