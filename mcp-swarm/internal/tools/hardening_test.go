@@ -532,3 +532,24 @@ func TestNodeLabelsMasked(t *testing.T) {
 	assert.Equal(t, "a", items[0].Labels["zone"])
 	assert.True(t, placeholder(items[0].Labels["vault_token"]), items[0].Labels["vault_token"])
 }
+
+// TestLogsBadArguments: arguments that would cost or mean nothing are
+// clear errors, before any request.
+func TestLogsBadArguments(t *testing.T) {
+	f := newFakeEngine(t)
+	s := f.server(t)
+	c := callAs("swarm_logs", "sre")
+	for in, want := range map[*LogsInput]string{
+		{Service: "shop_web", Grep: strings.Repeat("a", 5000)}: "grep is 5000 bytes; use at most 4096",
+		{Service: "shop_web", Grep: "("}:                       "grep is not a valid RE2 expression",
+		{Service: "shop_web", Stream: "both "}:                 `stream "both ": use stdout, stderr or both`,
+		{Service: "shop_web", Since: "yesterday"}:              `since "yesterday": use a duration`,
+		{Service: "shop_web", Task: shopTaskID}:                "give service or task (one of them)",
+		{}:                                                     "give service or task (one of them)",
+	} {
+		_, err := s.logs(context.Background(), c, *in)
+		assert.ErrorIs(t, err, tool.ErrArgs)
+		assert.ErrorContains(t, err, want)
+	}
+	assert.Empty(t, f.requests())
+}

@@ -19,6 +19,10 @@ import (
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
+// maxGrep bounds a grep expression: RE2 runs in linear time, but
+// compiling a megabyte of expression is work nobody needs.
+const maxGrep = 4096
+
 // LogsInput are swarm_logs' arguments.
 type LogsInput struct {
 	HostInput
@@ -54,6 +58,9 @@ func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Re
 	}
 	var grep *regexp.Regexp
 	var err error
+	if len(in.Grep) > maxGrep {
+		return nil, tool.Argf("grep is %d bytes; use at most %d", len(in.Grep), maxGrep)
+	}
 	if in.Grep != "" {
 		if grep, err = regexp.Compile(in.Grep); err != nil {
 			return nil, tool.Argf("grep is not a valid RE2 expression: %v", err)
