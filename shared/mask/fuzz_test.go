@@ -113,6 +113,11 @@ func FuzzText(f *testing.F) {
 		if utf8.ValidString(s) && !utf8.ValidString(out) {
 			t.Fatalf("invalid UTF-8 out of valid input: %q -> %q", s, out)
 		}
+		// The binder masks what handlers masked already: a second pass
+		// must change nothing.
+		if again, _ := m.Text(out); again != out {
+			t.Fatalf("masking is not idempotent: %q -> %q -> %q", s, out, again)
+		}
 		_, _ = m.JSON([]byte(s))
 	})
 }
