@@ -276,7 +276,12 @@ func envValue(c *tool.Call, k, v string) string {
 // it looks like.
 func secretShown(c *tool.Call, v string) string {
 	sum := sha256.Sum256([]byte(v))
-	return strings.TrimPrefix(c.Mask("password=h"+hex.EncodeToString(sum[:16])), "password=")
+	if p := strings.TrimPrefix(c.Mask("password=h"+hex.EncodeToString(sum[:16])), "password="); placeholder(p) {
+		return p
+	}
+	// A masker that would not take a digest under "password": hidden
+	// all the same, without the hash.
+	return mask.Prefix + ":secret]"
 }
 
 // placeholder reports whether s is exactly one masker placeholder.
