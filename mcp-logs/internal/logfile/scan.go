@@ -31,6 +31,9 @@ type Query struct {
 	Limit int
 	// MaxLine cuts longer lines.
 	MaxLine int
+	// exhaustive masks and matches every record (tests compare the
+	// prefilters with it).
+	exhaustive bool
 	// Mask masks the text of one whole log record (an entry and its
 	// continuation lines) before anything else looks at it: the pattern,
 	// the fields, the level and the returned text all see masked text
@@ -431,6 +434,12 @@ func (q *Query) lines(f File, r record) []Match {
 // the pattern's literals are all absent from it (a match away from masked
 // values holds one that is in the unmasked text too).
 func (q *Query) candidate(raw []byte, scratch *[]byte) bool {
+	if q.exhaustive {
+		return true
+	}
+	if !q.levelCandidate(raw, scratch) {
+		return false
+	}
 	p := q.Pattern
 	if p == nil || p.rawLits == nil {
 		return true
@@ -442,6 +451,46 @@ func (q *Query) candidate(raw []byte, scratch *[]byte) bool {
 	}
 	for _, l := range p.rawLits {
 		if bytes.Contains(hay, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// levelWords are, per minimum level, lower-case substrings one of which a
+// record's unmasked text holds when any of its masked lines has that level
+// or above: a level is read from a word of the line (ERROR, [crit],
+// level=e, "lvl":"f"), which masking keeps as it is (a placeholder holds
+// no level word), or from a klog line's first letter.
+var levelWords = map[Level][]string{
+	LevelWarn:  {"warn", "wrn", "err", "crit", "alert", "fatal", "panic", "emerg", "level", "lvl", "severity"},
+	LevelError: {"err", "crit", "alert", "fatal", "panic", "emerg", "level", "lvl", "severity"},
+	LevelFatal: {"fatal", "panic", "emerg", "level", "lvl", "severity"},
+}
+
+// levelCandidate reports whether a raw record may hold a line at the
+// query's minimum level: false only when it cannot, so a level search
+// masks only the records that may match.
+func (q *Query) levelCandidate(raw []byte, scratch *[]byte) bool {
+	words, ok := levelWords[q.MinLevel]
+	if !ok {
+		return true // no level, or one most lines reach
+	}
+	// klog: a line starting "E0102 " (W, E or F) names its level.
+	for start := 0; start < len(raw); {
+		if c := raw[start]; (c == 'W' && q.MinLevel <= LevelWarn || c == 'E' && q.MinLevel <= LevelError || c == 'F') && start+5 < len(raw) && raw[start+5] == ' ' {
+			return true
+		}
+		nl := bytes.IndexByte(raw[start:], '\n')
+		if nl < 0 {
+			break
+		}
+		start += nl + 1
+	}
+	low := lowerASCII(*scratch, raw)
+	*scratch = low
+	for _, w := range words {
+		if bytes.Contains(low, []byte(w)) {
 			return true
 		}
 	}
@@ -722,7 +771,7 @@ func newestPlain(ctx context.Context, f File, q Query, pos *Pos, want int) ([]Ma
 			sb, skip = a-keyWindow-1, true
 		}
 		sec := io.NewSectionReader(fh, sb, end-sb)
-		if q.Pattern != nil && q.Pattern.rawLits != nil && a > 0 {
+		if (q.Pattern != nil && q.Pattern.rawLits != nil || levelWords[q.MinLevel] != nil) && !q.exhaustive && a > 0 {
 			// A chunk without any of the literals holds no candidate:
 			// only its first record start is needed, to go on before it.
 			raw := make([]byte, end-a)
