@@ -210,3 +210,27 @@ func TestSecretManifests(t *testing.T) {
 	got, _ = m.Text(cm)
 	assert.Equal(t, cm, got)
 }
+
+// TestSpaceSeparatedSettings: config formats that separate a key from its
+// value by blanks (.netrc, redis.conf, sshd-like files, a key and a value
+// alone on a line) hide the value when it is not a plain word.
+func TestSpaceSeparatedSettings(t *testing.T) {
+	m := New(testKey)
+	const s = "Qx7secretVal9"
+	for _, in := range []string{
+		"machine git.example.com login ci password " + s,
+		"machine git.example.com\n  login ci\n  password " + s + "\n",
+		"PASSWORD\t" + s,
+		"  password        " + s,
+		"auth_token " + s,
+	} {
+		out, _ := m.Text(in)
+		assert.NotContains(t, out, s, "%q -> %q", in, out)
+	}
+	for _, in := range []string{"password required", "Password changed", "token expired", "password_file /etc/app/pw.txt", "secret ./run/secret.key",
+		"\tSecret []byte", "\tfirstToken    *time.Time", "\tapiKey string", "token int64"} {
+		out, n := m.Text(in)
+		assert.Equal(t, in, out)
+		assert.Zero(t, n, in)
+	}
+}

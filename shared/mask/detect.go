@@ -329,6 +329,20 @@ var detectors = []detector{
 		}},
 	{kind: "assignment", hints: []string{"requirepass", "masterauth"}, named: true, group: 2,
 		re: regexp.MustCompile(`(?im)^[ \t]*(requirepass|masterauth)[ \t]+["']?([^\s"']+)`)},
+	// .netrc: machine h login u password x.
+	{kind: "netrc-password", hints: []string{"password"},
+		re:    regexp.MustCompile(`(?i)\blogin[ \t\r\n]+\S+[ \t\r\n]+password[ \t]+(\S+)`),
+		group: 1},
+	// A key and a value alone on a line, blank-separated (redis.conf,
+	// sshd-like files): the value when it holds a digit (not a word:
+	// "password required" is prose), and is neither a path nor a Go type
+	// (a struct field "Secret []byte", "firstToken *time.Time").
+	{kind: "assignment", hints: []string{"pass", "pw", "secret", "token", "key", "cred", "auth"}, named: true, group: 2,
+		re: regexp.MustCompile(`(?m)^[ \t]*([A-Za-z_][A-Za-z0-9_.-]*)[ \t]+["']?([^\s"']+)["']?[ \t]*\r?$`),
+		check: func(s string, m []int) bool {
+			v := s[m[4]:m[5]]
+			return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(v) && hasDigit(v) && !strings.ContainsAny(v[:1], "*[&(") && !looksLikePath(v) && !goNumberType[v]
+		}},
 	// XML: <password>x</password>, and <add key="DbPassword" value="x"/>.
 	{kind: "assignment", hints: []string{"</"}, named: true, group: 2,
 		re: regexp.MustCompile(`<([A-Za-z_][A-Za-z0-9_.:-]*)(?:[ \t][^<>]*)?>([^<>\r\n]+)</`),
@@ -359,6 +373,13 @@ var detectors = []detector{
 		kv:    kvEntropy,
 		group: 2,
 		check: func(s string, m []int) bool { return !benignKey(s[m[2]:m[3]]) && highEntropy(s[m[4]:m[5]]) }},
+}
+
+// goNumberType are Go's sized number types, the values with digits a
+// struct field declaration ("token int64") has.
+var goNumberType = map[string]bool{
+	"int8": true, "int16": true, "int32": true, "int64": true, "uint8": true, "uint16": true, "uint32": true, "uint64": true,
+	"float32": true, "float64": true, "complex64": true, "complex128": true,
 }
 
 // inPath reports whether the word at i is the last part of a file path
