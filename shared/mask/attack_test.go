@@ -234,3 +234,20 @@ func TestSpaceSeparatedSettings(t *testing.T) {
 		assert.Zero(t, n, in)
 	}
 }
+
+// TestSwarmTokens: Docker Swarm join tokens and the unlock key, which the
+// engine returns under plain keys (JoinTokens.Worker, UnlockKey), are
+// credentials by their own shape.
+func TestSwarmTokens(t *testing.T) {
+	m := New(testKey)
+	join := "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx"
+	unlock := "SWMKEY-1-7c37Cc8654o6p38HnroywCi19pllOnGtbdZEgtKxZu8"
+	v, _ := m.Value(map[string]any{"JoinTokens": map[string]any{"Worker": join, "Manager": join}, "UnlockKey": unlock})
+	raw, _ := json.Marshal(v)
+	assert.NotContains(t, string(raw), join)
+	assert.NotContains(t, string(raw), unlock)
+	out, _ := m.Text("docker swarm join --token " + join + " 10.0.0.1:2377\nUnlock key: " + unlock)
+	assert.NotContains(t, out, join[10:])
+	assert.NotContains(t, out, unlock[10:])
+	assert.Contains(t, out, "10.0.0.1:2377")
+}

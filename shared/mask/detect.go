@@ -236,6 +236,9 @@ var detectors = []detector{
 		re: regexp.MustCompile(`\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b`)},
 	{kind: "hashicorp-token", hints: []string{"hvs.", "hvb."},
 		re: regexp.MustCompile(`\bhv[sb]\.[A-Za-z0-9_-]{24,}`)},
+	// Docker Swarm join tokens and the swarm unlock key.
+	{kind: "swarm-token", hints: []string{"swmtkn-", "swmkey-"},
+		re: regexp.MustCompile(`\bSWM(?:TKN-1-[A-Za-z0-9]{20,}-[A-Za-z0-9]{20,}|KEY-1-[A-Za-z0-9+/_-]{20,})`)},
 	{kind: "docker-token", hints: []string{"dckr_pat_"},
 		re: regexp.MustCompile(`\bdckr_pat_[A-Za-z0-9_-]{20,}`)},
 	// user:password@ in a URL (the user may be empty, as in
