@@ -39,6 +39,9 @@ func TestPathAliasesAreRefused(t *testing.T) {
 		"/v1.41/Exec/abc/json",
 		"/v1.41/swarm/unlockkey",
 		"/swarm/unlockkey",
+		"/v1.41/swarm",
+		"/v1.41/swarm/",
+		"/swarm",
 	} {
 		u, err := url.Parse("http://up" + p)
 		if !assert.NoError(t, err, p) {
@@ -51,6 +54,9 @@ func TestPathAliasesAreRefused(t *testing.T) {
 		"/api/v1/repos/ops/infra/contents/",
 		"/api/v1/repos/ops/infra/contents/docs/über.md",
 		"/v1.41/containers/x/json",
+		"/v1.41/swarm/x",
+		"/v1.41/info",
+		"/v1.41/services/swarm",
 		"/v1.41/images/registry.local:5000/app:1.2/json",
 	} {
 		u, err := url.Parse("http://up" + p)

@@ -99,8 +99,9 @@ var (
 	kubeStreams = regexp.MustCompile(`(^|/)api/v1/(namespaces/[^/]+/)?(pods|services|nodes)/[^/]+/(proxy|exec|attach|portforward)(/|;|$)|(^|/)api/v1/proxy(/|;|$)`)
 	// dockerStreams are the Engine endpoints that attach to or exec in a
 	// container, or export files out of a container or an image.
-	// The swarm unlock key is a credential, not state to read.
-	dockerStreams = regexp.MustCompile(`^/(v[^/]*/)?(containers/[^/]+/(attach|export|archive)|exec(/|;|$)|images/([^/]+/)*get(;|$)|session(/|;|$)|grpc(/|;|$)|distribution/|swarm/unlockkey)`)
+	// The swarm unlock key and the join tokens (GET /swarm) are
+	// credentials, not state to read.
+	dockerStreams = regexp.MustCompile(`^/(v[^/]*/)?(containers/[^/]+/(attach|export|archive)|exec(/|;|$)|images/([^/]+/)*get(;|$)|session(/|;|$)|grpc(/|;|$)|distribution/|swarm/unlockkey|swarm/?(;|$))`)
 )
 
 // unsafePath says why a URL's path is not a plain read, or "".
