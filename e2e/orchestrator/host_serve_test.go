@@ -117,7 +117,11 @@ func send(t *testing.T, base string, r rawReq) (int, string) {
 }
 
 func chatBody(question string) []byte {
-	b, _ := json.Marshal(map[string]any{"model": "tiny", "stream": false, "messages": []any{map[string]any{"role": "user", "content": question}}})
+	return chatBodyFor("tiny", question)
+}
+
+func chatBodyFor(model, question string) []byte {
+	b, _ := json.Marshal(map[string]any{"model": model, "stream": false, "messages": []any{map[string]any{"role": "user", "content": question}}})
 	return b
 }
 
@@ -175,7 +179,9 @@ func TestServeRefusesCrossSite(t *testing.T) {
 	// the tool runs, the model is asked.
 	code, body := send(t, base, rawReq{method: "POST", path: "/api/chat", contentType: "application/json", body: secrets})
 	require.Equal(t, http.StatusOK, code, body)
-	code, body = send(t, base, rawReq{method: "POST", path: "/api/chat", host: "localhost:" + port, contentType: "application/json", body: hello})
+	// "plain" (a real model with an 8k context) answers a question on its
+	// own.
+	code, body = send(t, base, rawReq{method: "POST", path: "/api/chat", host: "localhost:" + port, contentType: "application/json", body: chatBodyFor("plain", "hello there")})
 	require.Equal(t, http.StatusOK, code, body)
 	assert.Positive(t, ollama.chats.Load())
 	assert.Contains(t, auditTools(t, auditPath), "k8s_kubectl")
