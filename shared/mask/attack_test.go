@@ -251,3 +251,37 @@ func TestSwarmTokens(t *testing.T) {
 	assert.NotContains(t, out, unlock[10:])
 	assert.Contains(t, out, "10.0.0.1:2377")
 }
+
+// TestPlaceholderNextToASecretShieldsNothing: a well-formed placeholder
+// planted inside or beside a value (or inside a key block) used to make
+// the whole value count as masked already. Only the placeholder itself is
+// left alone now; the rest of the value is masked.
+func TestPlaceholderNextToASecretShieldsNothing(t *testing.T) {
+	m := New(testKey)
+	const s = "hunter2hunter2"
+	const ph = "[MASKED:x:01234567]"
+	for _, in := range []string{
+		"password: " + ph + s,
+		"password: " + s + ph,
+		"Authorization: Bearer " + ph + s,
+		"postgres://u:" + ph + s + "@db/x",
+		"-----BEGIN RSA PRIVATE KEY-----\n" + ph + "\n" + s + "\n-----END RSA PRIVATE KEY-----",
+		"token: \"" + ph + " " + s + "\"",
+	} {
+		out, _ := m.Text(in)
+		assert.NotContains(t, out, s, "%q -> %q", in, out)
+		assert.Contains(t, out, ph, "the placeholder itself stays whole")
+		again, _ := m.Text(out)
+		assert.Equal(t, out, again, "idempotent")
+	}
+}
+
+// TestManyPlaceholdersStayLinear: subtracting placeholders from values is
+// one sweep, not each value against each placeholder.
+func TestManyPlaceholdersStayLinear(t *testing.T) {
+	m := New(testKey)
+	s := fill("password:[MASKED:x:01234567]", 64<<10)
+	start := time.Now()
+	m.Text(s)
+	assert.Less(t, time.Since(start), 5*time.Second)
+}

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"math"
 	"regexp"
-	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -97,6 +96,12 @@ func kvLine(line string, how kvValue) [][]int {
 				v0, v1 = e, close+1
 			default:
 				v0, v1 = e, run.next(line, e, assignmentStop)
+				// A value that starts with a placeholder goes on after it
+				// ("[MASKED:x:…]hunter2": the ']' ends the placeholder,
+				// not the value).
+				if p0, p1 := placeholderAt(line, e); p1 > 0 {
+					v0, v1 = p0, run.next(line, p1, assignmentStop)
+				}
 			}
 		case kvEntropy:
 			v0 = e
@@ -123,6 +128,26 @@ func kvLine(line string, how kvValue) [][]int {
 		out = append(out, []int{k[0], v1, k[2], k[3], v0, v1})
 	}
 	return out
+}
+
+// placeholderAt returns the bounds of a placeholder that starts at i, or
+// at i-1 when a '[' before i was taken for a list's opening; p1 is 0 when
+// there is none. It reads at most one placeholder's length.
+func placeholderAt(line string, i int) (p0, p1 int) {
+	switch {
+	case strings.HasPrefix(line[i:], "[MASKED:"):
+		p0 = i
+	case i > 0 && line[i-1] == '[' && strings.HasPrefix(line[i:], "MASKED:"):
+		p0 = i - 1
+	default:
+		return 0, 0
+	}
+	end := min(len(line), p0+maxPlaceholder)
+	m := placeholderRE.FindStringIndex(line[p0:end])
+	if m == nil || m[0] != 0 {
+		return 0, 0
+	}
+	return p0, p0 + m[1]
 }
 
 // cursor finds the next byte at or after a position that satisfies a
@@ -260,7 +285,7 @@ var detectors = []detector{
 	// HTTP headers that carry credentials. For Authorization the scheme stays
 	// in clear (Bearer, Basic) and the credential goes.
 	{kind: "auth-header", hints: []string{"authorization"},
-		re:    regexp.MustCompile(`(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*(?:\[\s*)?["']?((?:bearer|basic|token|digest|negotiate|apikey)\s+)?([^\s"',;\]]+)`),
+		re:    regexp.MustCompile(`(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*(?:\[\s*)?["']?((?:bearer|basic|token|digest|negotiate|apikey)\s+)?(\[MASKED:[^\]\s]*\][^\s"',;\]]*|[^\s"',;\]]+)`),
 		group: 2,
 		// Without a scheme, a plain word ("Authorization: required") is prose.
 		check: func(s string, m []int) bool { return m[2] >= 0 || !allLetters(s[m[4]:m[5]]) }},
@@ -463,7 +488,6 @@ func detect(s string) []span {
 
 func detectAt(s string, depth int) []span {
 	lower := asciiLower(s)
-	masked := placeholders(s)
 	var spans []span
 	for i := range detectors {
 		d := &detectors[i]
@@ -493,9 +517,6 @@ func detectAt(s string, depth int) []span {
 				if end <= start {
 					continue
 				}
-			}
-			if overlaps(masked, start, end) {
-				continue // already masked: leave the placeholder whole
 			}
 			kind := d.kind
 			if d.named {
@@ -868,14 +889,6 @@ func IsPlaceholder(s string) bool {
 	}
 	m := placeholderRE.FindStringIndex(s)
 	return m != nil && m[0] == 0 && m[1] == len(s)
-}
-
-// overlaps reports whether [start, end) meets one of spans, which are
-// sorted and disjoint (placeholders in text order): a binary search, as a
-// text may hold thousands of both.
-func overlaps(spans []span, start, end int) bool {
-	i := sort.Search(len(spans), func(i int) bool { return spans[i].end > start })
-	return i < len(spans) && spans[i].start < end
 }
 
 func hasAny(s string, subs []string) bool {

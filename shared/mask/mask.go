@@ -68,7 +68,14 @@ func (m *Masker) Text(s string) (string, int) {
 	if len(spans) == 0 {
 		return s, 0
 	}
-	spans = merge(repeats(s, merge(spans)))
+	// Placeholders already in s stay whole, and only they: the rest of a
+	// value they sit in (or beside) is masked all the same.
+	ph := placeholders(s)
+	spans = outside(s, merge(spans), ph)
+	spans = outside(s, merge(repeats(s, spans)), ph)
+	if len(spans) == 0 {
+		return s, 0
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	last := 0
@@ -125,9 +132,51 @@ func repeats(s string, spans []span) []span {
 	return out
 }
 
+// outside returns the parts of spans (sorted, disjoint) that lie outside
+// the placeholders ph (sorted, disjoint), in one sweep over both. A part
+// with no letter or digit (a quote, a comma, a blank between two
+// placeholders) is dropped: there is nothing left to hide in it.
+func outside(s string, spans, ph []span) []span {
+	if len(ph) == 0 {
+		return spans
+	}
+	var out []span
+	j := 0
+	for _, sp := range spans {
+		for j < len(ph) && ph[j].end <= sp.start {
+			j++
+		}
+		cur := sp.start
+		for k := j; k < len(ph) && ph[k].start < sp.end; k++ {
+			if ph[k].start > cur {
+				out = appendPart(out, s, span{start: cur, end: ph[k].start, kind: sp.kind})
+			}
+			if ph[k].end > cur {
+				cur = ph[k].end
+			}
+		}
+		if cur < sp.end {
+			out = appendPart(out, s, span{start: cur, end: sp.end, kind: sp.kind})
+		}
+	}
+	return out
+}
+
+func appendPart(out []span, s string, sp span) []span {
+	for i := sp.start; i < sp.end; i++ {
+		if c := s[i]; c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return append(out, sp)
+		}
+	}
+	return out
+}
+
 // merge sorts spans and folds overlapping ones into the widest cover, so a
 // value found by two detectors is replaced once.
 func merge(spans []span) []span {
+	if len(spans) == 0 {
+		return spans
+	}
 	sort.Slice(spans, func(i, j int) bool {
 		if spans[i].start != spans[j].start {
 			return spans[i].start < spans[j].start
