@@ -296,10 +296,7 @@ func (r *Reader) readFolder(ctx context.Context, s Source) (*Snapshot, error) {
 		if !s.Wanted(rel) {
 			return nil
 		}
-		f, why, err := readChecked(root, rel, s.maxBytes(), b)
-		if err != nil {
-			return err
-		}
+		f, why := readChecked(root, rel, s.maxBytes(), b)
 		if why != "" {
 			snap.Skipped = append(snap.Skipped, Skip{Path: rel, Reason: why})
 			return nil
@@ -315,19 +312,20 @@ func (r *Reader) readFolder(ctx context.Context, s Source) (*Snapshot, error) {
 	return snap, nil
 }
 
-// readChecked reads one file of a folder, or says why it will not.
-func readChecked(root *os.Root, rel string, maxBytes int64, b *budget) (File, string, error) {
+// readChecked reads one file of a folder, or says why it will not: no
+// file's trouble stops the read of the others.
+func readChecked(root *os.Root, rel string, maxBytes int64, b *budget) (File, string) {
 	lst, err := root.Lstat(rel)
 	if err != nil {
-		return File{}, "gone while being read", nil
+		return File{}, "gone while being read"
 	}
 	switch m := lst.Mode(); {
 	case m&fs.ModeSymlink != 0:
-		return File{}, "a symlink: not followed", nil
+		return File{}, "a symlink: not followed"
 	case !m.IsRegular():
-		return File{}, "not a regular file (" + m.Type().String() + ")", nil
+		return File{}, "not a regular file (" + m.Type().String() + ")"
 	case lst.Size() > maxBytes:
-		return File{}, fmt.Sprintf("larger than %d bytes (max_file_bytes)", maxBytes), nil
+		return File{}, fmt.Sprintf("larger than %d bytes (max_file_bytes)", maxBytes)
 	}
 	if beforeOpen != nil {
 		beforeOpen(rel)
@@ -340,36 +338,36 @@ func readChecked(root *os.Root, rel string, maxBytes int64, b *budget) (File, st
 		if errors.As(err, &pe) {
 			err = pe.Err // the path is the caller's already
 		}
-		return File{}, "could not be opened: " + err.Error(), nil
+		return File{}, "could not be opened: " + err.Error()
 	}
 	defer fh.Close()
 	st, err := fh.Stat()
 	if err != nil {
-		return File{}, "could not be opened: " + err.Error(), nil
+		return File{}, "could not be opened: " + err.Error()
 	}
 	if !st.Mode().IsRegular() || !os.SameFile(lst, st) {
-		return File{}, "changed while being read (swapped for another file)", nil
+		return File{}, "changed while being read (swapped for another file)"
 	}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Nlink > 1 {
 		// Another name of the same file may be outside the folder: a hard
 		// link is how a file from elsewhere gets in.
-		return File{}, fmt.Sprintf("has %d hard links: only files with one name are read", sys.Nlink), nil
+		return File{}, fmt.Sprintf("has %d hard links: only files with one name are read", sys.Nlink)
 	}
 	size := st.Size()
 	if size > maxBytes {
-		return File{}, fmt.Sprintf("larger than %d bytes (max_file_bytes)", maxBytes), nil
+		return File{}, fmt.Sprintf("larger than %d bytes (max_file_bytes)", maxBytes)
 	}
 	if why := b.take(size); why != "" {
-		return File{}, why, nil
+		return File{}, why
 	}
 	// At most the size fstat gave: a file still growing is read as it was.
 	data, err := io.ReadAll(io.LimitReader(fh, size))
 	if err != nil {
-		return File{}, "could not be read: " + err.Error(), nil
+		return File{}, "could not be read: " + err.Error()
 	}
 	h := hashOf(data)
 	mt := st.ModTime().UTC().Truncate(time.Second)
-	return File{Path: rel, Data: data, Hash: h, ModTime: mt, Version: mt.Format(time.RFC3339) + "/" + h[:12]}, "", nil
+	return File{Path: rel, Data: data, Hash: h, ModTime: mt, Version: mt.Format(time.RFC3339) + "/" + h[:12]}, ""
 }
 
 // MirrorKey names a source's mirror folder: a hash of the source's name
