@@ -90,6 +90,19 @@ func TestFolderReadsOnlyItsRegularFiles(t *testing.T) {
 	}
 }
 
+// TestFolderSkipsDevices: a character device like /dev/zero (which
+// reads for ever) in a folder is not opened, and is reported.
+func TestFolderSkipsDevices(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "ok.md"), "# OK\n")
+	if err := syscall.Mknod(filepath.Join(dir, "zero.md"), syscall.S_IFCHR|0o644, 1<<8|5); err != nil {
+		t.Skipf("making a device needs CAP_MKNOD: %v", err)
+	}
+	snap := readSoon(t, &Reader{}, Source{Name: "docs", Path: dir})
+	assert.Equal(t, []string{"ok.md"}, paths(snap))
+	assert.Contains(t, skips(snap)["zero.md"], "not a regular file")
+}
+
 // TestFolderSwapsAreRefused: a file swapped between the walk's lstat and
 // the open, for a FIFO, for a symlink out of the folder, or for another
 // file, is not read; a file that grew past max_file_bytes after the walk
