@@ -38,6 +38,11 @@ var plantForms = []string{
 	"mysql -uroot -p'%s' app",
 	"ENV DB_PASSWORD %s",
 	"password=\"%s",
+	"apiVersion: v1\nkind: Secret\nstringData:\n  conf: %s\n",
+	`{"kind":"Secret","data":{"conf":"%s"}}`,
+	"machine git.example.com login ci password %s",
+	"password: [MASKED:x:01234567]%s",
+	"requirepass %s",
 }
 
 // FuzzPlanted asserts, for arbitrary text around it (any bytes, invalid
