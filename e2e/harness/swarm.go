@@ -194,7 +194,7 @@ func (s *Swarm) CLI(ctx context.Context, args ...string) (string, error) {
 	return strings.TrimSpace(out.String()), nil
 }
 
-// Stop removes services and stacks, leaves the swarm, removes the
+// Stop removes services, stacks and containers, leaves the swarm, removes the
 // gateway bridge Swarm made, stops dockerd and unmounts what it mounted,
 // so nothing is left on the host.
 func (s *Swarm) Stop() {
@@ -203,6 +203,12 @@ func (s *Swarm) Stop() {
 	if s.Proc != nil && !s.Proc.Exited() {
 		if ids, err := s.CLI(ctx, "service", "ls", "-q"); err == nil && ids != "" {
 			s.CLI(ctx, append([]string{"service", "rm"}, strings.Fields(ids)...)...)
+		}
+		// Containers outside the swarm too: one whose PID 1 ignores
+		// SIGTERM (busybox sleep) would outlive dockerd's shutdown, shim
+		// and all.
+		if ids, err := s.CLI(ctx, "ps", "-aq"); err == nil && ids != "" {
+			s.CLI(ctx, append([]string{"rm", "-f"}, strings.Fields(ids)...)...)
 		}
 		s.CLI(ctx, "swarm", "leave", "--force")
 		s.CLI(ctx, "network", "rm", "docker_gwbridge")
