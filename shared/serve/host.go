@@ -39,6 +39,14 @@ func (o *Options) Masker() (*mask.Masker, error) {
 	return mask.New(key), nil
 }
 
+// AuditKey is the key of the audit lines' args_sha256 HMAC (the
+// servers' cursor key): nil, for a random one per process, without
+// --mask-key-file.
+func (o *Options) AuditKey() ([]byte, error) {
+	_, k, err := o.keys()
+	return k, err
+}
+
 // keys derives the masker's and the cursors' keys from --mask-key-file;
 // both nil (random per process) without it.
 func (o *Options) keys() (key, cursorKey []byte, err error) {

@@ -114,6 +114,10 @@ func runServe(ctx context.Context, f *serveFlags, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	auditKey, err := o.AuditKey()
+	if err != nil {
+		return err
+	}
 	pol, err := policy.Load(o.Policy)
 	if err != nil {
 		return err
@@ -154,7 +158,7 @@ func runServe(ctx context.Context, f *serveFlags, log *slog.Logger) error {
 		}
 	}
 	go gw.Run(ctx, *f.every)
-	srv := &server.Server{Gateway: gw, Audit: auditLog, AuditRequired: o.AuditIsRequired(), Masker: masker, Log: log,
+	srv := &server.Server{Gateway: gw, Audit: auditLog, AuditRequired: o.AuditIsRequired(), Masker: masker, AuditKey: auditKey, Log: log,
 		Model: *f.model, RatePerMinute: o.RatePerMinute, Burst: o.RateBurst,
 		Agent: &agent.Agent{Gateway: gw, Catalog: cat, Masker: masker, Model: *f.model, MaxSteps: *f.steps, PollAge: 2 * *f.every,
 			Lanes: cfg.Lanes, Modes: cfg.Modes, Observer: tel, Policy: pol}}

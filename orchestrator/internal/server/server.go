@@ -7,6 +7,8 @@
 package server
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -42,7 +44,11 @@ type Server struct {
 	// Masker masks audit arguments and errors, as the servers' binder
 	// does; nil: a masker with a random key.
 	Masker *mask.Masker
-	Log    *slog.Logger
+	// AuditKey keys the args_sha256 HMAC, as the binder's CursorKey does
+	// (a plain hash would confirm a guess of a masked value); empty: a
+	// random key per process.
+	AuditKey []byte
+	Log      *slog.Logger
 	// Model answers requests that name none.
 	Model string
 	// RatePerMinute limits each user's answers (0: unlimited).
@@ -53,6 +59,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
+	keyOnce  sync.Once
 }
 
 // allow applies the per-user rate limit.
@@ -189,7 +196,7 @@ func (s *Server) audit(r *http.Request, route, model string, start time.Time, an
 // fields the servers' binder fills: the arguments and the error masked
 // by the servers' masker (a model can put a secret from a question or a
 // tool result into a tool call's arguments; an error can quote one), and
-// args_sha256 of the arguments as given.
+// args_sha256 a keyed HMAC of the arguments as given.
 func (s *Server) record(r *http.Request, tool, requestID string, start time.Time, d time.Duration, args any, errText string, bytes int) audit.Record {
 	m := s.Masker
 	if m == nil {
@@ -199,7 +206,16 @@ func (s *Server) record(r *http.Request, tool, requestID string, start time.Time
 	if err != nil {
 		raw = []byte(`{}`)
 	}
-	sum := sha256.Sum256(raw)
+	s.keyOnce.Do(func() {
+		if len(s.AuditKey) == 0 {
+			s.AuditKey = make([]byte, 32)
+			rand.Read(s.AuditKey)
+		}
+	})
+	mac := hmac.New(sha256.New, s.AuditKey)
+	mac.Write([]byte("audit args\x00"))
+	mac.Write(raw)
+	sum := mac.Sum(nil)
 	masked, n := m.JSON(raw)
 	p := auth.From(r.Context())
 	rec := audit.Record{TS: start.UTC(), Server: "mcp-orchestrator", Tool: tool, User: p.User, Via: p.Via, RequestID: requestID,

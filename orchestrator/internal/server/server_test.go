@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
@@ -112,4 +114,23 @@ func TestRateLimitPerCaller(t *testing.T) {
 	assert.Equal(t, 429, do(oidcDana))
 	assert.Equal(t, 200, do(dana), "the token-file dana still has her answer")
 	assert.Equal(t, 429, do(dana))
+}
+
+// TestAuditArgsHashKeyed: args_sha256 lets two calls be compared, but
+// with the key only: a plain SHA-256 would let anyone holding the log
+// confirm a guess of a masked password.
+func TestAuditArgsHashKeyed(t *testing.T) {
+	req := httptest.NewRequest("POST", "/api/chat", nil)
+	args := map[string]any{"command": "get pods", "password": planted}
+	raw, _ := json.Marshal(args)
+	plain := sha256.Sum256(raw)
+	s := &Server{AuditKey: []byte("k1")}
+	a := s.record(req, "k8s_kubectl", "", time.Now(), 0, args, "", 0)
+	b := s.record(req, "k8s_kubectl", "", time.Now(), 0, args, "", 0)
+	assert.Equal(t, a.ArgsSHA256, b.ArgsSHA256, "same key, same arguments: comparable")
+	assert.NotEqual(t, hex.EncodeToString(plain[:]), a.ArgsSHA256, "not the plain hash")
+	other := (&Server{AuditKey: []byte("k2")}).record(req, "k8s_kubectl", "", time.Now(), 0, args, "", 0)
+	assert.NotEqual(t, a.ArgsSHA256, other.ArgsSHA256)
+	random := (&Server{}).record(req, "k8s_kubectl", "", time.Now(), 0, args, "", 0)
+	assert.NotEqual(t, hex.EncodeToString(plain[:]), random.ArgsSHA256, "no key given: a random one, never none")
 }
