@@ -6,8 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"log/slog"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 
