@@ -2,10 +2,14 @@ package orchestrator_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	ollama "github.com/ollama/ollama/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -87,4 +91,46 @@ func TestServeAuditHasNoPlantedSecret(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, masked, 1, "the line with the question's password says it masked it")
 	harness.AssertNoSecrets(t, &seen, []string{questionSecret, resultSecret}, 1)
+}
+
+// TestAuditRequired (issue 13): over HTTP a call whose audit line cannot
+// be written (the audit log is /dev/full) fails and says so, on a real
+// server and on serve; --audit-required=false lets it through.
+func TestAuditRequired(t *testing.T) {
+	require.NoError(t, kube.GrantReader(context.Background()))
+	dir := t.TempDir()
+	kc, err := kube.WriteKubeconfig("host-audit.kubeconfig", kube.ReaderToken, "e2e")
+	require.NoError(t, err)
+	tokens := filepath.Join(dir, "tokens")
+	require.NoError(t, os.WriteFile(tokens, []byte("audit-tok-61f0,dana,sre\n"), 0o600))
+	for _, c := range []struct {
+		extra    []string
+		withheld bool
+	}{{nil, true}, {[]string{"--audit-required=false"}, false}} {
+		port, err := harness.FreePort()
+		require.NoError(t, err)
+		base := fmt.Sprintf("http://127.0.0.1:%d", port)
+		harness.StartServer(t, &seen, dir, "mcp-kubernetes-audit", base, k8sBin, append([]string{"--transport", "http",
+			"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--kubeconfig", kc, "--auth-tokens", tokens, "--audit-log", "/dev/full"}, c.extra...)...)
+		s := harness.Connect(t, &mcp.StreamableClientTransport{Endpoint: base + "/mcp", HTTPClient: harness.HTTPClient("audit-tok-61f0"), MaxRetries: -1})
+		r := harness.Call(t, &seen, s, "k8s_kubectl", map[string]any{"command": "get namespaces"})
+		assert.Equal(t, c.withheld, r.IsError, "%v: %s", c.extra, r.Text)
+		if c.withheld {
+			assert.Contains(t, r.Text, "audit record could not be written, so its result is withheld (--audit-required)")
+			assert.NotContains(t, r.Text, "kube-system")
+		} else {
+			assert.Contains(t, r.Text, "kube-system")
+		}
+
+		base, _ = hostServe(t, primary.URL, append([]string{"--audit-log", "/dev/full"}, c.extra...)...)
+		code, body := send(t, base, rawReq{method: "POST", path: "/api/chat", contentType: "application/json", body: chatBody("kubectl get namespaces")})
+		if c.withheld {
+			assert.Equal(t, http.StatusInternalServerError, code, body)
+			assert.Contains(t, body, "answer withheld: its audit record could not be written (--audit-required)")
+			assert.NotContains(t, body, "kube-system")
+		} else {
+			assert.Equal(t, http.StatusOK, code, body)
+			assert.Contains(t, body, "kube-system")
+		}
+	}
 }
