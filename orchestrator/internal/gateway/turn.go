@@ -71,7 +71,9 @@ type Reply struct {
 	Response api.ChatResponse
 	// Endpoint is the host that answered (or failed last).
 	Endpoint string
-	// Model is the model's name as that host lists it.
+	// Model is the model's name as that host lists it, without the
+	// default tag ":latest" (so "tiny" whether asked as tiny or
+	// tiny:latest).
 	Model string
 	// Sent: some of the reply reached the user through the sink.
 	Sent bool
@@ -145,7 +147,9 @@ func (g *Gateway) Chat(ctx context.Context, req *api.ChatRequest, o ChatOptions)
 // attempt is one try of a turn on ep: its slot, its runner options, the
 // request, the reply gathered.
 func (g *Gateway) attempt(ctx context.Context, req *api.ChatRequest, ep Endpoint, choice Choice, o ChatOptions) (Reply, error) {
-	reply := Reply{Endpoint: ep.Name, Model: choice.Model}
+	// The host's own name for the model (a closed set: what it pulled),
+	// not the caller's spelling, without Ollama's default tag.
+	reply := Reply{Endpoint: ep.Name, Model: strings.TrimSuffix(choice.Model, ":latest")}
 	if reply.Model == "" {
 		reply.Model = req.Model
 	}
