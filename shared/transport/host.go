@@ -9,12 +9,19 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // DefaultMaxBodyBytes bounds a request body when HTTPOptions.MaxBodyBytes
 // is not set: far above any MCP message or chat a person types, far below
 // what would strain memory.
 const DefaultMaxBodyBytes = 4 << 20
+
+// bodyReadTimeout bounds reading one request body, so a client that
+// trickles its body in cannot hold a handler and its buffer forever; the
+// server has no overall read timeout, which would also cut streaming
+// answers.
+var bodyReadTimeout = 60 * time.Second
 
 // checkHost refuses DNS rebinding: a page on an attacker's name that
 // resolves to 127.0.0.1 reaches a loopback listener with the attacker's
@@ -93,14 +100,23 @@ func limitBody(max int64, next http.Handler) http.Handler {
 			tooLarge(w)
 			return
 		}
+		rc := http.NewResponseController(w)
+		// Not every writer supports deadlines (a test recorder); the limit
+		// on size still holds there.
+		_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
 		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+		_ = rc.SetReadDeadline(time.Time{})
 		if err != nil {
 			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
+			var ne net.Error
+			switch {
+			case errors.As(err, &mbe):
 				tooLarge(w)
-				return
+			case errors.As(err, &ne) && ne.Timeout():
+				http.Error(w, fmt.Sprintf("request body not received within %s: send it at once", bodyReadTimeout), http.StatusRequestTimeout)
+			default:
+				http.Error(w, "reading request body: "+err.Error(), http.StatusBadRequest)
 			}
-			http.Error(w, "reading request body: "+err.Error(), http.StatusBadRequest)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(b))

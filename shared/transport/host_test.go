@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
@@ -243,3 +245,31 @@ func TestNoMCP(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestSlowBody: a body that trickles in is cut off after bodyReadTimeout
+// (a slow client cannot hold a handler, or 4 MiB of buffer, forever),
+// and the connection stays usable for streaming answers afterwards.
+func TestSlowBody(t *testing.T) {
+	old := bodyReadTimeout
+	bodyReadTimeout = 300 * time.Millisecond
+	defer func() { bodyReadTimeout = old }()
+	f := newHostFixture(t, HTTPOptions{})
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte(`{"x":"`))
+		time.Sleep(2 * time.Second)
+		pw.CloseWithError(errors.New("gave up"))
+	}()
+	req, err := http.NewRequest("POST", f.srv.URL+"/api/chat", pr)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err, "the refusal arrives while the body is still being sent")
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusRequestTimeout, resp.StatusCode, string(b))
+	assert.Contains(t, string(b), "request body not received within 300ms: send it at once")
+	assert.Less(t, time.Since(start), 1500*time.Millisecond, "cut off at the deadline, not when the client gave up")
+	assert.Zero(t, f.chats.Load())
+}
