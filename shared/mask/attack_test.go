@@ -285,3 +285,20 @@ func TestManyPlaceholdersStayLinear(t *testing.T) {
 	m.Text(s)
 	assert.Less(t, time.Since(start), 5*time.Second)
 }
+
+// TestLookAlikeKeys records a decision: ＰＡＳＳＷＯＲＤ (fullwidth) and
+// pаssword (Cyrillic а) are keys no config format, shell or program reads
+// as "password", so an operator's secret is never set under them, and
+// they are not taken for secret keys (that would need Unicode folding of
+// every key on every line). A secret of a known shape under them is
+// masked by its shape all the same.
+func TestLookAlikeKeys(t *testing.T) {
+	m := New(testKey)
+	const tok = "ghp_0123456789abcdefghijABCDEFGHIJ0123456789"
+	for _, key := range []string{"ＰＡＳＳＷＯＲＤ", "pаssword", "pass\u200bword"} {
+		out, _ := m.Text(key + ": " + tok)
+		assert.NotContains(t, out, tok, key)
+	}
+	assert.False(t, SensitiveKey("ＰＡＳＳＷＯＲＤ"))
+	assert.False(t, SensitiveKey("pаssword"))
+}
