@@ -6,6 +6,9 @@
 package audit
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -96,4 +99,63 @@ func (l *Log) Close() error {
 		return l.c.Close()
 	}
 	return nil
+}
+
+// Masker masks what Build writes (shared/mask.Masker).
+type Masker interface {
+	JSON(raw []byte) ([]byte, int)
+	Text(s string) (string, int)
+}
+
+// Call is what one call leaves in the log, before masking: a server's
+// tool call, or one answer (or tool call) of the orchestrator's API.
+type Call struct {
+	Server, Tool string
+	User, Via    string
+	RequestID    string
+	Session      string
+	Start        time.Time
+	Duration     time.Duration
+	Args         json.RawMessage // as the caller gave them
+	Outcome      string          // OK when empty and Err is empty, Error when Err is set
+	Err          string
+	Bytes        int
+	Truncated    bool
+	Masked       int    // values masked in the result
+	ArgsKey      []byte // the key of args_sha256
+}
+
+// Build makes the record of c, the one way every binary builds one: the
+// arguments and the error are masked with m (a model can put a secret
+// from a question into a tool call's arguments; an error can quote one),
+// and args_sha256 is an HMAC under c.ArgsKey, not a plain hash, which
+// would let a reader of the log confirm a guess of a value the args field
+// masks. Masked counts the values masked in the result, the arguments and
+// the error.
+func Build(m Masker, c Call) Record {
+	raw := c.Args
+	if len(raw) == 0 || string(raw) == "null" {
+		raw = json.RawMessage("{}")
+	}
+	mac := hmac.New(sha256.New, c.ArgsKey)
+	mac.Write([]byte("audit args\x00"))
+	mac.Write(raw)
+	args, n := m.JSON(raw)
+	rec := Record{
+		TS: c.Start.UTC(), Server: c.Server, Tool: c.Tool, User: c.User, Via: c.Via, RequestID: c.RequestID,
+		Session: c.Session, Args: args, ArgsSHA256: hex.EncodeToString(mac.Sum(nil)),
+		Outcome: c.Outcome, DurationMS: float64(c.Duration.Microseconds()) / 1000,
+		Bytes: c.Bytes, Truncated: c.Truncated, Masked: c.Masked + n,
+	}
+	if c.Err != "" {
+		e, en := m.Text(c.Err)
+		rec.Error, rec.Masked = e, rec.Masked+en
+		if rec.Outcome == "" || rec.Outcome == OK {
+			rec.Outcome = Error
+		}
+	}
+	if rec.Outcome == "" {
+		rec.Outcome = OK
+	}
+	return rec
 }

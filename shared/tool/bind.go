@@ -247,19 +247,11 @@ func (b *Binder) record(pt *prepared, p auth.Principal, session, reqID string, r
 			}
 		}
 	}()
-	maskedArgs, _ := b.Masker.JSON(raw)
-	// Keyed: a plain hash of the arguments would let anyone holding the
-	// audit log confirm a guess of a value the args field masks.
-	mac := hmac.New(sha256.New, b.CursorKey)
-	mac.Write([]byte("audit args\x00"))
-	mac.Write(raw)
-	sum := mac.Sum(nil)
-	rec := audit.Record{
-		TS: start.UTC(), Server: b.Server, Tool: pt.tool.Name, User: p.User, Via: p.Via, RequestID: reqID, Session: session,
-		Args: maskedArgs, ArgsSHA256: hex.EncodeToString(sum[:]),
-		Outcome: out.name, Error: out.err, DurationMS: float64(time.Since(start).Microseconds()) / 1000,
-		Bytes: out.bytes, Truncated: out.truncated, Masked: out.masked,
-	}
+	rec := audit.Build(b.Masker, audit.Call{
+		Server: b.Server, Tool: pt.tool.Name, User: p.User, Via: p.Via, RequestID: reqID, Session: session,
+		Start: start, Duration: time.Since(start), Args: raw, ArgsKey: b.CursorKey,
+		Outcome: out.name, Err: out.err, Bytes: out.bytes, Truncated: out.truncated, Masked: out.masked,
+	})
 	if err := b.Audit.Write(rec); err != nil {
 		b.Logger.Error("audit write failed", "err", err, "tool", pt.tool.Name, "user", p.User)
 		if b.AuditRequired {

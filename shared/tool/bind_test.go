@@ -76,7 +76,7 @@ func TestEveryResultMaskedAndAudited(t *testing.T) {
 	assert.Equal(t, "alice", rec.User)
 	assert.Equal(t, "s1", rec.Session)
 	assert.Equal(t, "ok", rec.Outcome)
-	assert.Equal(t, 2, rec.Masked, "once in the text, once in the structure")
+	assert.Equal(t, 3, rec.Masked, "once in the text, once in the structure, once in the audited arguments")
 	assert.NotContains(t, log.String(), "Hx7-planted-9Q", "the audit log never holds a raw secret")
 	assert.Len(t, rec.ArgsSHA256, 64)
 

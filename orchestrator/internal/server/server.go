@@ -7,10 +7,7 @@
 package server
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -212,20 +209,9 @@ func (s *Server) record(r *http.Request, tool, requestID string, start time.Time
 			rand.Read(s.AuditKey)
 		}
 	})
-	mac := hmac.New(sha256.New, s.AuditKey)
-	mac.Write([]byte("audit args\x00"))
-	mac.Write(raw)
-	sum := mac.Sum(nil)
-	masked, n := m.JSON(raw)
 	p := auth.From(r.Context())
-	rec := audit.Record{TS: start.UTC(), Server: "mcp-orchestrator", Tool: tool, User: p.User, Via: p.Via, RequestID: requestID,
-		Args: masked, ArgsSHA256: hex.EncodeToString(sum[:]), Outcome: audit.OK,
-		DurationMS: float64(d.Microseconds()) / 1000, Bytes: bytes, Masked: n}
-	if errText != "" {
-		e, en := m.Text(errText)
-		rec.Outcome, rec.Error, rec.Masked = audit.Error, e, n+en
-	}
-	return rec
+	return audit.Build(m, audit.Call{Server: "mcp-orchestrator", Tool: tool, User: p.User, Via: p.Via, RequestID: requestID,
+		Start: start, Duration: d, Args: raw, ArgsKey: s.AuditKey, Err: errText, Bytes: bytes})
 }
 
 // failStatus is the HTTP status of an answer that failed: the server's
