@@ -29,8 +29,13 @@ type Server struct {
 	Name    string   `yaml:"name"`
 	Command string   `yaml:"command,omitempty"` // stdio: the binary to spawn
 	Args    []string `yaml:"args,omitempty"`
-	Env     []string `yaml:"env,omitempty"` // KEY=value added to the environment
-	URL     string   `yaml:"url,omitempty"` // streamable HTTP endpoint (…/mcp)
+	// Env is KEY=value entries for a spawned server's environment. The
+	// server inherits the orchestrator's environment except every OPSMCP_*
+	// variable (those are the orchestrator's own settings: its audit log,
+	// policy, delegates, tokens…, which the server reads too); an OPSMCP_*
+	// setting reaches the server only when set here.
+	Env []string `yaml:"env,omitempty"`
+	URL string   `yaml:"url,omitempty"` // streamable HTTP endpoint (…/mcp)
 	// TokenFile holds the bearer token for URL.
 	TokenFile string `yaml:"token_file,omitempty"`
 	// Timeout bounds one tool call (default 60s); MaxConcurrent bounds
@@ -101,6 +106,14 @@ func Load(path string) (*Config, error) {
 	for i, s := range c.Servers {
 		if s.Name == "" || (s.Command == "") == (s.URL == "") {
 			return nil, fmt.Errorf("config %s: server %d needs a name and exactly one of command or url", path, i+1)
+		}
+		for _, kv := range s.Env {
+			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.ContainsRune(kv, 0) {
+				return nil, fmt.Errorf("config %s: server %s: env entry %q: write KEY=value", path, s.Name, kv)
+			}
+		}
+		if len(s.Env) > 0 && s.Command == "" {
+			return nil, fmt.Errorf("config %s: server %s: env is for a spawned (command) server; a url server's environment is its own", path, s.Name)
 		}
 		switch s.UserCalls {
 		case "", UserCallsAsOrchestrator, UserCallsRefuse:
@@ -237,7 +250,7 @@ func connect(ctx context.Context, s Server) (*mcp.ClientSession, error) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcp-orchestrator", Version: "1"}, nil)
 	if s.Command != "" {
 		cmd := exec.Command(s.Command, s.Args...)
-		cmd.Env = append(os.Environ(), s.Env...)
+		cmd.Env = childEnv(os.Environ(), s.Env)
 		cmd.Stderr = os.Stderr
 		return client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
 	}
@@ -260,6 +273,29 @@ func connect(ctx context.Context, s Server) (*mcp.ClientSession, error) {
 	}
 	return sess, err
 }
+
+// childEnv is a spawned server's environment: the orchestrator's inherited
+// one without its OPSMCP_* settings (in any case, so no spelling slips
+// through), then set, whose entries replace inherited ones of the same name.
+func childEnv(inherited, set []string) []string {
+	out := make([]string, 0, len(inherited)+len(set))
+	replaced := map[string]bool{}
+	for _, kv := range set {
+		k, _, _ := strings.Cut(kv, "=")
+		replaced[k] = true
+	}
+	for _, kv := range inherited {
+		k, _, _ := strings.Cut(kv, "=")
+		if replaced[k] || len(k) >= len(opsmcpEnvPrefix) && strings.EqualFold(k[:len(opsmcpEnvPrefix)], opsmcpEnvPrefix) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, set...)
+}
+
+// opsmcpEnvPrefix starts every variable shared/config reads as a flag.
+const opsmcpEnvPrefix = "OPSMCP_"
 
 // statusSeen notes an HTTP 401 answer, so a refused token can be named as
 // the cause rather than left in the MCP SDK's words.
