@@ -121,6 +121,18 @@ func newSession(name string) *session {
 	}
 }
 
+// checkCallCaps refuses a tool-call cap below 1 (the agent would quietly
+// take its default for it).
+func checkCallCaps(perTurn, perAnswer int) error {
+	if perTurn < 1 {
+		return fmt.Errorf("--max-calls-per-turn %d: use at least 1", perTurn)
+	}
+	if perAnswer < 1 {
+		return fmt.Errorf("--max-calls-per-answer %d: use at least 1", perAnswer)
+	}
+	return nil
+}
+
 // agent connects the configured servers and makes the agent; close ends
 // the sessions.
 func (s *session) agent(ctx context.Context) (*agent.Agent, func(), error) {
@@ -191,6 +203,10 @@ func ask(args []string) int {
 		fmt.Fprintln(os.Stderr, `usage: mcp-orchestrator ask --config servers.yaml [--model M] [--json] "question"`)
 		return 2
 	}
+	if err := checkCallCaps(*s.perTurn, *s.perAnswer); err != nil {
+		fmt.Fprintln(os.Stderr, "mcp-orchestrator ask:", err)
+		return 2
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), *s.timeout)
 	defer cancel()
 	a, closeAll, err := s.agent(ctx)
@@ -228,6 +244,10 @@ func chat(args []string) int {
 	}
 	if *s.config == "" {
 		fmt.Fprintln(os.Stderr, "usage: mcp-orchestrator chat --config servers.yaml [--model M]")
+		return 2
+	}
+	if err := checkCallCaps(*s.perTurn, *s.perAnswer); err != nil {
+		fmt.Fprintln(os.Stderr, "mcp-orchestrator chat:", err)
 		return 2
 	}
 	a, closeAll, err := s.agent(context.Background())

@@ -20,6 +20,7 @@ import (
 	"github.com/opsmcp/opsmcp/orchestrator/internal/telemetry"
 	"github.com/opsmcp/opsmcp/shared/audit"
 	"github.com/opsmcp/opsmcp/shared/config"
+	"github.com/opsmcp/opsmcp/shared/mask"
 	"github.com/opsmcp/opsmcp/shared/policy"
 	"github.com/opsmcp/opsmcp/shared/serve"
 	"github.com/opsmcp/opsmcp/shared/transport"
@@ -34,7 +35,9 @@ type serveFlags struct {
 	o                 serve.Options
 	config, model, ca *string
 	steps, parallel   *int
-	every             *time.Duration
+	// tool calls one model turn, and one answer, may have run
+	perTurn, perAnswer *int
+	every              *time.Duration
 }
 
 func newServeFlags() *serveFlags {
@@ -58,6 +61,8 @@ func newServeFlags() *serveFlags {
 	f.config = fs.String("config", os.Getenv("OPSMCP_ORCHESTRATOR_CONFIG"), "YAML file listing the MCP servers")
 	f.model = fs.String("model", "", "model for requests that name none")
 	f.steps = fs.Int("max-steps", 6, "most model turns per answer")
+	f.perTurn = fs.Int("max-calls-per-turn", 8, "most tool calls one model turn may have run; the rest are refused and the model told")
+	f.perAnswer = fs.Int("max-calls-per-answer", 32, "most tool calls one answer may have run")
 	f.every = fs.Duration("poll-every", 5*time.Second, "how often to poll the endpoints' tags and loaded models")
 	f.parallel = fs.Int("parallel", 4, "requests each Ollama endpoint runs at once (its OLLAMA_NUM_PARALLEL); more wait in a fair per-user queue")
 	f.ca = fs.String("ollama-ca-file", os.Getenv(gateway.CAFileEnv), "PEM file of the CAs the Ollama endpoints' certificates must chain to (they must then be https)")
@@ -80,6 +85,9 @@ func (f *serveFlags) parse(args []string) error {
 	}
 	if *f.config == "" {
 		return fmt.Errorf("serve needs --config (the MCP servers)")
+	}
+	if err := checkCallCaps(*f.perTurn, *f.perAnswer); err != nil {
+		return err
 	}
 	return f.o.Check()
 }
@@ -160,13 +168,20 @@ func runServe(ctx context.Context, f *serveFlags, log *slog.Logger) error {
 	go gw.Run(ctx, *f.every)
 	srv := &server.Server{Gateway: gw, Audit: auditLog, AuditRequired: o.AuditIsRequired(), Masker: masker, AuditKey: auditKey, Log: log,
 		Model: *f.model, RatePerMinute: o.RatePerMinute, Burst: o.RateBurst,
-		Agent: &agent.Agent{Gateway: gw, Catalog: cat, Masker: masker, Model: *f.model, MaxSteps: *f.steps, PollAge: 2 * *f.every,
-			Lanes: cfg.Lanes, Modes: cfg.Modes, Observer: tel, Policy: pol}}
+		Agent: f.agent(gw, cat, masker, cfg, tel, pol)}
 	ho.AuthRoutes = srv.Routes()
 	ho.Metrics = tel.Handler()
 	ho.Readyz = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ready(w, gw.States()) })
 	return serve.ListenAndServe(ctx, "mcp-orchestrator", o, transport.Handler(ho), log,
 		"endpoints", len(eps), "tools", len(cat.Tools()), "auth", ho.Verifier != nil)
+}
+
+// agent is the agent serve answers with, as the flags set it: each tool
+// call made for the asking user (not AsItself).
+func (f *serveFlags) agent(gw *gateway.Gateway, cat *catalog.Catalog, masker *mask.Masker, cfg *catalog.Config, obs agent.Observer, pol *policy.Policy) *agent.Agent {
+	return &agent.Agent{Gateway: gw, Catalog: cat, Masker: masker, Model: *f.model, MaxSteps: *f.steps, PollAge: 2 * *f.every,
+		MaxCallsPerTurn: *f.perTurn, MaxCallsPerAnswer: *f.perAnswer,
+		Lanes: cfg.Lanes, Modes: cfg.Modes, Observer: obs, Policy: pol}
 }
 
 // ready answers 200 when at least one Ollama endpoint answered its last
