@@ -33,6 +33,10 @@ type Principal struct {
 	// OIDC is true when the user was verified from an OIDC token (which a
 	// delegate may then pass on), false for a token-file user.
 	OIDC bool
+	// Subject is an OIDC user's issuer and sub claim: the identity sessions,
+	// cursors and rate budgets are keyed on, since the claim User comes
+	// from (preferred_username, email) can often be changed by its owner.
+	Subject string
 }
 
 // Stdio is the principal of every call over the stdio transport: whoever
@@ -206,7 +210,7 @@ func (o *OIDC) Verify(ctx context.Context, token string) (Principal, error) {
 	if err := idt.Claims(&claims); err != nil {
 		return Principal{}, fmt.Errorf("%w: claims: %v", ErrUnauthenticated, err)
 	}
-	p := Principal{User: idt.Subject, OIDC: true}
+	p := Principal{User: idt.Subject, OIDC: true, Subject: idt.Issuer + "#" + idt.Subject}
 	if u, ok := claims[o.userClaim].(string); ok && u != "" {
 		p.User = u
 	}

@@ -99,7 +99,7 @@ func TestDelegationUserToken(t *testing.T) {
 	require.Equal(t, 200, rec.Code, rec.Body.String())
 	// Roles come from the mapping (prefix opsmcp-); the bare group "sre"
 	// is not a role.
-	assert.Equal(t, Principal{User: "carol", Roles: []string{"viewer"}, OIDC: true, Via: "orchestrator", ViaRoles: []string{"delegate"}}, f.seen.p)
+	assert.Equal(t, Principal{User: "carol", Roles: []string{"viewer"}, OIDC: true, Subject: f.iss.URL + "#sub-carol", Via: "orchestrator", ViaRoles: []string{"delegate"}}, f.seen.p)
 	assert.Equal(t, carol, f.seen.bearer, "the bearer in the context is the user's own")
 	assert.Empty(t, f.seen.userToken, "the user's token is not handed to tool handlers in the header")
 	assert.Equal(t, "token:orchestrator", f.seen.tokenInfo.UserID)

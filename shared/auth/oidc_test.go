@@ -23,11 +23,19 @@ func TestOIDC(t *testing.T) {
 	p, err := v.Verify(ctx, good)
 	require.NoError(t, err)
 	// No mapping: a group is never a role by itself (issue 23).
-	assert.Equal(t, Principal{User: "alice", OIDC: true}, p)
+	assert.Equal(t, Principal{User: "alice", OIDC: true, Subject: iss.URL + "#u-1"}, p)
 	v.Roles = RoleMapping{Map: map[string][]string{"viewer": {"viewer"}}}
 	p, err = v.Verify(ctx, good)
 	require.NoError(t, err)
-	assert.Equal(t, Principal{User: "alice", Roles: []string{"viewer"}, OIDC: true}, p)
+	assert.Equal(t, Principal{User: "alice", Roles: []string{"viewer"}, OIDC: true, Subject: iss.URL + "#u-1"}, p)
+
+	// Another account that set the same preferred_username is another
+	// caller: its sessions, cursors and rate budget are its own.
+	twin, err := v.Verify(ctx, iss.sign(map[string]any{"iss": iss.URL, "aud": "opsmcp", "sub": "u-2", "exp": now + 300, "iat": now,
+		"preferred_username": "alice", "groups": []string{"viewer"}}))
+	require.NoError(t, err)
+	assert.Equal(t, p.User, twin.User)
+	assert.NotEqual(t, p.Key(), twin.Key())
 
 	for name, claims := range map[string]map[string]any{
 		"wrong audience": {"iss": iss.URL, "aud": "other", "sub": "u", "exp": now + 300},

@@ -34,9 +34,13 @@ func withTokenInfo(next http.Handler) http.Handler {
 
 // Key names p across auth sources: a token-file user and an OIDC user of
 // the same name (anyone can register any name with the provider) are
-// different callers.
+// different callers, and so are two OIDC users who set the same
+// preferred_username (an OIDC user is keyed on issuer and sub).
 func (p Principal) Key() string {
 	if p.OIDC {
+		if p.Subject != "" {
+			return "oidc:" + p.Subject
+		}
 		return "oidc:" + p.User
 	}
 	return "token:" + p.User
