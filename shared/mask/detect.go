@@ -369,7 +369,9 @@ var detectors = []detector{
 		re: regexp.MustCompile(`(?m)^[ \t]*([A-Za-z_][A-Za-z0-9_.-]*)[ \t]+["']?([^\s"']+)["']?[ \t]*\r?$`),
 		check: func(s string, m []int) bool {
 			v := s[m[4]:m[5]]
-			return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(v) && hasDigit(v) && !strings.ContainsAny(v[:1], "*[&(") && !looksLikePath(v) && !goNumberType[v]
+			// The digit must be the value's own, not a placeholder's hash
+			// (masking again must change nothing).
+			return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(v) && hasDigit(placeholderRE.ReplaceAllString(v, "")) && !strings.ContainsAny(v[:1], "*[&(") && !looksLikePath(v) && !goNumberType[v]
 		}},
 	// XML: <password>x</password>, and <add key="DbPassword" value="x"/>.
 	{kind: "assignment", hints: []string{"</"}, named: true, group: 2,

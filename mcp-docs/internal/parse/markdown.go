@@ -57,6 +57,15 @@ func markdown(src []byte) []Section {
 	var levels []int
 	prev := 0
 	for _, m := range marks {
+		// CommonMark also ends a line at a lone \r, which the byte scan
+		// above does not: a heading's extent found by '\n' can then reach
+		// past the next heading's start. Keep the cuts in order.
+		if m.start < prev {
+			m.start = prev
+		}
+		if m.end < m.start {
+			m.end = m.start
+		}
 		out = appendSection(out, path, 0, string(src[prev:m.start]))
 		for len(levels) > 0 && levels[len(levels)-1] >= m.level {
 			levels, path = levels[:len(levels)-1], path[:len(path)-1]
