@@ -156,3 +156,25 @@ func TestVaultSecretIDStructured(t *testing.T) {
 	assert.Equal(t, "projects/x/secrets/db", out["gcp_secret_id"])
 	assert.Equal(t, "4c1d9e2f-7a3b-4c5d-8e9f-a0b1c2d3e4f5", out["uid"], "UIDs stay visible")
 }
+
+// TestMaskedSecretRenderedStaysAsIs: a Secret masked structurally and
+// then rendered as YAML or JSON text (what k8s_get returns) keeps each
+// value's placeholder and length; masking the text again changes nothing.
+func TestMaskedSecretRenderedStaysAsIs(t *testing.T) {
+	m := New(testKey)
+	v, _ := m.Value(map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "db"},
+		"data": map[string]any{"password": "aHVudGVyMmh1bnRlcjI=", "pin": "MTIzNA=="}})
+	data := v.(map[string]any)["data"].(map[string]any)
+	yaml := "apiVersion: v1\ndata:\n  password: '" + data["password"].(string) + "'\n  pin: '" + data["pin"].(string) + "'\nkind: Secret\nmetadata:\n  name: db\n"
+	out, n := m.Text(yaml)
+	assert.Equal(t, yaml, out)
+	assert.Zero(t, n)
+	js := `{"apiVersion":"v1","kind":"Secret","data":{"password":"` + data["password"].(string) + `"}}`
+	out, n = m.Text(js)
+	assert.Equal(t, js, out)
+	assert.Zero(t, n)
+	// A value that only starts like one is still masked.
+	raw := "kind: Secret\ndata:\n  password: '[MASKED:secret-data:0123abcd] (3 bytes)hunter2'\n"
+	out, _ = m.Text(raw)
+	assert.NotContains(t, out, "hunter2")
+}
