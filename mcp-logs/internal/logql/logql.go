@@ -331,6 +331,12 @@ func lex(q string) ([]token, error) {
 			for j < len(q) && (q[j] == '.' || q[j] < unicode.MaxASCII && (unicode.IsLetter(rune(q[j])) || unicode.IsDigit(rune(q[j])))) {
 				j++
 			}
+			// A number (5m, 1.5, 10KB) ends at a character that cannot
+			// continue a name: "0label_replace(" must not split into a
+			// number and "_replace" and hide a refused function's name.
+			if j < len(q) && q[j] == '_' {
+				return nil, &Error{Col: i + 1, Msg: fmt.Sprintf("malformed number %q: a number or duration is digits and a unit (5m, 1.5, 10KB)", q[i:j+1])}
+			}
 			toks = append(toks, token{kind: 'n', text: q[i:j], pos: i})
 			i = j
 		default:
