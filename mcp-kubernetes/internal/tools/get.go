@@ -57,6 +57,12 @@ func checkGet(in GetInput) error {
 		if err := checkName("name", in.Name); err != nil {
 			return err
 		}
+		// As kubectl: a name across all namespaces would be a request
+		// outside any namespace (GET /api/v1/events/NAME), past the
+		// caller's namespace scope.
+		if in.AllNamespaces {
+			return tool.Argf("a resource cannot be retrieved by name across all namespaces: give its namespace (namespace or -n) instead of all_namespaces (-A)")
+		}
 	}
 	if in.Namespace != "" {
 		if err := checkNamespace(in.Namespace); err != nil {
