@@ -65,7 +65,7 @@ func Open(s string, key []byte, bind string) (Cursor, error) {
 	if !ok {
 		return c, ErrBadCursor
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig) // Strict: one string per signature
 	if err != nil {
 		return c, ErrBadCursor
 	}

@@ -620,17 +620,6 @@ var (
 	jsonEntryRE      = regexp.MustCompile(`"[^"\\]*"[ \t\r\n]*:[ \t\r\n]*"((?:[^"\\]|\\.)*)"`)
 )
 
-// maskedDataRE is a Secret value as Value already masked it: its
-// placeholder and its length, which stay readable.
-var maskedDataRE = regexp.MustCompile(`^["']?\[MASKED:[^\]\s:]{1,160}:[0-9a-f]{8}\] \(\d+ bytes\)["']?$`)
-
-// maskedSecretData reports whether v is a Secret value the structural
-// layer already masked ("[MASKED:secret-data:…] (27 bytes)"): masking
-// the rendering of a masked object again must change nothing.
-func maskedSecretData(v string) bool {
-	return maskedDataRE.MatchString(v)
-}
-
 // secretManifests finds the values of a Secret manifest's data and
 // stringData, in YAML (documents split at ---, a document is a Secret
 // when it says kind: Secret) and in JSON (when the text says "kind":
@@ -651,7 +640,7 @@ func secretManifests(s string) [][]int {
 			}
 			scanned = end
 			for _, e := range jsonEntryRE.FindAllStringSubmatchIndex(s[d[1]:end], -1) {
-				if e[3] > e[2] && !maskedSecretData(s[d[1]+e[2]:d[1]+e[3]]) {
+				if e[3] > e[2] {
 					out = append(out, []int{d[1] + e[0], d[1] + e[1], d[1] + e[2], d[1] + e[3]})
 				}
 			}
@@ -722,7 +711,7 @@ func yamlSecretData(s string, from, to int) [][]int {
 				// A line of a block scalar's value: all of it.
 				out = append(out, []int{off + lead, off + len(body), off + lead, off + len(body)})
 			} else if e := yamlEntryRE.FindStringSubmatchIndex(line); e != nil && e[3] > e[2] {
-				if v := line[e[2]:e[3]]; !strings.HasPrefix(v, "|") && !strings.HasPrefix(v, ">") && !maskedSecretData(v) {
+				if v := line[e[2]:e[3]]; !strings.HasPrefix(v, "|") && !strings.HasPrefix(v, ">") {
 					out = append(out, []int{off + e[0], off + e[3], off + e[2], off + e[3]})
 				}
 			}
