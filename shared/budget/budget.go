@@ -65,8 +65,10 @@ func Open(s string, key []byte, bind string) (Cursor, error) {
 	if !ok {
 		return c, ErrBadCursor
 	}
-	got, err := base64.RawURLEncoding.Strict().DecodeString(sig) // Strict: one string per signature
-	if err != nil {
+	// The decoder skips CR and LF even when Strict, so only the canonical
+	// encoding is accepted: one string per signature.
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
+	if err != nil || base64.RawURLEncoding.EncodeToString(got) != sig {
 		return c, ErrBadCursor
 	}
 	if !hmac.Equal(got, cursorMAC(key, bind, body)) {

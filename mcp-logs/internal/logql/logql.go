@@ -156,6 +156,10 @@ func Check(q string) (*Query, error) {
 			return nil, &Error{Col: t.pos + 1, Msg: fmt.Sprintf("%s must follow a stream selector or another stage", t.text)}
 		case t.kind == 'i' && refusedFuncs[t.text] != "" && i+1 < len(toks) && toks[i+1].text == "(":
 			return nil, &Error{Col: t.pos + 1, Msg: refusedFuncs[t.text]}
+		case t.kind == 'i' && !callable[t.text] && i+1 < len(toks) && toks[i+1].text == "(":
+			// Only names LogQL knows are passed on, so a refused
+			// function cannot hide inside a longer name.
+			return nil, &Error{Col: t.pos + 1, Msg: fmt.Sprintf("unknown function %q: use a LogQL range function (rate, count_over_time, bytes_over_time, ...) or aggregation (sum, avg, topk, ...)", t.text)}
 		case t.kind == 'i' && t.text == "offset" && i+1 < len(toks) && toks[i+1].kind == 'n':
 			// The index guard sizes the call's window; an offset would
 			// read another one.
@@ -284,6 +288,10 @@ func balanced(toks []token) error {
 	return nil
 }
 
+// opChars are the characters LogQL spells its operators and punctuation
+// with.
+const opChars = "{}()[],=!~|<>+-*/%^:@"
+
 var twoChar = []string{"|=", "!=", "|~", "!~", "=~", "|>", "!>", "==", ">=", "<="}
 
 func lex(q string) ([]token, error) {
@@ -339,8 +347,12 @@ func lex(q string) ([]token, error) {
 			}
 			toks = append(toks, token{kind: 'n', text: q[i:j], pos: i})
 			i = j
+		case !strings.ContainsRune(opChars, rune(c)):
+			// Loki's lexer refuses any other character too; taking one
+			// as an operator would also misjudge its length.
+			return nil, &Error{Col: i + 1, Msg: fmt.Sprintf("unexpected character %q outside a string: put text to match in quotes", q[i:i+1])}
 		default:
-			op := string(c)
+			op := q[i : i+1]
 			for _, t := range twoChar {
 				if strings.HasPrefix(q[i:], t) && len(t) == 2 {
 					op = t
@@ -408,6 +420,20 @@ var refusedStages = map[string]string{
 // refusedFuncs are metric functions refused by name, with why.
 var refusedFuncs = map[string]string{
 	"label_replace": "label_replace is refused: it copies any part of a label's value into a new label, out of the context the masker recognizes a secret by",
+}
+
+// callable are the names that may come before "(" outside a pipeline:
+// Loki's range functions and aggregations, and the grouping and vector
+// matching keywords.
+var callable = map[string]bool{
+	"rate": true, "rate_counter": true, "count_over_time": true, "bytes_rate": true, "bytes_over_time": true,
+	"absent_over_time": true, "sum_over_time": true, "avg_over_time": true, "max_over_time": true,
+	"min_over_time": true, "first_over_time": true, "last_over_time": true, "stdvar_over_time": true,
+	"stddev_over_time": true, "quantile_over_time": true,
+	"sum": true, "avg": true, "min": true, "max": true, "stddev": true, "stdvar": true, "count": true,
+	"topk": true, "bottomk": true, "sort": true, "sort_desc": true, "approx_topk": true, "vector": true,
+	"by": true, "without": true, "on": true, "ignoring": true, "group_left": true, "group_right": true,
+	"and": true, "or": true, "unless": true, "bool": true,
 }
 
 // labelOps are the label filter comparisons; the negative ones are
