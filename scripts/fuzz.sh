@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every native Go fuzz target of the workspace's modules for a set time
-# each (default 10s): `make fuzz` runs them long, `make test` a short pass.
+# each (default 10s), with FUZZPARALLEL workers (default: one per core).
 # A target is any `func FuzzX(f *testing.F)` in a _test.go file; a crash
 # fails the run and leaves its input under the package's testdata/fuzz/,
 # to be committed as a regression case.
@@ -15,7 +15,7 @@ while IFS= read -r file; do
   while IFS= read -r fn; do
     count=$((count + 1))
     echo "fuzz ./$dir $fn for $fuzztime"
-    if ! go test -run '^$' -fuzz "^${fn}\$" -fuzztime "$fuzztime" "./$dir/" >"/tmp/fuzz-$$.log" 2>&1; then
+    if ! go test ${FUZZPARALLEL:+-parallel "$FUZZPARALLEL"} -run '^$' -fuzz "^${fn}\$" -fuzztime "$fuzztime" "./$dir/" >"/tmp/fuzz-$$.log" 2>&1; then
       cat "/tmp/fuzz-$$.log"
       failed+=("./$dir $fn")
     fi
