@@ -56,7 +56,7 @@ type Options struct {
 
 // AddFlags registers the options.
 func AddFlags(fs *pflag.FlagSet, o *Options, serving bool) {
-	fs.StringVar(&o.Config, "config", "", "sources file (YAML: sources: [{name, path} or {name, git, ref, token_file}, include, exclude])")
+	fs.StringVar(&o.Config, "config", "", "sources file (YAML: sources: [{name, path} or {name, git, ref, token_file}, include, exclude]); none: this repository's README, docs/ and deploy/, when run from it")
 	fs.StringVar(&o.DB, "db", "", "the index: one SQLite file (default <cache-dir>/docs.db)")
 	fs.StringVar(&o.CacheDir, "cache-dir", "", "where git mirrors and the default index live (default: the user cache dir)/opsmcp-docs")
 	fs.StringVar(&o.EmbedModel, "embed-model", "nomic-embed-text", "Ollama embedding model; empty: keyword search only")
@@ -102,12 +102,23 @@ type Service struct {
 
 // Open checks the options and opens the store, sources and embedder.
 func Open(ctx context.Context, o Options, log *slog.Logger) (*Service, error) {
+	var cfg *source.Config
 	if o.Config == "" {
-		return nil, errors.New("--config is required: a sources file listing folders and git repositories to index")
-	}
-	cfg, err := source.Load(o.Config)
-	if err != nil {
-		return nil, err
+		// No sources file: this repository's own docs, so a first
+		// docs_search answers (see RepoRoot).
+		root, err := RepoRoot()
+		if err != nil {
+			return nil, err
+		}
+		if cfg, err = RepoSources(root); err != nil {
+			return nil, err
+		}
+		log.Info("no --config: serving this repository's README, docs/ and deploy/", "root", root)
+	} else {
+		var err error
+		if cfg, err = source.Load(o.Config); err != nil {
+			return nil, err
+		}
 	}
 	if o.CacheDir == "" {
 		base, err := os.UserCacheDir()
