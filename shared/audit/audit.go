@@ -25,6 +25,10 @@ const (
 	Error       = "error"
 	Denied      = "denied"
 	RateLimited = "rate_limited"
+	// Upstream is a call that failed because the service the server
+	// reads failed (down, slow, cut, refused the server's identity): not
+	// the caller's fault, unlike Error (bad arguments, or a bug).
+	Upstream = "upstream_error"
 )
 
 // Record is one audit line.

@@ -29,7 +29,7 @@ func New(server string) *Metrics {
 	m := &Metrics{
 		Registry: reg,
 		Calls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "opsmcp_tool_calls_total", Help: "Tool calls by tool and outcome (ok, error, denied, rate_limited).", ConstLabels: labels,
+			Name: "opsmcp_tool_calls_total", Help: "Tool calls by tool and outcome (ok, error: bad arguments or an internal error, upstream_error: the upstream failed, denied, rate_limited).", ConstLabels: labels,
 		}, []string{"tool", "outcome"}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "opsmcp_tool_errors_total", Help: "Tool calls that did not end ok, by tool.", ConstLabels: labels,

@@ -57,6 +57,17 @@ type Binder struct {
 	// CursorKey signs cursors; empty: a random key per process (cursors
 	// then do not survive a restart).
 	CursorKey []byte
+	// Upstream names the service the tools read ("Gitea"), for a call
+	// that timed out or failed in transport without its handler naming
+	// the upstream itself; "" means "the upstream".
+	Upstream string
+	// OnUpstreamError, if set, hears of every call that failed because
+	// of the upstream (readiness tracks it).
+	OnUpstreamError func(*UpstreamError)
+	// StopGrace is how long a call waits for its handler after the call
+	// timeout before answering anyway; 0: 2 s. A handler that ignores
+	// its context can then never hold a caller past its time limit.
+	StopGrace time.Duration
 
 	once     sync.Once
 	prepared []prepared
@@ -340,11 +351,19 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 		// within its first item is left for the budget.
 		from = budget.Cursor{Text: from.Text}
 	}
-	res, err := b.safeHandle(ctx, pt.tool, call)
+	res, err := b.handle(ctx, pt.tool, call)
 	if err != nil {
+		err = b.classify(ctx, err)
 		kind := audit.Error
-		if errors.Is(err, ErrDenied) {
+		var ue *UpstreamError
+		switch {
+		case errors.Is(err, ErrDenied):
 			kind = audit.Denied
+		case errors.As(err, &ue):
+			kind = audit.Upstream
+			if b.OnUpstreamError != nil {
+				b.OnUpstreamError(ue)
+			}
 		}
 		return b.fail(out, kind, err.Error())
 	}
@@ -380,6 +399,73 @@ func callerKey(p auth.Principal) string {
 		source = "oidc"
 	}
 	return fmt.Sprintf("%q %s via %q", p.User, source, p.Via)
+}
+
+// handle runs the handler, and answers at the latest StopGrace after the
+// call's deadline even if the handler is still running (its context is
+// cancelled, so its upstream requests are aborted; whatever it returns
+// later is dropped).
+func (b *Binder) handle(ctx context.Context, t Tool, c *Call) (*Result, error) {
+	type answer struct {
+		res *Result
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		res, err := b.safeHandle(ctx, t, c)
+		done <- answer{res, err}
+	}()
+	select {
+	case a := <-done:
+		return a.res, a.err
+	case <-ctx.Done():
+	}
+	grace := b.StopGrace
+	if grace <= 0 {
+		grace = 2 * time.Second
+	}
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case a := <-done:
+		return a.res, a.err
+	case <-timer.C:
+		b.Logger.Warn("tool handler still running after its call ended", "tool", t.Name, "grace", grace)
+		return nil, context.Cause(ctx)
+	}
+}
+
+// classify makes a handler's error say whose fault it is: a call whose
+// time limit ran out waiting on the upstream says "timed out after N s
+// waiting for <upstream>", and a bare transport failure is the
+// upstream's. Argument errors and denials stay as they are.
+func (b *Binder) classify(ctx context.Context, err error) error {
+	if errors.Is(err, ErrArgs) || errors.Is(err, ErrDenied) {
+		return err
+	}
+	name := b.Upstream
+	if name == "" {
+		name = "the upstream"
+	}
+	var ue *UpstreamError
+	timedOut := b.CallTimeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded)
+	if timedOut {
+		cp := &UpstreamError{Upstream: name, Cause: CauseTimeout, Err: err}
+		if errors.As(err, &ue) {
+			c := *ue
+			cp = &c
+			cp.Cause = CauseTimeout
+		}
+		cp.After = b.CallTimeout
+		return cp
+	}
+	if errors.As(err, &ue) {
+		return err
+	}
+	if b.Upstream != "" && (IsTransport(err) || errors.Is(err, context.DeadlineExceeded)) {
+		return Upstream(b.Upstream, "", err)
+	}
+	return err
 }
 
 func (b *Binder) safeHandle(ctx context.Context, t Tool, c *Call) (res *Result, err error) {
