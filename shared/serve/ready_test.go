@@ -1,0 +1,59 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/opsmcp/opsmcp/shared/tool"
+)
+
+func TestReadyzNamesTheUpstreamAndSinceWhen(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	down := true
+	h := &Health{Upstream: "Gitea", now: func() time.Time { return now }, Check: func(ctx context.Context) error {
+		if down {
+			return &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+		}
+		return nil
+	}}
+	get := func() (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		return rec.Code, strings.TrimSpace(rec.Body.String())
+	}
+	code, body := get()
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Equal(t, "not ready: Gitea unreachable since 2026-01-02T03:04:05Z (0s ago): connection refused", body)
+
+	now = now.Add(90 * time.Second)
+	_, body = get()
+	assert.Contains(t, body, "since 2026-01-02T03:04:05Z (1m30s ago)", "since the first failure, not the last probe")
+
+	down = false
+	code, body = get()
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "ok", body)
+
+	// A call that failed upstream marks it down until the next good probe.
+	h.Failed(&tool.UpstreamError{Upstream: "Gitea", Cause: tool.CauseTimeout})
+	assert.Equal(t, "not ready: Gitea unreachable since 2026-01-02T03:05:35Z (0s ago): timeout", h.State())
+}
+
+func TestReadyzSaysNoUpstreamErrorText(t *testing.T) {
+	h := &Health{Upstream: "Loki", Check: func(ctx context.Context) error {
+		return errors.New("401 Unauthorized: token sk-live-123 rejected at /internal/path")
+	}}
+	msg := h.Probe(context.Background())
+	assert.Contains(t, msg, "Loki unreachable since")
+	assert.NotContains(t, msg, "sk-live-123")
+	assert.NotContains(t, msg, "/internal/path")
+}
