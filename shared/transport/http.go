@@ -6,10 +6,13 @@ package transport
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -67,7 +70,10 @@ type HTTPOptions struct {
 	// same checks as /mcp: origin, JSON bodies, body limit and auth (the
 	// handler reads the caller with auth.From).
 	AuthRoutes map[string]http.Handler
-	Logger     *slog.Logger
+	// DisableLegacySSE stops serving the legacy HTTP+SSE transport (/sse
+	// and /message answer 404); the zero value serves it.
+	DisableLegacySSE bool
+	Logger           *slog.Logger
 }
 
 // Handler returns the HTTP handler for all endpoints.
@@ -86,10 +92,28 @@ func Handler(o HTTPOptions) http.Handler {
 	}
 	mux := http.NewServeMux()
 	if o.NewServer != nil {
-		streamable := mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
+		getServer := func(r *http.Request) *mcp.Server {
 			return o.NewServer(auth.From(r.Context()), "")
-		}, &mcp.StreamableHTTPOptions{Logger: o.Logger})
-		sse := newSSE(o.NewServer)
+		}
+		// One endpoint, two lifecycles: a 2025-11-25 (or older) client opens
+		// a session with initialize and is bound to it; a 2026-07-28 client
+		// sends each request on its own, with its version in a header and in
+		// _meta, and the SDK serves that only on a stateless handler. Both
+		// handlers build the server with the same NewServer behind the same
+		// guard, so auth, policy, masking, budgets and audit are one path.
+		stateful := mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{Logger: o.Logger})
+		stateless := mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{Logger: o.Logger, Stateless: true})
+		streamable := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if StatelessRequest(r) {
+				stateless.ServeHTTP(w, r)
+				return
+			}
+			stateful.ServeHTTP(w, r)
+		})
+		var sse http.Handler = http.NotFoundHandler()
+		if !o.DisableLegacySSE {
+			sse = newSSE(o.NewServer)
+		}
 		mcpHandler := guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case r.URL.Path == "/mcp":
@@ -99,8 +123,10 @@ func Handler(o HTTPOptions) http.Handler {
 			}
 		}))
 		mux.Handle("/mcp", mcpHandler)
-		mux.Handle("/sse", mcpHandler)
-		mux.Handle("/message", mcpHandler)
+		if !o.DisableLegacySSE {
+			mux.Handle("/sse", mcpHandler)
+			mux.Handle("/message", mcpHandler)
+		}
 	}
 	for pattern, h := range o.AuthRoutes {
 		mux.Handle(pattern, guard(h))
@@ -140,6 +166,65 @@ func Handler(o HTTPOptions) http.Handler {
 		}
 		hostChecked.ServeHTTP(w, r)
 	})
+}
+
+// ProtocolVersionHeader carries a streamable HTTP request's protocol
+// version (MCP-Protocol-Version; header names are case-insensitive).
+const ProtocolVersionHeader = "Mcp-Protocol-Version"
+
+// Stateless is the first protocol revision without sessions: its requests
+// carry their version per request and need no initialize.
+const Stateless = "2026-07-28"
+
+// metaProtocolVersion is the _meta key a 2026-07-28 request names its
+// version with.
+const metaProtocolVersion = "io.modelcontextprotocol/protocolVersion"
+
+// StatelessRequest reports whether a POST to /mcp speaks the stateless
+// protocol (2026-07-28 or later): by its MCP-Protocol-Version header, or,
+// without one, by the version in the _meta of a request in its body (the
+// stateless handler then answers with the spec's header error). Dates
+// compare as strings. Everything else, including any request that names a
+// session, keeps the stateful path older clients know. The body is the
+// one limitBody already holds in memory.
+func StatelessRequest(r *http.Request) bool {
+	if v := r.Header.Get(ProtocolVersionHeader); v != "" {
+		return v >= Stateless
+	}
+	if r.Method != http.MethodPost || r.Body == nil || r.Body == http.NoBody || r.Header.Get("Mcp-Session-Id") != "" {
+		return false
+	}
+	b, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	if err != nil {
+		return false
+	}
+	return bodyProtocolVersion(b) >= Stateless
+}
+
+// bodyProtocolVersion is the _meta protocol version of the first message
+// in a JSON-RPC body (one message or a batch), or "". Keys match exactly,
+// as the SDK's decoder matches them: a "Params" or "_META" the SDK would
+// not read must not route the request either.
+func bodyProtocolVersion(b []byte) string {
+	var first json.RawMessage = b
+	var batch []json.RawMessage
+	if json.Unmarshal(b, &batch) == nil {
+		if len(batch) == 0 {
+			return ""
+		}
+		first = batch[0]
+	}
+	var msg, params, meta map[string]json.RawMessage
+	if json.Unmarshal(first, &msg) != nil || json.Unmarshal(msg["params"], &params) != nil ||
+		json.Unmarshal(params["_meta"], &meta) != nil {
+		return ""
+	}
+	var v string
+	if json.Unmarshal(meta[metaProtocolVersion], &v) != nil {
+		return ""
+	}
+	return v
 }
 
 // checkOrigin refuses browser requests from origins not listed, as the MCP

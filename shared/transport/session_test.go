@@ -74,11 +74,18 @@ func (o onBehalf) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
+// connect opens a 2025-11-25 session: sessions, and so their binding to a
+// caller, exist only before 2026-07-28 (protocol_test.go covers that one).
 func connect(t *testing.T, url string, rt http.RoundTripper) *mcp.ClientSession {
+	t.Helper()
+	return connectVersion(t, url, rt, "2025-11-25")
+}
+
+func connectVersion(t *testing.T, url string, rt http.RoundTripper, version string) *mcp.ClientSession {
 	t.Helper()
 	c := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "0"}, nil)
 	cs, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: url + "/mcp",
-		HTTPClient: &http.Client{Transport: rt}, DisableStandaloneSSE: true, MaxRetries: -1}, nil)
+		HTTPClient: &http.Client{Transport: rt}, DisableStandaloneSSE: true, MaxRetries: -1}, &mcp.ClientSessionOptions{ProtocolVersion: version})
 	require.NoError(t, err)
 	t.Cleanup(func() { cs.Close() })
 	return cs
