@@ -70,7 +70,7 @@ fuzz-short:
 # first time (about 26 minutes on 2 cores), then reuses the cache. The
 # Swarm e2e runs dockerd and needs root.
 upstreams:
-	bash e2e/upstreams/build.sh kubernetes loki gitea docker ollama
+	bash e2e/upstreams/build.sh kubernetes loki gitea docker ollama node
 
 e2e: upstreams
 	$(GO) test -count=1 -timeout 30m $(E2E)
