@@ -113,6 +113,9 @@ type Spec struct {
 	Instructions string
 	// Ready, if set, backs /readyz.
 	Ready func(ctx context.Context) error
+	// Upstream names the service the tools read ("Gitea", "Loki"), for
+	// /readyz and for calls that time out or fail in transport.
+	Upstream string
 	// Routes are further HTTP endpoints on the same listener (a webhook,
 	// say); they do their own authentication. Not served over stdio.
 	Routes map[string]http.Handler
@@ -238,6 +241,18 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 		Server: spec.Name, Tools: tools, Masker: mask.New(key), Audit: al, AuditRequired: o.AuditIsRequired(), Metrics: m, Policy: pol,
 		MaxBytes: o.MaxOutputBytes, CallTimeout: o.CallTimeout,
 		RatePerMinute: o.RatePerMinute, Burst: o.RateBurst, Logger: log, CursorKey: cursorKey,
+		Upstream: spec.Upstream,
+	}
+	health := &Health{Upstream: spec.Upstream, Check: spec.Ready}
+	b.OnUpstreamError = health.Failed
+	if spec.Ready != nil {
+		// Probed once at the start, so /readyz's "since" is when the
+		// server found the upstream down, not when someone first asked.
+		go func() {
+			if msg := health.Probe(ctx); msg != "" {
+				log.Warn("upstream not reachable; serving anyway, calls will say so until it is", "upstream", spec.Upstream, "state", msg)
+			}
+		}()
 	}
 	newServer := func(p auth.Principal, session string) *mcp.Server {
 		srv := mcp.NewServer(&mcp.Implementation{Name: spec.Name, Title: spec.Title, Version: spec.Version},
@@ -255,7 +270,7 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 	if err != nil {
 		return err
 	}
-	ho.NewServer, ho.Metrics, ho.Ready, ho.Routes = newServer, m.Handler(), spec.Ready, spec.Routes
+	ho.NewServer, ho.Metrics, ho.Readyz, ho.Routes = newServer, m.Handler(), health, spec.Routes
 	return ListenAndServe(ctx, spec.Name, o, transport.Handler(ho), log,
 		"endpoints", "/mcp /sse /message /healthz /readyz /metrics", "auth", ho.Verifier != nil, "tools", strings.Join(b.Names(), ","))
 }
