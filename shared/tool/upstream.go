@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"syscall"
 	"time"
@@ -199,3 +200,45 @@ func IsTransport(err error) bool {
 
 // IsUpstream reports whether err is an upstream failure.
 func IsUpstream(err error) bool { return errors.Is(err, ErrUpstream) }
+
+// UpstreamTransport wraps an upstream client's RoundTripper so that every
+// failure to reach or read the upstream is an UpstreamError naming it:
+// a refused or timed-out request, and a body cut in the middle of the
+// answer, which a JSON decoder would otherwise report as "unexpected EOF"
+// in the caller's terms. Answers the upstream gave (any status) pass as
+// they are: what a status means is the client's to say.
+func UpstreamTransport(name, addr string, next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return &upstreamTransport{name: name, addr: addr, next: next}
+}
+
+type upstreamTransport struct {
+	name, addr string
+	next       http.RoundTripper
+}
+
+func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		return nil, Upstream(t.name, t.addr, err)
+	}
+	resp.Body = &upstreamBody{ReadCloser: resp.Body, t: t}
+	return resp, nil
+}
+
+// upstreamBody names the upstream in a read error other than the end of
+// the body.
+type upstreamBody struct {
+	io.ReadCloser
+	t *upstreamTransport
+}
+
+func (b *upstreamBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = Upstream(b.t.name, b.t.addr, err)
+	}
+	return n, err
+}

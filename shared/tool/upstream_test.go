@@ -234,3 +234,37 @@ func TestCauseOfRealFailures(t *testing.T) {
 	assert.True(t, IsUpstream(Upstream("Gitea", "", errors.New("weird"))))
 	assert.Nil(t, Upstream("Gitea", "", nil))
 }
+
+func TestUpstreamTransportNamesTheUpstream(t *testing.T) {
+	url := closedPort(t)
+	cl := &http.Client{Transport: UpstreamTransport("Loki", url, nil)}
+	_, err := cl.Get(url)
+	var ue *UpstreamError
+	require.True(t, errors.As(err, &ue), "%v", err)
+	assert.Equal(t, "Loki", ue.Upstream)
+	assert.Equal(t, CauseRefused, ue.Cause)
+
+	// A body cut in the middle is the upstream's failure, not a decode
+	// error of the caller's.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		buf := make([]byte, 4096)
+		c.Read(buf)
+		c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{\"items\":["))
+		c.Close()
+	}()
+	resp, err := cl.Get("http://" + ln.Addr().String())
+	require.NoError(t, err)
+	var v any
+	err = json.NewDecoder(resp.Body).Decode(&v)
+	resp.Body.Close()
+	require.True(t, errors.As(err, &ue), "%v", err)
+	assert.Equal(t, CauseCut, ue.Cause)
+	assert.Contains(t, err.Error(), "Loki at "+url)
+}
