@@ -26,6 +26,7 @@ import (
 	"github.com/opsmcp/opsmcp/shared/mask"
 	"github.com/opsmcp/opsmcp/shared/metrics"
 	"github.com/opsmcp/opsmcp/shared/policy"
+	"github.com/opsmcp/opsmcp/shared/prompt"
 	"github.com/opsmcp/opsmcp/shared/tool"
 	"github.com/opsmcp/opsmcp/shared/transport"
 )
@@ -66,6 +67,9 @@ type Options struct {
 	RateBurst      int
 	MaskKeyFile    string
 	LogLevel       string
+	// LegacySSE serves the deprecated HTTP+SSE transport (/sse, /message)
+	// beside /mcp.
+	LegacySSE bool
 }
 
 // DefaultMaxOutputBytes bounds a result when --max-output-bytes is not set:
@@ -102,6 +106,7 @@ func AddFlags(fs *pflag.FlagSet, o *Options, port int) {
 	fs.IntVar(&o.RateBurst, "rate-burst", 30, "calls a user may make at once above the rate")
 	fs.StringVar(&o.MaskKeyFile, "mask-key-file", "", "key for the hashes in masked placeholders (default: random per process)")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "debug, info, warn or error (logs go to stderr)")
+	fs.BoolVar(&o.LegacySSE, "legacy-sse", true, "also serve the legacy HTTP+SSE transport (/sse, /message), deprecated in the MCP spec; --legacy-sse=false turns it off")
 }
 
 // Spec describes one binary.
@@ -119,7 +124,15 @@ type Spec struct {
 	// Routes are further HTTP endpoints on the same listener (a webhook,
 	// say); they do their own authentication. Not served over stdio.
 	Routes map[string]http.Handler
+	// Prompts are the server's MCP prompts; each one's tools must be
+	// among the binary's tools.
+	Prompts []prompt.Prompt
 }
+
+// listTTL is the caching hint on tools/list and prompts/list for
+// 2026-07-28 clients: the tables are fixed for the life of the process.
+// The scope is private: what a caller may call depends on who it is.
+const listTTL = 5 * time.Minute
 
 // Logger returns the process logger for a --log-level value, on stderr:
 // stdout belongs to the stdio transport.
@@ -227,6 +240,9 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 	if err := pol.CheckTools(names); err != nil {
 		return fmt.Errorf("--policy %s: %w", o.Policy, err)
 	}
+	if err := prompt.Check(spec.Prompts, names); err != nil {
+		return fmt.Errorf("%s: %w", spec.Name, err)
+	}
 	al, err := audit.Open(o.AuditLog, o.AuditMaxMB, o.AuditBackups)
 	if err != nil {
 		return err
@@ -254,10 +270,15 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 			}
 		}()
 	}
+	caps := &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}}
+	if len(spec.Prompts) > 0 {
+		caps.Prompts = &mcp.PromptCapabilities{}
+	}
 	newServer := func(p auth.Principal, session string) *mcp.Server {
 		srv := mcp.NewServer(&mcp.Implementation{Name: spec.Name, Title: spec.Title, Version: spec.Version},
-			&mcp.ServerOptions{Instructions: spec.Instructions, Logger: log, Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}}})
+			&mcp.ServerOptions{Instructions: spec.Instructions, Logger: log, Capabilities: caps, SetCacheable: setCacheable})
 		b.Bind(srv, p, session)
+		prompt.Register(srv, spec.Prompts)
 		return srv
 	}
 
@@ -271,8 +292,23 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 		return err
 	}
 	ho.NewServer, ho.Metrics, ho.Readyz, ho.Routes = newServer, m.Handler(), health, spec.Routes
+	ho.DisableLegacySSE = !o.LegacySSE
+	endpoints := "/mcp /sse /message /healthz /readyz /metrics"
+	if !o.LegacySSE {
+		endpoints = "/mcp /healthz /readyz /metrics"
+	}
 	return ListenAndServe(ctx, spec.Name, o, transport.Handler(ho), log,
-		"endpoints", "/mcp /sse /message /healthz /readyz /metrics", "auth", ho.Verifier != nil, "tools", strings.Join(b.Names(), ","))
+		"endpoints", endpoints, "auth", ho.Verifier != nil, "tools", strings.Join(b.Names(), ","))
+}
+
+// setCacheable sets the caching hint of a list result for 2026-07-28
+// clients (other results keep the SDK's defaults).
+func setCacheable(_ context.Context, req mcp.Request, c *mcp.Cacheable) {
+	switch req.(type) {
+	case *mcp.ListToolsRequest, *mcp.ListPromptsRequest:
+		c.TTLMs = int(listTTL / time.Millisecond)
+		c.CacheScope = "private"
+	}
 }
 
 // Main is the common body of a cmd/<binary>/main.go: parse flags (with
