@@ -101,14 +101,26 @@ func (s *Server) eventsAs(ctx context.Context, a access, in EventsInput) (*tool.
 		}
 		selector += in.FieldSelector
 	}
-	list, err := cl.Typed.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: selector, Limit: 1000})
-	if err != nil {
-		return nil, fmt.Errorf("list events in %s: %w", nsLabel(ns, res), err)
+	// A caller limited to some namespaces is never answered from a list
+	// across the cluster: other namespaces' events would fill its 1000
+	// rows, and the API server would be asked about namespaces the
+	// caller may not read.
+	nss := []string{ns}
+	if ns == "" && a.patterns("namespaces") != nil {
+		if nss, err = s.namespacesInScope(ctx, a, cl); err != nil {
+			return nil, err
+		}
 	}
 	var visible []corev1.Event
-	for _, e := range list.Items {
-		if a.allows("namespaces", e.Namespace) {
-			visible = append(visible, e)
+	for _, n := range nss {
+		list, err := cl.Typed.CoreV1().Events(n).List(ctx, metav1.ListOptions{FieldSelector: selector, Limit: 1000})
+		if err != nil {
+			return nil, fmt.Errorf("list events in %s: %w", nsLabel(n, res), err)
+		}
+		for _, e := range list.Items {
+			if a.allows("namespaces", e.Namespace) {
+				visible = append(visible, e)
+			}
 		}
 	}
 	limit := in.Limit

@@ -104,10 +104,32 @@ func (s *Server) getAs(ctx context.Context, a access, in GetInput) (*tool.Result
 	if limit <= 0 {
 		limit = defaultLimit
 	}
-	out := GetOutput{Kind: res.Kind, Namespace: ns, Output: output}
-	if output == "table" || output == "wide" {
-		return s.getTable(ctx, a, cl, res, ns, in, limit, output == "wide")
+	var out GetOutput
+	switch {
+	case in.Name == "" && ns == "" && res.Namespaced && a.patterns("namespaces") != nil:
+		// A caller limited to some namespaces never lists across the
+		// cluster: the API server's continue token names the last object
+		// it read (team-a/db-creds), and empty pages count the hidden rows.
+		out, err = s.listInScope(ctx, a, cl, res, in, limit, output)
+	case output == "table" || output == "wide":
+		out, err = s.getTable(ctx, a, cl, res, ns, in, limit, output == "wide", ns == "" && res.Namespaced)
+	default:
+		out, err = s.getObjects(ctx, a, cl, res, ns, in, limit, output)
 	}
+	if err != nil {
+		return nil, err
+	}
+	if output == "table" || output == "wide" {
+		return &tool.Result{Data: out, Render: renderTable}, nil
+	}
+	return &tool.Result{Data: out, Render: func(d map[string]any) string { return renderObjects(d, output) }}, nil
+}
+
+// getObjects reads one object, or one page of a list, in ns ("" = all) as
+// output yaml, json or name.
+func (s *Server) getObjects(ctx context.Context, a access, cl *kube.Cluster, res kube.Resource, ns string, in GetInput, limit int64, output string) (GetOutput, error) {
+	out := GetOutput{Kind: res.Kind, Namespace: ns, Output: output}
+	var err error
 	ri := cl.Dynamic.Resource(res.GVR)
 	var objs []unstructured.Unstructured
 	if in.Name != "" {
@@ -118,7 +140,7 @@ func (s *Server) getAs(ctx context.Context, a access, in GetInput) (*tool.Result
 			obj, err = ri.Get(ctx, in.Name, metav1.GetOptions{})
 		}
 		if err != nil {
-			return nil, fmt.Errorf("get %s %s: %w", strings.ToLower(res.Kind), in.Name, err)
+			return out, fmt.Errorf("get %s %s: %w", strings.ToLower(res.Kind), in.Name, err)
 		}
 		objs = append(objs, *obj)
 	} else {
@@ -130,7 +152,7 @@ func (s *Server) getAs(ctx context.Context, a access, in GetInput) (*tool.Result
 			list, err = ri.List(ctx, opts)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("list %s in %s: %w", res.GVR.Resource, nsLabel(ns, res), err)
+			return out, fmt.Errorf("list %s in %s: %w", res.GVR.Resource, nsLabel(ns, res), err)
 		}
 		objs = list.Items
 		out.Continue = list.GetContinue()
@@ -148,7 +170,106 @@ func (s *Server) getAs(ctx context.Context, a access, in GetInput) (*tool.Result
 	if out.Items == nil {
 		out.Items = []any{}
 	}
-	return &tool.Result{Data: out, Render: func(d map[string]any) string { return renderObjects(d, output) }}, nil
+	return out, nil
+}
+
+// scopeContinue marks k8s_get's own continue token for a list across the
+// namespaces a caller may read: "ns:NAMESPACE:API-SERVER-TOKEN".
+const scopeContinue = "ns:"
+
+// listInScope lists res across the namespaces the caller may read, one
+// namespace at a time, so the API server is never asked about (and never
+// hands back a token naming) any other. Its continue token says which
+// namespace to go on with and the API server's token within it.
+func (s *Server) listInScope(ctx context.Context, a access, cl *kube.Cluster, res kube.Resource, in GetInput, limit int64, output string) (GetOutput, error) {
+	out := GetOutput{Kind: res.Kind, Output: output, Items: []any{}}
+	nss, err := s.namespacesInScope(ctx, a, cl)
+	if err != nil {
+		return out, err
+	}
+	start, token := 0, ""
+	if in.Continue != "" {
+		rest, ok := strings.CutPrefix(in.Continue, scopeContinue)
+		ns, tok, ok2 := strings.Cut(rest, ":")
+		if !ok || !ok2 {
+			return out, tool.Argf("continue %q is not a token this tool returned for a list across your namespaces: pass back the continue of the previous page", in.Continue)
+		}
+		start = sort.SearchStrings(nss, ns)
+		if start == len(nss) || nss[start] != ns {
+			return out, tool.Argf("continue names namespace %q, which is not one you may read: pass back the continue of the previous page", ns)
+		}
+		token = tok
+	}
+	remaining := limit
+	for i := start; i < len(nss); i++ {
+		if remaining <= 0 {
+			out.Continue = scopeContinue + nss[i] + ":"
+			break
+		}
+		sub := in
+		sub.AllNamespaces, sub.Namespace, sub.Continue = false, nss[i], token
+		token = ""
+		var page GetOutput
+		if output == "table" || output == "wide" {
+			page, err = s.getTable(ctx, a, cl, res, nss[i], sub, remaining, output == "wide", true)
+		} else {
+			page, err = s.getObjects(ctx, a, cl, res, nss[i], sub, remaining, output)
+		}
+		if err != nil {
+			return out, err
+		}
+		if len(page.Columns) > len(out.Columns) {
+			out.Columns = page.Columns
+		}
+		out.Items = append(out.Items, page.Items...)
+		remaining -= int64(len(page.Items))
+		if page.Continue != "" {
+			out.Continue = scopeContinue + nss[i] + ":" + page.Continue
+			break
+		}
+	}
+	if output == "wide" {
+		out.Output = "wide"
+	}
+	return out, nil
+}
+
+// namespacesInScope returns, sorted, the namespaces that exist and that
+// the caller may read. When the server's identity may not list
+// namespaces, the literal names of the caller's scope stand in.
+func (s *Server) namespacesInScope(ctx context.Context, a access, cl *kube.Cluster) ([]string, error) {
+	var names []string
+	opts := metav1.ListOptions{Limit: 500}
+	for {
+		list, err := cl.Typed.CoreV1().Namespaces().List(ctx, opts)
+		if err != nil {
+			names = nil
+			for _, t := range a.tools {
+				for _, p := range a.c.Grant.Patterns(t, "namespaces") {
+					if !strings.ContainsAny(p, `*?[\`) {
+						names = append(names, p)
+					}
+				}
+			}
+			break
+		}
+		for _, n := range list.Items {
+			names = append(names, n.Name)
+		}
+		if opts.Continue = list.Continue; opts.Continue == "" {
+			break
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		if !seen[n] && checkNamespace(n) == nil && a.allows("namespaces", n) {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 func nsLabel(ns string, res kube.Resource) string {
@@ -184,6 +305,9 @@ func (s *Server) target(a access, context, resource, namespace string, all bool)
 	}
 	res, err := cl.Resolve(resource)
 	if err != nil {
+		if tool.IsUpstream(err) {
+			return nil, kube.Resource{}, "", err
+		}
 		return nil, kube.Resource{}, "", tool.Argf("%v", err)
 	}
 	ns, err := s.namespaceFor(a, cl, res, namespace, all)
@@ -236,7 +360,7 @@ const tableAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/js
 // getTable asks the API server to print the table, as kubectl does, so
 // every kind (CRDs with their printer columns included) gets kubectl's
 // columns.
-func (s *Server) getTable(ctx context.Context, a access, cl *kube.Cluster, res kube.Resource, ns string, in GetInput, limit int64, wide bool) (*tool.Result, error) {
+func (s *Server) getTable(ctx context.Context, a access, cl *kube.Cluster, res kube.Resource, ns string, in GetInput, limit int64, wide, showNS bool) (GetOutput, error) {
 	// The request builder checks namespace, resource and name as single
 	// path segments again (AbsPath would clean a "..").
 	req := cl.Typed.Discovery().RESTClient().Get().AbsPath(apiPrefix(res)).
@@ -269,18 +393,17 @@ func (s *Server) getTable(ctx context.Context, a access, cl *kube.Cluster, res k
 		if in.Name != "" {
 			what += " " + in.Name
 		}
-		return nil, fmt.Errorf("get %s in %s: %w", what, nsLabel(ns, res), err)
+		return GetOutput{}, fmt.Errorf("get %s in %s: %w", what, nsLabel(ns, res), err)
 	}
 	var table metav1.Table
 	if err := json.Unmarshal(raw, &table); err != nil {
-		return nil, fmt.Errorf("decode table of %s: %w", res.GVR.Resource, err)
+		return GetOutput{}, fmt.Errorf("decode table of %s: %w", res.GVR.Resource, err)
 	}
 	out := GetOutput{Kind: res.Kind, Namespace: ns, Output: "table", Continue: table.Continue, Items: []any{}}
 	if wide {
 		out.Output = "wide"
 	}
 	var cols []int
-	showNS := res.Namespaced && ns == ""
 	if showNS {
 		out.Columns = append(out.Columns, "NAMESPACE")
 	}
@@ -314,7 +437,7 @@ func (s *Server) getTable(ctx context.Context, a access, cl *kube.Cluster, res k
 		}
 		out.Items = append(out.Items, cells)
 	}
-	return &tool.Result{Data: out, Render: renderTable}, nil
+	return out, nil
 }
 
 // apiPrefix is the REST path of a resource's group and version.
@@ -348,7 +471,11 @@ func renderTable(d map[string]any) string {
 	cols := toStrings(d["columns"])
 	items, _ := d["items"].([]any)
 	if len(items) == 0 {
-		return fmt.Sprintf("No resources found (%s).", d["kind"])
+		text := fmt.Sprintf("No resources found (%s).\n", d["kind"])
+		if cont, _ := d["continue"].(string); cont != "" {
+			text += fmt.Sprintf("(more on the API server: call again with continue=%q)\n", cont)
+		}
+		return text
 	}
 	rows := [][]string{cols}
 	for _, it := range items {
