@@ -71,6 +71,7 @@ func runServe() {
 		Name: "mcp-docs", Version: version, Title: "read-only docs MCP server",
 		Instructions: "Read-only search over the team's runbooks, ADRs, manifests, charts, Terraform and pipelines. docs_search finds chunks with citations (path#heading@version); docs_get reads a chunk's neighbours or whole section; docs_sources says what is indexed and how fresh. Cite what you use. Secrets are masked.",
 		Routes:       map[string]http.Handler{},
+		Prompts:      tools.Prompts(),
 	}
 	serve.Main(spec, 8085, func(fs *pflag.FlagSet) { service.AddFlags(fs, &o, true) },
 		func(ctx context.Context, log *slog.Logger) ([]tool.Tool, func(context.Context) error, error) {

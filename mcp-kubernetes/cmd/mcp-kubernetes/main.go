@@ -30,6 +30,7 @@ func main() {
 	spec := serve.Spec{
 		Name: "mcp-kubernetes", Version: version, Title: "read-only Kubernetes MCP server",
 		Instructions: "Read-only access to Kubernetes. Tools are prefixed k8s_. For kubectl-style questions use k8s_kubectl with a read-only command line. Secret values are masked.",
+		Prompts:      tools.Prompts(),
 	}
 	serve.Main(spec, 8081, func(fs *pflag.FlagSet) {
 		fs.StringVar(&o.Kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
