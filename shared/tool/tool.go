@@ -125,8 +125,16 @@ var (
 	ErrDenied = errors.New("denied by policy")
 )
 
-// Argf returns an argument error with a message for the model.
+// Argf returns an argument error with a message for the model. When one
+// of args is an upstream failure, that failure is returned instead: an
+// upstream that is down never becomes the caller's bad argument, whatever
+// a handler's error path assumed.
 func Argf(format string, args ...any) error {
+	for _, a := range args {
+		if err, ok := a.(error); ok && errors.Is(err, ErrUpstream) {
+			return err
+		}
+	}
 	return fmt.Errorf("%w: %s", ErrArgs, fmt.Sprintf(format, args...))
 }
 

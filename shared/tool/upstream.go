@@ -186,7 +186,8 @@ func Cause(err error) string {
 	case strings.Contains(msg, "unexpected eof"), strings.HasSuffix(msg, ": eof"), msg == "eof",
 		strings.Contains(msg, "server closed"), strings.Contains(msg, "connection closed"):
 		return CauseCut
-	case strings.Contains(msg, "no route to host"), strings.Contains(msg, "network is unreachable"):
+	case strings.Contains(msg, "no route to host"), strings.Contains(msg, "network is unreachable"),
+		strings.Contains(msg, "cannot connect to the docker daemon"):
 		return CauseUnreachable
 	}
 	return ""

@@ -268,3 +268,12 @@ func TestUpstreamTransportNamesTheUpstream(t *testing.T) {
 	assert.Equal(t, CauseCut, ue.Cause)
 	assert.Contains(t, err.Error(), "Loki at "+url)
 }
+
+func TestArgfNeverTurnsAnUpstreamFailureIntoTheCallers(t *testing.T) {
+	up := Upstream("kube-apiserver", "https://127.0.0.1:6443", fmt.Errorf("get: %w", &net.OpError{Op: "dial", Err: errors.New("connect: connection refused")}))
+	err := Argf("resource %q: %v", "pods", up)
+	assert.False(t, errors.Is(err, ErrArgs))
+	assert.True(t, IsUpstream(err))
+	assert.Contains(t, err.Error(), "kube-apiserver at https://127.0.0.1:6443 is unreachable: connection refused")
+	assert.True(t, errors.Is(Argf("resource %q: %v", "pods", errors.New("no such type")), ErrArgs))
+}

@@ -31,6 +31,7 @@ func main() {
 	)
 	spec := serve.Spec{
 		Name: "mcp-gitea", Version: version, Title: "read-only Gitea MCP server",
+		Upstream:     forge.Upstream,
 		Instructions: "Read-only access to Gitea repositories. Start with gitea_repos; gitea_tree and gitea_file read code at any ref; gitea_commits, gitea_diff and gitea_blame explain history; gitea_pulls and gitea_issues read discussions; gitea_search finds code; gitea_iac reviews infrastructure code. Secrets are masked.",
 		Prompts:      tools.Prompts(),
 	}
@@ -62,7 +63,8 @@ func main() {
 		if err != nil {
 			return nil, nil, err
 		}
-		log.Info("connected to Gitea", "url", f.URL(), "version", f.Version(), "allowlist", strings.Join(f.Allowlist(), ","))
+		// Gitea is not reached here: the server starts while it is down.
+		log.Info("Gitea configured", "url", f.URL(), "allowlist", strings.Join(f.Allowlist(), ","))
 		ready := func(ctx context.Context) error {
 			cl, err := f.Client(ctx, "")
 			if err != nil {

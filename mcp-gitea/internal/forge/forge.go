@@ -21,6 +21,7 @@ import (
 
 	"github.com/opsmcp/opsmcp/mcp-gitea/internal/names"
 	"github.com/opsmcp/opsmcp/shared/readonly"
+	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
 // Options configure access to Gitea.
@@ -70,8 +71,13 @@ type resolved struct {
 // ErrNotAllowed is returned for a repository outside the allowlist.
 var ErrNotAllowed = errors.New("not in this server's repository allowlist")
 
-// New checks the options and asks Gitea its version once, so later
-// per-call clients need no round trip of their own.
+// Upstream is how errors and /readyz name Gitea.
+const Upstream = "Gitea"
+
+// New checks the options. It does not reach Gitea: the server starts
+// while Gitea is down, and Gitea's version is asked on the first call
+// that finds it up (then kept, so later per-call clients need no round
+// trip of their own).
 func New(ctx context.Context, o Options) (*Forge, error) {
 	if o.URL == "" {
 		return nil, errors.New("--gitea-url (or GITEA_URL) is required")
@@ -92,18 +98,11 @@ func New(ctx context.Context, o Options) (*Forge, error) {
 	f := &Forge{
 		url:   strings.TrimRight(o.URL, "/"),
 		token: o.Token,
-		http:  &http.Client{Transport: readonly.Transport(http.DefaultTransport), Timeout: timeout, CheckRedirect: sameOrigin(o.URL)},
 		allow: o.Repos,
 	}
-	c, err := gitea.NewClient(f.url, gitea.SetHTTPClient(f.http), gitea.SetToken(o.Token), gitea.SetContext(ctx))
-	if err != nil {
-		return nil, fmt.Errorf("connect to Gitea at %s: %w", f.url, err)
-	}
-	v, _, err := c.ServerVersion()
-	if err != nil {
-		return nil, fmt.Errorf("Gitea version: %w", err)
-	}
-	f.version = v
+	f.http = &http.Client{Transport: readonly.Transport(tool.UpstreamTransport(Upstream, f.url, http.DefaultTransport)),
+		Timeout: timeout, CheckRedirect: sameOrigin(o.URL)}
+	var err error
 	dir := o.MirrorDir
 	if dir == "" {
 		dir = defaultMirrorDir()
@@ -198,8 +197,36 @@ func defaultMirrorDir() string {
 	return os.TempDir() + "/opsmcp-gitea-mirrors"
 }
 
-// Version is Gitea's version.
-func (f *Forge) Version() string { return f.version }
+// Version is Gitea's version, "" until a call has reached Gitea.
+func (f *Forge) Version() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.version
+}
+
+// ensureVersion asks Gitea its version once it answers; until then every
+// call fails here with Gitea's error, and the first call after Gitea
+// comes up learns it.
+func (f *Forge) ensureVersion(ctx context.Context) (string, error) {
+	if v := f.Version(); v != "" {
+		return v, nil
+	}
+	c, err := gitea.NewClient(f.url, gitea.SetHTTPClient(f.http), gitea.SetToken(f.token), gitea.SetContext(ctx), gitea.SetGiteaVersion(""))
+	if err != nil {
+		return "", tool.Upstream(Upstream, f.url, err)
+	}
+	v, resp, err := c.ServerVersion()
+	if err != nil {
+		if resp != nil && resp.StatusCode >= 400 {
+			return "", tool.UpstreamStatus(Upstream, f.url, resp.StatusCode, err)
+		}
+		return "", tool.Upstream(Upstream, f.url, err)
+	}
+	f.mu.Lock()
+	f.version = v
+	f.mu.Unlock()
+	return v, nil
+}
 
 // URL is Gitea's base URL.
 func (f *Forge) URL() string { return f.url }
@@ -211,7 +238,11 @@ func (f *Forge) Client(ctx context.Context, callerToken string) (*gitea.Client, 
 	if callerToken != "" {
 		tok = callerToken
 	}
-	return gitea.NewClient(f.url, gitea.SetHTTPClient(f.http), gitea.SetToken(tok), gitea.SetContext(ctx), gitea.SetGiteaVersion(f.version))
+	v, err := f.ensureVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return gitea.NewClient(f.url, gitea.SetHTTPClient(f.http), gitea.SetToken(tok), gitea.SetContext(ctx), gitea.SetGiteaVersion(v))
 }
 
 // Token is the token a call uses for git fetches.

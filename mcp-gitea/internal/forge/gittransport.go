@@ -10,6 +10,7 @@ import (
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 
 	"github.com/opsmcp/opsmcp/shared/readonly"
+	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
 // installGit routes go-git's HTTP(S) through gitTransport, once for the
@@ -18,7 +19,7 @@ var installGit sync.Once
 
 func installGitTransport() {
 	installGit.Do(func() {
-		c := githttp.NewClientWithOptions(&http.Client{Transport: gitTransport{next: http.DefaultTransport}},
+		c := githttp.NewClientWithOptions(&http.Client{Transport: gitTransport{next: tool.UpstreamTransport(Upstream, "", http.DefaultTransport)}},
 			&githttp.ClientOptions{RedirectPolicy: githttp.NoFollowRedirects})
 		gitclient.InstallProtocol("http", c)
 		gitclient.InstallProtocol("https", c)

@@ -180,6 +180,11 @@ func (s *Server) mirror(ctx context.Context, c *tool.Call, r repoRef) (*git.Repo
 
 // apiErr turns a Gitea error into a message that says what to fix.
 func apiErr(what string, err error) error {
+	if tool.IsUpstream(err) {
+		// Gitea down, slow or cut: its text (a URL with the caller's
+		// names in it) must not be read for a status.
+		return fmt.Errorf("%s: %w", what, err)
+	}
 	var status int
 	var ge *gitea.ErrUnknownVersion
 	// The SDK reports statuses only in its error text ("404 Not Found",

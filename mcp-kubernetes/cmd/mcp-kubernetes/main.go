@@ -29,6 +29,7 @@ func main() {
 	)
 	spec := serve.Spec{
 		Name: "mcp-kubernetes", Version: version, Title: "read-only Kubernetes MCP server",
+		Upstream:     kube.Upstream,
 		Instructions: "Read-only access to Kubernetes. Tools are prefixed k8s_. For kubectl-style questions use k8s_kubectl with a read-only command line. Secret values are masked.",
 		Prompts:      tools.Prompts(),
 	}

@@ -15,8 +15,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	authzv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
@@ -28,6 +30,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/opsmcp/opsmcp/shared/readonly"
+	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
 // ErrWriteRefused is returned by the read-only transport for any request
@@ -44,9 +47,16 @@ var selfReviewPaths = []string{
 // ReadOnly wraps a rest.Config so that every client made from it is read-only.
 func ReadOnly(cfg *rest.Config) *rest.Config {
 	c := rest.CopyConfig(cfg)
+	// Inside the read-only check, so its refusals stay its own: a failure
+	// to reach the API server is named as the API server's.
+	host := c.Host
+	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return tool.UpstreamTransport(Upstream, host, rt) })
 	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return readonly.Transport(rt, selfReviewPaths...) })
 	return c
 }
+
+// Upstream is how errors and /readyz name the API server.
+const Upstream = "kube-apiserver"
 
 // Options select the cluster connection.
 type Options struct {
@@ -282,9 +292,35 @@ func (c *Cluster) Resolve(name string) (Resource, error) {
 		r, err = lookup()
 	}
 	if err != nil {
+		// Discovery fails the same way for a name the cluster does not
+		// serve and for an API server it cannot reach: ask the API server
+		// directly before blaming the name.
+		if uerr := c.reachable(); uerr != nil {
+			return Resource{}, uerr
+		}
 		return Resource{}, fmt.Errorf("unknown resource type %q (see k8s_api_resources for the names this cluster serves)", name)
 	}
 	return r, nil
+}
+
+// reachable returns the upstream error of an API server that does not
+// answer /version (down, refusing, slow, refusing the server's
+// credentials), or nil.
+func (c *Cluster) reachable() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := c.Typed.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Error()
+	if err == nil {
+		return nil
+	}
+	if tool.IsUpstream(err) {
+		return err
+	}
+	var se apierrors.APIStatus
+	if errors.As(err, &se) {
+		return tool.UpstreamStatus(Upstream, c.Config.Host, int(se.Status().Code), err)
+	}
+	return tool.Upstream(Upstream, c.Config.Host, err)
 }
 
 // dangerousSubresources are core subresources on which every verb, get

@@ -5,10 +5,12 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/kube"
@@ -22,7 +24,7 @@ type Server struct {
 
 // Tools is the table of mcp-kubernetes' tools.
 func (s *Server) Tools() []tool.Tool {
-	return []tool.Tool{
+	return s.upstreamErrors([]tool.Tool{
 		tool.New[GetInput, GetOutput]("k8s_get", "Get Kubernetes objects",
 			"List or get objects of any kind (CRDs included; kubectl short names such as po, deploy, sts, cm, ev, ns, no, svc, ing, pvc work) in a namespace or all namespaces, with label and field selectors. Output: table (kubectl columns, default), wide, yaml, json or name. Secret values are masked.",
 			s.get),
@@ -44,7 +46,43 @@ func (s *Server) Tools() []tool.Tool {
 		tool.New[KubectlInput, KubectlOutput]("k8s_kubectl", "Run a read-only kubectl command",
 			"Runs a kubectl command line, read-only subset: get, describe, logs, events, api-resources, config get-contexts/current-context, version. E.g. \"get pods -n web -l app=api -o wide\", \"describe deploy/api\", \"logs pod/x -c app --tail 50\", \"get events -A --field-selector type=Warning\". Mutating or interactive verbs (apply, delete, edit, exec, port-forward, scale, rollout restart…) are refused.",
 			s.kubectl),
+	})
+}
+
+// upstreamErrors makes an API server's own failure statuses (401: the
+// server's credentials, 5xx) the API server's, not the caller's. Other
+// statuses (404 for a named object, 403 for an RBAC rule, 400 for a bad
+// selector) stay what the handler made of them.
+func (s *Server) upstreamErrors(tools []tool.Tool) []tool.Tool {
+	for i := range tools {
+		h := tools[i].Handler
+		tools[i].Handler = func(ctx context.Context, c *tool.Call) (*tool.Result, error) {
+			res, err := h(ctx, c)
+			if err == nil || tool.IsUpstream(err) {
+				return res, err
+			}
+			var se apierrors.APIStatus
+			if errors.As(err, &se) {
+				if code := int(se.Status().Code); code == 401 || code >= 500 {
+					return nil, tool.UpstreamStatus(kube.Upstream, s.host(), code, err)
+				}
+			}
+			return res, err
+		}
 	}
+	return tools
+}
+
+// host is the default context's API server URL, for error messages.
+func (s *Server) host() string {
+	if s.Clusters == nil {
+		return ""
+	}
+	cl, err := s.Clusters.Get("")
+	if err != nil || cl.Config == nil {
+		return ""
+	}
+	return cl.Config.Host
 }
 
 func withClosedWorld(t tool.Tool) tool.Tool {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/opsmcp/opsmcp/shared/readonly"
+	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
 // Options configure the client.
@@ -97,7 +98,7 @@ func New(o Options) (*Client, error) {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	c.http = &http.Client{Transport: readonly.Transport(tr), Timeout: timeout}
+	c.http = &http.Client{Transport: readonly.Transport(tool.UpstreamTransport(Upstream, c.base.Redacted(), tr)), Timeout: timeout}
 	return c, nil
 }
 
@@ -112,6 +113,9 @@ func readSecret(path string) (string, error) {
 	}
 	return s, nil
 }
+
+// Upstream is how errors and /readyz name Loki.
+const Upstream = "Loki"
 
 // Error is an error answer from Loki.
 type Error struct {
@@ -142,7 +146,13 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return &Error{Status: resp.StatusCode, Msg: strings.TrimSpace(string(body))}
+		e := &Error{Status: resp.StatusCode, Msg: strings.TrimSpace(string(body))}
+		if s := resp.StatusCode; s == http.StatusUnauthorized || s == http.StatusForbidden || s >= 500 {
+			// Loki refusing the server's credentials, or failing: Loki's
+			// failure, whatever the query was. (A 400 is the query's.)
+			return tool.UpstreamStatus(Upstream, c.base.Redacted(), s, e)
+		}
+		return e
 	}
 	if out == nil {
 		_, err := io.Copy(io.Discard, resp.Body)

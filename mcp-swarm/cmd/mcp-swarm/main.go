@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/moby/moby/client"
@@ -27,6 +26,7 @@ func main() {
 	)
 	spec := serve.Spec{
 		Name: "mcp-swarm", Version: version, Title: "read-only Docker Swarm MCP server",
+		Upstream:     tools.Upstream,
 		Instructions: "Read-only access to Docker Swarm. swarm_services and swarm_tasks show what runs and what fails; swarm_service explains one service and what its last update changed; swarm_logs reads logs; swarm_stacks and swarm_compose compare stacks with their files. Secrets are masked; secret values are never read.",
 		Prompts:      tools.Prompts(),
 	}
@@ -44,7 +44,7 @@ func main() {
 				return err
 			}
 			if _, err := cl.Ping(ctx, client.PingOptions{}); err != nil {
-				return fmt.Errorf("docker: %w", err)
+				return tool.Upstream(tools.Upstream, cl.DaemonHost(), err)
 			}
 			return nil
 		}

@@ -481,6 +481,14 @@ func TestUnknownServiceNamed(t *testing.T) {
 	_, err = s.service(context.Background(), callAs("swarm_service", "sre"), ServiceInput{Service: "nope"})
 	assert.NotErrorIs(t, err, tool.ErrArgs)
 	assert.ErrorContains(t, err, "docker engine: inspect service")
+	assert.ErrorIs(t, err, tool.ErrUpstream)
+	assert.ErrorContains(t, err, "Docker engine at tcp://")
+
+	// A caller held to some stacks is told the same: the engine being
+	// down says nothing about the name, and is not a denial.
+	_, err = s.service(context.Background(), callAs("swarm_service", "shopper"), ServiceInput{Service: "nope"})
+	assert.ErrorIs(t, err, tool.ErrUpstream)
+	assert.NotErrorIs(t, err, tool.ErrDenied)
 }
 
 // TestComposeSeesNoServerEnv: interpolation in a compose file has no

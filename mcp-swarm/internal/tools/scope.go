@@ -73,6 +73,9 @@ func (s *Server) resolveService(ctx context.Context, c *tool.Call, cl *client.Cl
 	}
 	res, err := cl.ServiceInspect(ctx, ref, client.ServiceInspectOptions{})
 	switch {
+	case engineFailure(err):
+		// The engine's failure says nothing about the name: told as it is.
+		return swarm.Service{}, fmt.Errorf("docker engine: inspect service %s: %w", shown(ref), upstreamErr(cl, err))
 	case err != nil && !unrestricted(c):
 		return swarm.Service{}, hidden(c, "service", ref)
 	case cerrdefs.IsNotFound(err):
@@ -94,6 +97,8 @@ func (s *Server) resolveTask(ctx context.Context, c *tool.Call, cl *client.Clien
 	}
 	res, err := cl.TaskInspect(ctx, ref, client.TaskInspectOptions{})
 	switch {
+	case engineFailure(err):
+		return swarm.Task{}, swarm.Service{}, fmt.Errorf("docker engine: inspect task %s: %w", shown(ref), upstreamErr(cl, err))
 	case err != nil && !unrestricted(c):
 		return swarm.Task{}, swarm.Service{}, hidden(c, "task", ref)
 	case cerrdefs.IsNotFound(err):
@@ -108,6 +113,8 @@ func (s *Server) resolveTask(ctx context.Context, c *tool.Call, cl *client.Clien
 	}
 	sres, err := cl.ServiceInspect(ctx, t.ServiceID, client.ServiceInspectOptions{})
 	switch {
+	case engineFailure(err):
+		return swarm.Task{}, swarm.Service{}, fmt.Errorf("docker engine: inspect the service of task %s: %w", shown(ref), upstreamErr(cl, err))
 	case err != nil && !unrestricted(c):
 		return swarm.Task{}, swarm.Service{}, hidden(c, "task", ref)
 	case err != nil:

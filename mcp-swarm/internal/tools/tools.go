@@ -29,7 +29,7 @@ type Server struct {
 
 // Tools is the table of mcp-swarm's tools.
 func (s *Server) Tools() []tool.Tool {
-	return []tool.Tool{
+	return s.upstreamErrors([]tool.Tool{
 		tool.New[HostInput, InfoOutput]("swarm_info", "Describe the swarm",
 			"The cluster: its ID, managers, node count, engine versions, and this engine's role.",
 			s.info),
@@ -60,7 +60,7 @@ func (s *Server) Tools() []tool.Tool {
 		tool.New[ComposeInput, ComposeOutput]("swarm_compose", "Compare a compose file with a stack",
 			"Parses a docker-compose or stack file (given as text, or a path under the server's compose roots) and compares it with what is deployed in a stack: services missing or extra, and images, replicas, environment keys, ports and networks that differ.",
 			s.compose),
-	}
+	})
 }
 
 // HostInput selects an engine.
