@@ -176,3 +176,42 @@ func Register(srv *mcp.Server, ps []Prompt) {
 		})
 	}
 }
+
+// timeSuggestions are the relative times offered for a Time argument.
+var timeSuggestions = []string{"15m", "30m", "1h", "2h", "6h", "1d"}
+
+// Complete answers completion/complete for the arguments of ps: a Time
+// argument is offered the relative times that start with what was typed;
+// names and numbers live upstream, so none are offered. A reference to
+// anything else (another prompt, a resource) is an argument error naming
+// what exists.
+func Complete(ps []Prompt) func(context.Context, *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
+	return func(_ context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
+		ref := req.Params.Ref
+		if ref == nil || ref.Type != "ref/prompt" {
+			return nil, tool.Argf("completion: this server completes prompt arguments only (ref/prompt); it has no resources")
+		}
+		i := slices.IndexFunc(ps, func(p Prompt) bool { return p.Name == ref.Name })
+		if i < 0 {
+			names := make([]string, len(ps))
+			for j, p := range ps {
+				names[j] = p.Name
+			}
+			return nil, tool.Argf("completion: unknown prompt %s; prompts are %s", quoteList([]string{ref.Name}), strings.Join(names, ", "))
+		}
+		p := ps[i]
+		j := slices.IndexFunc(p.Args, func(a Arg) bool { return a.Name == req.Params.Argument.Name })
+		if j < 0 {
+			return nil, tool.Argf("completion: prompt %s has no argument %s", p.Name, quoteList([]string{req.Params.Argument.Name}))
+		}
+		values := []string{}
+		if p.Args[j].Kind == Time {
+			for _, s := range timeSuggestions {
+				if strings.HasPrefix(s, req.Params.Argument.Value) {
+					values = append(values, s)
+				}
+			}
+		}
+		return &mcp.CompleteResult{Completion: mcp.CompletionResultDetails{Values: values, Total: len(values)}}, nil
+	}
+}

@@ -136,3 +136,25 @@ func utf8Printable(s string) bool {
 	}
 	return true
 }
+
+// TestComplete: a Time argument is offered relative times matching what
+// was typed; a name gets none; an unknown prompt, argument or a resource
+// reference is an argument error.
+func TestComplete(t *testing.T) {
+	c := Complete([]Prompt{sample})
+	ask := func(ref *mcp.CompleteReference, arg, value string) (*mcp.CompleteResult, error) {
+		return c(context.Background(), &mcp.CompleteRequest{Params: &mcp.CompleteParams{Ref: ref, Argument: mcp.CompleteParamsArgument{Name: arg, Value: value}}})
+	}
+	res, err := ask(&mcp.CompleteReference{Type: "ref/prompt", Name: "pod_not_ready"}, "since", "1")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"15m", "1h", "1d"}, res.Completion.Values)
+	res, err = ask(&mcp.CompleteReference{Type: "ref/prompt", Name: "pod_not_ready"}, "pod", "we")
+	require.NoError(t, err)
+	assert.Empty(t, res.Completion.Values)
+	_, err = ask(&mcp.CompleteReference{Type: "ref/prompt", Name: "test_prompt_with_arguments"}, "arg1", "x")
+	assert.ErrorContains(t, err, `unknown prompt "test_prompt_with_arguments"; prompts are pod_not_ready`)
+	_, err = ask(&mcp.CompleteReference{Type: "ref/prompt", Name: "pod_not_ready"}, "token", "x")
+	assert.ErrorContains(t, err, `has no argument "token"`)
+	_, err = ask(&mcp.CompleteReference{Type: "ref/resource", URI: "file:///etc/passwd"}, "x", "")
+	assert.ErrorIs(t, err, tool.ErrArgs)
+}
