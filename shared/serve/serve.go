@@ -271,12 +271,15 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 		}()
 	}
 	caps := &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}}
+	var complete func(context.Context, *mcp.CompleteRequest) (*mcp.CompleteResult, error)
 	if len(spec.Prompts) > 0 {
 		caps.Prompts = &mcp.PromptCapabilities{}
+		caps.Completions = &mcp.CompletionCapabilities{}
+		complete = prompt.Complete(spec.Prompts)
 	}
 	newServer := func(p auth.Principal, session string) *mcp.Server {
 		srv := mcp.NewServer(&mcp.Implementation{Name: spec.Name, Title: spec.Title, Version: spec.Version},
-			&mcp.ServerOptions{Instructions: spec.Instructions, Logger: log, Capabilities: caps, SetCacheable: setCacheable})
+			&mcp.ServerOptions{Instructions: spec.Instructions, Logger: log, Capabilities: caps, SetCacheable: setCacheable, CompletionHandler: complete})
 		b.Bind(srv, p, session)
 		prompt.Register(srv, spec.Prompts)
 		return srv
