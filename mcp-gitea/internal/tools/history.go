@@ -29,7 +29,7 @@ type DiffInput struct {
 type DiffFile struct {
 	Path      string `json:"path"`
 	OldPath   string `json:"old_path,omitempty"`
-	Status    string `json:"status" jsonschema:"added, deleted, modified, renamed or binary"`
+	Status    string `json:"status" jsonschema:"added, deleted, modified, renamed, binary, or too large (over 1 MiB a side, or past 16 MiB in all: no patch; read it with gitea_file)"`
 	Additions int    `json:"additions"`
 	Deletions int    `json:"deletions"`
 	Patch     string `json:"patch,omitempty"`
@@ -115,12 +115,14 @@ func (s *Server) diff(ctx context.Context, c *tool.Call, in DiffInput) (*tool.Re
 		}
 		what = in.Base + "..." + in.Head
 	}
-	raw, err := maskedPatch(ctx, c, repo, from, to)
+	raw, skipped, err := maskedPatch(ctx, c, repo, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("diff %s of %s: %w", what, r.Full, err)
 	}
 	out := DiffOutput{Repo: r.Full, What: what, Items: []DiffFile{}}
-	for _, f := range ParseDiff(raw) {
+	// Files too large for a patch are listed after the others, with no
+	// patch and no counts.
+	for _, f := range append(ParseDiff(raw), skipped...) {
 		if in.Path != "" {
 			ok1, _ := path.Match(in.Path, f.Path)
 			ok2, _ := path.Match(in.Path, path.Base(f.Path))
