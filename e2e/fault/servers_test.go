@@ -1,0 +1,111 @@
+package fault_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/opsmcp/opsmcp/e2e/harness"
+)
+
+// upstreamCtx bounds starting one upstream.
+func upstreamCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func proxyTo(t *testing.T, target string) *harness.FaultProxy {
+	t.Helper()
+	p, err := harness.StartFaultProxy(target, true)
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	return p
+}
+
+func TestLogsUpstreamFaults(t *testing.T) {
+	dir := t.TempDir()
+	loki, err := harness.StartLoki(upstreamCtx(t), dir)
+	require.NoError(t, err)
+	t.Cleanup(loki.Stop)
+	now := time.Now()
+	require.NoError(t, loki.Push(upstreamCtx(t), []harness.Stream{{Labels: map[string]string{"app": "fault"},
+		Lines: []harness.Line{{Time: now.Add(-time.Minute), Text: "level=info msg=hello"}}}}))
+	proxy := proxyTo(t, strings.TrimPrefix(loki.URL, "http://"))
+	url := "http://" + proxy.Addr
+	runFaults(t, target{
+		module: "mcp-logs", upstream: "Loki", addr: url,
+		args:  []string{"--loki-url", url},
+		read:  toolCall{"logs_labels", map[string]any{}},
+		quick: toolCall{"logs_query", map[string]any{"query": "{app="}},
+	}, proxy)
+}
+
+func TestGiteaUpstreamFaults(t *testing.T) {
+	dir := t.TempDir()
+	g, err := harness.StartGitea(upstreamCtx(t), dir)
+	require.NoError(t, err)
+	t.Cleanup(g.Stop)
+	token, err := g.User(upstreamCtx(t), "fault-reader", false, "read:repository,read:issue,read:user,read:organization")
+	require.NoError(t, err)
+	tok := filepath.Join(dir, "token")
+	require.NoError(t, os.WriteFile(tok, []byte(token+"\n"), 0o600))
+	proxy := proxyTo(t, strings.TrimPrefix(g.URL, "http://"))
+	url := "http://" + proxy.Addr
+	runFaults(t, target{
+		module: "mcp-gitea", upstream: "Gitea", addr: url,
+		args:  []string{"--gitea-url", url, "--gitea-token-file", tok, "--mirror-dir", filepath.Join(dir, "mirrors")},
+		read:  toolCall{"gitea_repos", map[string]any{}},
+		quick: toolCall{"gitea_file", map[string]any{"repo": "../x", "path": "a"}},
+	}, proxy)
+}
+
+func TestKubernetesUpstreamFaults(t *testing.T) {
+	dir := t.TempDir()
+	k, err := harness.StartKube(upstreamCtx(t), dir)
+	require.NoError(t, err)
+	t.Cleanup(k.Stop)
+	require.NoError(t, k.GrantReader(upstreamCtx(t)))
+	proxy := proxyTo(t, strings.TrimPrefix(k.URL, "https://"))
+	url := "https://" + proxy.Addr
+	cfg := filepath.Join(dir, "fault.kubeconfig")
+	writeJSON(t, cfg, map[string]any{
+		"apiVersion": "v1", "kind": "Config", "current-context": "e2e",
+		"clusters": []any{map[string]any{"name": "e2e", "cluster": map[string]any{
+			"server": url, "certificate-authority": filepath.Join(k.Dir, "ca.crt")}}},
+		"users":    []any{map[string]any{"name": "reader", "user": map[string]any{"token": k.ReaderToken}}},
+		"contexts": []any{map[string]any{"name": "e2e", "context": map[string]any{"cluster": "e2e", "user": "reader", "namespace": "default"}}},
+	})
+	// HTTP/1.1, so a cancelled request shows as a closed connection at
+	// the proxy (over HTTP/2 it is a stream reset inside TLS).
+	t.Setenv("DISABLE_HTTP2", "1")
+	runFaults(t, target{
+		module: "mcp-kubernetes", upstream: "kube-apiserver", addr: url,
+		args:  []string{"--kubeconfig", cfg},
+		read:  toolCall{"k8s_get", map[string]any{"resource": "pods", "namespace": "default"}},
+		quick: toolCall{"k8s_get", map[string]any{"resource": "pods", "namespace": "../x"}},
+	}, proxy)
+}
+
+func TestSwarmUpstreamFaults(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("the swarm fault test needs root, as the swarm e2e does (dockerd)")
+	}
+	dir := t.TempDir()
+	sw, err := harness.StartSwarm(upstreamCtx(t), dir)
+	require.NoError(t, err)
+	t.Cleanup(sw.Stop)
+	proxy := proxyTo(t, sw.Host)
+	url := "tcp://" + proxy.Addr
+	t.Setenv("DOCKER_HOST", url)
+	runFaults(t, target{
+		module: "mcp-swarm", upstream: "Docker engine", addr: url,
+		read:  toolCall{"swarm_services", map[string]any{}},
+		quick: toolCall{"swarm_service", map[string]any{"service": "../x"}},
+	}, proxy)
+}
