@@ -44,7 +44,7 @@ func main() {
 				return err
 			}
 			if _, err := cl.Ping(ctx, client.PingOptions{}); err != nil {
-				return tool.Upstream(tools.Upstream, cl.DaemonHost(), err)
+				return tools.UpstreamErr(cl, err)
 			}
 			return nil
 		}

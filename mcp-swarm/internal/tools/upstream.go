@@ -3,6 +3,9 @@ package tools
 import (
 	"context"
 	"errors"
+	"net"
+	"strings"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -28,8 +31,37 @@ func upstreamErr(cl *client.Client, err error) error {
 	if cl != nil {
 		addr = cl.DaemonHost()
 	}
-	return tool.Upstream(Upstream, addr, err)
+	ue := tool.Upstream(Upstream, addr, err)
+	var e *tool.UpstreamError
+	if errors.As(ue, &e) && client.IsErrConnectionFailed(err) && (e.Cause == tool.CauseUnreachable || e.Cause == tool.CauseOther) {
+		// The Docker client reports "Cannot connect" without its cause:
+		// one dial finds out whether the engine refused or did not answer.
+		if cause := dialCause(addr); cause != "" {
+			c := *e
+			c.Cause = cause
+			return &c
+		}
+	}
+	return ue
 }
+
+// dialCause dials a tcp:// or unix:// engine address once and classifies
+// the failure; "" when it connects or the address is of another kind.
+func dialCause(addr string) string {
+	network, a, ok := strings.Cut(addr, "://")
+	if !ok || (network != "tcp" && network != "unix") {
+		return ""
+	}
+	c, err := net.DialTimeout(network, a, time.Second)
+	if err != nil {
+		return tool.Cause(err)
+	}
+	c.Close()
+	return ""
+}
+
+// UpstreamErr is upstreamErr for a readiness check.
+func UpstreamErr(cl *client.Client, err error) error { return upstreamErr(cl, err) }
 
 // upstreamErrors makes every engine failure a tool's handler returns the
 // engine's, named with its address.
