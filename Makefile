@@ -1,5 +1,6 @@
 # opsmcp: read-only MCP servers for a DevOps team's infrastructure.
-#   make run    build and start the servers that have an upstream, over HTTP on loopback
+#   make run    build and start every server and the orchestrator on loopback, against a
+#               local sandbox of real upstreams for each one not configured (= make sandbox)
 #   make test   unit tests and end-to-end tests against real upstream servers
 SHELL := /bin/bash
 BIN   := $(CURDIR)/bin
@@ -7,7 +8,7 @@ GO    ?= go
 PKGS  := ./shared/... ./mcp-kubernetes/... ./mcp-logs/... ./mcp-gitea/... ./mcp-swarm/... ./mcp-docs/... ./orchestrator/...
 E2E   := ./e2e/...
 
-.PHONY: all build test unit e2e upstreams vet fmt run bench fuzz fuzz-short clean images
+.PHONY: all build test unit e2e upstreams vet fmt run sandbox bench fuzz fuzz-short clean images
 
 all: build
 
@@ -91,48 +92,19 @@ bench:
 	$(GO) test -count=1 -run '^$$' -bench IndexWithOllama -benchtime 3x ./e2e/docs/
 	cd mcp-docs && OPSMCP_BENCH_CHUNKS=10000,100000 $(GO) test -run '^$$' -bench Query -benchtime 200x ./internal/store/
 
-# Starts each server that has an upstream to read, over HTTP on loopback with
-# the embedded defaults, says which upstream each other one lacks, and stops
-# them all on Ctrl-C.
-KUBECONFIG_FILE := $(or $(KUBECONFIG),$(HOME)/.kube/config)
-LOKI            := $(or $(LOKI_URL),http://127.0.0.1:3100)
-LOG_ROOT        ?= /var/log
-run: build
-	@pids=""; trap 'kill $$pids 2>/dev/null; wait' INT TERM EXIT; \
-	if [ -r "$(KUBECONFIG_FILE)" ]; then \
-	  echo "mcp-kubernetes: http://127.0.0.1:8081/mcp (legacy SSE: /sse), kubeconfig $(KUBECONFIG_FILE)"; \
-	  $(BIN)/mcp-kubernetes --transport http --kubeconfig "$(KUBECONFIG_FILE)" & pids="$$pids $$!"; \
-	else \
-	  echo "mcp-kubernetes: not started: no kubeconfig (set KUBECONFIG or create ~/.kube/config)"; \
-	fi; \
-	if [ -n "$(GITEA_URL)" ]; then \
-	  echo "mcp-gitea: http://127.0.0.1:8082/mcp (legacy SSE: /sse), Gitea $(GITEA_URL)"; \
-	  $(BIN)/mcp-gitea --transport http --gitea-url "$(GITEA_URL)" & pids="$$pids $$!"; \
-	else \
-	  echo "mcp-gitea: not started: set GITEA_URL (and GITEA_TOKEN) to a Gitea"; \
-	fi; \
-	if [ -n "$$DOCKER_HOST" ] || [ -S /var/run/docker.sock ]; then \
-	  echo "mcp-swarm: http://127.0.0.1:8083/mcp (legacy SSE: /sse), engine $${DOCKER_HOST:-unix:///var/run/docker.sock}"; \
-	  $(BIN)/mcp-swarm --transport http & pids="$$pids $$!"; \
-	else \
-	  echo "mcp-swarm: not started: no Docker engine (set DOCKER_HOST)"; \
-	fi; \
-	echo "mcp-logs: http://127.0.0.1:8084/mcp (legacy SSE: /sse), Loki $(LOKI), files under $(LOG_ROOT)"; \
-	$(BIN)/mcp-logs --transport http --loki-url "$(LOKI)" --files-root "$(LOG_ROOT)" & pids="$$pids $$!"; \
-	if [ -n "$$OLLAMA_URL" ] && [ -n "$$OPSMCP_ORCHESTRATOR_CONFIG" ]; then \
-	  echo "mcp-orchestrator: http://127.0.0.1:8080 (/api/chat, /v1/chat/completions), Ollama $$OLLAMA_URL"; \
-	  $(BIN)/mcp-orchestrator serve & pids="$$pids $$!"; \
-	else \
-	  echo "mcp-orchestrator: not started: set OLLAMA_URL and OPSMCP_ORCHESTRATOR_CONFIG (its servers file)"; \
-	fi; \
-	if [ -n "$$OPSMCP_DOCS_CONFIG" ]; then \
-	  echo "mcp-docs: http://127.0.0.1:8085/mcp, sources from $$OPSMCP_DOCS_CONFIG"; \
-	  $(BIN)/mcp-docs serve --transport http --config "$$OPSMCP_DOCS_CONFIG" & pids="$$pids $$!"; \
-	else \
-	  echo "mcp-docs: not started: set OPSMCP_DOCS_CONFIG (its sources file)"; \
-	fi; \
-	if [ -z "$$pids" ]; then echo "nothing to run"; exit 0; fi; \
-	echo "Ctrl-C to stop"; wait
+# Starts every server and the orchestrator over HTTP on 127.0.0.1, each
+# against its configured upstream (a kubeconfig, GITEA_URL, DOCKER_HOST or
+# /var/run/docker.sock, LOKI_URL, OLLAMA_URL; LOG_ROOT for the log files)
+# or, when none is configured, against a local sandbox of real upstreams
+# seeded with a small fixture world: the e2e harness's kube-apiserver with
+# etcd and the controller manager, Gitea, Loki, a dockerd in Swarm mode
+# (root only) and Ollama with a tiny model, built into the tests' cache
+# the first time (about 26 minutes on 2 cores). Prints each server's URL,
+# an mcp.json snippet and things to try; Ctrl-C stops everything.
+# `make sandbox` is the same command.
+run sandbox: build
+	$(GO) build -trimpath -o $(BIN)/opsmcp-sandbox ./e2e/cmd/sandbox
+	@exec $(BIN)/opsmcp-sandbox
 
 clean:
 	rm -rf $(BIN)

@@ -9,7 +9,9 @@
 //
 // A configured upstream wins over its sandbox part, and the sandbox never
 // touches it: a kubeconfig ($KUBECONFIG or ~/.kube/config), GITEA_URL (with
-// GITEA_TOKEN), DOCKER_HOST or /var/run/docker.sock, LOKI_URL, OLLAMA_URL.
+// GITEA_TOKEN), DOCKER_HOST or /var/run/docker.sock, LOKI_URL, OLLAMA_URL;
+// LOG_ROOT (the log files), OPSMCP_DOCS_CONFIG (mcp-docs' sources file) and
+// OPSMCP_ORCHESTRATOR_CONFIG (the orchestrator's servers file) too.
 package main
 
 import (
@@ -361,12 +363,21 @@ func (s *sandbox) start(ctx context.Context) error {
 	if embedModel != "" {
 		dargs = append(dargs, "--embed-model", embedModel)
 	}
-	if err := s.serve(ctx, "mcp-docs", 8085, "this repository's README, docs/ and deploy/ (no sources file)", nil, dargs...); err != nil {
+	docsFrom := "this repository's README, docs/ and deploy/ (no sources file)"
+	if c := os.Getenv("OPSMCP_DOCS_CONFIG"); c != "" {
+		dargs, docsFrom = append(dargs, "--config", c), "sources from "+c+" (configured)"
+	}
+	if err := s.serve(ctx, "mcp-docs", 8085, docsFrom, nil, dargs...); err != nil {
 		return err
 	}
-	servers := filepath.Join(s.dir, "servers.yaml")
-	if err := s.writeServers(servers); err != nil {
-		return err
+	// The orchestrator's servers file: the user's, else one listing the
+	// servers just started.
+	servers := os.Getenv("OPSMCP_ORCHESTRATOR_CONFIG")
+	if servers == "" {
+		servers = filepath.Join(s.dir, "servers.yaml")
+		if err := s.writeServers(servers); err != nil {
+			return err
+		}
 	}
 	oargs := []string{"--config", servers}
 	if model != "" {
