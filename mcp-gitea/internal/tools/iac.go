@@ -25,12 +25,18 @@ type IaCOutput struct {
 	Repo     string     `json:"repo"`
 	Ref      string     `json:"ref"`
 	Files    int        `json:"files" jsonschema:"files read"`
+	Skipped  int        `json:"skipped,omitempty" jsonschema:"candidate files left out: past the total this call reads (narrow it with path)"`
 	Findings int        `json:"findings"`
 	Items    []iac.Item `json:"items"`
 }
 
 // maxIaCFile skips larger files: generated bundles, not hand-written code.
 const maxIaCFile = 512 << 10
+
+// maxIaCTotal bounds what one call reads and analyses: one blob named at
+// thousands of paths packs into kilobytes and would otherwise be held
+// (and parsed) once per path.
+const maxIaCTotal = 16 << 20
 
 func (s *Server) iac(ctx context.Context, c *tool.Call, in IaCInput) (*tool.Result, error) {
 	switch in.Only {
@@ -63,13 +69,22 @@ func (s *Server) iac(ctx context.Context, c *tool.Call, in IaCInput) (*tool.Resu
 	if err != nil {
 		return nil, fmt.Errorf("files of %s: %w", r.Full, err)
 	}
+	total, skipped := int64(0), 0
 	err = iter.ForEach(func(f *object.File) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if prefix != "" && !strings.HasPrefix(f.Name, prefix+"/") {
 			return nil
 		}
 		if !iac.Candidate(f.Name) && !strings.HasSuffix(f.Name, "values.yaml") || f.Size > maxIaCFile {
 			return nil
 		}
+		if total+f.Size > maxIaCTotal {
+			skipped++
+			return nil
+		}
+		total += f.Size
 		rd, err := f.Reader()
 		if err != nil {
 			return err
@@ -85,8 +100,29 @@ func (s *Server) iac(ctx context.Context, c *tool.Call, in IaCInput) (*tool.Resu
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", r.Full, err)
 	}
-	out := IaCOutput{Repo: r.Full, Ref: refName(in.Ref), Files: len(files), Items: []iac.Item{}}
-	for _, it := range iac.Analyze(files) {
+	out := IaCOutput{Repo: r.Full, Ref: refName(in.Ref), Files: len(files), Skipped: skipped, Items: []iac.Item{}}
+	// The analysis cannot be stopped (each file runs under its own time
+	// limit); the call does not wait for it past its deadline.
+	done := make(chan []iac.Item, 1)
+	failed := make(chan struct{})
+	go func() {
+		// Out of the binder's recover: a panic here would end the process.
+		defer func() {
+			if recover() != nil {
+				close(failed)
+			}
+		}()
+		done <- iac.Analyze(files)
+	}()
+	var items []iac.Item
+	select {
+	case items = <-done:
+	case <-failed:
+		return nil, fmt.Errorf("analyse %s: the analyser failed on these files", r.Full)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("analyse %s: %w (narrow it with path)", r.Full, ctx.Err())
+	}
+	for _, it := range items {
 		isFinding := it.Kind == "finding"
 		if isFinding {
 			out.Findings++
@@ -98,6 +134,9 @@ func (s *Server) iac(ctx context.Context, c *tool.Call, in IaCInput) (*tool.Resu
 	}
 	return &tool.Result{Data: out, Render: func(d map[string]any) string {
 		head := fmt.Sprintf("%s at %s: %v files, %v findings\n", tool.Str(d["repo"]), tool.Str(d["ref"]), d["files"], d["findings"])
+		if n, _ := d["skipped"].(float64); n > 0 {
+			head += fmt.Sprintf("(%v more files not read: over the %d MiB one call reads; narrow it with path)\n", n, maxIaCTotal>>20)
+		}
 		return head + tool.Rows(d, func(m map[string]any) string {
 			loc := fmt.Sprintf("%s:%v", tool.Str(m["path"]), m["line"])
 			if m["kind"] == "finding" {

@@ -3,6 +3,11 @@ package tools
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -66,4 +71,63 @@ func TestDiffOfAHugeRewriteIsBounded(t *testing.T) {
 	assert.Contains(t, byPath["README.md"].Patch, "+second", "a small file keeps its patch")
 	assert.Empty(t, byPath["big.txt"].Patch, "a file over the patch size has no patch")
 	assert.Equal(t, "too large", byPath["big.txt"].Status)
+}
+
+// manyPathsRepo makes root/full.git with one commit whose tree names the
+// same blob (body) at n paths: git stores it once, so the pack stays a
+// few kilobytes however large n times the blob is.
+func manyPathsRepo(t *testing.T, root, full string, n int, body string, name func(int) string) {
+	t.Helper()
+	work := t.TempDir()
+	git := func(stdin string, args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = work
+		cmd.Stdin = strings.NewReader(stdin)
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t", "HOME="+work, "GIT_CONFIG_NOSYSTEM=1")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "git %v: %s", args, out)
+		return strings.TrimSpace(string(out))
+	}
+	git("", "init", "-q", "-b", "main")
+	blob := git(body, "hash-object", "-w", "--stdin")
+	var idx strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&idx, "100644 %s\t%s\n", blob, name(i))
+	}
+	git(idx.String(), "update-index", "--add", "--index-info")
+	git("", "commit", "-q", "-m", "many paths, one blob")
+	dst := filepath.Join(root, full+".git")
+	require.NoError(t, os.MkdirAll(filepath.Dir(dst), 0o755))
+	git("", "clone", "-q", "--bare", work, dst)
+}
+
+// TestIaCReadsABoundedTotal: gitea_iac kept every candidate file's content
+// in memory, each under 512 KiB but with no total, and analysed them all
+// whatever the call's deadline. One blob named at 2,000 paths (a pack of
+// a few kilobytes) made it hold a gigabyte. It now reads at most a total
+// budget, says how many files it left out, and stops at the deadline.
+func TestIaCReadsABoundedTotal(t *testing.T) {
+	root := t.TempDir()
+	var body strings.Builder
+	body.WriteString("resource \"null_resource\" \"x\" {}\n")
+	for body.Len() < maxIaCFile-64 {
+		body.WriteString("# padding of a generated file, line after line\n")
+	}
+	manyPathsRepo(t, root, "ops/infra", 2000, body.String(), func(i int) string { return fmt.Sprintf("m/f%04d.tf", i) })
+	g := newFakeGitea(t)
+	g.git = gitBackend(t, root)
+	s := testServer(t, g)
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	res, err := run(t, s, "gitea_iac", map[string]any{"repo": "ops/infra"}, nil)
+	runtime.ReadMemStats(&after)
+	require.NoError(t, err)
+	out := res.Data.(IaCOutput)
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("files read %d, skipped %d, allocated %d MiB", out.Files, out.Skipped, allocated>>20)
+	assert.Less(t, allocated, uint64(512<<20), "gitea_iac allocated far more than its budget (12.7 GiB before the bound)")
+	assert.Positive(t, out.Skipped, "the files past the budget are counted")
+	assert.Equal(t, 2000, out.Files+out.Skipped)
 }
