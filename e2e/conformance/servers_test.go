@@ -302,7 +302,7 @@ func resultText(res *mcp.CallToolResult) string {
 
 // tsResult is what testdata/client.mjs prints.
 type tsResult struct {
-	Transport       string   `json:"transport"`
+	Transport       string `json:"transport"`
 	Server          struct{ Name string }
 	ProtocolVersion *string  `json:"protocolVersion"`
 	SessionID       *string  `json:"sessionId"`
