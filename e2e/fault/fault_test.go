@@ -45,6 +45,9 @@ type target struct {
 	// quick answers without waiting for the upstream (an argument error
 	// or a local tool): another session's call during a stall.
 	quick toolCall
+	// more are further reads that fail while the upstream is down and
+	// work once it is back (another client: git mirrors).
+	more []toolCall
 }
 
 var seen harness.Recorder
@@ -143,6 +146,10 @@ func runFaults(t *testing.T, tg target, proxy *harness.FaultProxy) {
 	assert.Contains(t, body, "connection refused")
 	_, metrics := get(t, s.url+"/metrics")
 	assert.Contains(t, metrics, fmt.Sprintf(`opsmcp_tool_calls_total{outcome="upstream_error",server=%q,tool=%q} 1`, tg.module, tg.read.tool))
+	for _, c := range tg.more {
+		r, _ := timedCall(t, cs, c)
+		assertUpstreamError(t, tg, r)
+	}
 	// An argument error of the same server stays the caller's.
 	r, _ = timedCall(t, cs, tg.quick)
 	if r.IsError {
@@ -156,6 +163,10 @@ func runFaults(t *testing.T, tg target, proxy *harness.FaultProxy) {
 	r, _ = timedCall(t, cs, tg.read)
 	require.False(t, r.IsError, "after the upstream came back: %s", r.Text)
 	assert.Equal(t, "ok", lastAudit(t, s, tg.read.tool)["outcome"])
+	for _, c := range tg.more {
+		r, _ := timedCall(t, cs, c)
+		require.False(t, r.IsError, "%s after the upstream came back: %s", c.tool, r.Text)
+	}
 	code, body = get(t, s.url+"/readyz")
 	assert.Equal(t, http.StatusOK, code, body)
 

@@ -2,6 +2,7 @@ package fault_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,6 +56,16 @@ func TestGiteaUpstreamFaults(t *testing.T) {
 	require.NoError(t, err)
 	tok := filepath.Join(dir, "token")
 	require.NoError(t, os.WriteFile(tok, []byte(token+"\n"), 0o600))
+	// A public repository with one commit, read through a git mirror.
+	admin, err := g.User(upstreamCtx(t), "fault-admin", true, "all")
+	require.NoError(t, err)
+	req, _ := http.NewRequest(http.MethodPost, g.URL+"/api/v1/user/repos", strings.NewReader(`{"name":"svc","auto_init":true,"private":false}`))
+	req.Header.Set("Authorization", "token "+admin)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
 	proxy := proxyTo(t, strings.TrimPrefix(g.URL, "http://"))
 	url := "http://" + proxy.Addr
 	runFaults(t, target{
@@ -62,6 +73,7 @@ func TestGiteaUpstreamFaults(t *testing.T) {
 		args:  []string{"--gitea-url", url, "--gitea-token-file", tok, "--mirror-dir", filepath.Join(dir, "mirrors")},
 		read:  toolCall{"gitea_repos", map[string]any{}},
 		quick: toolCall{"gitea_file", map[string]any{"repo": "../x", "path": "a"}},
+		more:  []toolCall{{"gitea_tree", map[string]any{"repo": "fault-admin/svc"}}},
 	}, proxy)
 }
 
