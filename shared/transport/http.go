@@ -102,7 +102,11 @@ func Handler(o HTTPOptions) http.Handler {
 		// handlers build the server with the same NewServer behind the same
 		// guard, so auth, policy, masking, budgets and audit are one path.
 		stateful := mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{Logger: o.Logger})
-		stateless := mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{Logger: o.Logger, Stateless: true})
+		// A stateless request has no session id; its audit lines are
+		// labelled per request instead, as legacy SSE sessions are.
+		stateless := mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
+			return o.NewServer(auth.From(r.Context()), "stateless-"+rand.Text()[:12])
+		}, &mcp.StreamableHTTPOptions{Logger: o.Logger, Stateless: true})
 		streamable := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if StatelessRequest(r) {
 				stateless.ServeHTTP(w, r)

@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -291,4 +293,36 @@ func FuzzStatelessRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStatelessAuditLabel: a 2026-07-28 request has no session id, so its
+// server gets a per-request label for the audit line (a 2025-11-25
+// session is labelled by its session id, as before).
+func TestStatelessAuditLabel(t *testing.T) {
+	w := &whoami{}
+	var mu sync.Mutex
+	var labels []string
+	srv := httptest.NewServer(Handler(HTTPOptions{NewServer: func(p auth.Principal, session string) *mcp.Server {
+		mu.Lock()
+		labels = append(labels, session)
+		mu.Unlock()
+		return w.newServer(p, session)
+	}}))
+	defer srv.Close()
+	code, m := post2026(t, srv.URL, "", "tools/call", "whoami", `"name":"whoami","arguments":{},`+meta2026, nil)
+	require.Equal(t, http.StatusOK, code, "%v", m)
+	mu.Lock()
+	require.NotEmpty(t, labels)
+	for _, l := range labels {
+		assert.Regexp(t, `^stateless-[A-Z2-7]{12}$`, l)
+	}
+	labels = nil
+	mu.Unlock()
+	old := connect(t, srv.URL, http.DefaultTransport)
+	callText(t, old, context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	for _, l := range labels {
+		assert.Empty(t, l, "a session's label is its id, read by the binder")
+	}
 }
