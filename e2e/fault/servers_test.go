@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/opsmcp/opsmcp/e2e/harness"
@@ -102,6 +103,31 @@ func TestKubernetesUpstreamFaults(t *testing.T) {
 		read:  toolCall{"k8s_get", map[string]any{"resource": "pods", "namespace": "default"}},
 		quick: toolCall{"k8s_get", map[string]any{"resource": "pods", "namespace": "../x"}},
 	}, proxy)
+
+	// The API server refusing the server's credentials, and a TLS
+	// failure, are named too, never "unknown resource type".
+	other, err := harness.NewCA()
+	require.NoError(t, err)
+	wrongCA := filepath.Join(dir, "wrong-ca.crt")
+	require.NoError(t, os.WriteFile(wrongCA, other.CertPEM, 0o600))
+	for _, c := range []struct{ token, ca, want string }{
+		{"not-a-valid-token", filepath.Join(k.Dir, "ca.crt"), "401 unauthorized"},
+		{k.ReaderToken, wrongCA, "TLS failure"},
+	} {
+		cfg := filepath.Join(dir, "bad.kubeconfig")
+		writeJSON(t, cfg, map[string]any{
+			"apiVersion": "v1", "kind": "Config", "current-context": "e2e",
+			"clusters": []any{map[string]any{"name": "e2e", "cluster": map[string]any{"server": k.URL, "certificate-authority": c.ca}}},
+			"users":    []any{map[string]any{"name": "reader", "user": map[string]any{"token": c.token}}},
+			"contexts": []any{map[string]any{"name": "e2e", "context": map[string]any{"cluster": "e2e", "user": "reader", "namespace": "default"}}},
+		})
+		tg := target{module: "mcp-kubernetes", upstream: "kube-apiserver", addr: k.URL, args: []string{"--kubeconfig", cfg}}
+		s := start(t, tg)
+		r, _ := timedCall(t, connect(t, s), toolCall{"k8s_get", map[string]any{"resource": "pods"}})
+		assertUpstreamError(t, tg, r, c.want)
+		assert.Equal(t, "upstream_error", lastAudit(t, s, "k8s_get")["outcome"])
+		s.proc.Stop()
+	}
 }
 
 func TestSwarmUpstreamFaults(t *testing.T) {
