@@ -200,7 +200,7 @@ func runSuite(t *testing.T, n node, tg *target, rev string, es []expected) {
 		}
 	}
 	sort.Strings(notScored)
-	t.Logf("%s %s: %d of %d required scenarios pass outright; the rest fail only where expected. Not scored by the suite: %s",
+	t.Logf("%s %s: %d of %d required scenarios pass outright (every other failure is judged above). Not scored by the suite: %s",
 		tg.name, rev, passed, len(required), strings.Join(notScored, "; "))
 }
 
