@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/opsmcp/opsmcp/mcp-docs/internal/embed"
 	"github.com/opsmcp/opsmcp/mcp-docs/internal/store"
@@ -57,7 +58,7 @@ func (s *Searcher) Search(ctx context.Context, query string, f store.Filter, k i
 	if mode != Keyword {
 		if s.Embedder == nil {
 			note = "no embedding model configured"
-		} else if vecs, err := s.Embedder.Embed(ctx, []string{query}); err != nil {
+		} else if vecs, err := s.embed(ctx, query); err != nil {
 			note = fmt.Sprintf("embedding model %s did not answer: %v", s.Embedder.Model(), err)
 		} else if dense, err = s.Store.Dense(ctx, s.Embedder.Model(), vecs[0], f, depth); err != nil {
 			return Result{}, err
@@ -79,6 +80,22 @@ func (s *Searcher) Search(ctx context.Context, query string, f store.Filter, k i
 		return Result{Hits: cut(kw, k), Mode: Keyword, Note: note}, nil
 	}
 	return Result{Hits: Fuse(k, kw, dense), Mode: Hybrid}, nil
+}
+
+// embed embeds the query within half the call's remaining time, so an
+// embedding model that is down or slow leaves the other half for the
+// keyword search the result falls back to (and says so).
+func (s *Searcher) embed(ctx context.Context, query string) ([][]float32, error) {
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(deadline)/2))
+		defer cancel()
+	}
+	vecs, err := s.Embedder.Embed(ctx, []string{query})
+	if err == nil && len(vecs) != 1 {
+		err = fmt.Errorf("%d vectors for one query", len(vecs))
+	}
+	return vecs, err
 }
 
 func cut(h []store.Hit, k int) []store.Hit {
