@@ -259,17 +259,11 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 		RatePerMinute: o.RatePerMinute, Burst: o.RateBurst, Logger: log, CursorKey: cursorKey,
 		Upstream: spec.Upstream,
 	}
+	// /readyz's "since" is the first probe or call that found the
+	// upstream failing. It is not probed at the start: the server sends
+	// its upstream nothing nobody asked for.
 	health := &Health{Upstream: spec.Upstream, Check: spec.Ready}
 	b.OnUpstreamError = health.Failed
-	if spec.Ready != nil {
-		// Probed once at the start, so /readyz's "since" is when the
-		// server found the upstream down, not when someone first asked.
-		go func() {
-			if msg := health.Probe(ctx); msg != "" {
-				log.Warn("upstream not reachable; serving anyway, calls will say so until it is", "upstream", spec.Upstream, "state", msg)
-			}
-		}()
-	}
 	caps := &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}}
 	var complete func(context.Context, *mcp.CompleteRequest) (*mcp.CompleteResult, error)
 	if len(spec.Prompts) > 0 {
