@@ -93,7 +93,7 @@ func Handler(o HTTPOptions) http.Handler {
 	mux := http.NewServeMux()
 	if o.NewServer != nil {
 		getServer := func(r *http.Request) *mcp.Server {
-			return o.NewServer(auth.From(r.Context()), "")
+			return once(r, func() *mcp.Server { return o.NewServer(auth.From(r.Context()), "") })
 		}
 		// One endpoint, two lifecycles: a 2025-11-25 (or older) client opens
 		// a session with initialize and is bound to it; a 2026-07-28 client
@@ -105,9 +105,10 @@ func Handler(o HTTPOptions) http.Handler {
 		// A stateless request has no session id; its audit lines are
 		// labelled per request instead, as legacy SSE sessions are.
 		stateless := mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
-			return o.NewServer(auth.From(r.Context()), "stateless-"+rand.Text()[:12])
+			return once(r, func() *mcp.Server { return o.NewServer(auth.From(r.Context()), "stateless-"+rand.Text()[:12]) })
 		}, &mcp.StreamableHTTPOptions{Logger: o.Logger, Stateless: true})
 		streamable := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r = r.WithContext(context.WithValue(r.Context(), serverMemoKey{}, &serverMemo{}))
 			if StatelessRequest(r) {
 				stateless.ServeHTTP(w, r)
 				return
@@ -170,6 +171,27 @@ func Handler(o HTTPOptions) http.Handler {
 		}
 		hostChecked.ServeHTTP(w, r)
 	})
+}
+
+// serverMemo holds the server built for one HTTP request: the SDK asks
+// for it twice (once for its protocol versions, once to serve), and
+// building it registers every tool.
+type serverMemo struct{ srv *mcp.Server }
+
+type serverMemoKey struct{}
+
+// once returns the request's server, building it on the first call. The
+// memo lives in the request's context, so it never outlives the request
+// or crosses callers.
+func once(r *http.Request, build func() *mcp.Server) *mcp.Server {
+	m, ok := r.Context().Value(serverMemoKey{}).(*serverMemo)
+	if !ok {
+		return build()
+	}
+	if m.srv == nil {
+		m.srv = build()
+	}
+	return m.srv
 }
 
 // ProtocolVersionHeader carries a streamable HTTP request's protocol
