@@ -17,6 +17,50 @@ import (
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
+// maxBlameLines bounds the files blamed: go-git's blame diffs each
+// version of the file against the next, at a cost that grows with the
+// square of the lines when they are all rewritten (60,000 lines: 15 s a
+// version), with an hour's timeout and no context.
+const maxBlameLines = 10000
+
+// boundedBlame runs go-git's blame, returning at ctx's deadline. It
+// cannot be stopped, so one left running holds the server's only blame
+// slot until it ends: a history built to be slow costs one core at most,
+// never one per call.
+func (s *Server) boundedBlame(ctx context.Context, commit *object.Commit, path string) (*git.BlameResult, error) {
+	s.blameOnce.Do(func() { s.blameSlot = make(chan struct{}, 1) })
+	select {
+	case s.blameSlot <- struct{}{}:
+	default:
+		return nil, tool.Argf("another blame is still running on this server (a long history is finished in the background); try again in a minute")
+	}
+	type result struct {
+		res *git.BlameResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() { <-s.blameSlot }()
+		// Out of the binder's recover: a panic here would end the process.
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{err: fmt.Errorf("git blame failed on this file's history")}
+			}
+		}()
+		res, err := git.Blame(commit, path)
+		done <- result{res, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, tool.Argf("%v", r.err)
+		}
+		return r.res, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("the file's history is too long to blame within the call's time (%w); it is finished in the background, and blame is refused until then", ctx.Err())
+	}
+}
+
 // BlameInput are gitea_blame's arguments.
 type BlameInput struct {
 	Repo      string `json:"repo" jsonschema:"owner/name"`
@@ -80,9 +124,12 @@ func (s *Server) blame(ctx context.Context, c *tool.Call, in BlameInput) (*tool.
 	if err != nil {
 		return nil, fmt.Errorf("read %s at %s: %w", in.Path, refName(in.Ref), err)
 	}
-	res, err := git.Blame(commit, in.Path)
+	if n := strings.Count(contents, "\n"); n > maxBlameLines {
+		return nil, tool.Argf("%s at %s has %d lines, more than the %d this server blames (its line diffs grow with the square of the lines); read it with gitea_file, and its history with gitea_commits path", in.Path, refName(in.Ref), n, maxBlameLines)
+	}
+	res, err := s.boundedBlame(ctx, commit, in.Path)
 	if err != nil {
-		return nil, tool.Argf("blame %s at %s: %v", in.Path, refName(in.Ref), err)
+		return nil, fmt.Errorf("blame %s at %s: %w", in.Path, refName(in.Ref), err)
 	}
 	// The file is masked whole, then its lines are put beside blame's: a
 	// multi-line secret is never shown line by line.

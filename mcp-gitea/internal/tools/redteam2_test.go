@@ -131,3 +131,95 @@ func TestIaCReadsABoundedTotal(t *testing.T) {
 	assert.Positive(t, out.Skipped, "the files past the budget are counted")
 	assert.Equal(t, 2000, out.Files+out.Skipped)
 }
+
+// alternatingRepo makes root/full.git whose main rewrites path commits
+// times, alternating between two contents (git fast-import: two blobs,
+// so the pack stays tiny).
+func alternatingRepo(t *testing.T, root, full, path, a, b string, commits int) {
+	t.Helper()
+	dst := filepath.Join(root, full+".git")
+	require.NoError(t, os.MkdirAll(dst, 0o755))
+	var st strings.Builder
+	fmt.Fprintf(&st, "blob\nmark :1\ndata %d\n%s\nblob\nmark :2\ndata %d\n%s\n", len(a), a, len(b), b)
+	for i := 0; i < commits; i++ {
+		fmt.Fprintf(&st, "commit refs/heads/main\nmark :%d\ncommitter t <t@t> %d +0000\ndata 6\nstep %d\n", 100+i, 1700000000+i, i%10)
+		if i > 0 {
+			fmt.Fprintf(&st, "from :%d\n", 99+i)
+		}
+		fmt.Fprintf(&st, "M 100644 :%d %s\n\n", 1+i%2, path)
+	}
+	for _, args := range [][]string{{"init", "-q", "--bare", "-b", "main", dst}, {"--git-dir", dst, "fast-import", "--quiet"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Stdin = strings.NewReader(st.String())
+		cmd.Env = append(os.Environ(), "HOME="+root, "GIT_CONFIG_NOSYSTEM=1")
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "git %v: %s", args, out)
+	}
+}
+
+// TestBlameIsBounded: gitea_blame ran go-git's blame, which diffs every
+// version of the file with an hour's timeout and no context: a file whose
+// lines are all rewritten, commit after commit (two blobs, a tiny pack),
+// held a core far past the call's deadline. A file with more lines than
+// blame serves is refused at once, and any blame returns at the call's
+// deadline, with at most one left running in the background.
+func TestBlameIsBounded(t *testing.T) {
+	serve := func(a, b string, commits int) *Server {
+		root := t.TempDir()
+		alternatingRepo(t, root, "ops/infra", "gen.txt", a, b, commits)
+		g := newFakeGitea(t)
+		g.git = gitBackend(t, root)
+		s := testServer(t, g)
+		// Fetch the mirror first, so the deadlines below are blame's alone.
+		_, err := run(t, s, "gitea_diff", map[string]any{"repo": "ops/infra", "base": "main", "head": "main", "detail": "files"}, nil)
+		require.NoError(t, err)
+		return s
+	}
+	blame := func(s *Server, timeout time.Duration) (time.Duration, error) {
+		raw, _ := json.Marshal(map[string]any{"repo": "ops/infra", "path": "gen.txt"})
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		var h tool.Handler
+		for _, tl := range s.Tools() {
+			if tl.Name == "gitea_blame" {
+				h = tl.Handler
+			}
+		}
+		start := time.Now()
+		_, err := h(ctx, &tool.Call{Tool: "gitea_blame", Args: raw})
+		return time.Since(start), err
+	}
+
+	big := serve(strings.Repeat("a\n", 60000), strings.Repeat("b\n", 60000), 2)
+	took, err := blame(big, 3*time.Second)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "lines")
+	assert.Less(t, took, time.Second, "a file over the line limit is refused before blame runs")
+
+	var a, b strings.Builder
+	for i := 0; i < maxBlameLines; i++ {
+		// Even lines survive every version (so blame walks the whole
+		// history); odd lines change in each (so each diff is costly).
+		if i%2 == 0 {
+			fmt.Fprintf(&a, "keep %d\n", i)
+			fmt.Fprintf(&b, "keep %d\n", i)
+		} else {
+			fmt.Fprintf(&a, "a%d\n", i)
+			fmt.Fprintf(&b, "b%d\n", i)
+		}
+	}
+	// 0.39 s a version on the 2-core CI machine: 400 versions blamed for
+	// 2m34s with no deadline; 20 take ~8 s, 6 of them in the background.
+	long := serve(a.String(), b.String(), 20)
+	took, err = blame(long, 2*time.Second)
+	t.Logf("blame of 20 versions of %d lines: %v, %v", maxBlameLines, took, err)
+	assert.Less(t, took, 4*time.Second, "blame returned at the call's deadline")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "deadline")
+	// The one left running holds the only slot: another blame is refused
+	// at once rather than starting a second.
+	took, err = blame(long, 2*time.Second)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "another blame is still running")
+	assert.Less(t, took, time.Second)
+}

@@ -36,6 +36,12 @@ type Server struct {
 
 	maskOnce sync.Once
 	masked   *maskCache
+
+	blameOnce sync.Once
+	// blameSlot holds the one blame that may run at a time, one left
+	// running past its call's deadline included (go-git's blame cannot
+	// be stopped).
+	blameSlot chan struct{}
 }
 
 // maskBlob masks a file's text whole, from the cache when this blob was
