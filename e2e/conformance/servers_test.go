@@ -52,7 +52,7 @@ func TestServers(t *testing.T) {
 	es := loadExpected(t)
 	for _, s := range []struct {
 		name  string
-		start func(t *testing.T, dir string) *target
+		start func(t testing.TB, dir string) *target
 	}{
 		{"mcp-kubernetes", startKubernetes},
 		{"mcp-gitea", startGitea},
@@ -80,7 +80,7 @@ func TestServers(t *testing.T) {
 // serverArgs start a server over HTTP on a free loopback port, without
 // auth (the suite sends no token; loopback is allowed), auditing to a
 // file.
-func serverArgs(t *testing.T, dir string) (url, audit string, args []string) {
+func serverArgs(t testing.TB, dir string) (url, audit string, args []string) {
 	t.Helper()
 	port, err := harness.FreePort()
 	if err != nil {
@@ -92,7 +92,7 @@ func serverArgs(t *testing.T, dir string) (url, audit string, args []string) {
 		"--rate-limit", "100000", "--rate-burst", "10000"}
 }
 
-func startKubernetes(t *testing.T, dir string) *target {
+func startKubernetes(t testing.TB, dir string) *target {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	bin, err := harness.BuildBinary(dir, "mcp-kubernetes", "mcp-kubernetes")
@@ -131,7 +131,7 @@ func startKubernetes(t *testing.T, dir string) *target {
 		prompt:  "k8s_pod_not_ready", promptArg: map[string]string{"namespace": "conf", "pod": "web-7d9f"}}
 }
 
-func startGitea(t *testing.T, dir string) *target {
+func startGitea(t testing.TB, dir string) *target {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	bin, err := harness.BuildBinary(dir, "mcp-gitea", "mcp-gitea")
@@ -178,7 +178,7 @@ func startGitea(t *testing.T, dir string) *target {
 		prompt:  "gitea_review_pr_infra", promptArg: map[string]string{"repo": "conf/infra", "pull": "1"}}
 }
 
-func startLogs(t *testing.T, dir string) *target {
+func startLogs(t testing.TB, dir string) *target {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	bin, err := harness.BuildBinary(dir, "mcp-logs", "mcp-logs")
@@ -207,7 +207,7 @@ func startLogs(t *testing.T, dir string) *target {
 		prompt:  "logs_errors_around_deploy", promptArg: map[string]string{"service": "api", "deployed_at": "2026-07-28T14:05:00Z"}}
 }
 
-func startSwarm(t *testing.T, dir string) *target {
+func startSwarm(t testing.TB, dir string) *target {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	bin, err := harness.BuildBinary(dir, "mcp-swarm", "mcp-swarm")
@@ -235,7 +235,7 @@ func startSwarm(t *testing.T, dir string) *target {
 		prompt:  "swarm_service_not_converging", promptArg: map[string]string{"service": "conf-web-4e2b"}}
 }
 
-func startDocs(t *testing.T, dir string) *target {
+func startDocs(t testing.TB, dir string) *target {
 	bin, err := harness.BuildBinary(dir, "mcp-docs", "mcp-docs")
 	if err != nil {
 		t.Fatal(err)
@@ -277,7 +277,7 @@ func startDocs(t *testing.T, dir string) *target {
 
 // session opens a Go SDK session at protocol version rev over streamable
 // HTTP.
-func session(t *testing.T, url, rev string) *mcp.ClientSession {
+func session(t testing.TB, url, rev string) *mcp.ClientSession {
 	t.Helper()
 	c := mcp.NewClient(&mcp.Implementation{Name: "e2e-conformance", Version: "1"}, nil)
 	s, err := c.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: url + "/mcp", MaxRetries: -1, DisableStandaloneSSE: true},
