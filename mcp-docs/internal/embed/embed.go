@@ -135,7 +135,9 @@ func (o *Ollama) batch(ctx context.Context, texts []string) ([][]float32, error)
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				// What the endpoints said before time ran out is the
+				// cause worth telling (refused, cut), not the deadline.
+				return nil, fmt.Errorf("embed with %s: %s; then %w", o.model, strings.Join(errs, "; "), ctx.Err())
 			case <-time.After(time.Duration(attempt*attempt) * 500 * time.Millisecond):
 			}
 		}
