@@ -91,6 +91,7 @@ bench:
 	$(GO) test -count=1 -run '^$$' -bench DocsSearch -benchtime 100x ./e2e/docs/
 	$(GO) test -count=1 -run '^$$' -bench IndexWithOllama -benchtime 3x ./e2e/docs/
 	cd mcp-docs && OPSMCP_BENCH_CHUNKS=10000,100000 $(GO) test -run '^$$' -bench Query -benchtime 200x ./internal/store/
+	$(GO) test -count=1 -run '^$$' -bench Load -benchtime 1x -timeout 90m ./e2e/load/
 
 # Starts every server and the orchestrator over HTTP on 127.0.0.1, each
 # against its configured upstream (a kubeconfig, GITEA_URL, DOCKER_HOST or
@@ -101,9 +102,11 @@ bench:
 # (root only) and Ollama with a tiny model, built into the tests' cache
 # the first time (about 26 minutes on 2 cores). Prints each server's URL,
 # an mcp.json snippet and things to try; Ctrl-C stops everything.
-# `make sandbox` is the same command.
+# `make sandbox` is the same command. Built without -trimpath: the
+# harness finds the repository (build.sh, Gitea's templates) by its own
+# source path.
 run sandbox: build
-	$(GO) build -trimpath -o $(BIN)/opsmcp-sandbox ./e2e/cmd/sandbox
+	$(GO) build -o $(BIN)/opsmcp-sandbox ./e2e/cmd/sandbox
 	@exec $(BIN)/opsmcp-sandbox
 
 clean:
