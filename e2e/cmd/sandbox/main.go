@@ -495,7 +495,7 @@ var tries = map[string][]string{
 	},
 	"mcp-docs": {
 		`ask your IDE: "how does the orchestrator learn who asked?" (docs_search)`,
-		`tool docs_search {"query": "read-only RoundTripper"}`,
+		`tool docs_search {"query": "threat model", "path": "docs/*"}`,
 		`tool docs_sources {}`,
 	},
 }
