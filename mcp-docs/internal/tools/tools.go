@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -100,20 +101,21 @@ func (s *Server) search(ctx context.Context, c *tool.Call, in SearchInput) (*too
 	if in.Source != "" && !c.Allows("sources", in.Source) {
 		return nil, tool.Deniedf("source %q is outside what your role may read (%s)", in.Source, c.Grant.Describe())
 	}
-	// A role narrowed to some sources gets a deeper search, cut to its
-	// sources (a filter on one source is exact already).
-	want := in.K
-	scoped := in.Source == "" && c.Scope("sources") != nil
-	if scoped {
-		want = min(in.K*10, 500)
+	f := store.Filter{Source: in.Source, Path: in.Path, Kind: in.Kind, Version: in.Version}
+	var res search.Result
+	var err error
+	if in.Source == "" && c.Scope("sources") != nil {
+		res, err = s.searchInScope(ctx, c, in, f)
+	} else {
+		res, err = s.Searcher.Search(ctx, in.Query, f, in.K, in.Mode)
 	}
-	res, err := s.Searcher.Search(ctx, in.Query, store.Filter{Source: in.Source, Path: in.Path, Kind: in.Kind, Version: in.Version}, want, in.Mode)
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", in.Query, err)
 	}
 	out := SearchOutput{Mode: res.Mode, Note: res.Note, Items: make([]Hit, 0, len(res.Hits))}
 	for _, h := range res.Hits {
-		if len(out.Items) < in.K && (!scoped || c.Allows("sources", h.Source)) {
+		// Every hit is checked again, whatever the search was asked.
+		if len(out.Items) < in.K && c.Allows("sources", h.Source) {
 			out.Items = append(out.Items, hit(h.Chunk, h.Score))
 		}
 	}
@@ -134,6 +136,41 @@ func (s *Server) search(ctx context.Context, c *tool.Call, in SearchInput) (*too
 		}
 		return b.String()
 	}}, nil
+}
+
+// searchInScope searches each source a role narrowed to some sources may
+// read, and keeps the best k hits of them all. Searching every source and
+// cutting to the role's afterwards made the number of hits it got tell
+// how many chunks of the sources it may not read matched better.
+func (s *Server) searchInScope(ctx context.Context, c *tool.Call, in SearchInput, f store.Filter) (search.Result, error) {
+	srcs, err := s.Store.Sources(ctx)
+	if err != nil {
+		return search.Result{}, err
+	}
+	var out search.Result
+	for _, src := range srcs {
+		if !c.Allows("sources", src.Name) {
+			continue
+		}
+		f.Source = src.Name
+		res, err := s.Searcher.Search(ctx, in.Query, f, in.K, in.Mode)
+		if err != nil {
+			return search.Result{}, err
+		}
+		if out.Mode == "" || res.Note != "" {
+			out.Mode, out.Note = res.Mode, res.Note
+		}
+		out.Hits = append(out.Hits, res.Hits...)
+	}
+	if out.Mode == "" {
+		out.Mode = in.Mode
+		if out.Mode == "" {
+			out.Mode = search.Keyword
+		}
+	}
+	sort.SliceStable(out.Hits, func(i, j int) bool { return out.Hits[i].Score > out.Hits[j].Score })
+	out.Hits = out.Hits[:min(len(out.Hits), in.K)]
+	return out, nil
 }
 
 func hit(c store.Chunk, score float64) Hit {
