@@ -525,3 +525,39 @@ contexts: [{name: mine, context: {cluster: mine, user: me}}]
 		}
 	}
 }
+
+// TestFirstRunSaysItBuilds: with an empty upstream cache, the sandbox says
+// it is building the upstreams, how long that takes, and passes on
+// build.sh's progress. Go is left off PATH so build.sh stops at its first
+// step instead of spending half an hour; the failure is said too.
+func TestFirstRunSaysItBuilds(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "opsmcp-sandbox")
+	build := exec.Command("go", "build", "-o", bin, "./e2e/cmd/sandbox")
+	build.Dir = harness.Root()
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	home := t.TempDir()
+	cache := filepath.Join(t.TempDir(), "empty-cache")
+	cmd := exec.Command(bin)
+	cmd.Dir = harness.Root()
+	// No upstream configured; an empty cache; no go on PATH.
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "OPSMCP_E2E_CACHE=" + cache}
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the sandbox started with no upstream built and no go to build them:\n%s", out)
+	}
+	for _, want := range []string{
+		"First run: building the sandbox's upstreams (kubernetes, loki, gitea",
+		"about 26 minutes on 2 cores, once",
+		"building etcd v3.6.16 (first run only; minutes)",
+		"sandbox: build the upstreams (e2e/upstreams/build.sh kubernetes loki gitea",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(home, ".cache", "opsmcp-sandbox")); len(ents) != 0 {
+		t.Errorf("a failed start left %d folders in the sandbox's cache", len(ents))
+	}
+}
