@@ -41,6 +41,10 @@ type target struct {
 	prompts   []string
 	prompt    string
 	promptArg map[string]string
+	// page, when set, is a call whose result a small max_bytes cuts, and
+	// pageWant what every page together must hold.
+	page     map[string]any
+	pageWant []string
 }
 
 // TestServers (issue 16): for every server binary, the conformance suite
@@ -73,6 +77,9 @@ func TestServers(t *testing.T) {
 				runTS(t, n, tg, tr)
 			}
 			checkPromptsAndCalls(t, tg)
+			if tg.page != nil {
+				checkPaging(t, tg)
+			}
 		})
 	}
 }
@@ -204,7 +211,15 @@ func startLogs(t testing.TB, dir string) *target {
 		stdioArgs: []string{"--loki-url", loki.URL, "--audit-log", "off"},
 		tool:      "logs_query", args: map[string]any{"query": `{namespace="conf", app="api"} |= "conformance-line-17"`, "since": "1h"}, want: "/orders/17 status=200",
 		prompts: []string{"logs_errors_around_deploy", "logs_first_error"},
-		prompt:  "logs_errors_around_deploy", promptArg: map[string]string{"service": "api", "deployed_at": "2026-07-28T14:05:00Z"}}
+		prompt:  "logs_errors_around_deploy", promptArg: map[string]string{"service": "api", "deployed_at": "2026-07-28T14:05:00Z"},
+		page: map[string]any{"query": `{namespace="conf", app="api"} |= "conformance-line-"`, "since": "1h", "limit": 20, "max_bytes": 600},
+		pageWant: func() []string {
+			var w []string
+			for i := 0; i < 20; i++ {
+				w = append(w, fmt.Sprintf("conformance-line-%d\"", i))
+			}
+			return w
+		}()}
 }
 
 func startSwarm(t testing.TB, dir string) *target {
@@ -476,4 +491,54 @@ func auditCalls(t *testing.T, tg *target) int {
 		}
 	}
 	return n
+}
+
+// checkPaging (issue 16: nothing depends on a session): a cut result's
+// cursor travels in the arguments, so a 2026-07-28 client, whose every
+// request stands alone, pages to the end, and the cursor it got also
+// continues from a 2025-11-25 session of the same caller.
+func checkPaging(t *testing.T, tg *target) {
+	t.Helper()
+	cur := session(t, tg.url, "2026-07-28")
+	old := session(t, tg.url, "2025-11-25")
+	var all strings.Builder
+	args := map[string]any{}
+	for k, v := range tg.page {
+		args[k] = v
+	}
+	pages := 0
+	for ; pages < 50; pages++ {
+		res, err := cur.CallTool(context.Background(), &mcp.CallToolParams{Name: tg.tool, Arguments: args})
+		if err != nil || res.IsError {
+			t.Fatalf("%s page %d: %v %v", tg.tool, pages, err, res)
+		}
+		all.WriteString(resultText(res))
+		data, _ := res.StructuredContent.(map[string]any)
+		c, _ := data["cursor"].(string)
+		if c == "" {
+			break
+		}
+		if pages == 0 {
+			// The same cursor from another session of the same caller.
+			a2 := map[string]any{}
+			for k, v := range args {
+				a2[k] = v
+			}
+			a2["cursor"] = c
+			res2, err := old.CallTool(context.Background(), &mcp.CallToolParams{Name: tg.tool, Arguments: a2})
+			if err != nil || res2.IsError {
+				t.Errorf("%s: a 2026-07-28 cursor from a 2025-11-25 session: %v %v", tg.tool, err, res2)
+			}
+		}
+		args["cursor"] = c
+	}
+	if pages < 1 {
+		t.Fatalf("%s with %v was not cut: the paging check checks nothing", tg.tool, tg.page)
+	}
+	for _, w := range tg.pageWant {
+		if !strings.Contains(all.String(), w) {
+			t.Errorf("%s: %q missing after %d pages", tg.tool, w, pages+1)
+		}
+	}
+	t.Logf("%s: %d pages for a 2026-07-28 client, cursors in the arguments", tg.tool, pages+1)
 }
