@@ -46,6 +46,7 @@ type proxied struct {
 	client, upstream net.Conn
 	sent             atomic.Int64 // upstream bytes sent to the client since the mode changed
 	held             atomic.Bool  // the proxy is holding upstream bytes back
+	asked            atomic.Bool  // the client sent bytes the upstream has not answered yet
 }
 
 // StartFaultProxy listens on a free loopback port and forwards to target
@@ -97,7 +98,8 @@ func (p *FaultProxy) Pass() error {
 	return nil
 }
 
-// Delay holds each chunk of the upstream's answer for d.
+// Delay holds the upstream's answer to each request for d (its first
+// chunk; the rest follow as they come).
 func (p *FaultProxy) Delay(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -171,7 +173,24 @@ func (p *FaultProxy) serve(client net.Conn) {
 	go func() {
 		// client -> upstream: a read error here while answers are held
 		// is the client hanging up on a request.
-		_, err := io.Copy(up, client)
+		buf := make([]byte, 16<<10)
+		var err error
+		for {
+			var n int
+			n, err = client.Read(buf)
+			if n > 0 {
+				pc.asked.Store(true)
+				if _, werr := up.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				break
+			}
+		}
 		if pc.held.Load() && (err == nil || !errors.Is(err, net.ErrClosed)) {
 			p.aborted.Add(1)
 		}
@@ -207,13 +226,15 @@ func (p *FaultProxy) forward(pc *proxied, b []byte, done <-chan struct{}) bool {
 			}
 			continue
 		case modeDelay:
-			pc.held.Store(true)
-			select {
-			case <-done:
-				return false
-			case <-time.After(delay):
+			if pc.asked.Swap(false) {
+				pc.held.Store(true)
+				select {
+				case <-done:
+					return false
+				case <-time.After(delay):
+				}
+				pc.held.Store(false)
 			}
-			pc.held.Store(false)
 		case modeCut:
 			left := cut - pc.sent.Load()
 			if left <= 0 {
