@@ -343,6 +343,20 @@ var detectors = []detector{
 	{kind: "command-password", hints: []string{"redis-cli", "sshpass"},
 		re:    regexp.MustCompile(`\b(?:redis-cli\b[^\n]*?[ \t]-a[ \t]+|sshpass\b[^\n]*?[ \t]-p[ \t]*)["']?([^\s"']+)`),
 		group: 1},
+	// A registry or cloud login with -p (docker, podman, helm registry,
+	// az login): CI logs echo them. An all-digit value is a port
+	// (ssh -p 22), not a password.
+	{kind: "command-password", hints: []string{"login"},
+		re:    regexp.MustCompile(`\blogin\b[^\n]*?[ \t]-p[ \t]*["']?([^\s"'-][^\s"']*)`),
+		group: 1,
+		check: func(s string, m []int) bool { return !allDigits(s[m[2]:m[3]]) }},
+	// A signed URL's signature is the credential itself, good until it
+	// expires: S3 and GCS presigned URLs, Azure SAS (sig), and the common
+	// signature= of signed download links. Only as a query parameter:
+	// "signature: verified" in prose is no secret.
+	{kind: "url-signature", hints: []string{"signature=", "sig="},
+		re:    regexp.MustCompile(`(?i)[?&](?:x-amz-signature|x-goog-signature|signature|sig)=([^&\s"'#<>]+)`),
+		group: 1},
 	// SQL that sets a password: ALTER USER … PASSWORD 'x', IDENTIFIED BY
 	// 'x' (a statement log shows them).
 	{kind: "sql-password", hints: []string{"password", "identified"},
