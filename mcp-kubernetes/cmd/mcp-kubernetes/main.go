@@ -38,8 +38,13 @@ func main() {
 		fs.StringVar(&o.Context, "context", "", "kubeconfig context (default: its current context)")
 		fs.StringSliceVar(&o.AllowedContexts, "allowed-contexts", nil, "further contexts tools may select (repeatable)")
 		fs.BoolVar(&o.InCluster, "in-cluster", false, "use the pod's service account instead of a kubeconfig")
-		fs.Float32Var(&o.QPS, "kube-qps", 50, "requests per second to the API server")
-		fs.IntVar(&o.Burst, "kube-burst", 100, "request burst to the API server")
+		// A ceiling against a runaway loop, not a share: one server serves
+		// many users, whom the API server's priority and fairness and our
+		// per-user --rate-limit share out. The old 50/100 (sized for one
+		// kubectl user) held 200 sessions to 57 calls/s at p50 4 s, against
+		// 229 calls/s at p50 0.7 s without it (docs/benchmarks.md, Load).
+		fs.Float32Var(&o.QPS, "kube-qps", 1000, "client-side ceiling on requests per second to the API server (the API server's priority and fairness and --rate-limit are the limits meant to bind)")
+		fs.IntVar(&o.Burst, "kube-burst", 2000, "client-side request burst to the API server")
 		fs.BoolVar(&requireReadOnly, "require-read-only-identity", false, "refuse to start if the identity may write (checked in every served namespace of every allowed context)")
 		policyFlag = fs
 	}, func(ctx context.Context, log *slog.Logger) ([]tool.Tool, func(context.Context) error, error) {
