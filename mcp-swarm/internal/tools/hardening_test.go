@@ -561,3 +561,24 @@ func TestLogsBadArguments(t *testing.T) {
 	}
 	assert.Empty(t, f.requests())
 }
+
+// TestComposeAliasCycleRefused: an anchor whose value aliases itself made
+// compose-go's merge resolution run 36 s of CPU past the call's deadline
+// (found by FuzzComposeLoad); it is refused before compose-go sees it.
+func TestComposeAliasCycleRefused(t *testing.T) {
+	f := newFakeEngine(t)
+	s := f.server(t)
+	for name, content := range map[string]string{
+		"merge":       "x-e: &e\n    <<: *e\n",
+		"nested":      "services:\n  web: &w\n    image: x\n    labels:\n      <<: *w\n",
+		"in sequence": "x: &a [1, *a]\nservices: {}\n",
+	} {
+		_, err := s.compose(context.Background(), callAs("swarm_compose", "sre"), ComposeInput{Stack: "shop", Content: content})
+		require.Error(t, err, name)
+		assert.ErrorIs(t, err, tool.ErrArgs, name)
+		assert.Contains(t, err.Error(), "an alias refers to a node that contains it", name)
+	}
+	// An alias used beside its anchor, not inside it, still loads.
+	_, err := s.compose(context.Background(), callAs("swarm_compose", "sre"), ComposeInput{Stack: "shop", Content: "x-env: &env {A: b}\nservices:\n  web: {image: x, environment: *env}\n  api: {image: x, environment: *env}\n"})
+	assert.NoError(t, err)
+}
