@@ -299,8 +299,13 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 }
 
 // setCacheable sets the caching hint of a list result for 2026-07-28
-// clients (other results keep the SDK's defaults).
+// clients; older clients, and other results, keep the SDK's defaults, so
+// what they see does not change.
 func setCacheable(_ context.Context, req mcp.Request, c *mcp.Cacheable) {
+	ss, ok := req.GetSession().(*mcp.ServerSession)
+	if !ok || ss.InitializeParams() == nil || ss.InitializeParams().ProtocolVersion < transport.Stateless {
+		return
+	}
 	switch req.(type) {
 	case *mcp.ListToolsRequest, *mcp.ListPromptsRequest:
 		c.TTLMs = int(listTTL / time.Millisecond)
