@@ -57,6 +57,10 @@ func TestAllNamespacesStaysInScope(t *testing.T) {
 	assert.Contains(t, r.Text, "api-key", "team-b's Secret is listed by kubectl get -A")
 	ev := mustCall(t, bob, "k8s_events", map[string]any{"all_namespaces": true})
 	seenText = append(seenText, ev.Text)
+	// Describing the namespace itself (cluster-scoped) read its events
+	// across the cluster.
+	d := mustCall(t, bob, "k8s_describe", map[string]any{"resource": "namespaces", "name": "team-b"})
+	seenText = append(seenText, d.Text)
 	for _, s := range seenText {
 		for _, other := range []string{"team-a", "db-creds", "kube-system", "bulk"} {
 			assert.NotContains(t, s, other, "a list across all namespaces told team-b's viewer about another namespace")
@@ -86,7 +90,7 @@ func TestAllNamespacesStaysInScope(t *testing.T) {
 		verbURI := strings.SplitN(u, " ", 2)
 		uri := verbURI[1]
 		if isDiscovery(uri) || strings.HasPrefix(uri, "/api/v1/namespaces?") || uri == "/api/v1/namespaces" ||
-			strings.HasPrefix(uri, "/apis/authorization.k8s.io/") || uri == "/readyz" || uri == "/version" {
+			strings.HasPrefix(uri, "/apis/authorization.k8s.io/") || uri == "/readyz" || uri == "/version" || uri == "/api/v1/namespaces/team-b" {
 			continue
 		}
 		assert.True(t, strings.HasPrefix(uri, "/api/v1/namespaces/team-b/"), "the server's identity read outside team-b for team-b's viewer: %s", u)

@@ -78,17 +78,26 @@ func (s *Server) describeAs(ctx context.Context, a access, in DescribeInput) (*t
 	// and name (emitters do not always set the uid).
 	// The caller's name and the resolved kind, not the upstream's copies.
 	sel := fields.Set{"involvedObject.name": in.Name, "involvedObject.kind": res.Kind}.String()
-	evNS := ns
-	events, err := cl.Typed.CoreV1().Events(evNS).List(ctx, metav1.ListOptions{FieldSelector: sel, Limit: 200})
-	if err != nil {
-		return nil, fmt.Errorf("events of %s %s: %w", strings.ToLower(res.Kind), in.Name, err)
-	}
 	// A cluster-scoped object's events may live in any namespace: only
-	// those in the caller's scope show.
+	// those in the caller's scope show, and a caller limited to some
+	// namespaces is answered from those alone, never from a list across
+	// the cluster.
+	evNS := []string{ns}
+	if ns == "" && a.patterns("namespaces") != nil {
+		if evNS, err = s.namespacesInScope(ctx, a, cl); err != nil {
+			return nil, err
+		}
+	}
 	var visible []corev1.Event
-	for _, e := range events.Items {
-		if a.allows("namespaces", e.Namespace) {
-			visible = append(visible, e)
+	for _, n := range evNS {
+		events, err := cl.Typed.CoreV1().Events(n).List(ctx, metav1.ListOptions{FieldSelector: sel, Limit: 200})
+		if err != nil {
+			return nil, fmt.Errorf("events of %s %s: %w", strings.ToLower(res.Kind), in.Name, err)
+		}
+		for _, e := range events.Items {
+			if a.allows("namespaces", e.Namespace) {
+				visible = append(visible, e)
+			}
 		}
 	}
 	out.Events = foldEvents(visible, 20)
