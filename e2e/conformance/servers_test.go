@@ -422,6 +422,22 @@ func checkPromptsAndCalls(t *testing.T, tg *target) {
 		if err != nil {
 			t.Fatalf("%s %s: prompts/list: %v", tg.name, rev, err)
 		}
+		// Caching hints for 2026-07-28 only: what a caller may call
+		// depends on who it is, so private; older clients keep the SDK's
+		// defaults.
+		ts, err := s.ListTools(context.Background(), nil)
+		if err != nil {
+			t.Fatalf("%s %s: tools/list: %v", tg.name, rev, err)
+		}
+		wantTTL, wantScope := 0, "public"
+		if rev >= "2026-07-28" {
+			wantTTL, wantScope = 300000, "private"
+		}
+		for what, c := range map[string]mcp.Cacheable{"tools/list": ts.Cacheable, "prompts/list": ps.Cacheable} {
+			if c.TTLMs != wantTTL || c.CacheScope != wantScope {
+				t.Errorf("%s %s: %s caching hint %d %q, want %d %q", tg.name, rev, what, c.TTLMs, c.CacheScope, wantTTL, wantScope)
+			}
+		}
 		var names []string
 		for _, p := range ps.Prompts {
 			names = append(names, p.Name)
