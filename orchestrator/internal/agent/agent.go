@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"github.com/opsmcp/opsmcp/orchestrator/internal/catalog"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/gateway"
 	"github.com/opsmcp/opsmcp/shared/auth"
+	sharedkubectl "github.com/opsmcp/opsmcp/shared/kubectl"
 	"github.com/opsmcp/opsmcp/shared/mask"
 	"github.com/opsmcp/opsmcp/shared/policy"
 )
@@ -530,6 +532,38 @@ func (a *Agent) grant(ctx context.Context) *policy.Grant {
 	return a.Policy.For(auth.From(ctx).Roles)
 }
 
+// unscopable returns why tool may not run for the asking user, or "":
+// on serve, a tool whose server applies the orchestrator's own identity
+// (user_calls: as-orchestrator) would read with the orchestrator's grant,
+// so it runs only for a user whose role narrows it by no scope (the
+// orchestrator's "context" is its own, not a server's).
+func (a *Agent) unscopable(g *policy.Grant, tool string) string {
+	if a.AsItself || g == nil || !a.Catalog.AsOrchestrator(tool) {
+		return ""
+	}
+	// k8s_kubectl does the work of the tools its subcommands map to, and
+	// the server holds it to their scopes too.
+	check := []string{tool}
+	if tool == "k8s_kubectl" {
+		for _, v := range sharedkubectl.Verbs() {
+			if t, ok := sharedkubectl.ToolFor(v); ok && !slices.Contains(check, t) {
+				check = append(check, t)
+			}
+		}
+	}
+	for _, t := range check {
+		for _, key := range policy.ScopeKeys {
+			if key == "context" {
+				continue
+			}
+			if p := g.Patterns(t, key); p != nil && g.AllowsTool(t) {
+				return fmt.Sprintf("%s runs on a server configured with user_calls: as-orchestrator, which reads with the orchestrator's own identity and cannot hold the call to your role's %s of %s (%s); an operator can connect that server over HTTP, where it enforces your grant", tool, key, t, strings.Join(p, ", "))
+			}
+		}
+	}
+	return ""
+}
+
 func (a *Agent) selectTools(question string, g *policy.Grant, maxTools int) api.Tools {
 	q := map[string]bool{}
 	for _, w := range word.FindAllString(strings.ToLower(question), -1) {
@@ -543,7 +577,7 @@ func (a *Agent) selectTools(question string, g *policy.Grant, maxTools int) api.
 	}
 	var all []scored
 	for _, t := range a.Catalog.Tools() {
-		if g != nil && !g.AllowsTool(t.Tool.Name) {
+		if g != nil && (!g.AllowsTool(t.Tool.Name) || a.unscopable(g, t.Tool.Name) != "") {
 			continue
 		}
 		score := 0
@@ -627,6 +661,9 @@ func (a *Agent) passthrough(ctx context.Context, cmd string, events func(Event))
 		return Answer{}, fmt.Errorf("a kubectl command needs mcp-kubernetes (tool k8s_kubectl) in the config")
 	}
 	if g := a.grant(ctx); g != nil {
+		if why := a.unscopable(g, "k8s_kubectl"); why != "" {
+			return Answer{}, fmt.Errorf("denied: %s", why)
+		}
 		verb, need := kubectlTools(cmd)
 		for _, t := range need {
 			if g.AllowsTool(t) {

@@ -212,6 +212,17 @@ func (c *Catalog) SetUserCalls(server, mode string) {
 	c.mu.Unlock()
 }
 
+// AsOrchestrator reports whether tool runs on a server configured with
+// user_calls: as-orchestrator, which applies the orchestrator's own
+// identity and grant to every call: it cannot hold a call to the asking
+// user's scopes.
+func (c *Catalog) AsOrchestrator(tool string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.tools[tool]
+	return ok && c.userCalls[t.Server] == UserCallsAsOrchestrator
+}
+
 // Attach adds a connected session's tools under server name. Its calls
 // made for a user are refused until SetUserCalls says otherwise.
 func (c *Catalog) Attach(ctx context.Context, name string, sess *mcp.ClientSession) error {
