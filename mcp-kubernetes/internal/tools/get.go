@@ -26,7 +26,7 @@ type GetInput struct {
 	LabelSelector string `json:"label_selector,omitempty" jsonschema:"label selector, e.g. app=web,tier!=cache"`
 	FieldSelector string `json:"field_selector,omitempty" jsonschema:"field selector, e.g. status.phase=Running"`
 	Output        string `json:"output,omitempty" jsonschema:"table (default, kubectl columns), wide, yaml, json or name"`
-	Limit         int64  `json:"limit,omitempty" jsonschema:"page size asked of the API server (default 100)"`
+	Limit         int64  `json:"limit,omitempty" jsonschema:"page size asked of the API server (default 100, at most 500)"`
 	Continue      string `json:"continue,omitempty" jsonschema:"the API server's continue token from a previous page"`
 	Context       string `json:"context,omitempty" jsonschema:"kubeconfig context (default: the server's)"`
 }
@@ -42,6 +42,10 @@ type GetOutput struct {
 }
 
 const defaultLimit = 100
+
+// maxLimit bounds a page asked of the API server (kubectl's own chunk
+// size): a larger limit would decode every object of a type at once.
+const maxLimit = 500
 
 func (s *Server) get(ctx context.Context, c *tool.Call, in GetInput) (*tool.Result, error) {
 	return s.getAs(ctx, direct(c), in)
@@ -104,6 +108,7 @@ func (s *Server) getAs(ctx context.Context, a access, in GetInput) (*tool.Result
 	if limit <= 0 {
 		limit = defaultLimit
 	}
+	limit = min(limit, maxLimit) // the continue token gives the rest
 	var out GetOutput
 	switch {
 	case in.Name == "" && ns == "" && res.Namespaced && a.patterns("namespaces") != nil:
