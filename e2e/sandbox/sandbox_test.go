@@ -316,6 +316,21 @@ func TestMakeRunStartsTheSandbox(t *testing.T) {
 		}
 	}
 
+	// mcp-docs embeds the repository's docs with the sandbox's Ollama in
+	// the background (about 90 s here): then its search is hybrid.
+	for deadline := time.Now().Add(4 * time.Minute); ; {
+		r := harness.Call(t, &seen, sessions["mcp-docs"], "docs_search", map[string]any{"query": "who may act for another user"})
+		if strings.HasPrefix(r.Text, "mode: hybrid") && strings.Contains(r.Text, ".md#") {
+			t.Logf("hybrid search after %s", time.Since(began).Round(time.Second))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("docs_search never became hybrid with the sandbox's Ollama:\n%.2000s", r.Text)
+			break
+		}
+		time.Sleep(3 * time.Second)
+	}
+
 	// The orchestrator's kubectl path, as printed: ask, then /api/chat.
 	askLine := regexp.MustCompile(`(?m)^\s+(bin/mcp-orchestrator) ask --config (\S+) "kubectl get pods -A"$`).FindStringSubmatch(text)
 	if askLine == nil {
