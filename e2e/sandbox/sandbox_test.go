@@ -194,8 +194,11 @@ func makeRun(t *testing.T, env []string) *running {
 	case err := <-r.exited:
 		r.stopped = true
 		t.Fatalf("make run ended before it was ready: %v\n%s\n%s", err, r.out.String(), r.stderr.String())
-	case <-time.After(4 * time.Minute):
-		t.Fatal("make run not ready after 4 minutes")
+	// make run builds the binaries first: on a cold Go build cache (a
+	// fresh CI machine, whose other steps build without -trimpath) that
+	// alone takes minutes.
+	case <-time.After(10 * time.Minute):
+		t.Fatal("make run not ready after 10 minutes")
 	}
 	return r
 }
