@@ -440,7 +440,9 @@ func (s *sandbox) serve(ctx context.Context, name string, port int, upstream str
 		return err
 	}
 	cmd := exec.Command(filepath.Join(s.bin, name), full...)
-	cmd.Env = append(serverEnv(), env...)
+	// Each server gets its upstream by flag (or env), which wins over
+	// the user's variables; their OPSMCP_* settings stay theirs.
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Dir = s.root
 	cmd.Stdout, cmd.Stderr = f, f
 	p, err := harness.StartCmd(name, cmd, f, logPath)
@@ -455,11 +457,6 @@ func (s *sandbox) serve(ctx context.Context, name string, port int, upstream str
 	s.servers = append(s.servers, &server{name: name, url: url, upstream: upstream, proc: p})
 	return nil
 }
-
-// serverEnv is the environment without the variables whose sandbox part
-// replaced a configured one's: none here, since each server is given its
-// upstream by flag, and OPSMCP_* settings stay the user's.
-func serverEnv() []string { return os.Environ() }
 
 // writeServers writes the orchestrator's servers config: every started
 // server by URL. Auth is off on loopback, so a server cannot be told the
