@@ -1,6 +1,8 @@
 package tools
 
 import (
+	"slices"
+
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -43,4 +45,18 @@ func (a access) patterns(key string) []string {
 		}
 	}
 	return nil
+}
+
+// everyNamespace reports whether every tool of a may read every
+// namespace (no scope, or the pattern "*": a namespace name has no "/").
+func (a access) everyNamespace() bool {
+	if a.c.Grant == nil {
+		return true
+	}
+	for _, t := range a.tools {
+		if p := a.c.Grant.Patterns(t, "namespaces"); p != nil && !slices.Contains(p, "*") {
+			return false
+		}
+	}
+	return true
 }

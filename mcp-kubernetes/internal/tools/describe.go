@@ -83,7 +83,7 @@ func (s *Server) describeAs(ctx context.Context, a access, in DescribeInput) (*t
 	// namespaces is answered from those alone, never from a list across
 	// the cluster.
 	evNS := []string{ns}
-	if ns == "" && a.patterns("namespaces") != nil {
+	if ns == "" && !a.everyNamespace() {
 		if evNS, err = s.namespacesInScope(ctx, a, cl); err != nil {
 			return nil, err
 		}

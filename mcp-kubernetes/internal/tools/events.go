@@ -106,7 +106,7 @@ func (s *Server) eventsAs(ctx context.Context, a access, in EventsInput) (*tool.
 	// rows, and the API server would be asked about namespaces the
 	// caller may not read.
 	nss := []string{ns}
-	if ns == "" && a.patterns("namespaces") != nil {
+	if ns == "" && !a.everyNamespace() {
 		if nss, err = s.namespacesInScope(ctx, a, cl); err != nil {
 			return nil, err
 		}

@@ -111,7 +111,7 @@ func (s *Server) getAs(ctx context.Context, a access, in GetInput) (*tool.Result
 	limit = min(limit, maxLimit) // the continue token gives the rest
 	var out GetOutput
 	switch {
-	case in.Name == "" && ns == "" && res.Namespaced && a.patterns("namespaces") != nil:
+	case in.Name == "" && ns == "" && res.Namespaced && !a.everyNamespace():
 		// A caller limited to some namespaces never lists across the
 		// cluster: the API server's continue token names the last object
 		// it read (team-a/db-creds), and empty pages count the hidden rows.
