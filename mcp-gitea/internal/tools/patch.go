@@ -155,17 +155,7 @@ func filePatchOf(ctx context.Context, c *tool.Call, ch *object.Change, ff, tf *o
 	if dl, ok := ctx.Deadline(); ok {
 		budget = max(min(budget, time.Until(dl)), time.Millisecond)
 	}
-	var raw []fdiff.Chunk
-	for _, d := range diff.DoWithTimeout(oldText, newText, budget) {
-		op := fdiff.Equal
-		switch d.Type {
-		case dmp.DiffDelete:
-			op = fdiff.Delete
-		case dmp.DiffInsert:
-			op = fdiff.Add
-		}
-		raw = append(raw, textChunk{d.Text, op})
-	}
+	raw := diffChunks(oldText, newText, budget)
 	if len(raw) == 0 {
 		// As go-git: a patch with no chunks (both sides empty, or no file
 		// at all) is one the encoder shows without hunks.
@@ -176,6 +166,23 @@ func filePatchOf(ctx context.Context, c *tool.Call, ch *object.Change, ff, tf *o
 		chunks = blankChunks(raw)
 	}
 	return filePatch{from: from, to: to, chunks: chunks}, nil
+}
+
+// diffChunks is the line diff of two texts as patch chunks, given budget
+// (past it, the rest is one deletion and one addition).
+func diffChunks(oldText, newText string, budget time.Duration) []fdiff.Chunk {
+	var out []fdiff.Chunk
+	for _, d := range diff.DoWithTimeout(oldText, newText, budget) {
+		op := fdiff.Equal
+		switch d.Type {
+		case dmp.DiffDelete:
+			op = fdiff.Delete
+		case dmp.DiffInsert:
+			op = fdiff.Add
+		}
+		out = append(out, textChunk{d.Text, op})
+	}
+	return out
 }
 
 // fileText is a file's content ("" for none), or binary.
