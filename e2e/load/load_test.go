@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -69,6 +70,10 @@ type target struct {
 	// check rejects a result that did not really read the upstream (the
 	// first call must bring back the fixture the setup made).
 	check func(res *mcp.CallToolResult) error
+	// direct, if set, makes the tool's main upstream request itself,
+	// without any MCP server: run with the same concurrency after the
+	// load, it tells the upstream's own limit from the server's.
+	direct func(ctx context.Context) error
 }
 
 // round is what one load round measured.
@@ -144,6 +149,23 @@ func runLoad(b *testing.B, t target) {
 	r := c.round(b, sessions, duration)
 	limitKB := base.rssKB + base.rssKB/10
 	after := c.settle(b, settle, limitKB, base.goroutines+goroutineSlack)
+
+	var d round
+	if t.direct != nil {
+		dd := duration
+		if dd > 20*time.Second {
+			dd = 20 * time.Second
+		}
+		d = directRound(sessions, dd, t.direct)
+		b.ReportMetric(d.perSec, "direct-calls/s")
+		b.ReportMetric(float64(d.p50.Microseconds())/1000, "direct-p50-ms")
+		b.ReportMetric(float64(d.p99.Microseconds())/1000, "direct-p99-ms")
+		b.Logf("%s: the upstream directly, %d clients for %s: %d requests (%.0f/s), p50 %s, p99 %s; %d errors %s",
+			t.name, sessions, dd, d.calls, d.perSec, d.p50.Round(10*time.Microsecond), d.p99.Round(10*time.Microsecond), d.transportErrors, strings.Join(d.firstErrors, " | "))
+		if d.transportErrors > 0 {
+			b.Errorf("%s: the direct upstream requests failed %d times: the upstream, not the server, was failing", t.name, d.transportErrors)
+		}
+	}
 
 	b.ReportMetric(float64(sessions), "sessions")
 	b.ReportMetric(r.perSec, "calls/s")
@@ -345,6 +367,94 @@ func (c *loadClient) round(b *testing.B, n int, d time.Duration) round {
 	return r
 }
 
+// directRound has n goroutines make do back to back for d.
+func directRound(n int, d time.Duration, do func(context.Context) error) round {
+	var (
+		r         round
+		mu        sync.Mutex
+		latencies []time.Duration
+		wg        sync.WaitGroup
+	)
+	end := time.Now().Add(d)
+	began := time.Now()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(end) {
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				t0 := time.Now()
+				err := do(ctx)
+				mine = append(mine, time.Since(t0))
+				cancel()
+				if err != nil {
+					mu.Lock()
+					r.transportErrors++
+					if len(r.firstErrors) < 3 {
+						r.firstErrors = append(r.firstErrors, err.Error())
+					}
+					mu.Unlock()
+				}
+			}
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	r.calls = int64(len(latencies))
+	r.perSec = float64(r.calls) / time.Since(began).Seconds()
+	if len(latencies) > 0 {
+		sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+		r.p50 = latencies[len(latencies)/2]
+		r.p99 = latencies[len(latencies)*99/100]
+		r.max = latencies[len(latencies)-1]
+	}
+	return r
+}
+
+// directGet returns a direct request: GET url on client with the
+// headers, which must answer 200; the body is read to its end.
+func directGet(client *http.Client, url string, header http.Header) func(context.Context) error {
+	return directDo(client, http.MethodGet, url, "", header)
+}
+
+// directDo is directGet for any method, with a body.
+func directDo(client *http.Client, method, url, body string, header http.Header) func(context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		n, err := io.Copy(io.Discard, resp.Body)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", url, err)
+		}
+		if resp.StatusCode != http.StatusOK || n == 0 {
+			return fmt.Errorf("%s %s: %s, %d bytes", method, url, resp.Status, n)
+		}
+		return nil
+	}
+}
+
+// directClient is an HTTP client with no per-host connection cap.
+func directClient(n int, tr *http.Transport) *http.Client {
+	if tr == nil {
+		tr = &http.Transport{}
+	}
+	tr.MaxConnsPerHost, tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 0, 2*n, 2*n
+	return &http.Client{Transport: tr}
+}
+
 // settle waits, after a round's sessions closed, until the server's
 // runtime has collected garbage since, and then until RSS and goroutines
 // are at or under the limits given (0: until RSS has not fallen for 5 s),
@@ -417,7 +527,7 @@ func rssKB(b *testing.B, pid int) int {
 
 // metricsClient opens a new connection per scrape, so the scrapes leave
 // no keep-alive connection (and its goroutines) in the server.
-var metricsClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+var metricsClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 
 // metrics reads the unlabelled gauges of the server's /metrics (the Go
 // collector's: go_goroutines, go_memstats_*).

@@ -2,8 +2,12 @@ package load_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,7 +153,11 @@ func benchKubernetes(b *testing.B) {
 	p := harness.StartServer(b, &seen, dir, "mcp-kubernetes", url, bin, args...)
 	once(b, func() {
 		runLoad(b, target{name: "mcp-kubernetes", url: url, token: loadToken, proc: p, tool: "k8s_get",
-			args: map[string]any{"resource": "pods", "namespace": "load"}, check: contains("load-4")})
+			args: map[string]any{"resource": "pods", "namespace": "load"}, check: contains("load-4"),
+			// The list k8s_get makes: kubectl's table of the pods.
+			direct: directGet(directClient(200, &http.Transport{TLSClientConfig: &tls.Config{RootCAs: kube.CA.Pool()}}),
+				kube.URL+"/api/v1/namespaces/load/pods?limit=500",
+				http.Header{"Authorization": {"Bearer " + kube.ReaderToken}, "Accept": {"application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}})})
 	})
 }
 
@@ -198,7 +206,9 @@ func benchGitea(b *testing.B) {
 	p := harness.StartServer(b, &seen, dir, "mcp-gitea", url, bin, args...)
 	once(b, func() {
 		runLoad(b, target{name: "mcp-gitea", url: url, token: loadToken, proc: p, tool: "gitea_issues",
-			args: map[string]any{"repo": "load/infra"}, check: contains("load issue 4")})
+			args: map[string]any{"repo": "load/infra"}, check: contains("load issue 4"),
+			direct: directGet(directClient(200, nil), forge.URL+"/api/v1/repos/load/infra/issues?state=open&type=issues&page=1&limit=30",
+				http.Header{"Authorization": {"token " + readerTok}})})
 	})
 }
 
@@ -230,9 +240,18 @@ func benchLogs(b *testing.B) {
 	url, args := serverArgs(b, dir)
 	args = append(args, "--loki-url", loki.URL)
 	p := harness.StartServer(b, &seen, dir, "mcp-logs", url, bin, args...)
+	lokiClient := directClient(200, nil)
 	once(b, func() {
 		runLoad(b, target{name: "mcp-logs", url: url, token: loadToken, proc: p, tool: "logs_query",
-			args: map[string]any{"query": `{namespace="load", app="api"} |= "status=500"`, "since": "1h", "limit": 20}, check: contains("/api/orders/580 status=500")})
+			args: map[string]any{"query": `{namespace="load", app="api"} |= "status=500"`, "since": "1h", "limit": 20}, check: contains("/api/orders/580 status=500"),
+			// The query_range logs_query ends with (it asks the index
+			// stats and volume first, which this does not).
+			direct: func(ctx context.Context) error {
+				now := time.Now()
+				q := neturl.Values{"query": {`{namespace="load", app="api"} |= "status=500"`}, "limit": {"20"},
+					"start": {fmt.Sprint(now.Add(-time.Hour).UnixNano())}, "end": {fmt.Sprint(now.UnixNano())}, "direction": {"backward"}}
+				return directGet(lokiClient, loki.URL+"/loki/api/v1/query_range?"+q.Encode(), nil)(ctx)
+			}})
 	})
 }
 
@@ -263,7 +282,12 @@ func benchSwarm(b *testing.B) {
 	p := harness.StartServer(b, &seen, dir, "mcp-swarm", url, bin, args...)
 	once(b, func() {
 		runLoad(b, target{name: "mcp-swarm", url: url, token: loadToken, proc: p, tool: "swarm_services",
-			args: map[string]any{"name": "load-"}, check: contains("load-4")})
+			args: map[string]any{"name": "load-"}, check: contains("load-4"),
+			// The service list swarm_services makes, over the engine's
+			// unix socket.
+			direct: directGet(directClient(200, &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, "unix", strings.TrimPrefix(sw.Host, "unix://"))
+			}}), "http://docker/v1.41/services?status=true", nil)})
 	})
 }
 
@@ -316,6 +340,10 @@ func benchDocs(b *testing.B) {
 		// Hybrid (the default mode) embeds the query with Ollama on every
 		// call, then searches the SQLite index.
 		runLoad(b, target{name: "mcp-docs", url: url, token: loadToken, proc: p, tool: "docs_search",
-			args: map[string]any{"query": "restore the orders database to a point in time", "k": 5}, check: contains("runbooks/")})
+			args: map[string]any{"query": "restore the orders database to a point in time", "k": 5}, check: contains("runbooks/"),
+			// The query's embedding, which each hybrid search asks Ollama
+			// for.
+			direct: directDo(directClient(200, nil), http.MethodPost, ollama.URL+"/api/embed",
+				`{"model":"`+model+`","input":"restore the orders database to a point in time"}`, http.Header{"Content-Type": {"application/json"}})})
 	})
 }
