@@ -70,6 +70,7 @@ type Binder struct {
 	StopGrace time.Duration
 
 	once     sync.Once
+	inflight sync.WaitGroup
 	prepared []prepared
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
@@ -186,6 +187,24 @@ func (b *Binder) Bind(srv *mcp.Server, p auth.Principal, session string) {
 	}
 }
 
+// Drain waits up to timeout for the calls in flight to end and their
+// audit lines to be written, and reports whether they all did. A server
+// calls it when it stops, after its listener's grace period (which
+// cancels the calls still running), so no call ends unaudited.
+func (b *Binder) Drain(timeout time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		b.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
 // grantFor is what p may do: its own roles' grant, and for a delegated
 // call also no more than the delegate's (both must allow).
 func (b *Binder) grantFor(p auth.Principal) *policy.Grant {
@@ -231,6 +250,8 @@ type outcome struct {
 // hostile input that trips a bug becomes an audited error, and the server
 // keeps serving.
 func (b *Binder) call(ctx context.Context, pt *prepared, p auth.Principal, session, reqID string, raw json.RawMessage, header http.Header) (res *mcp.CallToolResult) {
+	b.inflight.Add(1)
+	defer b.inflight.Done()
 	start := time.Now()
 	var out outcome
 	defer func() {
@@ -448,6 +469,11 @@ func (b *Binder) classify(ctx context.Context, err error) error {
 		name = "the upstream"
 	}
 	var ue *UpstreamError
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// Nobody's fault upstream: the caller went away, or the server
+		// is stopping past its grace period.
+		return fmt.Errorf("cancelled: the call was stopped before it finished (the client went away, or the server is shutting down); retry")
+	}
 	timedOut := b.CallTimeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded)
 	if timedOut {
 		cp := &UpstreamError{Upstream: name, Cause: CauseTimeout, Err: err}

@@ -277,3 +277,41 @@ func TestArgfNeverTurnsAnUpstreamFailureIntoTheCallers(t *testing.T) {
 	assert.Contains(t, err.Error(), "kube-apiserver at https://127.0.0.1:6443 is unreachable: connection refused")
 	assert.True(t, errors.Is(Argf("resource %q: %v", "pods", errors.New("no such type")), ErrArgs))
 }
+
+func TestDrainWaitsForCallsAndTheirAuditLines(t *testing.T) {
+	var log bytes.Buffer
+	started := make(chan struct{}, 2)
+	tl := New[faultIn, echoOut]("test_slow", "Slow", "slow", func(ctx context.Context, c *Call, in faultIn) (*Result, error) {
+		started <- struct{}{}
+		select {
+		case <-time.After(300 * time.Millisecond):
+			return &Result{Text: "done"}, nil
+		case <-ctx.Done():
+			return nil, Upstream("Loki", "http://x", ctx.Err())
+		}
+	})
+	b := &Binder{Server: "test", Tools: []Tool{tl}, Masker: mask.New(nil), Audit: audit.New(&log),
+		Policy: policy.OpenPolicy(), MaxBytes: 1024}
+	srv := mcp.NewServer(&mcp.Implementation{Name: "test"}, nil)
+	b.Bind(srv, auth.Principal{User: "alice"}, "s1")
+	ct, st := mcp.NewInMemoryTransports()
+	_, err := srv.Connect(context.Background(), st, nil)
+	require.NoError(t, err)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "c"}, nil).Connect(context.Background(), ct, nil)
+	require.NoError(t, err)
+	defer cs.Close()
+	go cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "test_slow", Arguments: map[string]any{"mode": "slow"}})
+	<-started
+	require.True(t, b.Drain(5*time.Second))
+	assert.Equal(t, audit.OK, lastOutcome(t, &log).Outcome, "the call's audit line is written before Drain returns")
+
+	// A call cancelled (the client went away, the server stopping) is
+	// not blamed on the upstream.
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	cs.CallTool(ctx, &mcp.CallToolParams{Name: "test_slow", Arguments: map[string]any{"mode": "slow"}})
+	require.True(t, b.Drain(5*time.Second))
+	rec := lastOutcome(t, &log)
+	assert.Equal(t, audit.Error, rec.Outcome)
+	assert.Contains(t, rec.Error, "cancelled")
+}
