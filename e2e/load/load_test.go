@@ -8,9 +8,11 @@
 //
 //	cd e2e && go test -count=1 -run '^$' -bench Load -benchtime 1x -timeout 60m ./load/
 //
-// OPSMCP_LOAD_SESSIONS (default 200) and OPSMCP_LOAD_DURATION (default 60s)
-// shorten a run while developing; OPSMCP_LOAD_SETTLE (default 200s) bounds
-// the wait for memory and goroutines to come back after the sessions close.
+// OPSMCP_LOAD_SESSIONS (default 200), OPSMCP_LOAD_DURATION (default 60s)
+// and OPSMCP_LOAD_WARMUP (default 10s) shorten a run while developing;
+// OPSMCP_LOAD_SETTLE (default 200s) bounds the wait for memory and
+// goroutines to come back after the sessions close; OPSMCP_LOAD_REVISION
+// (default 2025-11-25, sessions the server holds) picks the MCP revision.
 package load_test
 
 import (
@@ -114,6 +116,13 @@ const goroutineSlack = 4
 // /proc/<pid>/status once a second, for at most OPSMCP_LOAD_SETTLE.
 func runLoad(b *testing.B, t target) {
 	sessions, duration, warmup, settle := settings(b)
+	revision := os.Getenv("OPSMCP_LOAD_REVISION")
+	if revision == "" {
+		// A 2025-11-25 client holds a session on the server (its id, its
+		// standalone SSE stream) for its whole life: the case of many
+		// sessions at once. A 2026-07-28 client is stateless.
+		revision = "2025-11-25"
+	}
 	pid := t.proc.Cmd.Process.Pid
 	// One transport for every session, so that no client-side limit
 	// throttles the run: no cap on connections per host, and an idle pool
@@ -130,7 +139,7 @@ func runLoad(b *testing.B, t target) {
 	if t.token != "" {
 		rt = harness.Bearer{Token: t.token, Next: tr}
 	}
-	c := &loadClient{t: t, pid: pid, tr: tr, client: &http.Client{Transport: rt}}
+	c := &loadClient{t: t, pid: pid, tr: tr, client: &http.Client{Transport: rt}, revision: revision}
 
 	// First call: the upstream must answer with the fixture (a cold
 	// upstream's first answers may be slow, so it is retried).
@@ -180,8 +189,8 @@ func runLoad(b *testing.B, t target) {
 	b.ReportMetric(float64(base.goroutines), "goroutines-before")
 	b.ReportMetric(float64(r.peakGoroutines), "goroutines-peak")
 	b.ReportMetric(float64(after.goroutines), "goroutines-after")
-	b.Logf("%s: %d sessions for %s calling %s: %d calls (%.0f/s), p50 %s, p99 %s, max %s; errors: %d transport, %d tool",
-		t.name, sessions, duration, t.tool, r.calls, r.perSec, r.p50.Round(time.Microsecond*10), r.p99.Round(time.Microsecond*10), r.max.Round(time.Millisecond), r.transportErrors, r.toolErrors)
+	b.Logf("%s: MCP %s, %d sessions for %s calling %s: %d calls (%.0f/s), p50 %s, p99 %s, max %s; errors: %d transport, %d tool",
+		t.name, revision, sessions, duration, t.tool, r.calls, r.perSec, r.p50.Round(time.Microsecond*10), r.p99.Round(time.Microsecond*10), r.max.Round(time.Millisecond), r.transportErrors, r.toolErrors)
 	b.Logf("%s: RSS cold %.1f MiB, idle %.1f MiB (settled %s after the warm-up), peak %.1f MiB, after %.1f MiB (settled %s); heap in use cold %.1f, idle %.1f, after %.1f MiB; goroutines cold %d, idle %d, peak %d, after %d",
 		t.name, mib(cold.rssKB), mib(base.rssKB), base.waited.Round(time.Second), mib(r.peakKB), mib(after.rssKB), after.waited.Round(time.Second),
 		cold.heapInuse/(1<<20), base.heapInuse/(1<<20), after.heapInuse/(1<<20), cold.goroutines, base.goroutines, r.peakGoroutines, after.goroutines)
@@ -210,11 +219,22 @@ type loadClient struct {
 	pid    int
 	tr     *http.Transport
 	client *http.Client
+	// revision is the MCP revision every session asks for.
+	revision string
 }
 
 func (c *loadClient) connect(ctx context.Context) (*mcp.ClientSession, error) {
 	cl := mcp.NewClient(&mcp.Implementation{Name: "load", Version: "1"}, nil)
-	return cl.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: c.t.url + "/mcp", HTTPClient: c.client}, nil)
+	s, err := cl.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: c.t.url + "/mcp", HTTPClient: c.client},
+		&mcp.ClientSessionOptions{ProtocolVersion: c.revision})
+	if err != nil {
+		return nil, err
+	}
+	if got := s.InitializeResult().ProtocolVersion; got != c.revision {
+		s.Close()
+		return nil, fmt.Errorf("asked for MCP %s, the server speaks %s", c.revision, got)
+	}
+	return s, nil
 }
 
 // firstCall makes calls on one session until one answers with the
