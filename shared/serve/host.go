@@ -106,7 +106,11 @@ func ListenAndServe(ctx context.Context, name string, o Options, h http.Handler,
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "server", name)
-	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	grace := o.ShutdownGrace
+	if grace <= 0 {
+		grace = DefaultShutdownGrace
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	// Shutdown waits for calls in flight; open SSE streams never finish on
 	// their own, so after the grace period they are closed outright.

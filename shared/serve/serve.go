@@ -63,14 +63,24 @@ type Options struct {
 	AuditBackups   int
 	MaxOutputBytes int
 	CallTimeout    time.Duration
-	RatePerMinute  float64
-	RateBurst      int
-	MaskKeyFile    string
-	LogLevel       string
+	// ShutdownGrace is how long calls in flight may run on after SIGTERM.
+	ShutdownGrace time.Duration
+	RatePerMinute float64
+	RateBurst     int
+	MaskKeyFile   string
+	LogLevel      string
 	// LegacySSE serves the deprecated HTTP+SSE transport (/sse, /message)
 	// beside /mcp.
 	LegacySSE bool
 }
+
+// DefaultShutdownGrace is --shutdown-grace's default: within a
+// Kubernetes pod's default 30 s termination grace.
+const DefaultShutdownGrace = 10 * time.Second
+
+// drainTimeout bounds the wait for cancelled calls to end and be audited
+// (the binder answers at most its stop grace after a cancel).
+const drainTimeout = 5 * time.Second
 
 // DefaultMaxOutputBytes bounds a result when --max-output-bytes is not set:
 // large enough for a page of objects, small enough for a 8k-context model.
@@ -102,6 +112,7 @@ func AddFlags(fs *pflag.FlagSet, o *Options, port int) {
 	fs.Lookup("audit-required").NoOptDefVal = "true"
 	fs.IntVar(&o.MaxOutputBytes, "max-output-bytes", DefaultMaxOutputBytes, "byte budget of one tool result (callers may ask for less)")
 	fs.DurationVar(&o.CallTimeout, "call-timeout", 60*time.Second, "time limit of one tool call")
+	fs.DurationVar(&o.ShutdownGrace, "shutdown-grace", DefaultShutdownGrace, "after SIGTERM, how long calls in flight may finish before they are cancelled (their audit lines are written either way)")
 	fs.Float64Var(&o.RatePerMinute, "rate-limit", 120, "tool calls per minute per user (0: unlimited)")
 	fs.IntVar(&o.RateBurst, "rate-burst", 30, "calls a user may make at once above the rate")
 	fs.StringVar(&o.MaskKeyFile, "mask-key-file", "", "key for the hashes in masked placeholders (default: random per process)")
@@ -279,6 +290,13 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 		return srv
 	}
 
+	// Calls still running when the server stops are cancelled; each
+	// still writes its audit line before the process exits.
+	defer func() {
+		if !b.Drain(drainTimeout) {
+			log.Warn("calls still running at exit; their audit lines may be missing", "waited", drainTimeout)
+		}
+	}()
 	if o.Transport == "stdio" {
 		log.Info("serving on stdio", "server", spec.Name, "tools", len(tools))
 		return transport.Stdio(ctx, newServer(auth.Stdio, "stdio"))
