@@ -118,9 +118,14 @@ func writeJSON(w http.ResponseWriter, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// listMaxAge is how old the hosts' states a model list answers from may
+// be: a list polled every host on each request, and clients (and anyone
+// looping on the route) list often.
+const listMaxAge = 5 * time.Second
+
 // models lists every model some healthy endpoint has pulled.
 func (s *Server) models(r *http.Request) []string {
-	s.Gateway.Poll(r.Context())
+	s.Gateway.PollIfStale(r.Context(), listMaxAge)
 	seen := map[string]bool{}
 	for _, st := range s.Gateway.States() {
 		if !st.Healthy {
