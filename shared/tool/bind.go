@@ -71,6 +71,9 @@ type Binder struct {
 
 	once     sync.Once
 	inflight sync.WaitGroup
+	stopOnce sync.Once
+	stopCtx  context.Context
+	stopAll  context.CancelFunc
 	prepared []prepared
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
@@ -187,10 +190,23 @@ func (b *Binder) Bind(srv *mcp.Server, p auth.Principal, session string) {
 	}
 }
 
+// stopping is cancelled by Stop.
+func (b *Binder) stopping() context.Context {
+	b.stopOnce.Do(func() { b.stopCtx, b.stopAll = context.WithCancel(context.Background()) })
+	return b.stopCtx
+}
+
+// Stop cancels the calls in flight (a stopping server's grace period is
+// over) and waits up to timeout for them to end and their audit lines to
+// be written; it reports whether they all did.
+func (b *Binder) Stop(timeout time.Duration) bool {
+	b.stopping()
+	b.stopAll()
+	return b.Drain(timeout)
+}
+
 // Drain waits up to timeout for the calls in flight to end and their
-// audit lines to be written, and reports whether they all did. A server
-// calls it when it stops, after its listener's grace period (which
-// cancels the calls still running), so no call ends unaudited.
+// audit lines to be written, and reports whether they all did.
 func (b *Binder) Drain(timeout time.Duration) bool {
 	done := make(chan struct{})
 	go func() {
@@ -365,6 +381,11 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 		ctx, cancel = context.WithTimeout(ctx, b.CallTimeout)
 		defer cancel()
 	}
+	// Stop cancels the call, whatever the transport did with its context.
+	ctx, cancelStop := context.WithCancel(ctx)
+	defer cancelStop()
+	stopWatch := context.AfterFunc(b.stopping(), cancelStop)
+	defer stopWatch()
 	call := &Call{Tool: name, Principal: p, Grant: grant, Args: args, Resume: from.Pos, Header: header, mask: b.Masker.Text}
 	defer func() { out.masked += int(call.masked.Load()) }()
 	if from.Pos != "" {

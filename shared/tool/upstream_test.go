@@ -314,4 +314,17 @@ func TestDrainWaitsForCallsAndTheirAuditLines(t *testing.T) {
 	rec := lastOutcome(t, &log)
 	assert.Equal(t, audit.Error, rec.Outcome)
 	assert.Contains(t, rec.Error, "cancelled")
+
+	// Stop (a stopping server past its grace) cancels a call in flight,
+	// whatever its transport does with the request's context, and
+	// returns once its audit line is written.
+	b.CallTimeout = time.Minute
+	go cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "test_slow", Arguments: map[string]any{"mode": "slow"}})
+	<-started
+	begin := time.Now()
+	require.True(t, b.Stop(5*time.Second))
+	assert.Less(t, time.Since(begin), time.Second)
+	rec = lastOutcome(t, &log)
+	assert.Equal(t, audit.Error, rec.Outcome)
+	assert.Contains(t, rec.Error, "server is shutting down")
 }
