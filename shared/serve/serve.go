@@ -290,10 +290,11 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 		return srv
 	}
 
-	// Calls still running when the server stops are cancelled; each
-	// still writes its audit line before the process exits.
+	// Calls still running when the server stops (past the grace) are
+	// cancelled; each still writes its audit line before the process
+	// exits.
 	defer func() {
-		if !b.Drain(drainTimeout) {
+		if !b.Stop(drainTimeout) {
 			log.Warn("calls still running at exit; their audit lines may be missing", "waited", drainTimeout)
 		}
 	}()
