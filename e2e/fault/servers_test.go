@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -40,12 +42,35 @@ func TestLogsUpstreamFaults(t *testing.T) {
 		Lines: []harness.Line{{Time: now.Add(-time.Minute), Text: "level=info msg=hello"}}}}))
 	proxy := proxyTo(t, strings.TrimPrefix(loki.URL, "http://"))
 	url := "http://" + proxy.Addr
-	runFaults(t, target{
+	tg := target{
 		module: "mcp-logs", upstream: "Loki", addr: url,
 		args:  []string{"--loki-url", url},
 		read:  toolCall{"logs_labels", map[string]any{}},
 		quick: toolCall{"logs_query", map[string]any{"query": "{app="}},
-	}, proxy)
+	}
+	runFaults(t, tg, proxy)
+
+	// SIGTERM while a call waits on a stalled upstream, past
+	// --shutdown-grace: the call is cancelled, its audit line says so,
+	// and the process exits 0 soon after the grace.
+	require.NoError(t, proxy.Pass())
+	tg.args = append(tg.args, "--shutdown-grace", "1s")
+	s := start(t, tg)
+	cs := connect(t, s)
+	r, _ := timedCall(t, cs, tg.read)
+	require.False(t, r.IsError, r.Text)
+	proxy.Stall()
+	go cs.CallTool(context.Background(), &mcp.CallToolParams{Name: tg.read.tool, Arguments: tg.read.args})
+	time.Sleep(300 * time.Millisecond)
+	begin := time.Now()
+	require.NoError(t, syscall.Kill(s.proc.Cmd.Process.Pid, syscall.SIGTERM))
+	require.Eventually(t, s.proc.Exited, 10*time.Second, 50*time.Millisecond, "the server did not exit after SIGTERM")
+	assert.Less(t, time.Since(begin), callTimeout, "exited after the grace, not after the call's own timeout")
+	assert.Equal(t, 0, s.proc.Cmd.ProcessState.ExitCode())
+	rec := lastAudit(t, s, tg.read.tool)
+	assert.Equal(t, "error", rec["outcome"], rec["error"])
+	assert.Contains(t, rec["error"], "cancelled")
+	proxy.Pass()
 }
 
 func TestGiteaUpstreamFaults(t *testing.T) {
