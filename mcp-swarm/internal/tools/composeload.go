@@ -238,7 +238,53 @@ func otherFiles(c *tool.Call, content string) (string, error) {
 		if err := walk(&doc, inTop); err != nil {
 			return "", err
 		}
+		switch sh := expanded(&doc, map[*yaml.Node]shape{}); {
+		case sh.size > maxExpanded:
+			return "", tool.Argf("compose file is not supported: its aliases and merge keys expand it to more than %d nodes; write the repeated parts out, or use fewer levels of anchors", maxExpanded)
+		case sh.depth > maxDepth:
+			return "", tool.Argf("compose file is not supported: it nests deeper than %d levels", maxDepth)
+		}
 	}
+}
+
+// maxExpanded and maxDepth bound a compose document's shape once its
+// aliases are expanded: compose-go resolves merges along every expanded
+// path at a cost that grows with the path's depth, and ignores the call's
+// deadline, so nine levels of nine merges (a few hundred bytes) ran for
+// minutes and 5,000 nested braces for 22 s. Real compose files are far
+// inside both.
+const (
+	maxExpanded = 20000
+	maxDepth    = 64
+)
+
+// shape is a node's size (nodes it stands for, aliases expanded) and
+// depth, both saturating past their bound.
+type shape struct{ size, depth int }
+
+// expanded measures n with its aliases expanded, each distinct node
+// once (memo). Cycles were refused before it is called; one that got
+// past would saturate.
+func expanded(n *yaml.Node, memo map[*yaml.Node]shape) shape {
+	n = deref(n)
+	if n == nil {
+		return shape{1, 1}
+	}
+	if v, ok := memo[n]; ok {
+		return v
+	}
+	memo[n] = shape{maxExpanded + 1, maxDepth + 1}
+	out := shape{1, 1}
+	for _, e := range n.Content {
+		c := expanded(e, memo)
+		out.size = min(out.size+c.size, maxExpanded+1)
+		out.depth = max(out.depth, min(c.depth+1, maxDepth+1))
+		if out.size > maxExpanded || out.depth > maxDepth {
+			break
+		}
+	}
+	memo[n] = out
+	return out
 }
 
 // deref follows alias nodes to what they name.

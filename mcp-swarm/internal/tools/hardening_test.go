@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -581,4 +582,46 @@ func TestComposeAliasCycleRefused(t *testing.T) {
 	// An alias used beside its anchor, not inside it, still loads.
 	_, err := s.compose(context.Background(), callAs("swarm_compose", "sre"), ComposeInput{Stack: "shop", Content: "x-env: &env {A: b}\nservices:\n  web: {image: x, environment: *env}\n  api: {image: x, environment: *env}\n"})
 	assert.NoError(t, err)
+}
+
+// TestComposeShapeBounded: a few hundred bytes of nested merges, or
+// thousands of nested braces, kept compose-go busy for minutes past the
+// call's deadline; a document whose expanded size or depth is past the
+// bound is refused before compose-go sees it, and a usual file loads.
+func TestComposeShapeBounded(t *testing.T) {
+	f := newFakeEngine(t)
+	s := f.server(t)
+	var laughs strings.Builder
+	laughs.WriteString("x-l0: &l0 {a: 1, b: 2}\n")
+	for i := 1; i < 9; i++ {
+		fmt.Fprintf(&laughs, "x-l%d: &l%d {", i, i)
+		for j := 0; j < 9; j++ {
+			fmt.Fprintf(&laughs, "k%d: {<<: *l%d},", j, i-1)
+		}
+		laughs.WriteString("}\n")
+	}
+	laughs.WriteString("services: {web: {image: x}}\n")
+	for name, c := range map[string]struct{ content, want string }{
+		"merge laughs": {laughs.String(), "expand it to more than 20000 nodes"},
+		"deep nesting": {"services: {web: {image: x}}\nx-deep: " + strings.Repeat("{a: ", 5000) + "1" + strings.Repeat("}", 5000) + "\n", "nests deeper than 64 levels"},
+		"merge chain":  {chain(100), "nests deeper than 64 levels"},
+	} {
+		_, err := s.compose(context.Background(), callAs("swarm_compose", "sre"), ComposeInput{Stack: "shop", Content: c.content})
+		require.Error(t, err, name)
+		assert.ErrorIs(t, err, tool.ErrArgs, name)
+		assert.Contains(t, err.Error(), c.want, name)
+	}
+	_, err := s.compose(context.Background(), callAs("swarm_compose", "sre"), ComposeInput{Stack: "shop", Content: chain(20)})
+	assert.NoError(t, err, "twenty levels of merges is a compose file people write")
+}
+
+// chain is n anchors, each merging the one before.
+func chain(n int) string {
+	var b strings.Builder
+	b.WriteString("x-l0: &l0 {A: b}\n")
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "x-l%d: &l%d {<<: *l%d, K%d: v}\n", i, i, i-1, i)
+	}
+	fmt.Fprintf(&b, "services: {web: {image: x, environment: {<<: *l%d}}}\n", n-1)
+	return b.String()
 }
