@@ -383,6 +383,11 @@ func TestMakeRunStartsTheSandbox(t *testing.T) {
 	}
 	r.stopped = true
 	t.Logf("stopped in %s (%d processes)", time.Since(stop).Round(time.Second), len(before))
+	for _, l := range strings.Split(r.stderr.String(), "\n") {
+		if strings.HasPrefix(l, "stopped ") {
+			t.Log(l)
+		}
+	}
 	// Processes re-parented to init may take a moment to be reaped.
 	var left []string
 	for deadline := time.Now().Add(10 * time.Second); ; {

@@ -76,9 +76,16 @@ func configured() upstreams {
 type sandbox struct {
 	dir, bin, root string
 	cfg            upstreams
-	stops          []func() // newest last; run in reverse
+	stops          []part // newest last; stopped in reverse
 	servers        []*server
 	procs          []*harness.Proc
+}
+
+// part is one started upstream (or the stand-ins around it) and how to
+// stop it.
+type part struct {
+	name string
+	stop func()
 }
 
 // server is one started MCP server or the orchestrator.
@@ -116,9 +123,14 @@ func run() int {
 	defer os.RemoveAll(dir)
 	defer s.stop()
 
+	go func() {
+		// Said at once: a dockerd stopped half-way through its start
+		// can take a minute or two to leave its swarm.
+		<-ctx.Done()
+		fmt.Fprintln(os.Stderr, "\nCtrl-C: stopping the servers, then the upstreams (dockerd may take a minute)")
+	}()
 	if err := s.start(ctx); err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintln(os.Stderr, "\nstopping")
 			return 130
 		}
 		fmt.Fprintln(os.Stderr, "sandbox:", err)
@@ -131,7 +143,6 @@ func run() int {
 	for {
 		select {
 		case <-ctx.Done():
-			fmt.Fprintln(os.Stderr, "\nstopping the servers and the sandbox")
 			return 0
 		case <-t.C:
 			for _, sv := range s.servers {
@@ -147,10 +158,14 @@ func run() int {
 // stop stops the servers, then the upstreams, newest first.
 func (s *sandbox) stop() {
 	for i := len(s.procs) - 1; i >= 0; i-- {
+		start := time.Now()
 		s.procs[i].Stop()
+		fmt.Fprintf(os.Stderr, "stopped %s (%s)\n", s.procs[i].Name, time.Since(start).Round(100*time.Millisecond))
 	}
 	for i := len(s.stops) - 1; i >= 0; i-- {
-		s.stops[i]()
+		start := time.Now()
+		s.stops[i].stop()
+		fmt.Fprintf(os.Stderr, "stopped %s (%s)\n", s.stops[i].name, time.Since(start).Round(100*time.Millisecond))
 	}
 	s.procs, s.stops = nil, nil
 }
@@ -239,7 +254,7 @@ func (s *sandbox) start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("ollama: %w", err)
 		}
-		s.stops = append(s.stops, o.Stop)
+		s.stops = append(s.stops, part{"Ollama", o.Stop})
 		// A tiny random-weight model: its words are gibberish, the
 		// protocol (tool calls, streaming, embeddings) is real.
 		if err := o.CreateTiny(ctx, "tiny", true, "num_predict 48"); err != nil {
@@ -262,12 +277,12 @@ func (s *sandbox) start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("kubernetes: %w", err)
 		}
-		s.stops = append(s.stops, k.Stop)
+		s.stops = append(s.stops, part{"kube-apiserver, etcd and kube-controller-manager", k.Stop})
 		w, err := harness.SeedKubeWorld(ctx, k)
 		if err != nil {
 			return fmt.Errorf("seed the cluster: %w", err)
 		}
-		s.stops = append(s.stops, w.Stop)
+		s.stops = append(s.stops, part{"the stand-in kubelet", w.Stop})
 		ns, pod, _ := strings.Cut(w.FailingPod, "/")
 		tries["mcp-kubernetes"][2] = fmt.Sprintf(`tool k8s_kubectl {"command": "logs -n %s %s --previous"}`, ns, pod)
 		if kubeconfig, err = k.WriteKubeconfig("reader.kubeconfig", k.ReaderToken, "sandbox"); err != nil {
@@ -282,7 +297,7 @@ func (s *sandbox) start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("gitea: %w", err)
 		}
-		s.stops = append(s.stops, g.Stop)
+		s.stops = append(s.stops, part{"Gitea", g.Stop})
 		w, err := harness.SeedGiteaWorld(ctx, g, s.dir)
 		if err != nil {
 			return fmt.Errorf("seed gitea: %w", err)
@@ -304,7 +319,7 @@ func (s *sandbox) start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("swarm: %w", err)
 		}
-		s.stops = append(s.stops, sw.Stop)
+		s.stops = append(s.stops, part{"dockerd", sw.Stop})
 		if err := harness.SeedSwarmWorld(ctx, sw, s.dir); err != nil {
 			return fmt.Errorf("seed swarm: %w", err)
 		}
@@ -318,7 +333,7 @@ func (s *sandbox) start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("loki: %w", err)
 		}
-		s.stops = append(s.stops, l.Stop)
+		s.stops = append(s.stops, part{"Loki", l.Stop})
 		if err := harness.SeedLokiWorld(ctx, l); err != nil {
 			return fmt.Errorf("seed loki: %w", err)
 		}
