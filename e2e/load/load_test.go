@@ -116,6 +116,15 @@ const goroutineSlack = 4
 // /proc/<pid>/status once a second, for at most OPSMCP_LOAD_SETTLE.
 func runLoad(b *testing.B, t target) {
 	sessions, duration, warmup, settle := settings(b)
+	for _, f := range measure(b, t, sessions, duration, warmup, settle) {
+		b.Error(f)
+	}
+}
+
+// measure is runLoad with the shape given; it returns what failed.
+func measure(b *testing.B, t target, sessions int, duration, warmup, settle time.Duration) []string {
+	var failed []string
+	fail := func(format string, args ...any) { failed = append(failed, fmt.Sprintf(format, args...)) }
 	revision := os.Getenv("OPSMCP_LOAD_REVISION")
 	if revision == "" {
 		// A 2025-11-25 client holds a session on the server (its id, its
@@ -151,7 +160,7 @@ func runLoad(b *testing.B, t target) {
 
 	warm := c.round(b, sessions, warmup)
 	if warm.transportErrors > 0 || warm.toolErrors > 0 {
-		b.Errorf("%s: warm-up: %d transport errors, %d tool errors; first: %s", t.name, warm.transportErrors, warm.toolErrors, strings.Join(warm.firstErrors, " | "))
+		fail("%s: warm-up: %d transport errors, %d tool errors; first: %s", t.name, warm.transportErrors, warm.toolErrors, strings.Join(warm.firstErrors, " | "))
 	}
 	base := c.settle(b, settle, 0, 0)
 
@@ -172,7 +181,7 @@ func runLoad(b *testing.B, t target) {
 		b.Logf("%s: the upstream directly, %d clients for %s: %d requests (%.0f/s), p50 %s, p99 %s; %d errors %s",
 			t.name, sessions, dd, d.calls, d.perSec, d.p50.Round(10*time.Microsecond), d.p99.Round(10*time.Microsecond), d.transportErrors, strings.Join(d.firstErrors, " | "))
 		if d.transportErrors > 0 {
-			b.Errorf("%s: the direct upstream requests failed %d times: the upstream, not the server, was failing", t.name, d.transportErrors)
+			fail("%s: the direct upstream requests failed %d times: the upstream, not the server, was failing", t.name, d.transportErrors)
 		}
 	}
 
@@ -195,20 +204,21 @@ func runLoad(b *testing.B, t target) {
 		t.name, mib(cold.rssKB), mib(base.rssKB), base.waited.Round(time.Second), mib(r.peakKB), mib(after.rssKB), after.waited.Round(time.Second),
 		cold.heapInuse/(1<<20), base.heapInuse/(1<<20), after.heapInuse/(1<<20), cold.goroutines, base.goroutines, r.peakGoroutines, after.goroutines)
 	if r.transportErrors > 0 || r.toolErrors > 0 {
-		b.Errorf("%s: %d transport errors, %d tool errors; first: %s", t.name, r.transportErrors, r.toolErrors, strings.Join(r.firstErrors, " | "))
+		fail("%s: %d transport errors, %d tool errors; first: %s", t.name, r.transportErrors, r.toolErrors, strings.Join(r.firstErrors, " | "))
 	}
 	if r.calls < int64(sessions) {
-		b.Errorf("%s: only %d calls from %d sessions", t.name, r.calls, sessions)
+		fail("%s: only %d calls from %d sessions", t.name, r.calls, sessions)
 	}
 	if after.goroutines > base.goroutines+goroutineSlack {
-		b.Errorf("%s: goroutine leak: %d at idle, %d after the sessions closed (waited %s)", t.name, base.goroutines, after.goroutines, after.waited.Round(time.Second))
+		fail("%s: goroutine leak: %d at idle, %d after the sessions closed (waited %s)", t.name, base.goroutines, after.goroutines, after.waited.Round(time.Second))
 	}
 	if after.rssKB > limitKB {
-		b.Errorf("%s: RSS %d kB after the sessions closed, more than 10%% over idle %d kB (waited %s)", t.name, after.rssKB, base.rssKB, after.waited.Round(time.Second))
+		fail("%s: RSS %d kB after the sessions closed, more than 10%% over idle %d kB (waited %s)", t.name, after.rssKB, base.rssKB, after.waited.Round(time.Second))
 	}
 	if t.proc.Exited() {
-		b.Errorf("%s exited during the load: %s", t.name, t.proc.Tail(3000))
+		fail("%s exited during the load: %s", t.name, t.proc.Tail(3000))
 	}
+	return failed
 }
 
 func mib(kb int) float64 { return float64(kb) / 1024 }

@@ -32,6 +32,7 @@ const loadToken = "load-tok-5e1f0c9a7b"
 // one can be run alone (-bench Load/kubernetes).
 func BenchmarkLoad(b *testing.B) {
 	b.Run("floor", benchFloor)
+	b.Run("floor-leaking", benchFloorLeaking)
 	b.Run("kubernetes", benchKubernetes)
 	b.Run("gitea", benchGitea)
 	b.Run("logs", benchLogs)
@@ -99,6 +100,34 @@ func benchFloor(b *testing.B) {
 	p := harness.StartServer(b, &seen, dir, "floor", url, bin, "--listen", fmt.Sprintf("127.0.0.1:%d", port))
 	once(b, func() {
 		runLoad(b, target{name: "floor", url: url, proc: p, tool: "noop", args: map[string]any{}, check: contains(`"ok":true`)})
+	})
+}
+
+// benchFloorLeaking is the harness's negative control: the floor with
+// --leak keeps 8 KiB and a goroutine per call, and the harness must say
+// so. A short run (20 sessions, 5 s), with a settle long enough for the
+// runtime's forced GC, so the memory verdict is the one a real run gets.
+func benchFloorLeaking(b *testing.B) {
+	dir := workDir(b, "floor-leaking")
+	bin, err := buildFloor(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	port, err := harness.FreePort()
+	if err != nil {
+		b.Fatal(err)
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	p := harness.StartServer(b, &seen, dir, "floor-leaking", url, bin, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--leak")
+	once(b, func() {
+		failed := strings.Join(measure(b, target{name: "floor-leaking", url: url, proc: p, tool: "noop", args: map[string]any{}, check: contains(`"ok":true`)},
+			20, 5*time.Second, 2*time.Second, 150*time.Second), "\n")
+		b.Logf("verdict on the leaking floor:\n%s", failed)
+		for _, want := range []string{"goroutine leak", "more than 10% over idle"} {
+			if !strings.Contains(failed, want) {
+				b.Errorf("the harness did not report %q on a server that leaks", want)
+			}
+		}
 	})
 }
 

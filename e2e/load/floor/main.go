@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -26,10 +27,25 @@ type NoopOutput struct {
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "HTTP listen address")
+	leak := flag.Bool("leak", false, "keep 8 KiB and a parked goroutine per call: the harness's proof that it sees a leak")
 	flag.Parse()
+	var (
+		mu   sync.Mutex
+		kept [][]byte
+	)
 	srv := mcp.NewServer(&mcp.Implementation{Name: "floor", Version: "1"}, nil)
 	mcp.AddTool(srv, &mcp.Tool{Name: "noop", Description: "Does nothing."},
 		func(context.Context, *mcp.CallToolRequest, NoopInput) (*mcp.CallToolResult, NoopOutput, error) {
+			if *leak {
+				b := make([]byte, 8<<10)
+				for i := range b {
+					b[i] = byte(i)
+				}
+				mu.Lock()
+				kept = append(kept, b)
+				mu.Unlock()
+				go func() { select {} }()
+			}
 			return nil, NoopOutput{OK: true}, nil
 		})
 	mux := http.NewServeMux()
