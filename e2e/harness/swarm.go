@@ -216,9 +216,26 @@ func (s *Swarm) Stop() {
 	}
 	syscall.Unmount(filepath.Join(s.execRt, "netns", "default"), syscall.MNT_DETACH)
 	os.RemoveAll(s.dir)
+	// Only empty directories go: another harness's dockerd (e2e packages
+	// run in parallel) may have its shims' sockets under /run/containerd.
 	for _, p := range s.made {
-		os.RemoveAll(p)
+		removeEmptyDirs(p)
 	}
+}
+
+// removeEmptyDirs removes dir and the directories under it that hold no
+// file, deepest first, and never a file.
+func removeEmptyDirs(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			removeEmptyDirs(filepath.Join(dir, e.Name()))
+		}
+	}
+	os.Remove(dir) // fails, as it should, while anything is left
 }
 
 func unixDialer(path string) func(ctx context.Context, network, addr string) (net.Conn, error) {
