@@ -1042,7 +1042,10 @@ func benignKey(key string) bool {
 		case "image", "digest", "sha", "sha256", "sha1", "hash", "checksum", "uid", "uuid", "id",
 			"commit", "revision", "resourceversion", "version", "etag", "integrity", "fingerprint",
 			"nonce", "trace", "traceid", "spanid", "request", "requestid", "ref", "tag", "message", "msg",
-			"resolved", "sum", "h1", "url", "path", "name", "title", "description":
+			"resolved", "sum", "h1", "url", "path", "name", "title", "description",
+			// An upstream's page token (Kubernetes' continue) that the caller
+			// must pass back as it is.
+			"continue":
 			return true
 		}
 	}

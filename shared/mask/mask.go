@@ -255,6 +255,18 @@ func (m *Masker) walk(v any, key string, n *int) any {
 		}
 		s, c := m.Text(t)
 		*n += c
+		// The text shows it as "key: value", where the key gives the
+		// value its context (a long random value under any name is a
+		// high-entropy assignment): mask it so here too, on top of the
+		// above, or structured content would show what the text hides.
+		if key != "" && hasLongRun(s) {
+			// The key's last line is the value's line in the text.
+			prefix := key[strings.LastIndexAny(key, "\r\n")+1:] + ": "
+			if ks, kc := m.Text(prefix + s); kc > 0 && strings.HasPrefix(ks, prefix) {
+				*n += kc
+				s = ks[len(prefix):]
+			}
+		}
 		return s
 	case float64, json.Number, int, int64:
 		// {"password": 12345678901}: a number under a secret key is the
