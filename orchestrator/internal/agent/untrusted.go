@@ -63,15 +63,22 @@ func (f fence) neutralise(text string) string {
 // invisible reports the characters taken out of upstream text: Unicode
 // tag characters (ASCII smuggled invisibly), bidi embeddings, overrides
 // and isolates (text shown in another order than the model reads it),
-// zero-width and other invisible format characters, and control
-// characters other than tab and newline.
+// zero-width and other invisible format characters, variation selectors
+// and other invisible letters (a byte each, hidden after a visible
+// character), and control characters other than tab and newline.
 func invisible(r rune) bool {
 	switch {
 	case r >= 0xE0000 && r <= 0xE007F, // tags
 		r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == 0x061C, // bidi
 		r >= 0x200B && r <= 0x200F, r >= 0x2060 && r <= 0x2064, r == 0xFEFF, // zero width, word joiner, invisible operators, BOM
 		r >= 0x206A && r <= 0x206F, r == 0x180E, r >= 0xFFF9 && r <= 0xFFFB, r == 0x034F, r == 0x00AD, // deprecated format, annotation, CGJ, soft hyphen
-		r < 0x20 && r != '\t' && r != '\n', r == 0x7F, r >= 0x80 && r <= 0x9F: // C0, DEL, C1
+		r < 0x20 && r != '\t' && r != '\n', r == 0x7F, r >= 0x80 && r <= 0x9F, // C0, DEL, C1
+		// Variation selectors carry a byte each after a visible character
+		// ("emoji smuggling"); without them an emoji only loses its
+		// presentation hint.
+		r >= 0xFE00 && r <= 0xFE0F, r >= 0xE0100 && r <= 0xE01EF,
+		r == 0x115F, r == 0x1160, r == 0x3164, r == 0xFFA0, // Hangul fillers
+		r >= 0x1D173 && r <= 0x1D17A: // musical symbols' invisible formatting
 		return true
 	}
 	return false
