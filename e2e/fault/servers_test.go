@@ -101,6 +101,17 @@ func TestGiteaUpstreamFaults(t *testing.T) {
 		quick: toolCall{"gitea_file", map[string]any{"repo": "../x", "path": "a"}},
 		more:  []toolCall{{"gitea_tree", map[string]any{"repo": "fault-admin/svc"}}},
 	}, proxy)
+
+	// Gitea refusing the server's own token is Gitea's 401, not the
+	// caller's denial or argument.
+	bad := filepath.Join(dir, "bad-token")
+	require.NoError(t, os.WriteFile(bad, []byte("0123456789abcdef0123456789abcdef01234567\n"), 0o600))
+	tg := target{module: "mcp-gitea", upstream: "Gitea", addr: g.URL,
+		args: []string{"--gitea-url", g.URL, "--gitea-token-file", bad, "--mirror-dir", filepath.Join(dir, "mirrors2")}}
+	s := start(t, tg)
+	r, _ := timedCall(t, connect(t, s), toolCall{"gitea_repos", map[string]any{}})
+	assertUpstreamError(t, tg, r, "401 unauthorized")
+	assert.Equal(t, "upstream_error", lastAudit(t, s, "gitea_repos")["outcome"])
 }
 
 func TestKubernetesUpstreamFaults(t *testing.T) {

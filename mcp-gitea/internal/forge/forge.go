@@ -100,7 +100,7 @@ func New(ctx context.Context, o Options) (*Forge, error) {
 		token: o.Token,
 		allow: o.Repos,
 	}
-	f.http = &http.Client{Transport: readonly.Transport(tool.UpstreamTransport(Upstream, f.url, http.DefaultTransport)),
+	f.http = &http.Client{Transport: readonly.Transport(serverTokenRefused{f: f, next: tool.UpstreamTransport(Upstream, f.url, http.DefaultTransport)}),
 		Timeout: timeout, CheckRedirect: sameOrigin(o.URL)}
 	var err error
 	dir := o.MirrorDir
@@ -195,6 +195,28 @@ func defaultMirrorDir() string {
 		return d + "/opsmcp/gitea-mirrors"
 	}
 	return os.TempDir() + "/opsmcp-gitea-mirrors"
+}
+
+// serverTokenRefused makes Gitea's 401 or 403 to a request made with the
+// server's own token Gitea's failure (a revoked token, a missing scope:
+// the operator's to fix), not the caller's. A caller's own token
+// refused stays the caller's denial.
+type serverTokenRefused struct {
+	f    *Forge
+	next http.RoundTripper
+}
+
+func (t serverTokenRefused) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err != nil || (resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden) {
+		return resp, err
+	}
+	if t.f.token == "" || req.Header.Get("Authorization") != "token "+t.f.token {
+		return resp, nil
+	}
+	resp.Body.Close()
+	return nil, tool.UpstreamStatus(Upstream, t.f.url, resp.StatusCode,
+		fmt.Errorf("Gitea refused the server's own token (--gitea-token-file or GITEA_TOKEN) with %s", resp.Status))
 }
 
 // Version is Gitea's version, "" until a call has reached Gitea.
