@@ -40,15 +40,21 @@ func (s *Server) boundedBlame(ctx context.Context, commit *object.Commit, path s
 	}
 	done := make(chan result, 1)
 	go func() {
-		defer func() { <-s.blameSlot }()
-		// Out of the binder's recover: a panic here would end the process.
-		defer func() {
-			if r := recover(); r != nil {
-				done <- result{err: fmt.Errorf("git blame failed on this file's history")}
-			}
+		var r result
+		func() {
+			// Out of the binder's recover: a panic here would end the process.
+			defer func() {
+				if p := recover(); p != nil {
+					r = result{err: fmt.Errorf("git blame failed on this file's history")}
+				}
+			}()
+			res, err := git.Blame(commit, path)
+			r = result{res, err}
 		}()
-		res, err := git.Blame(commit, path)
-		done <- result{res, err}
+		// The slot is free before the caller hears the result, so the
+		// caller's next blame is never refused by its own last one.
+		<-s.blameSlot
+		done <- r
 	}()
 	select {
 	case r := <-done:

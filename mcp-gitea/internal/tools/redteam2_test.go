@@ -223,3 +223,18 @@ func TestBlameIsBounded(t *testing.T) {
 	assert.Contains(t, err.Error(), "another blame is still running")
 	assert.Less(t, took, time.Second)
 }
+
+// TestBlameBackToBack: a caller's next blame is never refused by its own
+// last one (the slot was freed only after the result was sent, so a
+// blame right after another was refused now and then: seen in e2e).
+func TestBlameBackToBack(t *testing.T) {
+	root := t.TempDir()
+	alternatingRepo(t, root, "ops/infra", "gen.txt", "a\nb\n", "a\nc\n", 2)
+	g := newFakeGitea(t)
+	g.git = gitBackend(t, root)
+	s := testServer(t, g)
+	for i := 0; i < 200; i++ {
+		_, err := run(t, s, "gitea_blame", map[string]any{"repo": "ops/infra", "path": "gen.txt"}, nil)
+		require.NoError(t, err, "blame %d", i)
+	}
+}
