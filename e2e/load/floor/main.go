@@ -5,9 +5,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -49,7 +51,18 @@ func main() {
 			return nil, NoopOutput{OK: true}, nil
 		})
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil))
+	// As the servers do (shared/transport), a 2026-07-28 request, which
+	// names its revision in a header or in its _meta, goes to a stateless
+	// handler, and anything else to the session-holding one.
+	stateful := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+	stateless := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{Stateless: true})
+	mux.HandleFunc("/mcp", func(w http.ResponseWriter, r *http.Request) {
+		if statelessRequest(r) {
+			stateless.ServeHTTP(w, r)
+			return
+		}
+		stateful.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	// The gauges the servers' Prometheus Go collector exports under the
 	// same names, so the harness reads both the same way.
@@ -64,4 +77,20 @@ func main() {
 		slog.Error("serve", "err", err)
 		os.Exit(1)
 	}
+}
+
+// statelessRequest reports whether r speaks MCP 2026-07-28 or later: by
+// its MCP-Protocol-Version header, or without one by the _meta version in
+// its body (a looser test than the servers', enough for the go-sdk
+// client the harness runs).
+func statelessRequest(r *http.Request) bool {
+	if v := r.Header.Get("MCP-Protocol-Version"); v != "" {
+		return v >= "2026-07-28"
+	}
+	if r.Method != http.MethodPost || r.Header.Get("Mcp-Session-Id") != "" {
+		return false
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return err == nil && bytes.Contains(b, []byte(`"io.modelcontextprotocol/protocolVersion":"2026-07-28"`))
 }
