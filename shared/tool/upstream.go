@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -53,16 +55,42 @@ type UpstreamError struct {
 func (e *UpstreamError) Error() string {
 	where := e.Upstream
 	if e.Addr != "" {
-		where += " at " + e.Addr
+		where += " at " + redactURLs(e.Addr)
 	}
 	if e.After > 0 {
 		return fmt.Sprintf("upstream error: timed out after %s waiting for %s; the request was cancelled. This is not a problem with your arguments: retry later, or narrow the query if it is a large one", fmtSeconds(e.After), where)
 	}
 	detail := ""
 	if e.Err != nil {
-		detail = " (" + oneLine(e.Err.Error(), 300) + ")"
+		detail = " (" + oneLine(redactURLs(e.Err.Error()), 300) + ")"
 	}
 	return fmt.Sprintf("upstream error: %s %s%s. This is not a problem with your arguments: retry later, or ask the operator to check %s", where, verb(e.Cause), detail, e.Upstream)
+}
+
+// urlInText finds URLs in an error's text (Go's url.Error quotes them).
+var urlInText = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>]+`)
+
+// redactURLs drops the user info, query and fragment of every URL in s:
+// an upstream's address may carry its credentials there (a Gitea token as
+// the URL's user, ?key=…), and this text reaches every caller, the audit
+// log and /readyz's logs. The masker would miss a bare user or a short
+// key; the host and path, which say where the upstream is, stay.
+func redactURLs(s string) string {
+	return urlInText.ReplaceAllStringFunc(s, func(raw string) string {
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			// Not a URL we can take apart: keep its scheme and say no more.
+			scheme, _, _ := strings.Cut(raw, "://")
+			return scheme + "://[address withheld]"
+		}
+		u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+		if strings.Contains(u.Path, "@") || strings.Contains(u.Path, "://") {
+			// Another URL nested in the path ("x://https://tok@host"): its
+			// user info is path text to the parser, so the path goes.
+			u.Path, u.RawPath = "/…", ""
+		}
+		return u.String()
+	})
 }
 
 // verb phrases a cause after the upstream's name.

@@ -33,3 +33,32 @@ func FuzzUpstreamError(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRedactURLs: whatever text surrounds an upstream URL in an error
+// (the upstream's or a library's, so hostile), the credentials planted in
+// its user info, query and fragment never survive, and the text grows
+// by percent-escapes at most.
+func FuzzRedactURLs(f *testing.F) {
+	f.Add("Get \"", "\": dial tcp: connection refused")
+	f.Add("", "")
+	f.Add("x://", "@y/ z://a:b@c")
+	f.Add("Post '", "#frag' and http://[::1")
+	f.Fuzz(func(t *testing.T, before, after string) {
+		const secret = "Pl4ntedS3cret"
+		for _, u := range []string{
+			"https://" + secret + "@gitea.example:3000/api",
+			"https://svc:" + secret + "@gitea.example:3000/api",
+			"http://gitea.example/x?key=" + secret,
+			"http://gitea.example/x#" + secret,
+		} {
+			out := redactURLs(before + u + after)
+			if strings.Contains(out, secret) && !strings.Contains(before+after, secret) {
+				t.Fatalf("%q kept the credential: %q", before+u+after, out)
+			}
+			// url.String may percent-escape a byte as three.
+			if len(out) > 3*len(before+u+after)+64*(strings.Count(before+u+after, "://")+1) {
+				t.Fatalf("grew: %d -> %d bytes", len(before+u+after), len(out))
+			}
+		}
+	})
+}
