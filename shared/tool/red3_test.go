@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/opsmcp/opsmcp/shared/mask"
 )
 
 // An upstream's address may carry credentials (a Gitea token as the URL's
@@ -36,5 +39,35 @@ func TestUpstreamErrorHidesAddressCredentials(t *testing.T) {
 	e := &UpstreamError{Upstream: "Loki", Addr: "https://tenant:hunter2tok@loki:3100", After: 3e9}
 	if msg := e.Error(); strings.Contains(msg, "hunter2tok") || !strings.Contains(msg, "loki:3100") {
 		t.Errorf("timeout error: %s", msg)
+	}
+}
+
+// An upstream's error text is cut to one short line before the binder
+// masks it; a secret the cut falls inside must not come back as its
+// first half, which no masking rule recognises (a GitHub token's first 16
+// characters, an AWS key's first 12, a JWT's header and part of its
+// claims). The cut keeps whole words only.
+func TestUpstreamErrorCutKeepsNoPartialSecret(t *testing.T) {
+	m := mask.New(nil)
+	for _, sec := range []string{"ghp_R8x2kQ9vLm3ZpT7wYc4NbH6jFd1sAe5Gu0Xo", "AKIAIOSFODNN7EXAMPLQ", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.Zm9vYmFyYmF6cXV4eHl6MTIzNDU2Nzg5MA"} {
+		for pad := 250; pad < 310; pad += 2 {
+			body := strings.Repeat("a ", pad/2) + sec + " more"
+			if whole, _ := m.Text(body); strings.Contains(whole, sec[:8]) {
+				t.Fatalf("the masker no longer recognises %q whole; pick another sample", sec)
+			}
+			err := UpstreamStatus("Gitea", "http://gitea:3000", 500, errors.New(body))
+			got, _ := m.Text(err.Error())
+			if strings.Contains(got, sec[:8]) {
+				t.Errorf("pad %d: part of %q survived the cut and masking: %s", pad, sec[:8], got)
+			}
+			if !utf8.ValidString(got) {
+				t.Errorf("pad %d: invalid UTF-8", pad)
+			}
+		}
+	}
+	// A cut through a multi-byte character leaves valid text.
+	got := UpstreamStatus("Loki", "http://loki:3100", 500, errors.New(strings.Repeat("é", 400))).Error()
+	if !utf8.ValidString(got) || !strings.Contains(got, "Loki at http://loki:3100") {
+		t.Errorf("cut: %q", got)
 	}
 }

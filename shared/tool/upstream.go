@@ -113,11 +113,19 @@ func fmtSeconds(d time.Duration) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.1f", d.Seconds()), "0"), ".") + " s"
 }
 
-// oneLine keeps the first n bytes of s on one line.
+// oneLine keeps the whole words of s that fit in n bytes, on one line.
+// The binder masks this text afterwards, so a cut through a word could
+// leave the first half of a secret that no masking rule recognises (a
+// token's prefix): a word cut short is dropped whole.
 func oneLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > n {
-		s = s[:n] + "…"
+		cut := s[:n+1]
+		i := strings.LastIndexByte(cut, ' ')
+		if i < 0 {
+			i = 0
+		}
+		s = strings.TrimRight(s[:i], " ") + "…"
 	}
 	return s
 }
