@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -23,6 +25,13 @@ type Health struct {
 	Check func(ctx context.Context) error
 	// Timeout bounds one probe; 0: 5 s.
 	Timeout time.Duration
+
+	// sem lets one check run at a time; limit spaces checks out, since
+	// /readyz answers anyone and must not be a way to make the server
+	// call its upstream at will.
+	initOnce sync.Once
+	sem      chan struct{}
+	limit    *rate.Limiter
 
 	mu    sync.Mutex
 	down  bool
@@ -44,6 +53,15 @@ func (h *Health) name() string {
 	}
 	return h.Upstream
 }
+
+// A probe checks the upstream at most readyBurst times at once and once
+// per readyEvery after that: a kubelet's or a load balancer's probes
+// (every few seconds) are always checked afresh; a flood gets the last
+// verdict.
+const (
+	readyEvery = 200 * time.Millisecond
+	readyBurst = 5
+)
 
 // Failed records a call that failed because of the upstream.
 func (h *Health) Failed(e *tool.UpstreamError) {
@@ -74,6 +92,22 @@ func (h *Health) Probe(ctx context.Context) string {
 	timeout := h.Timeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
+	}
+	// Concurrent probes wait for the one checking; past the rate limit a
+	// probe takes the last verdict. The answer is State either way, so a
+	// call that failed upstream since the last check still shows.
+	h.initOnce.Do(func() {
+		h.sem = make(chan struct{}, 1)
+		h.limit = rate.NewLimiter(rate.Every(readyEvery), readyBurst)
+	})
+	select {
+	case h.sem <- struct{}{}:
+	case <-ctx.Done():
+		return h.State()
+	}
+	defer func() { <-h.sem }()
+	if !h.limit.Allow() {
+		return h.State()
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

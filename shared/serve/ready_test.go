@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -56,4 +57,49 @@ func TestReadyzSaysNoUpstreamErrorText(t *testing.T) {
 	assert.Contains(t, msg, "Loki unreachable since")
 	assert.NotContains(t, msg, "sk-live-123")
 	assert.NotContains(t, msg, "/internal/path")
+}
+
+// TestReadyzDoesNotFanOutToTheUpstream: /readyz answers anyone, without
+// authentication or a Host check; each answer must not be a request to
+// the upstream (made with the server's own credentials), or a flood of
+// probes becomes a flood of the upstream, and a slow upstream piles up
+// one waiting check per request. Concurrent probes share one check, and
+// checks are rate limited; a probe past the limit gets the last verdict.
+func TestReadyzDoesNotFanOutToTheUpstream(t *testing.T) {
+	var mu sync.Mutex
+	checks, running, most := 0, 0, 0
+	h := &Health{Upstream: "Gitea", Check: func(ctx context.Context) error {
+		mu.Lock()
+		checks++
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	}}
+	begin := time.Now()
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+			assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+			assert.Contains(t, rec.Body.String(), "Gitea unreachable since")
+		}()
+	}
+	wg.Wait()
+	for range 100 {
+		assert.Contains(t, h.Probe(context.Background()), "Gitea unreachable since")
+	}
+	elapsed := time.Since(begin)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, 1, most, "one check at a time")
+	limit := readyBurst + int(elapsed/readyEvery) + 1
+	assert.LessOrEqual(t, checks, limit, "200 probes in %s", elapsed)
 }
