@@ -103,3 +103,30 @@ func TestReadyzDoesNotFanOutToTheUpstream(t *testing.T) {
 	limit := readyBurst + int(elapsed/readyEvery) + 1
 	assert.LessOrEqual(t, checks, limit, "200 probes in %s", elapsed)
 }
+
+// TestReadyzFloodKeepsTheLastCheck: a probe past the rate limit answers
+// with the last check's verdict, not with marks calls made since: else a
+// flood of unauthenticated probes (using up the checks) plus one call
+// that timed out upstream (any user's slow query) would answer a
+// kubelet's probe "not ready" with no check behind it.
+func TestReadyzFloodKeepsTheLastCheck(t *testing.T) {
+	down := false
+	h := &Health{Upstream: "Loki", Check: func(ctx context.Context) error {
+		if down {
+			return &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+		}
+		return nil
+	}}
+	for range readyBurst + 1 {
+		assert.Empty(t, h.Probe(context.Background()))
+	}
+	h.Failed(&tool.UpstreamError{Upstream: "Loki", Cause: tool.CauseTimeout})
+	assert.Contains(t, h.State(), "Loki unreachable since", "the call's failure is recorded")
+	assert.Empty(t, h.Probe(context.Background()), "no check since the last good one: still ready")
+
+	time.Sleep(readyEvery + 50*time.Millisecond)
+	down = true
+	assert.Contains(t, h.Probe(context.Background()), "connection refused", "the next allowed probe checks")
+	down = false
+	assert.Contains(t, h.Probe(context.Background()), "connection refused", "past the limit, the last check's verdict stands")
+}
