@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/opsmcp/opsmcp/mcp-docs/internal/source"
 )
@@ -48,8 +49,33 @@ func RepoRoot() (string, error) {
 }
 
 func isRepoRoot(d string) bool {
-	for _, name := range []string{"go.work", "README.md", "docs", "mcp-docs"} {
+	for _, name := range repoMarkers {
 		if _, err := os.Stat(filepath.Join(d, name)); err != nil {
+			return false
+		}
+	}
+	return ownedByTrusted(d, os.Getuid())
+}
+
+// repoMarkers are what a repository root holds.
+var repoMarkers = []string{"go.work", "README.md", "docs", "mcp-docs"}
+
+// ownedByTrusted reports whether d and its markers belong to uid or to
+// root. The root is looked for above the working directory, so in a
+// shared folder (/tmp) another user could plant a root above where the
+// server runs and have their files served under this repository's name;
+// git refuses such repositories the same way (safe.directory).
+func ownedByTrusted(d string, uid int) bool {
+	for _, p := range append([]string{d}, repoMarkers...) {
+		if p != d {
+			p = filepath.Join(d, p)
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return false
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok || (int(st.Uid) != uid && st.Uid != 0) {
 			return false
 		}
 	}

@@ -70,3 +70,48 @@ func TestRepoRootFromWorkingDirectory(t *testing.T) {
 		t.Fatalf("error %q does not say what to do", err)
 	}
 }
+
+// TestRepoRootOwnedByAnotherUserRefused: the root is looked for in the
+// working directory's parents; in a shared folder (/tmp) another user
+// can plant go.work, README.md, docs/ and mcp-docs/ above where the
+// server runs and have their files served as this repository's. As git
+// does for its repositories (safe.directory), a root, and each of those
+// entries, must belong to the user running the server or to root.
+func TestRepoRootOwnedByAnotherUserRefused(t *testing.T) {
+	root := t.TempDir()
+	for _, p := range []string{"go.work", "README.md", "docs/a.md", "mcp-docs/go.mod"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !isRepoRoot(root) {
+		t.Fatal("the runner's own root is a root")
+	}
+	// As root, hand the files to nobody; as anyone else, ask as another
+	// user: either way the files belong to someone else.
+	uid := os.Getuid()
+	if uid == 0 {
+		for _, p := range []string{"go.work", "docs"} {
+			if err := os.Lchown(filepath.Join(root, p), 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			if ownedByTrusted(root, uid) {
+				t.Fatalf("%s belongs to nobody, yet the root was trusted", p)
+			}
+			if err := os.Lchown(filepath.Join(root, p), 0, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Lchown(root, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		if ownedByTrusted(root, uid) || isRepoRoot(root) {
+			t.Fatal("a root folder belonging to nobody was trusted")
+		}
+	} else if ownedByTrusted(root, uid+1) {
+		t.Fatal("files of another user were trusted")
+	}
+}
