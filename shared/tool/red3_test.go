@@ -35,6 +35,11 @@ func TestUpstreamErrorHidesAddressCredentials(t *testing.T) {
 			}
 		}
 	}
+	// A socket's address has no host and stays whole.
+	sock := Upstream("Docker engine", "unix:///var/run/docker.sock", errors.New("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"))
+	if msg := sock.Error(); strings.Count(msg, "unix:///var/run/docker.sock") != 2 || strings.Contains(msg, "withheld") {
+		t.Errorf("socket address: %s", msg)
+	}
 	// A timeout names the address too.
 	e := &UpstreamError{Upstream: "Loki", Addr: "https://tenant:hunter2tok@loki:3100", After: 3e9}
 	if msg := e.Error(); strings.Contains(msg, "hunter2tok") || !strings.Contains(msg, "loki:3100") {

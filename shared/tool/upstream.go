@@ -78,7 +78,7 @@ var urlInText = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>]+`)
 func redactURLs(s string) string {
 	return urlInText.ReplaceAllStringFunc(s, func(raw string) string {
 		u, err := url.Parse(raw)
-		if err != nil || u.Host == "" {
+		if err != nil {
 			// Not a URL we can take apart: keep its scheme and say no more.
 			scheme, _, _ := strings.Cut(raw, "://")
 			return scheme + "://[address withheld]"
