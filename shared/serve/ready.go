@@ -55,10 +55,9 @@ func (h *Health) name() string {
 	return h.Upstream
 }
 
-// A probe checks the upstream at most readyBurst times at once and once
-// per readyEvery after that: a kubelet's or a load balancer's probes
-// (every few seconds) are always checked afresh; a flood gets the last
-// verdict.
+// Probes check the upstream one at a time, readyBurst checks in a row and
+// then one per readyEvery: a kubelet's or a load balancer's probes (every
+// few seconds) are always checked afresh; a flood gets the last verdict.
 const (
 	readyEvery = 200 * time.Millisecond
 	readyBurst = 5
@@ -95,8 +94,9 @@ func (h *Health) Probe(ctx context.Context) string {
 		timeout = 5 * time.Second
 	}
 	// Concurrent probes wait for the one checking; past the rate limit a
-	// probe takes the last verdict. The answer is State either way, so a
-	// call that failed upstream since the last check still shows.
+	// probe takes the last check's verdict. A probe that checks answers
+	// with State, so since when the upstream fails counts the calls that
+	// failed before the check too.
 	h.initOnce.Do(func() {
 		h.sem = make(chan struct{}, 1)
 		h.limit = rate.NewLimiter(rate.Every(readyEvery), readyBurst)
