@@ -62,7 +62,7 @@ func (e *UpstreamError) Error() string {
 	}
 	detail := ""
 	if e.Err != nil {
-		detail = " (" + oneLine(redactURLs(e.Err.Error()), 300) + ")"
+		detail = " (" + Shorten(redactURLs(e.Err.Error()), 300) + ")"
 	}
 	return fmt.Sprintf("upstream error: %s %s%s. This is not a problem with your arguments: retry later, or ask the operator to check %s", where, verb(e.Cause), detail, e.Upstream)
 }
@@ -113,11 +113,12 @@ func fmtSeconds(d time.Duration) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.1f", d.Seconds()), "0"), ".") + " s"
 }
 
-// oneLine keeps the whole words of s that fit in n bytes, on one line.
-// The binder masks this text afterwards, so a cut through a word could
-// leave the first half of a secret that no masking rule recognises (a
-// token's prefix): a word cut short is dropped whole.
-func oneLine(s string, n int) string {
+// Shorten keeps the whole words of s that fit in n bytes, on one line,
+// for upstream text shown in an error. Masking comes after (in the
+// binder), so a cut through a word could leave the first half of a
+// secret that no masking rule recognises (a token's prefix): a word cut
+// short is dropped whole.
+func Shorten(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > n {
 		cut := s[:n+1]

@@ -145,8 +145,15 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		e := &Error{Status: resp.StatusCode, Msg: strings.TrimSpace(string(body))}
+		// One byte past the limit tells a cut body from a whole one; the
+		// word the cut went through is dropped, since half a secret
+		// matches no masking rule.
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4097))
+		body := string(raw)
+		if len(body) > 4096 {
+			body = body[:strings.LastIndexAny(body[:4096], " \t\r\n")+1] + "…"
+		}
+		e := &Error{Status: resp.StatusCode, Msg: strings.TrimSpace(strings.ToValidUTF8(body, "?"))}
 		if s := resp.StatusCode; s == http.StatusUnauthorized || s == http.StatusForbidden || s >= 500 {
 			// Loki refusing the server's credentials, or failing: Loki's
 			// failure, whatever the query was. (A 400 is the query's.)

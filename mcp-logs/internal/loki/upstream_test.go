@@ -3,8 +3,10 @@ package loki
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -49,4 +51,26 @@ func TestLokiFailuresAreLokis(t *testing.T) {
 	err = c.Ready(context.Background())
 	assert.True(t, tool.IsUpstream(err))
 	assert.Contains(t, err.Error(), "Loki at http://127.0.0.1:1 is unreachable: connection refused")
+}
+
+// TestLokiErrorBodyCutDropsPartialWord: Loki's error body is kept to 4 KiB
+// before it is masked, so a token the cut goes through must not come back
+// as its first half, which no masking rule recognises.
+func TestLokiErrorBodyCutDropsPartialWord(t *testing.T) {
+	token := "ghp_" + strings.Repeat("Ab1", 12)
+	for _, status := range []int{400, 503} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(status)
+			io.WriteString(w, strings.Repeat("x ", 2040)+"near "+token+" end") // the token spans byte 4096
+		}))
+		c, err := New(Options{URL: srv.URL})
+		require.NoError(t, err)
+		_, err = c.FormatQuery(context.Background(), "{a=")
+		srv.Close()
+		require.Error(t, err)
+		assert.NotContains(t, err.Error(), "ghp_", "%d: half a token came back", status)
+		if status == 400 {
+			assert.Contains(t, err.Error(), "x near …", "the whole words before the cut stay")
+		}
+	}
 }

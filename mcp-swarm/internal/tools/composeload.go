@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -122,14 +121,9 @@ func composeErr(c *tool.Call, err error, values string) string {
 		}
 		return w
 	})
-	if len(msg) > 300 {
-		msg = msg[:300]
-		for len(msg) > 0 && !utf8.ValidString(msg) {
-			msg = msg[:len(msg)-1]
-		}
-		msg += "…"
-	}
-	return c.Mask(strings.ToValidUTF8(msg, "?"))
+	// Masked whole, then cut to whole words: a cut first could leave
+	// half a secret no masking rule knows.
+	return tool.Shorten(c.Mask(strings.ToValidUTF8(msg, "?")), 300)
 }
 
 // yamlContext is where in a compose document a mapping sits.
