@@ -206,3 +206,20 @@ func TestCursorArgsIDIsKeyed(t *testing.T) {
 	plain := sha256.Sum256([]byte(`{"n":50}`))
 	assert.NotEqual(t, hex.EncodeToString(plain[:6]), cur.Args)
 }
+
+// TestRateLimitIsTheUsersAlsoThroughADelegate: a user's calls through the
+// orchestrator spend the same budget as the user's own calls, so the
+// delegate does not double it.
+func TestRateLimitIsTheUsersAlsoThroughADelegate(t *testing.T) {
+	b := binder(&bytes.Buffer{}, policy.OpenPolicy(), pager)
+	b.RatePerMinute, b.Burst = 1, 1
+	direct := connect(t, b, auth.Principal{User: "alice"})
+	via := connect(t, b, auth.Principal{User: "alice", Via: "orchestrator"})
+	res, _ := callTool(t, direct, "test_lines", map[string]any{"n": 1}, nil)
+	assert.False(t, res.IsError)
+	res, raw := callTool(t, via, "test_lines", map[string]any{"n": 1}, nil)
+	assert.True(t, res.IsError, "alice's budget is spent, through the orchestrator too: %s", raw)
+	other := connect(t, b, auth.Principal{User: "bob", Via: "orchestrator"})
+	res, raw = callTool(t, other, "test_lines", map[string]any{"n": 1}, nil)
+	assert.False(t, res.IsError, "another user through the same delegate has their own: %s", raw)
+}

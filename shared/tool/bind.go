@@ -426,8 +426,11 @@ func (b *Binder) panicText(r any) (text string) {
 }
 
 // rateKey is whose budget a call spends: the user's own, also when a
-// delegate calls for them.
+// delegate calls for them, so going through the orchestrator does not
+// double it. Where the user was verified stays part of it, as in
+// callerKey.
 func rateKey(p auth.Principal) string {
+	p.Via = ""
 	return callerKey(p)
 }
 
