@@ -87,7 +87,14 @@ func contains(want string) func(*mcp.CallToolResult) error {
 }
 
 func benchFloor(b *testing.B) {
-	dir := workDir(b, "floor")
+	t := startFloor(b, "floor")
+	once(b, func() { runLoad(b, t) })
+}
+
+// startFloor builds and starts the no-op go-sdk server under name, with
+// its extra flags.
+func startFloor(b *testing.B, name string, extra ...string) target {
+	dir := workDir(b, name)
 	bin, err := buildFloor(dir)
 	if err != nil {
 		b.Fatal(err)
@@ -97,10 +104,8 @@ func benchFloor(b *testing.B) {
 		b.Fatal(err)
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	p := harness.StartServer(b, &seen, dir, "floor", url, bin, "--listen", fmt.Sprintf("127.0.0.1:%d", port))
-	once(b, func() {
-		runLoad(b, target{name: "floor", url: url, proc: p, tool: "noop", args: map[string]any{}, check: contains(`"ok":true`)})
-	})
+	p := harness.StartServer(b, &seen, dir, name, url, bin, append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", port)}, extra...)...)
+	return target{name: name, url: url, proc: p, tool: "noop", args: map[string]any{}, check: contains(`"ok":true`)}
 }
 
 // benchFloorLeaking is the harness's negative control: the floor with
@@ -108,20 +113,9 @@ func benchFloor(b *testing.B) {
 // so. A short run (20 sessions, 5 s), with a settle long enough for the
 // runtime's forced GC, so the memory verdict is the one a real run gets.
 func benchFloorLeaking(b *testing.B) {
-	dir := workDir(b, "floor-leaking")
-	bin, err := buildFloor(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	port, err := harness.FreePort()
-	if err != nil {
-		b.Fatal(err)
-	}
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	p := harness.StartServer(b, &seen, dir, "floor-leaking", url, bin, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--leak")
+	t := startFloor(b, "floor-leaking", "--leak")
 	once(b, func() {
-		failed := strings.Join(measure(b, target{name: "floor-leaking", url: url, proc: p, tool: "noop", args: map[string]any{}, check: contains(`"ok":true`)},
-			20, 5*time.Second, 2*time.Second, 150*time.Second), "\n")
+		failed := strings.Join(measure(b, t, 20, 5*time.Second, 2*time.Second, 150*time.Second), "\n")
 		b.Logf("verdict on the leaking floor:\n%s", failed)
 		for _, want := range []string{"goroutine leak", "more than 10% over idle"} {
 			if !strings.Contains(failed, want) {
