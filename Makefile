@@ -72,7 +72,7 @@ fuzz-short:
 # and TypeScript SDK the first time (about 26 minutes on 2 cores), then
 # reuses the cache. The Swarm e2e runs dockerd and needs root.
 upstreams:
-	bash e2e/upstreams/build.sh kubernetes loki gitea docker ollama node
+	bash e2e/upstreams/build.sh kubernetes loki gitea docker ollama node kubectl nginx traefik oauth2-proxy prometheus chromium
 
 # The official MCP conformance suite's verdict for each server and
 # revision is printed (the full log only when it fails).

@@ -105,4 +105,12 @@ case " $want " in
   fi
   ;;
 esac
+# More upstreams, one file each (parts/<name>.sh), sourced in name order
+# with $want, $here, $cache, $bin and build() in scope; each checks $want
+# for its own name (or "all") and caches what it builds under $bin.
+for part in "$here"/parts/*.sh; do
+  [ -e "$part" ] || continue
+  # shellcheck disable=SC1090 # one file per upstream
+  . "$part"
+done
 echo "$bin"
