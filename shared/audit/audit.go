@@ -14,8 +14,10 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/natefinch/lumberjack.v2"
 )
 
@@ -60,6 +62,8 @@ type Log struct {
 	w   io.Writer
 	c   io.Closer
 	enc *json.Encoder
+	// failures counts records that could not be written.
+	failures atomic.Uint64
 }
 
 // Open returns a Log writing to dest: "stderr" (or ""), "off", or a file
@@ -92,9 +96,22 @@ func (l *Log) Write(r Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.enc.Encode(r); err != nil {
+		l.failures.Add(1)
 		return fmt.Errorf("write audit record: %w", err)
 	}
 	return nil
+}
+
+// Collector exports the records l could not write (a full disk, a
+// removed directory) as opsmcp_audit_write_failures_total{server}: a call
+// under --audit-required then fails, one without it is answered with no
+// record, and either way an operator must hear of it (the alert
+// OpsmcpAuditWriteFailures in deploy/monitoring).
+func (l *Log) Collector(server string) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "opsmcp_audit_write_failures_total", Help: "Audit records that could not be written.",
+		ConstLabels: prometheus.Labels{"server": server},
+	}, func() float64 { return float64(l.failures.Load()) })
 }
 
 // Close closes the underlying file, if any.
