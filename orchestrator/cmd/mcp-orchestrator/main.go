@@ -37,6 +37,8 @@ func main() {
 		os.Exit(serveCmd(os.Args[2:]))
 	case "chat":
 		os.Exit(chat(os.Args[2:]))
+	case "eval":
+		os.Exit(evalCmd(os.Args[2:]))
 	case "version", "--version":
 		fmt.Println("mcp-orchestrator", version)
 	case "-h", "--help", "help":
@@ -63,6 +65,9 @@ Commands:
   serve            serve an Ollama-compatible /api/chat and /api/tags and an
                    OpenAI-compatible /v1/chat/completions and /v1/models whose
                    answers may call the configured servers' tools
+  eval             run a question set with each --models model and --modes mode against
+                   the configured servers and judge every answer by fixed rules; writes
+                   report.md, report.json and report.html (a chart) to --out
   version          print the version
 `)
 }
