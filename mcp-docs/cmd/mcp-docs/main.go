@@ -5,6 +5,7 @@
 //	mcp-docs index --config sources.yaml      index (or bring up to date) now
 //	mcp-docs serve --config sources.yaml ...  serve the tools; re-index on a schedule and on Gitea pushes
 //	mcp-docs backup --db docs.db --to copy.db a consistent copy while serving
+//	mcp-docs restore --from copy.db --db docs.db  a new index file from a backup
 package main
 
 import (
@@ -38,6 +39,7 @@ const usage = `mcp-docs: read-only MCP server over the team's docs
   mcp-docs serve  [flags]   serve docs_search, docs_get, docs_sources (re-indexes on a schedule and on Gitea pushes)
   mcp-docs index  [flags]   index the sources now and print what changed
   mcp-docs backup --db FILE --to COPY   copy the index while it serves
+  mcp-docs restore --from COPY --db FILE  make the index FILE (which must not exist) from a backup
 
 "mcp-docs <command> --help" lists the flags.`
 
@@ -55,6 +57,8 @@ func main() {
 		os.Exit(runIndex(os.Args[2:]))
 	case "backup":
 		os.Exit(runBackup(os.Args[2:]))
+	case "restore":
+		os.Exit(runRestore(os.Args[2:]))
 	case "parse-worker":
 		os.Exit(runParseWorker(os.Args[2:]))
 	case "--version", "version":
@@ -202,6 +206,32 @@ func runBackup(args []string) int {
 		return 1
 	}
 	fmt.Println("wrote", *to)
+	return 0
+}
+
+// runRestore makes a new index file from a backup; docs/operations.md is
+// the runbook around it (stop the server, restore, start it).
+func runRestore(args []string) int {
+	fs := config.NewFlagSet("mcp-docs restore", "make a new index file from a backup")
+	from := fs.String("from", "", "the backup (a file mcp-docs backup wrote)")
+	db := fs.String("db", "", "the index file to create (must not exist: move the old one aside first)")
+	if err := config.Parse(fs, args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(os.Stderr, "mcp-docs restore:", err)
+		return 2
+	}
+	if *from == "" || *db == "" {
+		fmt.Fprintln(os.Stderr, "mcp-docs restore: give --from and --db")
+		return 2
+	}
+	sum, err := store.Restore(context.Background(), *from, *db)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mcp-docs", err)
+		return 1
+	}
+	fmt.Printf("restored %s: %d sources, %d files, %d chunks\n", *db, sum.Sources, sum.Files, sum.Chunks)
 	return 0
 }
 
