@@ -251,9 +251,9 @@ func TestServePolicyRateLimitMetrics(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	m := string(body)
-	assert.Contains(t, m, `opsmcp_orchestrator_model_turn_seconds_count{endpoint="primary",model="tiny"}`)
+	assert.Contains(t, m, `opsmcp_orchestrator_model_turn_seconds_count{host="primary",model="tiny"}`)
 	assert.Contains(t, m, `opsmcp_tool_calls_total{outcome="ok",server="mcp-orchestrator",tool="k8s_kubectl"}`)
-	assert.Contains(t, m, `opsmcp_orchestrator_queue_wait_seconds_count{endpoint="primary"}`)
+	assert.Contains(t, m, `opsmcp_orchestrator_queue_wait_seconds_count{host="primary",lane="none"}`)
 	assert.Contains(t, m, `opsmcp_orchestrator_reloads_avoided_total{model="tiny"}`)
 }
 

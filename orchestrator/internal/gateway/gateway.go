@@ -1,7 +1,9 @@
 // Package gateway knows the team's Ollama hosts: which answer, which
 // models each has pulled, and which it has loaded (and on GPU or CPU),
 // from /api/version, /api/tags and /api/ps only, never a generation. It
-// picks the host a request for a model should go to.
+// picks the host a request for a model should go to, tells an observer
+// when a poll shows a model loaded, unloaded or evicted, and preloads a
+// model (an /api/generate without a prompt) when the warm-up asks.
 package gateway
 
 import (
@@ -136,7 +138,10 @@ func FromEnvCA(timeout time.Duration, caFile string) ([]Endpoint, error) {
 
 // Loaded is a model an endpoint holds in memory.
 type Loaded struct {
-	Model         string    `json:"model"`
+	Model string `json:"model"`
+	// Size is the memory the model holds in all (weights and context);
+	// SizeVRAM the part of it on GPU.
+	Size          int64     `json:"size"`
 	SizeVRAM      int64     `json:"size_vram"`
 	ContextLength int       `json:"context_length"`
 	ExpiresAt     time.Time `json:"expires_at"`
@@ -144,14 +149,17 @@ type Loaded struct {
 
 // State is what the last poll saw of one endpoint.
 type State struct {
-	Endpoint string    `json:"endpoint"`
-	URL      string    `json:"url"`
-	Healthy  bool      `json:"healthy"`
-	Version  string    `json:"version,omitempty"`
-	Error    string    `json:"error,omitempty"`
-	Pulled   []string  `json:"pulled,omitempty"`
-	Loaded   []Loaded  `json:"loaded,omitempty"`
-	Checked  time.Time `json:"checked"`
+	Endpoint string   `json:"endpoint"`
+	URL      string   `json:"url"`
+	Healthy  bool     `json:"healthy"`
+	Version  string   `json:"version,omitempty"`
+	Error    string   `json:"error,omitempty"`
+	Pulled   []string `json:"pulled,omitempty"`
+	// PulledSize is each pulled model's file size (/api/tags), the least
+	// memory it needs loaded.
+	PulledSize map[string]int64 `json:"pulled_size,omitempty"`
+	Loaded     []Loaded         `json:"loaded,omitempty"`
+	Checked    time.Time        `json:"checked"`
 }
 
 // Gateway holds the endpoints and their last known state.
@@ -168,6 +176,15 @@ type Gateway struct {
 	// shows caches /api/show per endpoint/model; noTools marks the
 	// endpoint/models that refused a request with tools.
 	shows, noTools sync.Map
+	// lastUp is each endpoint's last healthy state, what the next healthy
+	// poll is compared with for model events (across any downtime, so a
+	// restart that lost the models shows as their eviction).
+	lastUp map[string]State
+	events func(ModelEvent)
+	// lanes name the queue a turn waits in; waiting counts the turns
+	// waiting for a slot per lane.
+	lanes   []Lane
+	waiting map[string]int
 }
 
 // onGPU reports whether st shows the endpoint running models on GPU, and
@@ -197,19 +214,113 @@ func (g *Gateway) Poll(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st := probe(ctx, ep)
-			g.mu.Lock()
-			g.states[ep.Name] = st
-			if gpu, known := onGPU(st); known {
-				if g.gpu == nil {
-					g.gpu = map[string]bool{}
-				}
-				g.gpu[ep.Name] = gpu
-			}
-			g.mu.Unlock()
+			g.store(ep.Name, probe(ctx, ep))
 		}()
 	}
 	wg.Wait()
+}
+
+// PollEndpoint polls one endpoint now and returns what it saw.
+func (g *Gateway) PollEndpoint(ctx context.Context, name string) (State, bool) {
+	ep, ok := g.Endpoint(name)
+	if !ok {
+		return State{}, false
+	}
+	st := probe(ctx, ep)
+	g.store(name, st)
+	return st, true
+}
+
+// store keeps a poll's state and tells the event hook what changed
+// since the endpoint's last healthy poll.
+func (g *Gateway) store(name string, st State) {
+	var evs []ModelEvent
+	g.mu.Lock()
+	g.states[name] = st
+	if gpu, known := onGPU(st); known {
+		if g.gpu == nil {
+			g.gpu = map[string]bool{}
+		}
+		g.gpu[name] = gpu
+	}
+	if st.Healthy {
+		if g.lastUp == nil {
+			g.lastUp = map[string]State{}
+		}
+		if prev, ok := g.lastUp[name]; ok {
+			evs = Diff(name, prev, st)
+		}
+		g.lastUp[name] = st
+	}
+	hook := g.events
+	g.mu.Unlock()
+	if hook != nil {
+		for _, e := range evs {
+			hook(e)
+		}
+	}
+}
+
+// Model events a poll shows.
+const (
+	// EventLoad: a model is loaded that the previous poll did not list.
+	EventLoad = "load"
+	// EventUnload: a model is gone after its keep_alive ran out.
+	EventUnload = "unload"
+	// EventEvicted: a model is gone before its keep_alive ran out (another
+	// load pushed it out, a keep_alive 0 request, a host restart).
+	EventEvicted = "evicted"
+)
+
+// ModelEvent is one model's change on one endpoint between two polls.
+type ModelEvent struct {
+	Endpoint, Model, Event string
+}
+
+// OnModelEvent sets the function told each model event (for metrics and
+// the warm-up); it is called outside the gateway's lock.
+func (g *Gateway) OnModelEvent(f func(ModelEvent)) {
+	g.mu.Lock()
+	g.events = f
+	g.mu.Unlock()
+}
+
+// Diff is what changed on endpoint between two healthy polls: models
+// loaded since, and models gone, as unloaded when their expiry had
+// passed by the later poll, else evicted. Names are compared the way
+// Ollama does ("x" is "x:latest"); a name listed twice counts once.
+func Diff(endpoint string, prev, cur State) []ModelEvent {
+	was := map[string]Loaded{}
+	for _, l := range prev.Loaded {
+		if _, dup := was[ModelKey(l.Model)]; !dup {
+			was[ModelKey(l.Model)] = l
+		}
+	}
+	now := map[string]bool{}
+	var out []ModelEvent
+	for _, l := range cur.Loaded {
+		k := ModelKey(l.Model)
+		if now[k] {
+			continue
+		}
+		now[k] = true
+		if _, ok := was[k]; !ok {
+			out = append(out, ModelEvent{Endpoint: endpoint, Model: l.Model, Event: EventLoad})
+		}
+	}
+	var gone []ModelEvent
+	for k, l := range was {
+		if now[k] {
+			continue
+		}
+		ev := EventEvicted
+		if !cur.Checked.Before(l.ExpiresAt) {
+			ev = EventUnload
+		}
+		gone = append(gone, ModelEvent{Endpoint: endpoint, Model: l.Model, Event: ev})
+	}
+	sort.Slice(gone, func(i, j int) bool { return gone[i].Model < gone[j].Model })
+	return append(out, gone...)
 }
 
 // PollIfStale polls when any endpoint's state is older than maxAge (or
@@ -256,8 +367,10 @@ func probe(ctx context.Context, ep Endpoint) State {
 		st.Error = fmt.Sprintf("tags: %v", err)
 		return st
 	}
+	st.PulledSize = map[string]int64{}
 	for _, m := range tags.Models {
 		st.Pulled = append(st.Pulled, m.Name)
+		st.PulledSize[m.Name] = m.Size
 	}
 	sort.Strings(st.Pulled)
 	ps, err := ep.API.ListRunning(ctx)
@@ -266,7 +379,7 @@ func probe(ctx context.Context, ep Endpoint) State {
 		return st
 	}
 	for _, m := range ps.Models {
-		st.Loaded = append(st.Loaded, Loaded{Model: m.Name, SizeVRAM: m.SizeVRAM, ContextLength: m.ContextLength, ExpiresAt: m.ExpiresAt})
+		st.Loaded = append(st.Loaded, Loaded{Model: m.Name, Size: m.Size, SizeVRAM: m.SizeVRAM, ContextLength: m.ContextLength, ExpiresAt: m.ExpiresAt})
 	}
 	st.Healthy = true
 	return st
@@ -286,14 +399,15 @@ func (g *Gateway) States() []State {
 }
 
 // SameModel compares model names the way Ollama does: "x" is "x:latest".
-func SameModel(a, b string) bool {
-	norm := func(s string) string {
-		if !strings.Contains(s, ":") {
-			return s + ":latest"
-		}
-		return s
+func SameModel(a, b string) bool { return ModelKey(a) == ModelKey(b) }
+
+// ModelKey is a model's name with Ollama's default tag made explicit
+// ("x" is "x:latest"): equal keys are the same model.
+func ModelKey(s string) string {
+	if !strings.Contains(s, ":") {
+		return s + ":latest"
 	}
-	return norm(a) == norm(b)
+	return s
 }
 
 // Choice is where a request for a model goes, and why.

@@ -18,7 +18,9 @@ import (
 // names as a host lists them.
 type Observer interface {
 	ModelTurn(model, endpoint string, d time.Duration, resp api.ChatResponse, loaded bool)
-	QueueWait(endpoint string, d time.Duration)
+	// QueueWait is a turn's wait for a slot on endpoint, in lane (a
+	// configured lane's name, or NoLane).
+	QueueWait(endpoint, lane string, d time.Duration)
 	Failover(from string)
 	FirstToken(model string, d time.Duration)
 }
@@ -52,6 +54,9 @@ type Sink interface {
 type ChatOptions struct {
 	// Hosts limits the turn to these endpoints (a lane's); none: all.
 	Hosts []string
+	// Lane names the turn's lane in the queue metrics; empty: the lane
+	// SetLanes gave with this model and Hosts, else NoLane.
+	Lane string
 	// User is the fair queue's key.
 	User string
 	// NewSink, when set, makes the sink of each attempt: the reply then
@@ -103,6 +108,9 @@ func (g *Gateway) Chat(ctx context.Context, req *api.ChatRequest, o ChatOptions)
 	if err != nil {
 		return Reply{}, err
 	}
+	if o.Lane == "" {
+		o.Lane = g.laneOf(req.Model, o.Hosts)
+	}
 	ep, _ := g.Endpoint(cands[0].Endpoint)
 	// A long expected wait on the best host, and a free slot on another
 	// that has the model: go there instead.
@@ -153,11 +161,16 @@ func (g *Gateway) attempt(ctx context.Context, req *api.ChatRequest, ep Endpoint
 	if reply.Model == "" {
 		reply.Model = req.Model
 	}
-	var onQueue []func(int)
+	// Acquire calls onQueue in this goroutine, before it waits.
+	waiting := false
+	onQueue := []func(int){func(int) { waiting = true; g.queued(o.Lane, 1) }}
 	if o.Queued != nil {
 		onQueue = append(onQueue, func(ahead int) { o.Queued(Queue{Endpoint: ep.Name, Ahead: ahead}) })
 	}
 	release, waited, err := g.Acquire(ctx, ep.Name, o.User, onQueue...)
+	if waiting {
+		g.queued(o.Lane, -1)
+	}
 	if err != nil {
 		return reply, fmt.Errorf("waiting for %s: %w", ep.Name, err)
 	}
@@ -166,7 +179,7 @@ func (g *Gateway) attempt(ctx context.Context, req *api.ChatRequest, ep Endpoint
 		o.Queued(Queue{Endpoint: ep.Name, Granted: true, Waited: waited})
 	}
 	if o.Observer != nil {
-		o.Observer.QueueWait(ep.Name, waited)
+		o.Observer.QueueWait(ep.Name, o.Lane, waited)
 	}
 	r := *req // this host's copy: its own options and stream flag
 	stream := o.NewSink != nil

@@ -70,7 +70,7 @@ func (o *obs) ModelTurn(model, endpoint string, d time.Duration, resp api.ChatRe
 	o.turns = append(o.turns, model+"@"+endpoint)
 	o.mu.Unlock()
 }
-func (o *obs) QueueWait(string, time.Duration) { o.mu.Lock(); o.waits++; o.mu.Unlock() }
+func (o *obs) QueueWait(string, string, time.Duration) { o.mu.Lock(); o.waits++; o.mu.Unlock() }
 func (o *obs) Failover(from string) {
 	o.mu.Lock()
 	o.failovers = append(o.failovers, from)

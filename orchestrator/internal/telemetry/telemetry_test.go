@@ -8,6 +8,8 @@ import (
 	"github.com/ollama/ollama/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/opsmcp/opsmcp/orchestrator/internal/gateway"
 )
 
 // TestLabelsStayBounded: however many distinct tool, model or endpoint
@@ -28,7 +30,9 @@ func TestLabelsStayBounded(t *testing.T) {
 			v := fmt.Sprintf("name-%d", i)
 			m.Tool(v, time.Millisecond, i%2 == 0)
 			m.ModelTurn(v, v, time.Millisecond, api.ChatResponse{}, true)
-			m.QueueWait(v, time.Millisecond)
+			m.QueueWait(v, v, time.Millisecond)
+			m.ModelEvent(gateway.ModelEvent{Endpoint: v, Model: v, Event: gateway.EventLoad})
+			m.Warmup(v, v, "loaded")
 			m.Failover(v)
 			m.FirstToken(v, time.Millisecond)
 		}
