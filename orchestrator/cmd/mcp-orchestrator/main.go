@@ -18,6 +18,7 @@ import (
 	"github.com/opsmcp/opsmcp/orchestrator/internal/catalog"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/gateway"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/topology"
+	"github.com/opsmcp/opsmcp/orchestrator/internal/warmup"
 	"github.com/opsmcp/opsmcp/shared/mask"
 )
 
@@ -56,7 +57,8 @@ func usage() {
 Commands:
   topology-check   check every Ollama endpoint (OLLAMA_URL, OLLAMA_SECONDARY_URL,
                    OLLAMA_FALLBACK_URL): tags, expected models, a short generation,
-                   /api/ps, CPU-only warning; exits non-zero on failure
+                   /api/ps, CPU-only warning, what is warm where (per lane with
+                   --config); exits non-zero on failure
   ask "QUESTION"   answer one question with a model that may call the configured
                    MCP servers' tools; a kubectl command line runs directly
                    through mcp-kubernetes, with no model
@@ -77,10 +79,19 @@ func topologyCheck(args []string) int {
 	models := fs.StringArray("model", nil, "model every endpoint must have (repeatable)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	timeout := fs.Duration("timeout", 2*time.Minute, "time limit of the whole check")
+	config := fs.String("config", os.Getenv("OPSMCP_ORCHESTRATOR_CONFIG"), "the orchestrator's config: its endpoints too, and per lane and host whether the lane's model is warm")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	eps, err := gateway.FromEnv(*timeout)
+	cfg := &catalog.Config{}
+	if *config != "" {
+		var err error
+		if cfg, err = catalog.Load(*config); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+	}
+	eps, err := endpoints(cfg, *timeout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -88,6 +99,12 @@ func topologyCheck(args []string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	rep := topology.Run(ctx, gateway.New(eps), *models)
+	var set *warmup.Settings
+	if cfg.Warmup.Enabled() {
+		s, _ := cfg.Warmup.Parse() // checked by catalog.Load
+		set = &s
+	}
+	rep.AddLanes(cfg.WarmLanes(), set, time.Now())
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")

@@ -18,6 +18,7 @@ import (
 	"github.com/opsmcp/opsmcp/orchestrator/internal/gateway"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/server"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/telemetry"
+	"github.com/opsmcp/opsmcp/orchestrator/internal/warmup"
 	"github.com/opsmcp/opsmcp/shared/audit"
 	"github.com/opsmcp/opsmcp/shared/config"
 	"github.com/opsmcp/opsmcp/shared/mask"
@@ -165,7 +166,21 @@ func runServe(ctx context.Context, f *serveFlags, log *slog.Logger) error {
 			gw.SetParallel(e.Name, e.Parallel)
 		}
 	}
+	lanes := make([]gateway.Lane, len(cfg.Lanes))
+	for i, l := range cfg.Lanes {
+		lanes[i] = gateway.Lane{Name: l.Name, Model: l.Model, Hosts: l.Hosts}
+	}
+	gw.SetLanes(lanes)
+	gw.OnModelEvent(tel.ModelEvent)
+	tel.Watch(gw)
+	warm, err := warmer(cfg, gw, tel, log)
+	if err != nil {
+		return err
+	}
 	go gw.Run(ctx, *f.every)
+	if warm != nil {
+		go warm.Run(ctx)
+	}
 	srv := &server.Server{Gateway: gw, Audit: auditLog, AuditRequired: o.AuditIsRequired(), Masker: masker, AuditKey: auditKey, Log: log,
 		Model: *f.model, RatePerMinute: o.RatePerMinute, Burst: o.RateBurst,
 		Agent: f.agent(gw, cat, masker, cfg, tel, pol)}
@@ -174,6 +189,31 @@ func runServe(ctx context.Context, f *serveFlags, log *slog.Logger) error {
 	ho.Readyz = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ready(w, gw.States()) })
 	return serve.ListenAndServe(ctx, "mcp-orchestrator", o, transport.Handler(ho), log,
 		"endpoints", len(eps), "tools", len(cat.Tools()), "auth", ho.Verifier != nil)
+}
+
+// warmer is the config's warm-up over gw, or nil when it has none.
+func warmer(cfg *catalog.Config, gw *gateway.Gateway, tel *telemetry.Metrics, log *slog.Logger) (*warmup.Warmer, error) {
+	if !cfg.Warmup.Enabled() {
+		return nil, nil
+	}
+	set, err := cfg.Warmup.Parse()
+	if err != nil {
+		return nil, err
+	}
+	for host := range set.VRAM {
+		if _, ok := gw.Endpoint(host); !ok {
+			return nil, fmt.Errorf("warmup: vram names %q, which is not an Ollama endpoint (%s)", host, endpointNames(gw))
+		}
+	}
+	return warmup.New(gw, set, cfg.WarmLanes(), tel, log), nil
+}
+
+func endpointNames(gw *gateway.Gateway) string {
+	var names []string
+	for _, ep := range gw.Endpoints() {
+		names = append(names, ep.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // agent is the agent serve answers with, as the flags set it: each tool

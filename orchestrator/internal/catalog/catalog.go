@@ -21,6 +21,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"gopkg.in/yaml.v3"
 
+	"github.com/opsmcp/opsmcp/orchestrator/internal/warmup"
 	"github.com/opsmcp/opsmcp/shared/auth"
 )
 
@@ -91,6 +92,17 @@ type Config struct {
 	// certificate must chain to (endpoints must then be https); else
 	// OLLAMA_CA_FILE.
 	OllamaCAFile string `yaml:"ollama_ca_file,omitempty"`
+	// Warmup keeps lanes' models loaded on their hosts in set hours.
+	Warmup warmup.Config `yaml:"warmup,omitempty"`
+}
+
+// WarmLanes are the lanes as the warm-up sees them.
+func (c *Config) WarmLanes() []warmup.Lane {
+	out := make([]warmup.Lane, len(c.Lanes))
+	for i, l := range c.Lanes {
+		out[i] = warmup.Lane{Name: l.Name, Model: l.Model, Hosts: l.Hosts, Options: l.Options}
+	}
+	return out
 }
 
 // Load reads a YAML config file.
@@ -139,6 +151,12 @@ func Load(path string) (*Config, error) {
 		if mode != "native" && mode != "constrained" {
 			return nil, fmt.Errorf("config %s: mode of %s is %q; use native or constrained", path, m, mode)
 		}
+	}
+	if _, err := c.Warmup.Parse(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := warmup.CheckLanes(c.Warmup.Lanes, c.WarmLanes()); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	return &c, nil
 }

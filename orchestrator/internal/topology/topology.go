@@ -1,19 +1,47 @@
 // Package topology checks the Ollama endpoints the way an operator would
 // before sending people to them: tags answer, the expected models are
-// there, a short generation works, the model then shows as loaded, and a
-// CPU-only load (size_vram 0) is called out.
+// there, what each host held warm before the check (and, with lanes,
+// whether each lane's model is warm on each of its hosts), a short
+// generation works, the model then shows as loaded, and a CPU-only load
+// (size_vram 0) is called out.
 package topology
 
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ollama/ollama/api"
 
 	"github.com/opsmcp/opsmcp/orchestrator/internal/gateway"
+	"github.com/opsmcp/opsmcp/orchestrator/internal/warmup"
 )
+
+// Warm is a model a host held loaded when the check began (/api/ps,
+// before the check's own generation).
+type Warm struct {
+	Model     string    `json:"model"`
+	Processor string    `json:"processor" jsonschema:"gpu, cpu or mixed"`
+	Size      int64     `json:"size"`
+	SizeVRAM  int64     `json:"size_vram"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// LaneWarmth is whether a lane's model was warm on one of its hosts.
+type LaneWarmth struct {
+	Lane  string `json:"lane"`
+	Model string `json:"model"`
+	Host  string `json:"host"`
+	Warm  bool   `json:"warm"`
+	// Processor is where it runs when warm.
+	Processor string `json:"processor,omitempty"`
+	// KeptWarm: the warm-up keeps this lane warm, and now is within its
+	// hours.
+	KeptWarm bool   `json:"kept_warm"`
+	Note     string `json:"note,omitempty"`
+}
 
 // Check is one endpoint's result.
 type Check struct {
@@ -25,6 +53,7 @@ type Check struct {
 	Missing    []string `json:"missing,omitempty"`
 	Generated  string   `json:"generated,omitempty" jsonschema:"the model a short generation ran on"`
 	GenerateMS float64  `json:"generate_ms,omitempty"`
+	Warm       []Warm   `json:"warm,omitempty" jsonschema:"what the host held loaded before the check's generation"`
 	Loaded     bool     `json:"loaded,omitempty" jsonschema:"/api/ps lists the model after the generation"`
 	SizeVRAM   int64    `json:"size_vram,omitempty"`
 	Warnings   []string `json:"warnings,omitempty"`
@@ -37,7 +66,49 @@ type Report struct {
 	OK     bool                      `json:"ok"`
 	Checks []Check                   `json:"checks"`
 	Routes map[string]gateway.Choice `json:"routes,omitempty"`
-	Errors []string                  `json:"errors,omitempty"`
+	// Lanes say, per lane and host, whether the lane's model was warm
+	// (with --config).
+	Lanes  []LaneWarmth `json:"lanes,omitempty"`
+	Errors []string     `json:"errors,omitempty"`
+}
+
+// AddLanes fills r.Lanes: each lane's model on each of its hosts (every
+// checked host when it names none), warm or not as the check found it
+// before its own generation, and whether the warm-up (set, when enabled)
+// keeps it warm at now. A lane kept warm whose model is cold is a
+// warning, since its next question pays the load.
+func (r *Report) AddLanes(lanes []warmup.Lane, set *warmup.Settings, now time.Time) {
+	kept := map[string]bool{}
+	if set != nil && set.Window.Contains(now) {
+		for _, l := range lanes {
+			kept[l.Name] = len(set.Lanes) == 0
+		}
+		for _, n := range set.Lanes {
+			kept[n] = true
+		}
+	}
+	for _, l := range lanes {
+		for _, c := range r.Checks {
+			if len(l.Hosts) > 0 && !slices.Contains(l.Hosts, c.Endpoint) {
+				continue
+			}
+			lw := LaneWarmth{Lane: l.Name, Model: l.Model, Host: c.Endpoint, KeptWarm: kept[l.Name]}
+			for _, w := range c.Warm {
+				if gateway.SameModel(w.Model, l.Model) {
+					lw.Warm, lw.Processor = true, w.Processor
+				}
+			}
+			switch {
+			case c.Version == "":
+				lw.Note = "host not reachable"
+			case !slices.ContainsFunc(c.Models, func(m string) bool { return gateway.SameModel(m, l.Model) }):
+				lw.Note = "model not pulled here"
+			case lw.KeptWarm && !lw.Warm:
+				lw.Note = "the warm-up should keep it loaded here: see the orchestrator's warm-up log and opsmcp_orchestrator_warmup_total"
+			}
+			r.Lanes = append(r.Lanes, lw)
+		}
+	}
 }
 
 // Run checks every endpoint of gw for the expected models (none: any
@@ -102,6 +173,15 @@ func check(ctx context.Context, ep gateway.Endpoint, expect []string) Check {
 	if target == "" && len(expect) == 0 && len(c.Models) > 0 {
 		target = c.Models[0]
 	}
+	// What was warm, before this check's own generation loads anything.
+	if ps, err := ep.API.ListRunning(ctx); err != nil {
+		c.Errors = append(c.Errors, fmt.Sprintf("/api/ps: %v", err))
+	} else {
+		for _, m := range ps.Models {
+			l := gateway.Loaded{Model: m.Name, Size: m.Size, SizeVRAM: m.SizeVRAM}
+			c.Warm = append(c.Warm, Warm{Model: m.Name, Processor: l.Processor(), Size: m.Size, SizeVRAM: m.SizeVRAM, ExpiresAt: m.ExpiresAt})
+		}
+	}
 	if target == "" {
 		if len(c.Errors) == 0 {
 			c.Errors = append(c.Errors, "no model pulled")
@@ -143,6 +223,9 @@ func (r Report) Text() string {
 			status = "FAIL"
 		}
 		fmt.Fprintf(&b, "%-9s %-4s %s  version %s  models %v\n", c.Endpoint, status, c.URL, c.Version, c.Models)
+		for _, w := range c.Warm {
+			fmt.Fprintf(&b, "          warm: %s on %s, size_vram %d, until %s\n", w.Model, w.Processor, w.SizeVRAM, w.ExpiresAt.Format(time.RFC3339))
+		}
 		if c.Generated != "" {
 			fmt.Fprintf(&b, "          generation on %s: %.0f ms; loaded: %v, size_vram %d\n", c.Generated, c.GenerateMS, c.Loaded, c.SizeVRAM)
 		}
@@ -152,6 +235,21 @@ func (r Report) Text() string {
 		for _, e := range c.Errors {
 			fmt.Fprintf(&b, "          error: %s\n", e)
 		}
+	}
+	for _, l := range r.Lanes {
+		state := "cold"
+		if l.Warm {
+			state = "warm on " + l.Processor
+		}
+		kept := ""
+		if l.KeptWarm {
+			kept = " (kept warm now)"
+		}
+		fmt.Fprintf(&b, "lane %s: %s on %s: %s%s", l.Lane, l.Model, l.Host, state, kept)
+		if l.Note != "" {
+			fmt.Fprintf(&b, "; %s", l.Note)
+		}
+		b.WriteString("\n")
 	}
 	for m, ch := range r.Routes {
 		fmt.Fprintf(&b, "route %s -> %s (%s)\n", m, ch.Endpoint, ch.Reason)
