@@ -41,9 +41,9 @@ warmup:
 	assert.Equal(t, []warmup.Lane{{Name: "ops", Model: "qwen3:8b", Hosts: []string{"primary"}, Options: map[string]any{"num_ctx": 16384}}}, c.WarmLanes())
 
 	for body, want := range map[string]string{
-		"servers: []\nwarmup: {hours: [\"07:00-19:00\"]}\n":                      "warmup: keep_alive is required",
-		"servers: []\nwarmup: {keep_alive: 1h, lanes: [nope]}\n":                 `warmup: lane "nope" is not among the config's lanes`,
-		"servers: []\nwarmup: {keep_alive: 1h, hours: [\"9-17\"]}\n":             `hours "9-17": write HH:MM-HH:MM`,
+		"servers: []\nwarmup: {hours: [\"07:00-19:00\"]}\n":                   "warmup: keep_alive is required",
+		"servers: []\nwarmup: {keep_alive: 1h, lanes: [nope]}\n":              `warmup: lane "nope" is not among the config's lanes`,
+		"servers: []\nwarmup: {keep_alive: 1h, hours: [\"9-17\"]}\n":          `hours "9-17": write HH:MM-HH:MM`,
 		"servers: []\nwarmup: {keep_alive: 1h, vram: {primary: \"-3GiB\"}}\n": "write a positive size",
 	} {
 		_, err := Load(writeConfig(t, body))
