@@ -264,6 +264,7 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 		return err
 	}
 	m := metrics.New(spec.Name)
+	m.Registry.MustRegister(al.Collector(spec.Name))
 	b := &tool.Binder{
 		Server: spec.Name, Tools: tools, Masker: mask.New(key), Audit: al, AuditRequired: o.AuditIsRequired(), Metrics: m, Policy: pol,
 		MaxBytes: o.MaxOutputBytes, CallTimeout: o.CallTimeout,

@@ -157,6 +157,7 @@ func runServe(ctx context.Context, f *serveFlags, log *slog.Logger) error {
 	}
 	defer cat.Close()
 	tel := telemetry.New()
+	tel.Registry.MustRegister(auditLog.Collector("mcp-orchestrator"))
 	gw := gateway.New(eps)
 	for _, ep := range eps {
 		gw.SetParallel(ep.Name, *f.parallel)
