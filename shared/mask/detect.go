@@ -1,9 +1,10 @@
 package mask
 
 import (
-	"encoding/base64"
 	"math"
 	"regexp"
+	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -21,10 +22,29 @@ type detector struct {
 	// check, if set, confirms a match (e.g. entropy, key name).
 	check func(s string, m []int) bool
 	// perLine runs the regexp only on the lines whose lower-cased text
-	// holds a hint (or, with no hints, passes lineOK): these detectors
-	// match almost anywhere, so most lines must be skipped cheaply.
+	// holds a hint, looking again from each match's value: these
+	// detectors match almost anywhere, so most lines must be skipped
+	// cheaply.
 	perLine bool
-	lineOK  func(line string) bool
+	// lineOK, if set, is a cheap test (of a line and its lower-cased
+	// text) that must hold for the line to hold a match that passes
+	// check: a necessary condition, never a guess, so skipping the
+	// other lines changes no result.
+	lineOK func(line, lower string) bool
+	// local is set (by init, from the regexp's syntax) when no match can
+	// span a line: the regexp then runs only on the lines that hold a
+	// hint, which every match contains.
+	local bool
+	// anchors, for a regexp that can span lines, are the words (lower
+	// case) every match starts with, after \b and at most one of leads:
+	// the regexp is tried only there, anchored (anchored, set by init),
+	// instead of at every byte of the text.
+	anchors, leads []string
+	anchored       *regexp.Regexp
+	// fold is set (by init) for a case-insensitive regexp: Go folds k
+	// and s with the Kelvin sign and the long s, which the ASCII hints
+	// do not see.
+	fold bool
 	// named takes the placeholder kind from the key (submatch 1), so the
 	// reader sees "[MASKED:db-password:…]".
 	named bool
@@ -57,13 +77,84 @@ const (
 // := range", "pw := mk(…)" are code.
 var kvKeyRE = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(:=|=>|=|:)[ \t]*(?:![!A-Za-z0-9_./-]*[ \t]+)?(?:\[[ \t]*)?`)
 
+// kvKeys is kvKeyRE.FindAllStringSubmatchIndex(line, -1), in one pass
+// over the line (the regexp, with no literal to look for, tried every
+// byte and was most of the time masking took on a line with keys). A
+// key is a whole run of key characters from its first letter or '_':
+// a shorter key is followed by a key character, which neither a quote,
+// a blank nor a separator is; and a match ends on a separator, a blank
+// or a '[', so the next search starts at a run's start.
+func kvKeys(line string) [][]int {
+	var out [][]int
+	blanks := func(i int) int {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		return i
+	}
+	for i := 0; i < len(line); {
+		if !keyByte(line[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(line) && keyByte(line[j]) {
+			j++
+		}
+		k0 := i
+		for k0 < j && !(line[k0] >= 'a' && line[k0] <= 'z' || line[k0] >= 'A' && line[k0] <= 'Z' || line[k0] == '_') {
+			k0++
+		}
+		if k0 == j {
+			i = j
+			continue
+		}
+		p := j
+		if p < len(line) && (line[p] == '"' || line[p] == '\'') {
+			p++
+		}
+		p = blanks(p)
+		var sep int
+		switch {
+		case strings.HasPrefix(line[p:], ":=") || strings.HasPrefix(line[p:], "=>"):
+			sep = 2
+		case p < len(line) && (line[p] == '=' || line[p] == ':'):
+			sep = 1
+		default:
+			i = j
+			continue
+		}
+		e := blanks(p + sep)
+		if e < len(line) && line[e] == '!' {
+			t := e + 1
+			for t < len(line) && (keyByte(line[t]) || line[t] == '!' || line[t] == '/') {
+				t++
+			}
+			if b := blanks(t); b > t {
+				e = b
+			}
+		}
+		if e < len(line) && line[e] == '[' {
+			e = blanks(e + 1)
+		}
+		out = append(out, []int{k0, e, k0, j, p, p + sep})
+		i = e
+	}
+	return out
+}
+
+// keyByte is a character of kvKeyRE's key after its first.
+func keyByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+}
+
 // kvLine finds every key=value on one line, keys inside values included
 // ("chat: password: x", "a=b=password=x"), in time linear in the line:
 // keys by one regexp pass, values by cursors that only move forward. (A
 // regexp run from each key over the rest of the line was quadratic: 8 KB
 // of "key=key=…" took a third of a second.)
 func kvLine(line string, how kvValue) [][]int {
-	keys := kvKeyRE.FindAllStringSubmatchIndex(line, -1)
+	keys := kvKeys(line)
 	if keys == nil {
 		return nil
 	}
@@ -279,27 +370,28 @@ var detectors = []detector{
 		check: func(s string, m []int) bool { return hasDigit(s[m[2]:m[3]]) }},
 	// A bare 40-hex Gitea token is known by its context only (every commit
 	// id has the same shape): the word token or PAT right before it.
-	{kind: "gitea-token", hints: []string{"token", "pat"},
+	{kind: "gitea-token", hints: []string{"token", "pat"}, lineOK: hasHex40,
 		re:    regexp.MustCompile(`(?i)\b(?:token|pat)(?:[ \t]+(?:is|was|=|:))?[ \t]*[:=]?[ \t]*["']?([0-9a-f]{40})\b`),
 		group: 1},
 	// HTTP headers that carry credentials. For Authorization the scheme stays
 	// in clear (Bearer, Basic) and the credential goes.
-	{kind: "auth-header", hints: []string{"authorization"},
+	{kind: "auth-header", hints: []string{"authorization"}, anchors: []string{"authorization"}, leads: []string{"proxy-"},
 		re:    regexp.MustCompile(`(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*(?:\[\s*)?["']?((?:bearer|basic|token|digest|negotiate|apikey)\s+)?(\[MASKED:[^\]\s]*\][^\s"',;\]]*|[^\s"',;\]]+)`),
 		group: 2,
 		// Without a scheme, a plain word ("Authorization: required") is prose.
 		check: func(s string, m []int) bool { return m[2] >= 0 || !allLetters(s[m[4]:m[5]]) }},
-	{kind: "cookie", hints: []string{"cookie"},
+	{kind: "cookie", hints: []string{"cookie"}, anchors: []string{"cookie"}, leads: []string{"set-"},
 		re:    regexp.MustCompile(`(?i)\b(?:set-)?cookie["']?\s*:\s*["']?([^\r\n"']+)`),
 		group: 1},
 	{kind: "api-key-header", hints: []string{"x-api-key", "x-auth-token", "private-token", "x-gitea-token", "x-vault-token"},
-		re:    regexp.MustCompile(`(?i)\b(?:x-api-key|x-auth-token|private-token|x-gitea-token|x-vault-token)["']?\s*[:=]\s*(?:\[\s*)?["']?([^\s"',;\]]+)`),
-		group: 1},
+		anchors: []string{"x-api-key", "x-auth-token", "private-token", "x-gitea-token", "x-vault-token"},
+		re:      regexp.MustCompile(`(?i)\b(?:x-api-key|x-auth-token|private-token|x-gitea-token|x-vault-token)["']?\s*[:=]\s*(?:\[\s*)?["']?([^\s"',;\]]+)`),
+		group:   1},
 	// key = value, key: value, "key": "value", --key=value, key=value& in a
 	// query: the value goes when the key looks secret.
-	{kind: "assignment", hints: []string{"pass", "pw", "secret", "token", "key", "cred", "auth", "dsn", "cookie"},
+	{kind: "assignment", hints: keyHints,
 		kv:    kvAssignment,
-		group: 2, perLine: true, named: true,
+		group: 2, perLine: true, named: true, lineOK: kvKeyOnLine,
 		check: func(s string, m []int) bool {
 			return !inPath(s, m[2]) && SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]])
 		}},
@@ -331,7 +423,7 @@ var detectors = []detector{
 	// Command lines: curl -u user:pass, mysql -pX, redis-cli -a X,
 	// sshpass -p X, and --secret-flag X (the = form is an assignment).
 	{kind: "command-password", hints: []string{"-u", "--user"},
-		re:    regexp.MustCompile(`(?:^|[\s;|&])(?:-u|--user)(?:[ \t]+|=)?["']?[^\s:"'@]*:([^\s"'@]+)`),
+		re:    regexp.MustCompile(`(?m)(?:^|[\t\f\r ;|&])(?:-u|--user)(?:[ \t]+|=)?["']?[^\s:"'@]*:([^\s"'@]+)`),
 		group: 1,
 		check: func(s string, m []int) bool { return !allDigits(s[m[2]:m[3]]) }},
 	{kind: "command-password", hints: []string{"mysql", "mariadb"},
@@ -365,21 +457,21 @@ var detectors = []detector{
 	// Space-separated settings: Dockerfile ENV KEY value, setx KEY value,
 	// Redis CONFIG SET key value, and redis.conf's requirepass/masterauth.
 	{kind: "assignment", hints: []string{"env", "setx", "config", "requirepass", "masterauth"}, named: true, group: 2,
-		re: regexp.MustCompile(`(?i)(?:^|[\s;&|])(?:env|setx|config[ \t]+set)[ \t]+([A-Za-z_][A-Za-z0-9_.-]*)[ \t]+["']?([^\s"']+)`),
+		re: regexp.MustCompile(`(?im)(?:^|[\t\f\r ;&|])(?:env|setx|config[ \t]+set)[ \t]+([A-Za-z_][A-Za-z0-9_.-]*)[ \t]+["']?([^\s"']+)`),
 		check: func(s string, m []int) bool {
 			return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]])
 		}},
 	{kind: "assignment", hints: []string{"requirepass", "masterauth"}, named: true, group: 2,
 		re: regexp.MustCompile(`(?im)^[ \t]*(requirepass|masterauth)[ \t]+["']?([^\s"']+)`)},
 	// .netrc: machine h login u password x.
-	{kind: "netrc-password", hints: []string{"password"},
+	{kind: "netrc-password", hints: []string{"password"}, anchors: []string{"login"},
 		re:    regexp.MustCompile(`(?i)\blogin[ \t\r\n]+\S+[ \t\r\n]+password[ \t]+(\S+)`),
 		group: 1},
 	// A key and a value alone on a line, blank-separated (redis.conf,
 	// sshd-like files): the value when it holds a digit (not a word:
 	// "password required" is prose), and is neither a path nor a Go type
 	// (a struct field "Secret []byte", "firstToken *time.Time").
-	{kind: "assignment", hints: []string{"pass", "pw", "secret", "token", "key", "cred", "auth"}, named: true, group: 2,
+	{kind: "assignment", hints: keyHints, named: true, group: 2, lineOK: lineKeyFirst,
 		re: regexp.MustCompile(`(?m)^[ \t]*([A-Za-z_][A-Za-z0-9_.-]*)[ \t]+["']?([^\s"']+)["']?[ \t]*\r?$`),
 		check: func(s string, m []int) bool {
 			v := s[m[4]:m[5]]
@@ -398,7 +490,7 @@ var detectors = []detector{
 		check: func(s string, m []int) bool {
 			return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]])
 		}},
-	{kind: "flag", hints: []string{"pass", "pwd", "secret", "token", "key", "cred", "auth"}, perLine: true, named: true,
+	{kind: "flag", hints: keyHints, perLine: true, named: true, lineOK: flagOnLine,
 		re:    regexp.MustCompile(`(?:^|[ \t])--?([A-Za-z][A-Za-z0-9_.-]*)[ \t]+["']?([^\s"'-][^\s"']*)`),
 		group: 2,
 		check: func(s string, m []int) bool {
@@ -407,13 +499,13 @@ var detectors = []detector{
 		}},
 	// An env entry rendered as text ({name: DB_PASSWORD, value: x} in YAML
 	// or JSON): the value is secret because of the name before it.
-	{kind: "env", hints: []string{"value"},
+	{kind: "env", hints: []string{"value"}, anchors: []string{"name"},
 		re:    regexp.MustCompile(`(?i)\bname["']?[ \t]*[:=][ \t]*["']?([A-Za-z0-9_.-]+)["']?[ \t]*(?:,|\r?\n)[ \t-]*["']?value["']?[ \t]*[:=][ \t]*("[^"\r\n]*"|'[^'\r\n]*'|[^\s,}]+)`),
 		group: 2,
 		check: func(s string, m []int) bool { return SensitiveKey(s[m[2]:m[3]]) && valueLooksSet(s[m[4]:m[5]]) }},
 	// Any assignment whose value is long and random enough to be a key,
 	// whatever its name.
-	{kind: "high-entropy", hints: []string{"=", ":"}, perLine: true, lineOK: hasLongRun,
+	{kind: "high-entropy", perLine: true, lineOK: entropyOnLine,
 		kv:    kvEntropy,
 		group: 2,
 		check: func(s string, m []int) bool { return !benignKey(s[m[2]:m[3]]) && highEntropy(s[m[4]:m[5]]) }},
@@ -433,9 +525,64 @@ func inPath(s string, i int) bool {
 }
 
 func init() {
+	for i := range detectors {
+		d := &detectors[i]
+		if d.re != nil && !d.perLine && len(d.hints) > 0 {
+			d.local = lineLocal(d.re)
+		}
+		if d.re != nil {
+			d.fold = strings.HasPrefix(d.re.String(), "(?i") || strings.HasPrefix(d.re.String(), "(?mi") || strings.HasPrefix(d.re.String(), "(?im")
+		}
+		if len(d.anchors) > 0 {
+			if d.local || !strings.HasPrefix(d.re.String(), `(?i)\b`) {
+				panic("mask: anchors are for (?i)\\b regexps that span lines: " + d.kind)
+			}
+			d.anchored = regexp.MustCompile(`^(?:` + d.re.String() + `)`)
+		}
+		scan.add(i, d.hints)
+	}
 	// Here, not in the table: base64Secrets calls detect, which reads the
 	// table (an initialisation cycle otherwise).
 	detectors = append(detectors, detector{kind: "base64-secret", find: base64Secrets})
+}
+
+// lineLocal reports whether no match of re can hold a newline, and re
+// matches a line on its own as it does inside a text: no '\n' in a
+// literal or a class, no "." that takes one, and no ^ or $ that means
+// the text's ends ((?m) ones mean a line's). Every hint of a detector is
+// a substring of each of its matches (hints are chosen so), so such a
+// regexp need only run on the lines that hold a hint.
+func lineLocal(re *regexp.Regexp) bool {
+	t, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return false
+	}
+	var ok func(t *syntax.Regexp) bool
+	ok = func(t *syntax.Regexp) bool {
+		switch t.Op {
+		case syntax.OpAnyChar, syntax.OpBeginText, syntax.OpEndText:
+			return false
+		case syntax.OpLiteral:
+			for _, r := range t.Rune {
+				if r == '\n' {
+					return false
+				}
+			}
+		case syntax.OpCharClass:
+			for i := 0; i+1 < len(t.Rune); i += 2 {
+				if t.Rune[i] <= '\n' && '\n' <= t.Rune[i+1] {
+					return false
+				}
+			}
+		}
+		for _, s := range t.Sub {
+			if !ok(s) {
+				return false
+			}
+		}
+		return true
+	}
+	return ok(t)
 }
 
 // maxBase64Depth bounds how deep base64 inside base64 is opened.
@@ -474,27 +621,70 @@ func base64SecretsAt(s string, depth int) [][]int {
 	return out
 }
 
+// b64Values maps a base64 character to its value, in the standard and
+// the URL alphabets; -1 is not one.
+var b64Values = func() (t [2][256]int8) {
+	for i := range t[0] {
+		t[0][i], t[1][i] = -1, -1
+	}
+	const std = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := 0; i < 64; i++ {
+		t[0][std[i]] = int8(i)
+		c := std[i]
+		switch c {
+		case '+':
+			c = '-'
+		case '/':
+			c = '_'
+		}
+		t[1][c] = int8(i)
+	}
+	return t
+}()
+
 // decodeBase64Text decodes run (standard or URL alphabet, padded or not)
 // when it is printable text, the only kind that can hold a known form.
+// A first pass stops at the first byte that is not text, which is where
+// almost every run (trace ids, digests, paths) ends, and allocates
+// nothing.
 func decodeBase64Text(run string) (string, bool) {
-	var enc *base64.Encoding
-	switch {
-	case strings.ContainsAny(run, "-_"):
-		enc = base64.URLEncoding
-	default:
-		enc = base64.StdEncoding
+	t := &b64Values[0]
+	if strings.ContainsAny(run, "-_") {
+		t = &b64Values[1]
 	}
 	trimmed := strings.TrimRight(run, "=")
-	b, err := enc.WithPadding(base64.NoPadding).DecodeString(trimmed)
-	if err != nil || !utf8.Valid(b) {
+	if len(trimmed)%4 == 1 {
 		return "", false
 	}
-	for _, c := range b {
-		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' {
-			return "", false
+	text := func(c byte) bool { return c >= 0x20 || c == '\n' || c == '\r' || c == '\t' }
+	var out []byte
+	for pass := 0; pass < 2; pass++ {
+		for i := 0; i < len(trimmed); i += 4 {
+			var v [4]int8
+			n := min(4, len(trimmed)-i)
+			for k := 0; k < n; k++ {
+				if v[k] = t[trimmed[i+k]]; v[k] < 0 {
+					return "", false
+				}
+			}
+			b := [3]byte{byte(v[0])<<2 | byte(v[1])>>4, byte(v[1])<<4 | byte(v[2])>>2, byte(v[2])<<6 | byte(v[3])}
+			for k := 0; k < n-1; k++ {
+				if !text(b[k]) {
+					return "", false
+				}
+				if pass == 1 {
+					out = append(out, b[k])
+				}
+			}
+		}
+		if pass == 0 {
+			out = make([]byte, 0, len(trimmed)*3/4)
 		}
 	}
-	return string(b), true
+	if !utf8.Valid(out) {
+		return "", false
+	}
+	return string(out), true
 }
 
 // detect returns the spans of every secret found in s, unsorted.
@@ -504,20 +694,27 @@ func detect(s string) []span {
 
 func detectAt(s string, depth int) []span {
 	lower := asciiLower(s)
+	lines := scan.lines(lower)
+	fold := hasFoldRune(s)
 	var spans []span
 	for i := range detectors {
 		d := &detectors[i]
-		if len(d.hints) > 0 && !hasAny(lower, d.hints) {
-			continue
-		}
 		var ms [][]int
 		switch {
+		case fold && d.fold:
+			// A hint spelt with a Kelvin sign or a long s is invisible to
+			// the ASCII hints: the regexp reads the whole text.
+			ms = d.re.FindAllStringSubmatchIndex(s, -1)
+		case len(d.hints) > 0 && len(lines[i]) == 0:
+			continue
 		case d.kind == "base64-secret":
 			ms = base64SecretsAt(s, depth)
 		case d.find != nil:
 			ms = d.find(s)
+		case d.perLine && len(d.hints) == 0:
+			ms = d.matches(s, lower, allLines(s))
 		default:
-			ms = d.matches(s, lower)
+			ms = d.matches(s, lower, lines[i])
 		}
 		for _, m := range ms {
 			if d.check != nil && !d.check(s, m) {
@@ -802,28 +999,34 @@ func allLetters(s string) bool {
 	return true
 }
 
-// matches returns the submatch indexes of d in s, line by line for
-// perLine detectors.
-func (d *detector) matches(s, lower string) [][]int {
-	if !d.perLine {
+// matches returns the submatch indexes of d in s: over the whole text,
+// or, for perLine and local detectors, on each line that holds a hint
+// (and passes lineOK).
+func (d *detector) matches(s, lower string, lines [][2]int) [][]int {
+	if d.anchored != nil {
+		return d.anchoredMatches(s, lower)
+	}
+	if !d.perLine && !d.local {
 		return d.re.FindAllStringSubmatchIndex(s, -1)
 	}
 	var out [][]int
-	for off := 0; off < len(s); {
-		end := strings.IndexByte(s[off:], '\n')
-		if end < 0 {
-			end = len(s)
-		} else {
-			end += off
-		}
+	for _, l := range lines {
+		off, end := l[0], l[1]
 		line := s[off:end]
-		ok := false
-		if d.lineOK != nil {
-			ok = d.lineOK(line)
-		} else {
-			ok = hasAny(lower[off:end], d.hints)
-		}
-		if ok && d.kv != kvNone {
+		ok := d.lineOK == nil || d.lineOK(line, lower[off:end])
+		if ok && !d.perLine {
+			// A local regexp's matches in the whole text are its matches
+			// in each line: none spans a newline, and a line's start and
+			// end read as the text's do (\b, (?m)^ and $).
+			for _, m := range d.re.FindAllStringSubmatchIndex(line, -1) {
+				for i := range m {
+					if m[i] >= 0 {
+						m[i] += off
+					}
+				}
+				out = append(out, m)
+			}
+		} else if ok && d.kv != kvNone {
 			for _, m := range kvLine(line, d.kv) {
 				for i := range m {
 					m[i] += off
@@ -852,9 +1055,299 @@ func (d *detector) matches(s, lower string) [][]int {
 				from = next
 			}
 		}
-		off = end + 1
 	}
 	return out
+}
+
+// anchoredMatches is re.FindAllStringSubmatchIndex(s, -1) for a detector
+// with anchors: every match starts at an anchor or at a lead right
+// before one, so trying the anchored regexp at those starts, in order
+// and past the last match's end, finds the same matches (leftmost-first
+// at a start is what the anchored regexp takes there). The leading \b
+// is checked here, as the slice hides the byte before it.
+func (d *detector) anchoredMatches(s, lower string) [][]int {
+	var starts []int
+	for _, a := range d.anchors {
+		for pos := 0; ; {
+			i := strings.Index(lower[pos:], a)
+			if i < 0 {
+				break
+			}
+			i += pos
+			for _, l := range d.leads {
+				if strings.HasSuffix(lower[:i], l) {
+					starts = append(starts, i-len(l))
+				}
+			}
+			starts = append(starts, i)
+			pos = i + 1
+		}
+	}
+	slices.Sort(starts)
+	var out [][]int
+	last := 0
+	for i, st := range starts {
+		if st < last || i > 0 && st == starts[i-1] || st > 0 && wordByte(s[st-1]) {
+			continue
+		}
+		m := d.anchored.FindStringSubmatchIndex(s[st:])
+		if m == nil {
+			continue
+		}
+		for k := range m {
+			if m[k] >= 0 {
+				m[k] += st
+			}
+		}
+		out = append(out, m)
+		last = m[1]
+	}
+	return out
+}
+
+// wordByte is \b's word character.
+func wordByte(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+}
+
+// foldRunes are the non-ASCII runes Go's case folding takes for ASCII
+// letters: the Kelvin sign (k) and the long s.
+func hasFoldRune(s string) bool {
+	return strings.Contains(s, "\u212a") || strings.Contains(s, "\u017f")
+}
+
+// hintScan finds every detector's hints in one pass over a lower-cased
+// text (Go's strings.Index, once per hint, was a third of the time on
+// clean logs: hints start with common letters).
+type hintScan struct {
+	hints []string
+	users [][]int // detector indexes, by hint
+	// byPair[a<<8|b] is 1 + the index in lists of the hints that start
+	// with the bytes a, b; bySingle[a] the same for one-byte hints.
+	byPair   [1 << 16]uint8
+	bySingle [256]uint8
+	lists    [][]int
+}
+
+// scan holds the hints of the detector table (filled by init).
+var scan = &hintScan{}
+
+// add registers the hints of detector di.
+func (h *hintScan) add(di int, hints []string) {
+	for _, hint := range hints {
+		id := slices.Index(h.hints, hint)
+		if id < 0 {
+			id = len(h.hints)
+			h.hints = append(h.hints, hint)
+			h.users = append(h.users, nil)
+			slot := &h.bySingle[hint[0]]
+			if len(hint) > 1 {
+				slot = &h.byPair[int(hint[0])<<8|int(hint[1])]
+			}
+			if *slot == 0 {
+				h.lists = append(h.lists, nil)
+				if len(h.lists) > 255 {
+					panic("mask: too many hint prefixes")
+				}
+				*slot = uint8(len(h.lists))
+			}
+			h.lists[*slot-1] = append(h.lists[*slot-1], id)
+		}
+		h.users[id] = append(h.users[id], di)
+	}
+}
+
+// lines returns, by detector index, the bounds [start, end) of each line
+// of lower that holds one of the detector's hints, in order, each once.
+func (h *hintScan) lines(lower string) [][][2]int {
+	out := make([][][2]int, len(detectors))
+	ls, seen := 0, 0 // the line start of position seen
+	hit := func(i, k int) {
+		for _, id := range h.lists[k-1] {
+			if !strings.HasPrefix(lower[i:], h.hints[id]) {
+				continue
+			}
+			if nl := strings.LastIndexByte(lower[seen:i], '\n'); nl >= 0 {
+				ls = seen + nl + 1
+			}
+			seen = i
+			for _, di := range h.users[id] {
+				if n := len(out[di]); n == 0 || out[di][n-1][0] != ls {
+					out[di] = append(out[di], [2]int{ls, -1})
+				}
+			}
+		}
+	}
+	for i := 0; i+1 < len(lower); i++ {
+		if k := h.byPair[int(lower[i])<<8|int(lower[i+1])]; k != 0 {
+			hit(i, int(k))
+		}
+		if k := h.bySingle[lower[i]]; k != 0 {
+			hit(i, int(k))
+		}
+	}
+	if n := len(lower); n > 0 && h.bySingle[lower[n-1]] != 0 {
+		hit(n-1, int(h.bySingle[lower[n-1]]))
+	}
+	for _, l := range out {
+		for j := range l {
+			l[j][1] = lineEnd(lower, l[j][0])
+		}
+	}
+	return out
+}
+
+// allLines returns the bounds [start, end) of every line of s.
+func allLines(s string) [][2]int {
+	var out [][2]int
+	for off := 0; off < len(s); {
+		le := lineEnd(s, off)
+		out = append(out, [2]int{off, le})
+		off = le + 1
+	}
+	return out
+}
+
+// keyHints are the hints of detectors that need a secret-looking key:
+// every word and suffix SensitiveKey takes holds one of them.
+var keyHints = []string{"pass", "pw", "secret", "token", "key", "cred", "auth", "dsn", "cookie"}
+
+// keyChar is a character of a key after its first (lower-cased).
+func keyChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'
+}
+
+// keyRun returns the bounds of the run of key characters through a hint
+// that ends at end.
+func keyRun(lower string, end int) (int, int) {
+	i, j := end, end
+	for i > 0 && keyChar(lower[i-1]) {
+		i--
+	}
+	for j < len(lower) && keyChar(lower[j]) {
+		j++
+	}
+	return i, j
+}
+
+// eachHint calls f with the end of each hint occurrence in lower until f
+// reports true.
+func eachHint(lower string, hints []string, f func(end int) bool) bool {
+	for _, h := range hints {
+		for pos := 0; ; {
+			i := strings.Index(lower[pos:], h)
+			if i < 0 {
+				break
+			}
+			if f(pos + i + len(h)) {
+				return true
+			}
+			pos += i + 1
+		}
+	}
+	return false
+}
+
+// kvKeyOnLine: a masked key=value has a secret key, and kvKeyRE takes a
+// key as a whole run of key characters (from its first letter or '_')
+// followed by the separator (a quote, blanks, then : or =): no shorter
+// key is followed by one, and a match ends after a separator, never
+// inside a run.
+func kvKeyOnLine(line, lower string) bool {
+	return eachHint(lower, keyHints, func(end int) bool {
+		i, j := keyRun(lower, end)
+		for i < j && !(lower[i] >= 'a' && lower[i] <= 'z' || lower[i] == '_') {
+			i++
+		}
+		k := j
+		if k < len(lower) && (lower[k] == '"' || lower[k] == '\'') {
+			k++
+		}
+		for k < len(lower) && (lower[k] == ' ' || lower[k] == '\t') {
+			k++
+		}
+		return k < len(lower) && (lower[k] == ':' || lower[k] == '=') && i < j && SensitiveKey(line[i:j])
+	})
+}
+
+// flagOnLine: a masked flag is a whole run of key characters after a
+// line's start or a blank, one or two dashes and a secret key, followed
+// by a blank.
+func flagOnLine(line, lower string) bool {
+	return eachHint(lower, keyHints, func(end int) bool {
+		i, j := keyRun(lower, end)
+		if j >= len(lower) || lower[j] != ' ' && lower[j] != '\t' || lower[i] != '-' || i > 0 && lower[i-1] != ' ' && lower[i-1] != '\t' {
+			return false
+		}
+		i++
+		if lower[i] == '-' {
+			i++
+		}
+		return i < j && SensitiveKey(line[i:j])
+	})
+}
+
+// hasHex40 reports whether lower holds 40 hex digits in a row, as a
+// Gitea token is.
+func hasHex40(_, lower string) bool {
+	run := 0
+	for i := 0; i < len(lower); i++ {
+		if c := lower[i]; c >= '0' && c <= '9' || c >= 'a' && c <= 'f' {
+			if run++; run >= 40 {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
+// lineKeyFirst: a masked "key value" alone on a line has a secret key,
+// the line's first word, followed by a blank.
+func lineKeyFirst(line, lower string) bool {
+	i := 0
+	for i < len(lower) && (lower[i] == ' ' || lower[i] == '\t') {
+		i++
+	}
+	j := i
+	for j < len(lower) && keyChar(lower[j]) {
+		j++
+	}
+	return j < len(lower) && (lower[j] == ' ' || lower[j] == '\t') && i < j && SensitiveKey(line[i:j])
+}
+
+// entropyOnLine: a high-entropy value is a run of base64 characters
+// (with its padding) that starts right after a separator, a blank, a '['
+// or a quote (where kvKeyRE can end) and is random enough. Such a run
+// starts a run of non-'=' base64 characters, since none of those
+// characters can end a key match.
+func entropyOnLine(line, _ string) bool {
+	if !strings.ContainsAny(line, ":=") {
+		return false // kvKeyRE's separators
+	}
+	for i := 1; i < len(line); {
+		if !base64Char(line[i]) || line[i] == '=' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(line) && base64Char(line[j]) && line[j] != '=' {
+			j++
+		}
+		v1 := j
+		for v1 < len(line) && line[v1] == '=' {
+			v1++
+		}
+		switch line[i-1] {
+		case ' ', '\t', '=', ':', '>', '[', '"', '\'':
+			if line[i] != '/' && highEntropy(line[i:v1]) {
+				return true
+			}
+		}
+		i = j
+	}
+	return false
 }
 
 // hasLongRun reports whether line holds 24 or more consecutive characters
@@ -1055,6 +1548,9 @@ func benignKey(key string) bool {
 // splitWords splits "DB_PASSWORD", "apiKey", "client-secret", "db.password"
 // into lower-case words.
 func splitWords(key string) []string {
+	if ascii(key) {
+		return splitASCII(key)
+	}
 	var words []string
 	var cur []rune
 	flush := func() {
@@ -1076,6 +1572,43 @@ func splitWords(key string) []string {
 		}
 	}
 	flush()
+	return words
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// splitASCII is splitWords for an ASCII key (every key the detectors
+// read), without its rune and string copies: words are slices of key,
+// copied only to lower them.
+func splitASCII(key string) []string {
+	words := make([]string, 0, 4)
+	start := -1
+	flush := func(end int) {
+		if start >= 0 {
+			words = append(words, asciiLower(key[start:end]))
+			start = -1
+		}
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'):
+			flush(i)
+		case c >= 'A' && c <= 'Z' && i > 0 && key[i-1] >= 'a' && key[i-1] <= 'z':
+			flush(i)
+			start = i
+		case start < 0:
+			start = i
+		}
+	}
+	flush(len(key))
 	return words
 }
 

@@ -178,3 +178,19 @@ func TestMaskedSecretRenderedStaysAsIs(t *testing.T) {
 	out, _ = m.Text(raw)
 	assert.NotContains(t, out, "hunter2")
 }
+
+// TestFoldedHintsStillMask: Go's case-insensitive regexps take the Kelvin
+// sign for k and the long s for s, which the ASCII hints that choose the
+// lines a regexp reads do not see: such text is read whole, so a secret
+// behind "toKen" or "paſſword" is masked alone in a text too.
+func TestFoldedHintsStillMask(t *testing.T) {
+	m := New(testKey)
+	for _, c := range []struct{ text, secret string }{
+		{"deploy to\u212aen 3f2a9c1be07d4a5f8c6b2e1d0a9f8e7d6c5b4a39", "3f2a9c1be07d4a5f8c6b2e1d0a9f8e7d6c5b4a39"},
+		{"ALTER USER app PA\u017f\u017fWORD 'Zq81hunter'", "Zq81hunter"},
+		{"Set-Coo\u212aie: sid=Zq81hunterZq81", "sid=Zq81hunterZq81"},
+	} {
+		out, _ := m.Text(c.text)
+		assert.NotContains(t, out, c.secret, c.text)
+	}
+}

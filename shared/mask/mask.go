@@ -19,8 +19,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
+	"io"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Prefix starts every placeholder, so a reader (or a test) can tell masked
@@ -30,6 +33,9 @@ const Prefix = "[MASKED"
 // Masker replaces secrets with placeholders. It is safe for concurrent use.
 type Masker struct {
 	key []byte
+	// macs holds keyed HMACs to reuse: hmac.New hashes the key twice
+	// and allocates, per placeholder.
+	macs sync.Pool
 }
 
 // New returns a Masker whose placeholder hashes are keyed with key. An empty
@@ -41,14 +47,20 @@ func New(key []byte) *Masker {
 			panic(fmt.Errorf("mask: read random key: %w", err))
 		}
 	}
-	return &Masker{key: key}
+	m := &Masker{key: key}
+	m.macs.New = func() any { return hmac.New(sha256.New, m.key) }
+	return m
 }
 
 // placeholder renders the replacement for secret of the given kind.
 func (m *Masker) placeholder(kind, secret string) string {
-	mac := hmac.New(sha256.New, m.key)
-	mac.Write([]byte(secret))
-	return Prefix + ":" + kind + ":" + hex.EncodeToString(mac.Sum(nil)[:4]) + "]"
+	mac := m.macs.Get().(hash.Hash)
+	mac.Reset()
+	io.WriteString(mac, secret)
+	var sum [sha256.Size]byte
+	id := hex.EncodeToString(mac.Sum(sum[:0])[:4])
+	m.macs.Put(mac)
+	return Prefix + ":" + kind + ":" + id + "]"
 }
 
 // span is a region of a text to replace. keep bytes at its start stay in

@@ -178,23 +178,63 @@ func TestJSONInvalidFallsBackToText(t *testing.T) {
 	assert.Contains(t, v["password"], "[MASKED:password:")
 }
 
-func BenchmarkTextClean(b *testing.B) {
-	raw, _ := os.ReadFile("testdata/clean/app.log")
+// corpusQuality is what the corpus tests measure, for the benchmarks to
+// print beside the throughput: planted and held-out secrets caught, of
+// how many, and clean lines changed, of how many.
+func corpusQuality(tb testing.TB) (caught, secrets, changed, lines int) {
 	m := New(testKey)
-	b.SetBytes(int64(len(raw)))
-	for b.Loop() {
-		m.Text(string(raw))
+	for _, f := range []string{"testdata/planted.txt", "testdata/heldout.txt"} {
+		raw, err := os.ReadFile(f)
+		require.NoError(tb, err)
+		for _, block := range strings.Split(string(raw), "=== ")[1:] {
+			secret, text, _ := strings.Cut(block, "\n")
+			secrets++
+			if out, _ := m.Text(text); !strings.Contains(out, secret) {
+				caught++
+			}
+		}
 	}
+	files, err := filepath.Glob("testdata/clean/*")
+	require.NoError(tb, err)
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(tb, err)
+		for _, line := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
+			lines++
+			if _, n := m.Text(line); n > 0 {
+				changed++
+			}
+		}
+	}
+	return caught, secrets, changed, lines
 }
 
-func BenchmarkTextPlanted(b *testing.B) {
-	raw, _ := os.ReadFile("testdata/planted.txt")
+// benchmarkText measures masking one corpus file whole, with the corpus
+// quality figures beside the throughput (recall and false positives:
+// a faster masker that catches less is no faster masker).
+func benchmarkText(b *testing.B, file string) {
+	raw, err := os.ReadFile(file)
+	require.NoError(b, err)
+	caught, secrets, changed, lines := corpusQuality(b)
 	m := New(testKey)
 	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
 	for b.Loop() {
 		m.Text(string(raw))
 	}
+	b.ReportMetric(float64(caught), "caught")
+	b.ReportMetric(float64(secrets), "secrets")
+	b.ReportMetric(float64(changed), "fp-lines")
+	b.ReportMetric(float64(lines), "clean-lines")
 }
+
+// BenchmarkTextClean: a clean log (JSON, nginx, klog, syslog lines with
+// trace ids, digests and commit ids).
+func BenchmarkTextClean(b *testing.B) { benchmarkText(b, "testdata/clean/app.log") }
+
+// BenchmarkTextPlanted: text dense with secrets (every form, one after
+// another).
+func BenchmarkTextPlanted(b *testing.B) { benchmarkText(b, "testdata/planted.txt") }
 
 func BenchmarkValueManifest(b *testing.B) {
 	raw, _ := os.ReadFile("testdata/clean/deployment.yaml")
