@@ -62,7 +62,7 @@ func main() {
 	case "parse-worker":
 		os.Exit(runParseWorker(os.Args[2:]))
 	case "--version", "version":
-		fmt.Println("mcp-docs", version)
+		fmt.Println("mcp-docs", fullVersion())
 	default:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s\n", os.Args[1], usage)
 		os.Exit(2)
@@ -72,7 +72,7 @@ func main() {
 func runServe() {
 	var o service.Options
 	spec := serve.Spec{
-		Name: "mcp-docs", Version: version, Title: "read-only docs MCP server",
+		Name: "mcp-docs", Version: fullVersion(), Title: "read-only docs MCP server",
 		Instructions: "Read-only search over the team's runbooks, ADRs, manifests, charts, Terraform and pipelines. docs_search finds chunks with citations (path#heading@version); docs_get reads a chunk's neighbours or whole section; docs_sources says what is indexed and how fresh. Cite what you use. Secrets are masked.",
 		Routes:       map[string]http.Handler{},
 		Prompts:      tools.Prompts(),
