@@ -1,0 +1,118 @@
+package mask
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// referenceDecode is decodeBase64Text as it was written with
+// encoding/base64, before the allocation-free decoder.
+func referenceDecode(run string) (string, bool) {
+	enc := base64.StdEncoding
+	if strings.ContainsAny(run, "-_") {
+		enc = base64.URLEncoding
+	}
+	b, err := enc.WithPadding(base64.NoPadding).DecodeString(strings.TrimRight(run, "="))
+	if err != nil || !utf8.Valid(b) {
+		return "", false
+	}
+	for _, c := range b {
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' {
+			return "", false
+		}
+	}
+	return string(b), true
+}
+
+// FuzzPrefiltersExact asserts that every shortcut masking takes to skip
+// work changes no result, on any text: kvKeys finds what kvKeyRE finds,
+// the base64 decoder agrees with encoding/base64, a line a lineOK test
+// refuses holds no match its detector would keep, an anchored detector
+// finds what its regexp finds over the whole text, and a line-local
+// detector's matches over the whole text are its matches on the lines
+// that hold a hint.
+func FuzzPrefiltersExact(f *testing.F) {
+	for _, s := range []string{
+		"a=b", "x: !!binary  [ v", "9abc := 'x'", "k=>v a:b", "-x.y: \"z\"", "a' = b", "a!:b",
+		"password: password: hunter2x", "--db-password s3cr3tValue9 --port 80", "requirepass Zq81hunter",
+		"token: Zx9Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9L", "api_key=\"AbCdEf0123456789GhIjKlMn\"",
+		"Proxy-Authorization: Basic dXNlcjpwYXNz", "Set-Cookie: sid=abc123def456", "x-api-key:\n  K3y-Zq81hunter",
+		"machine h login ci\npassword Zq81hunter", "- name: DB_PASSWORD\n  value: Zq81hunter", "user_authorization: none",
+		"cGFzc3dvcmQ6IGh1bnRlcjI=", "aGVsbG8-_w==", "YR", "deploy token 3f2a9c1be07d4a5f8c6b2e1d0a9f8e7d6c5b4a39",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if a, b := fmt.Sprint(kvKeyRE.FindAllStringSubmatchIndex(s, -1)), fmt.Sprint(kvKeys(s)); a != b {
+			t.Fatalf("kvKeys(%q) = %s, kvKeyRE finds %s", s, b, a)
+		}
+		run := strings.Map(func(r rune) rune {
+			if r < 0x80 && base64Char(byte(r)) {
+				return r
+			}
+			return -1
+		}, s)
+		for _, r := range []string{run, base64.StdEncoding.EncodeToString([]byte(s)), base64.RawURLEncoding.EncodeToString([]byte(s))} {
+			a, aok := referenceDecode(r)
+			if b, bok := decodeBase64Text(r); a != b || aok != bok {
+				t.Fatalf("decodeBase64Text(%q) = %q %v, encoding/base64: %q %v", r, b, bok, a, aok)
+			}
+		}
+		lower := asciiLower(s)
+		lines := scan.lines(lower)
+		for i := range detectors {
+			d := &detectors[i]
+			if d.lineOK != nil {
+				for _, l := range allLines(s) {
+					line := s[l[0]:l[1]]
+					if d.lineOK(line, lower[l[0]:l[1]]) {
+						continue
+					}
+					var ms [][]int
+					switch {
+					case d.kv != kvNone:
+						ms = kvLine(line, d.kv)
+					default:
+						ms = d.re.FindAllStringSubmatchIndex(line, -1)
+					}
+					for _, m := range ms {
+						if d.check == nil || d.check(line, m) {
+							t.Fatalf("%s: lineOK refused %q, which holds a match %v", d.kind, line, m)
+						}
+					}
+				}
+			}
+			if hasFoldRune(s) || d.re == nil || d.perLine {
+				continue
+			}
+			if d.anchored != nil {
+				if a, b := fmt.Sprint(d.re.FindAllStringSubmatchIndex(s, -1)), fmt.Sprint(d.anchoredMatches(s, lower)); a != b {
+					t.Fatalf("%s on %q: anchored %s, regexp %s", d.kind, s, b, a)
+				}
+			}
+			if d.local {
+				// Compared as kept: a hint may be in a match only once
+				// check has passed (a secret key holds one).
+				keep := func(ms [][]int) (out [][]int) {
+					for _, m := range ms {
+						if d.check == nil || d.check(s, m) {
+							out = append(out, m)
+						}
+					}
+					return out
+				}
+				all := keep(d.re.FindAllStringSubmatchIndex(s, -1))
+				var got [][]int
+				if len(lines[i]) > 0 {
+					got = keep(d.matches(s, lower, lines[i]))
+				}
+				if a, b := fmt.Sprint(all), fmt.Sprint(got); a != b && len(all)+len(got) > 0 {
+					t.Fatalf("%s on %q: on hint lines %s, whole text %s", d.kind, s, b, a)
+				}
+			}
+		}
+	})
+}
