@@ -6,11 +6,13 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"sync"
@@ -146,6 +148,31 @@ type Call struct {
 	ArgsKey      []byte // the key of args_sha256
 }
 
+// macs reuses keyed HMACs across records: hmac.New hashes the key and
+// allocates, on every call. Each entry remembers its key, so a record
+// with another key gets an HMAC of its own.
+var macs sync.Pool
+
+type keyedMAC struct {
+	key []byte
+	h   hash.Hash
+}
+
+// argsMAC is the hex HMAC-SHA256, under key, of "audit args\x00" + raw.
+func argsMAC(key, raw []byte) string {
+	k, _ := macs.Get().(*keyedMAC)
+	if k == nil || !bytes.Equal(k.key, key) {
+		k = &keyedMAC{key: bytes.Clone(key), h: hmac.New(sha256.New, key)}
+	}
+	k.h.Reset()
+	k.h.Write([]byte("audit args\x00"))
+	k.h.Write(raw)
+	var sum [sha256.Size]byte
+	out := hex.EncodeToString(k.h.Sum(sum[:0]))
+	macs.Put(k)
+	return out
+}
+
 // Build makes the record of c, the one way every binary builds one: the
 // arguments and the error are masked with m (a model can put a secret
 // from a question into a tool call's arguments; an error can quote one),
@@ -158,13 +185,10 @@ func Build(m Masker, c Call) Record {
 	if len(raw) == 0 || string(raw) == "null" {
 		raw = json.RawMessage("{}")
 	}
-	mac := hmac.New(sha256.New, c.ArgsKey)
-	mac.Write([]byte("audit args\x00"))
-	mac.Write(raw)
 	args, n := m.JSON(raw)
 	rec := Record{
 		TS: c.Start.UTC(), Server: c.Server, Tool: c.Tool, User: c.User, Via: c.Via, RequestID: c.RequestID,
-		Session: c.Session, Args: args, ArgsSHA256: hex.EncodeToString(mac.Sum(nil)),
+		Session: c.Session, Args: args, ArgsSHA256: argsMAC(c.ArgsKey, raw),
 		Outcome: c.Outcome, DurationMS: float64(c.Duration.Microseconds()) / 1000,
 		Bytes: c.Bytes, Truncated: c.Truncated, Masked: c.Masked + n,
 	}

@@ -705,7 +705,7 @@ func detectAt(s string, depth int) []span {
 			// A hint spelt with a Kelvin sign or a long s is invisible to
 			// the ASCII hints: the regexp reads the whole text.
 			ms = d.re.FindAllStringSubmatchIndex(s, -1)
-		case len(d.hints) > 0 && len(lines[i]) == 0:
+		case len(d.hints) > 0 && (lines == nil || len(lines[i]) == 0):
 			continue
 		case d.kind == "base64-secret":
 			ms = base64SecretsAt(s, depth)
@@ -714,7 +714,11 @@ func detectAt(s string, depth int) []span {
 		case d.perLine && len(d.hints) == 0:
 			ms = d.matches(s, lower, allLines(s))
 		default:
-			ms = d.matches(s, lower, lines[i])
+			var ls [][2]int
+			if lines != nil {
+				ls = lines[i]
+			}
+			ms = d.matches(s, lower, ls)
 		}
 		for _, m := range ms {
 			if d.check != nil && !d.check(s, m) {
@@ -1158,9 +1162,10 @@ func (h *hintScan) add(di int, hints []string) {
 }
 
 // lines returns, by detector index, the bounds [start, end) of each line
-// of lower that holds one of the detector's hints, in order, each once.
+// of lower that holds one of the detector's hints, in order, each once;
+// nil when no hint is found (most short texts: nothing is allocated).
 func (h *hintScan) lines(lower string) [][][2]int {
-	out := make([][][2]int, len(detectors))
+	var out [][][2]int
 	ls, seen := 0, 0 // the line start of position seen
 	hit := func(i, k int) {
 		for _, id := range h.lists[k-1] {
@@ -1171,6 +1176,9 @@ func (h *hintScan) lines(lower string) [][][2]int {
 				ls = seen + nl + 1
 			}
 			seen = i
+			if out == nil {
+				out = make([][][2]int, len(detectors))
+			}
 			for _, di := range h.users[id] {
 				if n := len(out[di]); n == 0 || out[di][n-1][0] != ls {
 					out[di] = append(out[di], [2]int{ls, -1})

@@ -106,7 +106,7 @@ func FuzzPrefiltersExact(f *testing.F) {
 				}
 				all := keep(d.re.FindAllStringSubmatchIndex(s, -1))
 				var got [][]int
-				if len(lines[i]) > 0 {
+				if lines != nil && len(lines[i]) > 0 {
 					got = keep(d.matches(s, lower, lines[i]))
 				}
 				if a, b := fmt.Sprint(all), fmt.Sprint(got); a != b && len(all)+len(got) > 0 {

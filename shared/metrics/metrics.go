@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -47,6 +48,57 @@ func New(server string) *Metrics {
 	}
 	reg.MustRegister(m.Calls, m.Errors, m.Latency, m.Bytes, m.Masked)
 	return m
+}
+
+// ToolMetrics are one tool's collectors, each looked up once, when first
+// used (as WithLabelValues would create it): a label lookup hashes the
+// label values and takes a lock, five times per call.
+type ToolMetrics struct {
+	m    *Metrics
+	tool string
+	// counters holds the looked-up collectors by kind and outcome.
+	counters sync.Map // toolKey -> prometheus.Counter or prometheus.Observer
+}
+
+type toolKey struct{ kind, outcome string }
+
+// Tool returns tool's collectors.
+func (m *Metrics) Tool(tool string) *ToolMetrics {
+	return &ToolMetrics{m: m, tool: tool}
+}
+
+func (t *ToolMetrics) get(kind, outcome string) any {
+	k := toolKey{kind, outcome}
+	if c, ok := t.counters.Load(k); ok {
+		return c
+	}
+	var c any
+	switch kind {
+	case "calls":
+		c = t.m.Calls.WithLabelValues(t.tool, outcome)
+	case "errors":
+		c = t.m.Errors.WithLabelValues(t.tool)
+	case "bytes":
+		c = t.m.Bytes.WithLabelValues(t.tool)
+	case "masked":
+		c = t.m.Masked.WithLabelValues(t.tool)
+	default:
+		c = t.m.Latency.WithLabelValues(t.tool)
+	}
+	c, _ = t.counters.LoadOrStore(k, c)
+	return c
+}
+
+// Call records one finished call: its outcome (and an error when it is
+// not ok), latency, result bytes and masked values.
+func (t *ToolMetrics) Call(outcome string, ok bool, seconds, bytes, masked float64) {
+	t.get("calls", outcome).(prometheus.Counter).Inc()
+	if !ok {
+		t.get("errors", "").(prometheus.Counter).Inc()
+	}
+	t.get("latency", "").(prometheus.Observer).Observe(seconds)
+	t.get("bytes", "").(prometheus.Counter).Add(bytes)
+	t.get("masked", "").(prometheus.Counter).Add(masked)
 }
 
 // Handler serves the registry in the Prometheus text format.

@@ -83,6 +83,7 @@ type prepared struct {
 	tool     Tool
 	mcpTool  *mcp.Tool
 	resolved *jsonschema.Resolved
+	metrics  *metrics.ToolMetrics // nil without Metrics
 }
 
 // prepare builds each tool's MCP declaration once; every session reuses it.
@@ -127,7 +128,11 @@ func (b *Binder) prepare() {
 			if t.Output != nil {
 				mt.OutputSchema = withPageInfo(t.Output)
 			}
-			b.prepared = append(b.prepared, prepared{tool: t, mcpTool: mt, resolved: resolved})
+			var tm *metrics.ToolMetrics
+			if b.Metrics != nil {
+				tm = b.Metrics.Tool(t.Name)
+			}
+			b.prepared = append(b.prepared, prepared{tool: t, mcpTool: mt, resolved: resolved, metrics: tm})
 		}
 	})
 }
@@ -307,14 +312,8 @@ func (b *Binder) record(pt *prepared, p auth.Principal, session, reqID string, r
 			out.name = audit.Error
 		}
 	}
-	if m := b.Metrics; m != nil {
-		m.Calls.WithLabelValues(pt.tool.Name, out.name).Inc()
-		if out.name != audit.OK {
-			m.Errors.WithLabelValues(pt.tool.Name).Inc()
-		}
-		m.Latency.WithLabelValues(pt.tool.Name).Observe(time.Since(start).Seconds())
-		m.Bytes.WithLabelValues(pt.tool.Name).Add(float64(out.bytes))
-		m.Masked.WithLabelValues(pt.tool.Name).Add(float64(out.masked))
+	if m := pt.metrics; m != nil {
+		m.Call(out.name, out.name == audit.OK, time.Since(start).Seconds(), float64(out.bytes), float64(out.masked))
 	}
 	return final
 }
