@@ -88,17 +88,32 @@ type check struct {
 	Version   string   `json:"version"`
 	Missing   []string `json:"missing"`
 	Generated string   `json:"generated"`
-	Loaded    bool     `json:"loaded"`
-	SizeVRAM  int64    `json:"size_vram"`
-	Warnings  []string `json:"warnings"`
-	Errors    []string `json:"errors"`
+	Warm      []struct {
+		Model string `json:"model"`
+	} `json:"warm"`
+	Loaded   bool     `json:"loaded"`
+	SizeVRAM int64    `json:"size_vram"`
+	Warnings []string `json:"warnings"`
+	Errors   []string `json:"errors"`
 }
 
 type report struct {
 	OK     bool                         `json:"ok"`
 	Checks []check                      `json:"checks"`
 	Routes map[string]map[string]string `json:"routes"`
+	Lanes  []lane                       `json:"lanes"`
 	Errors []string                     `json:"errors"`
+}
+
+// lane is topology-check's per lane and host warmth.
+type lane struct {
+	Lane      string `json:"lane"`
+	Model     string `json:"model"`
+	Host      string `json:"host"`
+	Warm      bool   `json:"warm"`
+	Processor string `json:"processor"`
+	KeptWarm  bool   `json:"kept_warm"`
+	Note      string `json:"note"`
 }
 
 func topologyCheck(t *testing.T, env map[string]string, args ...string) (report, int) {
