@@ -118,8 +118,9 @@ scrape_configs:
 	alice := harness.Connect(t, &mcp.StreamableClientTransport{Endpoint: logsURL + "/mcp", HTTPClient: harness.HTTPClient(aliceTok)})
 	carol := harness.Connect(t, &mcp.StreamableClientTransport{Endpoint: logsURL + "/mcp", HTTPClient: harness.HTTPClient(carolTok)})
 	flood := harness.Connect(t, &mcp.StreamableClientTransport{Endpoint: logsURL + "/mcp", HTTPClient: harness.HTTPClient(floodTok)})
-	// Each outcome twice, a few scrapes apart, so every rate() has an
-	// increase inside its window.
+	// Each outcome twice, with a scrape of each round in between, so
+	// every rate() and increase() has an increase inside its window.
+	waitScraped(t, prom, `count(up{job=~"opsmcp-.*"} == 1)`, 2)
 	var limited int
 	for round := 0; round < 2; round++ {
 		harness.MustCall(t, &seen, alice, "logs_files", map[string]any{})
@@ -139,7 +140,10 @@ scrape_configs:
 		primary.CutAfter(0)
 		ask(t, orchURL, "hello there")
 		require.NoError(t, primary.Pass())
-		time.Sleep(4 * time.Second)
+		for _, outcome := range []string{"ok", "error", "denied", "upstream_error", "rate_limited"} {
+			waitScraped(t, prom, `sum(opsmcp_tool_calls_total{server="mcp-logs",outcome="`+outcome+`"})`, float64(round+1))
+		}
+		waitScraped(t, prom, `sum(opsmcp_orchestrator_model_turn_seconds_count)`, float64(round+1))
 	}
 	require.Greater(t, limited, 0, "the flood ran past its rate limit")
 
@@ -211,6 +215,26 @@ scrape_configs:
 	}
 	assert.Equal(t, 6, n, "every alert rule loaded")
 	harness.AssertNoSecrets(t, &seen, []string{plantedPw}, 1000)
+}
+
+// waitScraped waits until q's single value in Prometheus is at least
+// min: what the test just did has been scraped.
+func waitScraped(t *testing.T, prom *harness.Prometheus, q string, min float64) {
+	t.Helper()
+	var last []harness.Sample
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		got, err := prom.Query(context.Background(), q)
+		require.NoError(t, err)
+		if len(got) == 1 {
+			if v, err := strconv.ParseFloat(fmt.Sprint(got[0].Value[1]), 64); err == nil && v >= min {
+				return
+			}
+		}
+		last = got
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("Prometheus never scraped %s >= %v (last: %v)", q, min, last)
 }
 
 // ask sends one question to the orchestrator's Ollama-compatible chat API
