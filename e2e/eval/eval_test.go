@@ -114,6 +114,9 @@ func run(m *testing.M) int {
 func evalRun(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "report")
+	if keep := os.Getenv("OPSMCP_EVAL_REPORT_DIR"); keep != "" {
+		out = keep // to keep the report (docs/eval's example is one)
+	}
 	cmd := exec.Command(binary, append([]string{"eval", "--config", config, "--out", out}, args...)...)
 	cmd.Env = append(os.Environ(), "OLLAMA_URL="+tiny.URL, "OLLAMA_SECONDARY_URL="+fake.URL, "OLLAMA_FALLBACK_URL=")
 	var stdout, stderr bytes.Buffer
@@ -141,6 +144,7 @@ type report struct {
 	Totals []struct {
 		Model, Mode      string
 		Runs, Passed     int
+		Truncations      int
 		SuccessRate      float64 `json:"success_rate"`
 		MeanPromptTokens float64 `json:"mean_prompt_tokens"`
 		P50              float64 `json:"latency_p50_s"`
@@ -169,35 +173,37 @@ const questions = "k8s-crashloop-pod,logs-ledger-errors,refuse-delete-pod,team-l
 
 // TestEvalTinyAndScripted: the same questions, asked of the tiny model on
 // the real Ollama and of the scripted endpoint, through the real servers.
-// The scripted endpoint's right answers are reported as passed in native
-// and recovered mode; the tiny model's gibberish fails the kubectl-style
+// The scripted endpoint's right answers are reported as passed in every
+// mode (native tool_calls; constrained JSON replies); the tiny model's gibberish fails the kubectl-style
 // question (a question known to fail with it), and the report says its
 // rate is no quality figure. Every request the servers made to the API
 // server was a read (its own audit log).
 func TestEvalTinyAndScripted(t *testing.T) {
 	start := time.Now()
-	dir, stderr, code := evalRun(t, "--models", "tiny,"+scriptedModel, "--modes", "native,recovered", "--repeats", "1",
+	dir, stderr, code := evalRun(t, "--models", "tiny,"+scriptedModel, "--modes", "native,recovered,constrained", "--repeats", "1",
 		"--questions", filepath.Join("testdata", "team.yaml"), "--only", questions, "--max-steps", "3", "--timeout", "90s",
 		"--note", scriptedModel+" is a scripted endpoint that speaks Ollama's API (a test fake), not a model")
 	require.Equal(t, 0, code, stderr)
 	t.Logf("eval took %s\n%s", time.Since(start).Round(time.Millisecond), stderr)
 
 	// Progress: one line per answer and mode, numbered.
-	assert.Regexp(t, `(?m)^\[1/8\] tiny native k8s-crashloop-pod #1: (passed|failed)`, stderr)
-	assert.Regexp(t, `(?m)^\[8/8\] scripted-fake recovered team-ledger-image #1: passed`, stderr)
-	assert.Contains(t, stderr, "eval: scripted-fake native: 4/4 passed")
+	assert.Regexp(t, `(?m)^\[1/16\] tiny native k8s-crashloop-pod #1: (passed|failed)`, stderr)
+	assert.Regexp(t, `(?m)^\[16/16\] scripted-fake constrained team-ledger-image #1: passed`, stderr)
+	for _, mode := range []string{"native", "recovered", "constrained"} {
+		assert.Contains(t, stderr, "eval: scripted-fake "+mode+": 4/4 passed")
+	}
 
 	raw, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	require.NoError(t, err)
 	var rep report
 	require.NoError(t, json.Unmarshal(raw, &rep))
-	require.Len(t, rep.Results, 16, "4 questions × 2 models × 2 modes")
+	require.Len(t, rep.Results, 24, "4 questions × 2 models × 3 modes")
 
 	byKey := map[string]int{}
 	for i, r := range rep.Results {
 		byKey[r.Model+"/"+r.Mode+"/"+r.Question] = i
 	}
-	for _, mode := range []string{"native", "recovered"} {
+	for _, mode := range []string{"native", "recovered", "constrained"} {
 		for _, q := range strings.Split(questions, ",") {
 			r := rep.Results[byKey[scriptedModel+"/"+mode+"/"+q]]
 			assert.True(t, r.Passed, "%s %s: %v (answer %q)", mode, q, r.Reasons, r.Answer)
@@ -226,8 +232,15 @@ func TestEvalTinyAndScripted(t *testing.T) {
 		if g.Model == scriptedModel {
 			assert.Equal(t, 1.0, g.SuccessRate, g.Mode)
 			assert.Positive(t, g.MeanPromptTokens)
+			assert.Zero(t, g.Truncations, g.Mode)
 		} else {
 			assert.Less(t, g.SuccessRate, 1.0, g.Mode)
+		}
+		if g.Model == "tiny" && g.Mode == "constrained" {
+			// Its vocabulary is bytes: the constrained prompt (tools in the
+			// system message) passes its 2048-token training context, and
+			// Ollama's prompt_eval_count shows the cut.
+			assert.Equal(t, g.Runs, g.Truncations, "every constrained run was cut")
 		}
 	}
 	assert.NotEmpty(t, rep.Groups)

@@ -17,7 +17,7 @@ import (
 
 // scripted is a FAKE: an HTTP server on loopback that speaks Ollama's API
 // (/api/version, /api/tags, /api/ps, /api/show, /api/chat, streaming and
-// not) for one model name, scriptedModel, and answers from a script, not
+// not, native tool calls or a constrained `format` reply) for one model name, scriptedModel, and answers from a script, not
 // from weights. It stands in for a model that answers right, so the test
 // can show that a right answer is reported as passed. Its answers are
 // built from the tool results the orchestrator sends back (the pod name,
@@ -158,9 +158,17 @@ func (s *scripted) chat(w http.ResponseWriter, r *http.Request) {
 			results = append(results, m.Content)
 		}
 	}
+	// Native: the offered tools are in req.Tools. Constrained: they are
+	// the format schema's choices, and the reply is one JSON object.
 	tools := map[string]bool{}
 	for _, t := range req.Tools {
 		tools[t.Function.Name] = true
+	}
+	constrained := len(req.Format) > 0
+	if constrained {
+		for _, name := range regexp.MustCompile(`"const":"([a-z0-9_]+)"`).FindAllStringSubmatch(string(req.Format), -1) {
+			tools[name[1]] = true
+		}
 	}
 	msg := ollama.Message{Role: "assistant", Content: "I have no script for that question."}
 	for _, sc := range script {
@@ -169,6 +177,9 @@ func (s *scripted) chat(w http.ResponseWriter, r *http.Request) {
 		}
 		call, answer := sc.turn(tools, results)
 		switch {
+		case call != nil && constrained:
+			b, _ := json.Marshal(map[string]any{"tool": call.Function.Name, "arguments": call.Function.Arguments.ToMap()})
+			msg.Content = string(b)
 		case call != nil && len(req.Tools) > 0:
 			msg.Content, msg.ToolCalls = "", []ollama.ToolCall{*call}
 		case len(results) == 0 && answer == "":
@@ -182,6 +193,10 @@ func (s *scripted) chat(w http.ResponseWriter, r *http.Request) {
 			msg.Content = answer
 		}
 		break
+	}
+	if constrained && !strings.HasPrefix(msg.Content, "{") {
+		b, _ := json.Marshal(map[string]string{"answer": msg.Content})
+		msg.Content = string(b)
 	}
 	promptTokens, outTokens := 0, len(strings.Fields(msg.Content))+len(msg.ToolCalls)*12
 	for _, m := range req.Messages {
