@@ -38,8 +38,9 @@ const (
 // a call the policy denies, an upstream (Loki) that is down, a caller
 // past its rate limit, and a question answered by the real model. Then
 // every query of deploy/monitoring/grafana-dashboard.json returns at least
-// one series, each error kind's series is above zero, and every alert
-// rule evaluates against the real series without error.
+// one series, each error kind's series is above zero, every alert rule
+// evaluates against the real series without error, and the host-down and
+// model-on-CPU alerts go pending on this setup's real conditions.
 func TestDashboardQueriesReturnSeries(t *testing.T) {
 	ctx := context.Background()
 	o := ollama(t)
@@ -214,6 +215,32 @@ scrape_configs:
 		}
 	}
 	assert.Equal(t, 6, n, "every alert rule loaded")
+
+	// And the real conditions of this setup start their alerts (pending:
+	// their "for" is minutes): the fallback host is down, and the tiny
+	// model runs on this machine's CPU.
+	want := map[string]string{"OpsmcpOllamaHostDown": "fallback", "OpsmcpModelOnCPU": chatModel}
+	require.Eventually(t, func() bool {
+		var alerts struct {
+			Data struct {
+				Alerts []struct {
+					Labels map[string]string `json:"labels"`
+					State  string            `json:"state"`
+				} `json:"alerts"`
+			} `json:"data"`
+		}
+		getJSON(t, prom.URL+"/api/v1/alerts", &alerts)
+		found := 0
+		for name, label := range want {
+			for _, a := range alerts.Data.Alerts {
+				if a.Labels["alertname"] == name && (a.Labels["host"] == label || a.Labels["model"] == label) {
+					found++
+					break
+				}
+			}
+		}
+		return found == len(want)
+	}, 30*time.Second, 500*time.Millisecond, "alerts %v not pending", want)
 	harness.AssertNoSecrets(t, &seen, []string{plantedPw}, 1000)
 }
 
