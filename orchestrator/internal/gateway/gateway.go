@@ -78,7 +78,7 @@ func NewEndpointCA(name, raw string, timeout time.Duration, caFile string) (Endp
 		}
 		rt = t
 	}
-	hc := &http.Client{Timeout: timeout, Transport: rt}
+	hc := &http.Client{Timeout: timeout, Transport: capGets{rt}}
 	return Endpoint{Name: name, URL: u.String(), API: api.NewClient(u, hc), http: hc}, nil
 }
 

@@ -99,6 +99,9 @@ func (g *Gateway) RunnerOptions(ctx context.Context, base map[string]any, ep End
 	return g.runnerOptions(ctx, runner, ep, model)
 }
 
+// maxPreloadLines bounds the answer lines to a preload.
+const maxPreloadLines = 16
+
 // Preload loads model on ep with options and keepAlive, the way Ollama
 // documents it: an /api/generate with no prompt, which loads the model
 // (or, already loaded with the same runner options, only resets its
@@ -106,7 +109,15 @@ func (g *Gateway) RunnerOptions(ctx context.Context, base map[string]any, ep End
 func (g *Gateway) Preload(ctx context.Context, ep Endpoint, model string, options map[string]any, keepAlive time.Duration) error {
 	no := false
 	req := &api.GenerateRequest{Model: model, Stream: &no, Options: options, KeepAlive: &api.Duration{Duration: keepAlive}}
-	err := ep.API.Generate(ctx, req, func(api.GenerateResponse) error { return nil })
+	// A load is answered in one line; a host that streams on is cut off
+	// rather than read until the timeout.
+	lines := 0
+	err := ep.API.Generate(ctx, req, func(api.GenerateResponse) error {
+		if lines++; lines > maxPreloadLines {
+			return fmt.Errorf("more than %d answer lines to a load; cut it off", maxPreloadLines)
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("preload %s on %s: %w", model, ep.Name, err)
 	}
