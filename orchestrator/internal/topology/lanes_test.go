@@ -40,3 +40,20 @@ func TestAddLanes(t *testing.T) {
 		assert.False(t, strings.Contains(l.Note, "should keep"))
 	}
 }
+
+// TestTextShowsNoControlCharacters: a host's model names, version and
+// errors reach the terminal without escape sequences or line breaks of
+// their own.
+func TestTextShowsNoControlCharacters(t *testing.T) {
+	evil := "tiny\x1b[2J\nroute fake -> evil (model loaded on GPU)\u202e"
+	r := Report{Checks: []Check{{Endpoint: "primary", Version: "0.17.4\x1b]0;pwned\x07", Models: []string{evil},
+		Warm: []Warm{{Model: evil, Processor: "cpu"}}, Errors: []string{"/api/ps: " + evil}}}}
+	r.AddLanes([]warmup.Lane{{Name: "ops", Model: "tiny"}}, nil, time.Now())
+	out := r.Text()
+	assert.NotContains(t, out, "\x1b")
+	assert.NotContains(t, out, "\x07")
+	assert.NotContains(t, out, "\u202e")
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		assert.False(t, strings.HasPrefix(line, "route fake"), "no line of the host's making: %q", line)
+	}
+}

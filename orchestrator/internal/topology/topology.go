@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ollama/ollama/api"
 
@@ -214,6 +216,27 @@ func check(ctx context.Context, ep gateway.Endpoint, expect []string) Check {
 	return c
 }
 
+// safe is s for a terminal: a host's model names, version and errors
+// are its own text, and a control character in them (an escape
+// sequence, a line break that fakes a line of the report) is shown as
+// '?'.
+func safe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError || unicode.Is(unicode.Cf, r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func safeAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = safe(s)
+	}
+	return out
+}
+
 // Text renders a report for a terminal.
 func (r Report) Text() string {
 	var b strings.Builder
@@ -222,18 +245,18 @@ func (r Report) Text() string {
 		if !c.OK {
 			status = "FAIL"
 		}
-		fmt.Fprintf(&b, "%-9s %-4s %s  version %s  models %v\n", c.Endpoint, status, c.URL, c.Version, c.Models)
+		fmt.Fprintf(&b, "%-9s %-4s %s  version %s  models %v\n", c.Endpoint, status, c.URL, safe(c.Version), safeAll(c.Models))
 		for _, w := range c.Warm {
-			fmt.Fprintf(&b, "          warm: %s on %s, size_vram %d, until %s\n", w.Model, w.Processor, w.SizeVRAM, w.ExpiresAt.Format(time.RFC3339))
+			fmt.Fprintf(&b, "          warm: %s on %s, size_vram %d, until %s\n", safe(w.Model), w.Processor, w.SizeVRAM, w.ExpiresAt.Format(time.RFC3339))
 		}
 		if c.Generated != "" {
-			fmt.Fprintf(&b, "          generation on %s: %.0f ms; loaded: %v, size_vram %d\n", c.Generated, c.GenerateMS, c.Loaded, c.SizeVRAM)
+			fmt.Fprintf(&b, "          generation on %s: %.0f ms; loaded: %v, size_vram %d\n", safe(c.Generated), c.GenerateMS, c.Loaded, c.SizeVRAM)
 		}
 		for _, w := range c.Warnings {
-			fmt.Fprintf(&b, "          warning: %s\n", w)
+			fmt.Fprintf(&b, "          warning: %s\n", safe(w))
 		}
 		for _, e := range c.Errors {
-			fmt.Fprintf(&b, "          error: %s\n", e)
+			fmt.Fprintf(&b, "          error: %s\n", safe(e))
 		}
 	}
 	for _, l := range r.Lanes {
@@ -252,10 +275,10 @@ func (r Report) Text() string {
 		b.WriteString("\n")
 	}
 	for m, ch := range r.Routes {
-		fmt.Fprintf(&b, "route %s -> %s (%s)\n", m, ch.Endpoint, ch.Reason)
+		fmt.Fprintf(&b, "route %s -> %s (%s)\n", safe(m), ch.Endpoint, safe(ch.Reason))
 	}
 	for _, e := range r.Errors {
-		fmt.Fprintf(&b, "error: %s\n", e)
+		fmt.Fprintf(&b, "error: %s\n", safe(e))
 	}
 	return b.String()
 }
