@@ -2,6 +2,8 @@ package warmup
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -320,3 +322,56 @@ func TestConfigErrors(t *testing.T) {
 	assert.False(t, Config{}.Enabled())
 	assert.EqualError(t, CheckLanes([]string{"ops", "nope"}, []Lane{{Name: "ops"}}), `warmup: lane "nope" is not among the config's lanes`)
 }
+
+// TestReloadAfterHostRestart: a host that goes down is left alone (no
+// preload, nothing counted); back up without the model (a restart), the
+// model is loaded again at the first check.
+func TestReloadAfterHostRestart(t *testing.T) {
+	r := newRig(t, Config{KeepAlive: time.Hour}, []Lane{{Name: "ops", Model: "tiny", Hosts: []string{"primary"}}}, nil, "primary")
+	f := r.hosts["primary"]
+	f.pull("tiny", 100, 200)
+	r.w.Tick(context.Background())
+	setDown := func(down bool) {
+		f.mu.Lock()
+		f.down = down
+		if down {
+			f.loaded = nil // a restart loses every loaded model
+		}
+		f.mu.Unlock()
+	}
+	setDown(true)
+	r.clk.add(20 * time.Second)
+	assert.Empty(t, r.w.Tick(context.Background()), "a host down gets no preload")
+	setDown(false)
+	r.clk.add(20 * time.Second)
+	assert.Equal(t, map[string]string{"primary/ops": Loaded}, results(r.w.Tick(context.Background())))
+	assert.True(t, f.isLoaded("tiny"))
+	assert.Len(t, f.generates(), 2)
+	assert.Equal(t, 0, r.rec.get("primary/tiny:latest/failed"))
+}
+
+// TestNoFitIsLogged: a preload that does not fit is said in the log once
+// (with what it needs and what holds the host), not at every check.
+func TestNoFitIsLogged(t *testing.T) {
+	lanes := []Lane{{Name: "chat", Model: "a", Hosts: []string{"gpu1"}}, {Name: "code", Model: "b", Hosts: []string{"gpu1"}}}
+	r := newRig(t, Config{KeepAlive: time.Hour, Lanes: []string{"code"}, VRAM: map[string]string{"gpu1": "8GiB"}}, lanes, map[string]int64{"gpu1": 8 * gib}, "gpu1")
+	var buf strings.Builder
+	var mu sync.Mutex
+	r.w.log = slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return buf.Write(p) }), nil))
+	f := r.hosts["gpu1"]
+	f.pull("a", 5*gib, 6*gib)
+	f.pull("b", 5*gib, 6*gib)
+	f.load("a", time.Hour)
+	r.w.Tick(context.Background())
+	r.clk.add(20 * time.Second)
+	r.w.Tick(context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, 1, strings.Count(buf.String(), "level=WARN"), buf.String())
+	assert.Contains(t, buf.String(), `msg="warm-up did not load a model" host=gpu1 lane=code model=b:latest result=no_fit why="needs 5.0 GiB; gpu1 has 8.0 GiB (warmup.vram) and other lanes' models [a:latest] hold 6.0 GiB"`)
+	assert.Equal(t, 2, r.rec.get("gpu1/b:latest/no_fit"), "counted at every check")
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (w writerFunc) Write(p []byte) (int, error) { return w(p) }
