@@ -101,12 +101,16 @@ func Handler(o HTTPOptions) http.Handler {
 		// _meta, and the SDK serves that only on a stateless handler. Both
 		// handlers build the server with the same NewServer behind the same
 		// guard, so auth, policy, masking, budgets and audit are one path.
-		stateful := mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{Logger: o.Logger})
+		// The SDK's own DNS rebinding check admits only loopback Host names
+		// on a loopback listener; checkHost, around every route, does the
+		// same and also admits --allowed-hosts (a reverse proxy's public
+		// name, which the SDK's check refused with 403), so it is off here.
+		stateful := mcp.NewStreamableHTTPHandler(getServer, &mcp.StreamableHTTPOptions{Logger: o.Logger, DisableLocalhostProtection: true})
 		// A stateless request has no session id; its audit lines are
 		// labelled per request instead, as legacy SSE sessions are.
 		stateless := mcp.NewStreamableHTTPHandler(func(r *http.Request) *mcp.Server {
 			return once(r, func() *mcp.Server { return o.NewServer(auth.From(r.Context()), "stateless-"+rand.Text()[:12]) })
-		}, &mcp.StreamableHTTPOptions{Logger: o.Logger, Stateless: true})
+		}, &mcp.StreamableHTTPOptions{Logger: o.Logger, Stateless: true, DisableLocalhostProtection: true})
 		streamable := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			r = r.WithContext(context.WithValue(r.Context(), serverMemoKey{}, &serverMemo{}))
 			if StatelessRequest(r) {
@@ -291,7 +295,7 @@ func newSSE(ns NewServer) *sse {
 	s := &sse{newServer: ns, owners: map[string]string{}}
 	s.handler = mcp.NewSSEHandler(func(r *http.Request) *mcp.Server {
 		return ns(auth.From(r.Context()), "sse-"+rand.Text()[:12])
-	}, nil)
+	}, &mcp.SSEOptions{DisableLocalhostProtection: true}) // checkHost guards it (see Handler)
 	return s
 }
 
