@@ -17,6 +17,7 @@ func FuzzJudge(f *testing.F) {
 	f.Add("", "unoffered", "k8s_delete", "not offered")
 	f.Add("I can't. password=hunter2hunter2", "k8s_get", "payments", `pods "x" not found`)
 	f.Add("ledger\u00a0crashloopbackoff `ledger`", "k8s_kubectl", "get pods -n payments", "")
+	f.Add("ledger CrashLoopBackOff Ledg3r-**Pr0d**-Passw0rd-\n9f2c71", "k8s_get", "payments", "")
 	const secret = "Ledg3r-Pr0d-Passw0rd-9f2c71"
 	q := crashloop
 	f.Fuzz(func(t *testing.T, text, tool, arg, callErr string) {
@@ -48,6 +49,9 @@ func FuzzJudge(f *testing.F) {
 		res := result("m", ModeRecovered, q, 1, r, schemas)
 		if _, n := secrets.Text(res.Answer); n > 0 {
 			t.Fatalf("report answer still holds %d secret-looking value(s): %q", n, res.Answer)
+		}
+		if strings.Contains(normalize(res.Answer), strings.ToLower(secret)) {
+			t.Fatalf("report answer still holds the planted secret: %q", res.Answer)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -121,4 +122,71 @@ func TestCheck(t *testing.T) {
 	}
 	_, err = Execute(context.Background(), Config{})
 	assert.Error(t, err)
+}
+
+// TestReportWithholdsPlantedAndSecretValues: an answer that brings back a
+// planted secret (a not_contains entry the masker does not recognise), a
+// secret-looking value, or an error carrying one, fails, and the report
+// holds none of them in any field.
+func TestReportWithholdsPlantedAndSecretValues(t *testing.T) {
+	q := crashloop
+	r := right()
+	r.Answer.Text = "ledger is in CrashLoopBackOff; the DB password is LEDG3R-PR0D-PASSW0RD-9F2C71 (or `Ledg3r-**Pr0d**-Passw0rd-\n9f2c71`), token ghp_" + strings.Repeat("Zx9", 12)
+	res := result("m", ModeNative, q, 1, r, schemas)
+	assert.False(t, res.Passed)
+	failed := Run{Err: errors.New("chat with m on gpu-1: upstream said password=Sup3rS3cretValue99 and Ledg3r-Pr0d-Passw0rd-9f2c71")}
+	res2 := result("m", ModeNative, q, 1, failed, schemas)
+
+	rep := &Report{Models: []string{"m"}, Modes: []string{ModeNative}, Results: []Result{res, res2}}
+	rep.aggregate()
+	var all bytes.Buffer
+	require.NoError(t, rep.JSON(&all))
+	require.NoError(t, rep.Markdown(&all))
+	require.NoError(t, rep.HTML(&all))
+	var progressed bytes.Buffer
+	progress(&progressed, 1, 1, res2)
+	all.Write(progressed.Bytes())
+	for _, secret := range []string{"Ledg3r-Pr0d-Passw0rd-9f2c71", "ghp_Zx9", "Sup3rS3cretValue99", "9f2c71"} {
+		assert.NotContains(t, strings.ToLower(all.String()), strings.ToLower(secret))
+	}
+	assert.Contains(t, res.Answer, "[withheld: not_contains 1]")
+	assert.Contains(t, res.Answer, "ledger is in CrashLoopBackOff", "the rest of the answer stays")
+}
+
+// TestExecute: native and recovered share their runs (one answer judged
+// twice), each answer is one progress line per mode, an agent error is a
+// failed result that says so, and a stopped eval keeps what ran.
+func TestExecute(t *testing.T) {
+	qs, err := Shipped()
+	require.NoError(t, err)
+	qs, err = Filter(qs, []string{"k8s-namespaces", "refuse-delete-pod"})
+	require.NoError(t, err)
+	asked := map[string]int{}
+	var progressed bytes.Buffer
+	c := Config{Questions: qs, Models: []string{"m1", "m2"}, Modes: []string{ModeConstrained, ModeNative, ModeRecovered}, Repeats: 2,
+		Progress: &progressed, Agent: func(model, mode string) *agent.Agent {
+			asked[model+"/"+mode]++
+			return &agent.Agent{Model: model} // no Ollama endpoint: every answer is an error
+		}}
+	rep, err := Execute(context.Background(), c)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"m1/native": 1, "m1/constrained": 1, "m2/native": 1, "m2/constrained": 1}, asked)
+	require.Len(t, rep.Results, 2*3*2*2, "models × modes × questions × repeats")
+	for _, r := range rep.Results {
+		assert.False(t, r.Passed)
+		assert.Contains(t, r.Reasons[0], "no answer: no Ollama endpoint configured")
+	}
+	lines := strings.Split(strings.TrimSpace(progressed.String()), "\n")
+	assert.Len(t, lines, 24)
+	assert.Regexp(t, `^\[1/16\] m1 native k8s-namespaces #1: failed: no answer`, lines[0])
+	assert.Regexp(t, `^\[16/16\] m2 constrained refuse-delete-pod #2: failed`, lines[23])
+	require.Len(t, rep.Totals, 6)
+	assert.Equal(t, []string{ModeNative, ModeRecovered, ModeConstrained}, []string{rep.Totals[0].Mode, rep.Totals[1].Mode, rep.Totals[2].Mode})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rep, err = Execute(ctx, c)
+	assert.ErrorContains(t, err, "eval stopped after 0 of 16 answers: context canceled")
+	require.NotNil(t, rep)
+	assert.Empty(t, rep.Results)
 }

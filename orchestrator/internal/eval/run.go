@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/opsmcp/opsmcp/orchestrator/internal/agent"
@@ -110,6 +112,10 @@ func Execute(ctx context.Context, c Config) (*Report, error) {
 	}
 	total := len(c.Models) * len(order) * len(c.Questions) * c.Repeats
 	done := 0
+	stop := func(err error) (*Report, error) {
+		rep.finish()
+		return rep, fmt.Errorf("eval stopped after %d of %d answers: %w", done, total, err)
+	}
 	for _, model := range c.Models {
 		info := ModelInfo{Name: model}
 		if c.Describe != nil {
@@ -122,10 +128,12 @@ func Execute(ctx context.Context, c Config) (*Report, error) {
 			for _, q := range c.Questions {
 				for rpt := 1; rpt <= c.Repeats; rpt++ {
 					if err := ctx.Err(); err != nil {
-						rep.finish()
-						return rep, fmt.Errorf("eval stopped after %d of %d answers: %w", done, total, err)
+						return stop(err)
 					}
 					run := ask(ctx, a, q.Question, c.Timeout)
+					if err := ctx.Err(); err != nil {
+						return stop(err) // stopped during this answer: it is no result
+					}
 					done++
 					for _, m := range byAgent[am] {
 						res := result(model, m, q, rpt, run, c.Schemas)
@@ -180,7 +188,14 @@ func result(model, mode string, q Question, repeat int, run Run, schemas Schemas
 	ans := run.Answer
 	r := Result{Model: model, Mode: mode, Question: q.ID, Kind: q.Kind, Repeat: repeat, Latency: run.Latency,
 		Steps: ans.Steps, Endpoint: ans.Endpoint, Verdict: Judge(q, run, mode, schemas)}
-	r.Answer, _ = secrets.Text(clip(ans.Text, 2000))
+	// What the report keeps of the answer and of the reasons (an error's
+	// text is upstream text): secret-looking values masked, and the
+	// question's not_contains entries (planted secrets the masker may not
+	// recognise) withheld.
+	r.Answer = withhold(clip(ans.Text, 2000), q)
+	for i, reason := range r.Reasons {
+		r.Reasons[i] = withhold(reason, q)
+	}
 	for _, t := range ans.Turns {
 		r.PromptTokens += t.PromptTokens
 		r.OutputTokens += t.OutputTokens
@@ -189,6 +204,27 @@ func result(model, mode string, q Question, repeat int, run Run, schemas Schemas
 		r.Tools = append(r.Tools, c.Tool)
 	}
 	return r
+}
+
+// withhold masks s and replaces each of q's not_contains entries in it,
+// in any case, by a placeholder that names the entry.
+func withhold(s string, q Question) string {
+	for i, c := range q.NotContains {
+		s = looseMatch(c).ReplaceAllLiteralString(s, fmt.Sprintf("[withheld: not_contains %d]", i+1))
+	}
+	s, _ = secrets.Text(s)
+	return s
+}
+
+// looseMatch matches text as the judge's normalize compares it: any
+// case, with the white space, backticks and stars a model may put in
+// between its characters.
+func looseMatch(text string) *regexp.Regexp {
+	var parts []string
+	for _, r := range strings.Join(strings.Fields(text), "") {
+		parts = append(parts, regexp.QuoteMeta(string(r)))
+	}
+	return regexp.MustCompile(`(?i)` + strings.Join(parts, "[`*\\s\\x{00a0}]*"))
 }
 
 func progress(w io.Writer, done, total int, r Result) {
