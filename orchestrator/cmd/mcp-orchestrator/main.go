@@ -98,7 +98,7 @@ func topologyCheck(args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	rep := topology.Run(ctx, gateway.New(eps), *models)
+	rep := topology.Run(ctx, gateway.New(eps), *models, cfg.WarmLanes()...)
 	var set *warmup.Settings
 	if cfg.Warmup.Enabled() {
 		s, _ := cfg.Warmup.Parse() // checked by catalog.Load

@@ -114,11 +114,15 @@ func (r *Report) AddLanes(lanes []warmup.Lane, set *warmup.Settings, now time.Ti
 }
 
 // Run checks every endpoint of gw for the expected models (none: any
-// pulled model is used for the generation).
-func Run(ctx context.Context, gw *gateway.Gateway, expect []string) Report {
+// pulled model is used for the generation). The generation carries the
+// runner options a question for its model would (a lane's, else the
+// context the model is loaded with there), so it does not make Ollama
+// reload a warm model.
+func Run(ctx context.Context, gw *gateway.Gateway, expect []string, lanes ...warmup.Lane) Report {
 	rep := Report{OK: true, Routes: map[string]gateway.Choice{}}
+	gw.Poll(ctx) // the loaded contexts, for the generation's options
 	for _, ep := range gw.Endpoints() {
-		c := check(ctx, ep, expect)
+		c := check(ctx, gw, ep, expect, lanes)
 		if !c.OK {
 			rep.OK = false
 		}
@@ -137,7 +141,7 @@ func Run(ctx context.Context, gw *gateway.Gateway, expect []string) Report {
 	return rep
 }
 
-func check(ctx context.Context, ep gateway.Endpoint, expect []string) Check {
+func check(ctx context.Context, gw *gateway.Gateway, ep gateway.Endpoint, expect []string, lanes []warmup.Lane) Check {
 	c := Check{Endpoint: ep.Name, URL: ep.URL}
 	fail := func(format string, args ...any) Check {
 		c.Errors = append(c.Errors, fmt.Sprintf(format, args...))
@@ -192,7 +196,18 @@ func check(ctx context.Context, ep gateway.Endpoint, expect []string) Check {
 	}
 	start := time.Now()
 	stream := false
-	err = ep.API.Generate(ctx, &api.GenerateRequest{Model: target, Prompt: "ok", Stream: &stream, Options: map[string]any{"num_predict": 1}}, func(api.GenerateResponse) error { return nil })
+	var base map[string]any
+	for _, l := range lanes {
+		if gateway.SameModel(l.Model, target) && (len(l.Hosts) == 0 || slices.Contains(l.Hosts, ep.Name)) {
+			base = l.Options
+			break
+		}
+	}
+	opts := map[string]any{"num_predict": 1}
+	for k, v := range gw.RunnerOptions(ctx, base, ep, target) {
+		opts[k] = v
+	}
+	err = ep.API.Generate(ctx, &api.GenerateRequest{Model: target, Prompt: "ok", Stream: &stream, Options: opts}, func(api.GenerateResponse) error { return nil })
 	if err != nil {
 		return fail("generation on %s: %v", target, err)
 	}
