@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -331,10 +332,18 @@ func (s *Server) searchRepo(ctx context.Context, c *tool.Call, r repoRef, in Sea
 		if f.Size > maxSearchFile {
 			return nil
 		}
-		if bin, err := f.IsBinary(); err != nil || bin {
+		// A blob searched before is known by its id: binary, or its
+		// masked text, in which a query that does not match needs no
+		// read of the blob (inflating every blob again was most of a
+		// warm search).
+		cached, known := s.cachedBlob(f.Hash)
+		if known && cached == binaryBlob {
 			return nil
 		}
-		out.Files++
+		if known && !re.MatchString(cached) {
+			out.Files++
+			return nil
+		}
 		rd, err := f.Reader()
 		if err != nil {
 			return err
@@ -344,6 +353,13 @@ func (s *Server) searchRepo(ctx context.Context, c *tool.Call, r repoRef, in Sea
 		if err != nil {
 			return err
 		}
+		// go-git's IsBinary: a NUL in the first 8000 bytes (read here
+		// from the body already read, not from a second inflate).
+		if bytes.IndexByte(body[:min(len(body), 8000)], 0) >= 0 {
+			s.masked.put(f.Hash, binaryBlob)
+			return nil
+		}
+		out.Files++
 		// The query only ever sees masked text: its hits (and their
 		// count) cannot tell a masked value apart, one character at a
 		// time or otherwise.

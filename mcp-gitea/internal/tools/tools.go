@@ -47,13 +47,24 @@ type Server struct {
 // maskBlob masks a file's text whole, from the cache when this blob was
 // masked before.
 func (s *Server) maskBlob(c *tool.Call, id plumbing.Hash, text string) string {
-	s.maskOnce.Do(func() { s.masked = newMaskCache(maskCacheBytes) })
-	if m, ok := s.masked.get(id); ok {
+	if m, ok := s.cachedBlob(id); ok && m != binaryBlob {
 		return m
 	}
 	m := c.Mask(text)
 	s.masked.put(id, m)
 	return m
+}
+
+// binaryBlob stands in the mask cache for a blob search skips as binary:
+// no masked text is one NUL byte (a text with a NUL in its first 8000
+// bytes is binary, and masking adds none).
+const binaryBlob = "\x00"
+
+// cachedBlob is what the mask cache holds for blob id: its masked text,
+// or binaryBlob.
+func (s *Server) cachedBlob(id plumbing.Hash) (string, bool) {
+	s.maskOnce.Do(func() { s.masked = newMaskCache(maskCacheBytes) })
+	return s.masked.get(id)
 }
 
 // Tools is the table of mcp-gitea's tools.
