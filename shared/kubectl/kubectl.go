@@ -16,6 +16,13 @@ var tools = map[string]string{
 	"api-resources": "k8s_api_resources",
 	"config":        "k8s_contexts",
 	"version":       "k8s_api_resources",
+	"explain":       "k8s_api_resources",
+	"api-versions":  "k8s_api_resources",
+	"cluster-info":  "k8s_get",
+	"top":           "k8s_get",
+	// can-i tells what the server's identity may do: governed as a read
+	// of objects.
+	"auth": "k8s_get",
 }
 
 // ToolFor returns the tool whose policy governs kubectl subcommand verb,

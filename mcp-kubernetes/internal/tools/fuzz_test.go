@@ -136,45 +136,28 @@ func FuzzParseKubectl(f *testing.F) {
 	})
 }
 
-// FuzzResourceArgs: whatever the arguments, a parse that succeeds gives a
-// type without "/", a name whose later segments name no dangerous
-// subresource, and, once the checks every handler runs pass, a name that
-// is exactly one valid path segment.
-func FuzzResourceArgs(f *testing.F) {
-	f.Add("pods", "", "", uint8(1))
-	f.Add("pods/x/proxy/admin", "", "", uint8(1))
-	f.Add("pods", "x/exec", "", uint8(2))
-	f.Add("nodes/n1/proxy", "", "", uint8(1))
-	f.Add("po,svc", "", "", uint8(1))
-	f.Add("deploy/api", "x", "", uint8(2))
-	f.Add("pods", "a", "b", uint8(3))
-	f.Add("pods/", "", "", uint8(1))
-	f.Add("ns", "../kube-system", "", uint8(2))
-	f.Fuzz(func(t *testing.T, a, b, c string, n uint8) {
-		args := []string{a, b, c}[:int(n)%4]
-		res, name, err := resourceArgs(args)
+// FuzzTypeName: whatever a TYPE/NAME argument of k8s_kubectl, one that
+// passes checkTypeName has a type without "/" and a name that is exactly
+// one valid path segment naming no dangerous subresource; a failure is an
+// argument error or a denial.
+func FuzzTypeName(f *testing.F) {
+	for _, seed := range []string{"pods/x", "pods/x/proxy/admin", "nodes/n1/proxy", "deploy/api", "pods/", "ns/../kube-system", "/x", "po%2fx/y"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, arg string) {
+		err := checkTypeName(arg)
 		if err != nil {
 			if !errors.Is(err, tool.ErrArgs) && !errors.Is(err, tool.ErrDenied) {
-				t.Fatalf("%q: %v is neither an argument error nor a denial", args, err)
+				t.Fatalf("%q: %v is neither an argument error nor a denial", arg, err)
 			}
 			return
 		}
-		if strings.Contains(res, "/") {
-			t.Fatalf("%q: type %q has a /", args, res)
+		res, name, ok := strings.Cut(arg, "/")
+		if !ok || strings.Contains(res, "/") || res == "" {
+			t.Fatalf("%q passed without a type", arg)
 		}
-		for _, seg := range strings.Split(name, "/")[1:] {
-			if dangerous[strings.ToLower(seg)] {
-				t.Fatalf("%q: name %q reaches %s", args, name, seg)
-			}
-		}
-		if len(args) > 0 && strings.Contains(args[0], "/") && res+"/"+name != args[0] {
-			t.Fatalf("%q: TYPE/NAME split into %q and %q", args, res, name)
-		}
-		if checkResource(res) != nil || name == "" || checkName("name", name) != nil {
-			return
-		}
-		if msgs := path.IsValidPathSegmentName(name); len(msgs) > 0 || strings.ContainsAny(name, "/%") {
-			t.Fatalf("%q: name %q passed the checks but is not one path segment: %v", args, name, msgs)
+		if msgs := path.IsValidPathSegmentName(name); len(msgs) > 0 || name == "" || strings.ContainsAny(name, "/%") {
+			t.Fatalf("%q: name %q passed the checks but is not one path segment: %v", arg, name, msgs)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/kballard/go-shellquote"
 	"github.com/spf13/pflag"
 
+	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/kube"
 	"github.com/opsmcp/opsmcp/shared/kubectl"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
@@ -22,30 +23,36 @@ type KubectlInput struct {
 type KubectlOutput = map[string]any
 
 // refused are kubectl verbs that change the cluster or open an interactive
-// session; the message names the verb so the model knows why.
+// session; the message names the verb so the model knows why, and what to
+// use instead.
 var refused = map[string]string{
-	"apply": "writes", "create": "writes", "delete": "writes", "edit": "writes", "patch": "writes",
+	"apply": "writes", "create": "writes", "delete": "writes", "edit": "writes (use get -o yaml to read the object)", "patch": "writes",
 	"replace": "writes", "scale": "writes", "autoscale": "writes", "label": "writes", "annotate": "writes",
 	"set": "writes", "run": "writes", "expose": "writes", "taint": "writes", "drain": "writes",
-	"cordon": "writes", "uncordon": "writes", "certificate": "writes", "exec": "is interactive",
-	"attach": "is interactive", "cp": "reads and writes files in containers", "port-forward": "opens a tunnel",
-	"proxy": "opens a tunnel", "debug": "creates debug containers", "wait": "is interactive",
-	"auth": "is not offered", "plugin": "runs local programs", "kustomize": "is not offered",
-	"alpha": "is not offered", "events-watch": "is interactive",
+	"cordon": "writes", "uncordon": "writes", "certificate": "writes", "exec": "runs a process in a container (use logs)",
+	"attach": "attaches to a running process (use logs)", "cp": "reads and writes files in containers (use logs)",
+	"port-forward": "opens a tunnel (use get or describe)", "proxy": "opens a tunnel (use get --raw /version, /healthz, /livez or /readyz)",
+	"debug": "creates debug containers (use describe and logs)", "wait": "is interactive (use get or rollout status and call again)",
+	"plugin": "runs local programs", "kustomize": "reads local files", "diff": "reads local files (use get -o yaml)",
+	"alpha": "is not offered", "completion": "is not offered", "kuberc": "reads local files",
 }
 
 // Command is a parsed kubectl command line.
 type Command struct {
 	Verb string
 	Args []string
-	// Flags as kubectl spells them.
+	// Words is the command line split as a shell would, without a
+	// leading "kubectl".
+	Words []string
+	// Flags as kubectl spells them, those ParseKubectl knows.
 	Namespace, LabelSelector, FieldSelector, Output, Container, Since, Context, Types string
 	AllNamespaces, Previous, Watch, ShowLabels                                        bool
 	Tail, Limit                                                                       int64
 }
 
-// ParseKubectl parses a kubectl command line with a real flag parser. It
-// returns an argument error naming what to fix.
+// ParseKubectl splits a kubectl command line, finds its verb and refuses
+// a verb that writes or is interactive, by name. Flags are checked
+// against kubectl's own commands later (checkKubectl).
 func ParseKubectl(line string) (*Command, error) {
 	words, err := shellquote.Split(line)
 	if err != nil {
@@ -56,32 +63,27 @@ func ParseKubectl(line string) (*Command, error) {
 	}
 	// The verb decides first: a refused verb is refused by name, whatever
 	// flags it came with.
-	if _, probe, err := kubectlFlags(words, true); err == nil && len(probe.Args()) > 0 {
-		if err := refuse(probe.Args()[0], probe.Args()[1:]); err != nil {
-			return nil, err
-		}
-	}
-	cmd, fs, err := kubectlFlags(words, false)
+	cmd, fs, err := kubectlFlags(words)
 	if err != nil {
-		return nil, tool.Argf("%v (supported flags: -n, -A, -l, --field-selector, -o, -c, --tail, --since, -p, --context, --chunk-size, --types)", err)
+		return nil, tool.Argf("%v", err)
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
 		return nil, tool.Argf("empty command: e.g. 'get pods -n default'")
 	}
-	cmd.Verb, cmd.Args = rest[0], rest[1:]
+	cmd.Verb, cmd.Args, cmd.Words = rest[0], rest[1:], words
 	if err := refuse(cmd.Verb, cmd.Args); err != nil {
 		return nil, err
 	}
 	if cmd.Watch {
-		return nil, tool.Deniedf("kubectl %s --watch is refused: it is interactive; call again to see changes", cmd.Verb)
+		return nil, tool.Deniedf("kubectl %s --watch is refused: it never ends; call again to see changes", cmd.Verb)
 	}
 	return cmd, nil
 }
 
-// kubectlFlags parses words with kubectl's read-only flags; lenient skips
-// unknown flags (used only to find the verb).
-func kubectlFlags(words []string, lenient bool) (*Command, *pflag.FlagSet, error) {
+// kubectlFlags parses words leniently with the flags that find the verb
+// (a flag's value is never taken for it).
+func kubectlFlags(words []string) (*Command, *pflag.FlagSet, error) {
 	cmd := &Command{Tail: -1}
 	fs := pflag.NewFlagSet("kubectl", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -96,11 +98,16 @@ func kubectlFlags(words []string, lenient bool) (*Command, *pflag.FlagSet, error
 	fs.BoolVarP(&cmd.Previous, "previous", "p", false, "")
 	fs.StringVar(&cmd.Context, "context", "", "")
 	fs.Int64Var(&cmd.Limit, "chunk-size", 0, "")
-	fs.Int64Var(&cmd.Limit, "limit", 0, "")
 	fs.BoolVarP(&cmd.Watch, "watch", "w", false, "")
 	fs.BoolVar(&cmd.ShowLabels, "show-labels", false, "")
 	fs.StringVar(&cmd.Types, "types", "", "")
-	fs.ParseErrorsAllowlist.UnknownFlags = lenient
+	// Value-taking flags of kubectl's commands, so that their value is
+	// never mistaken for the verb.
+	for _, name := range []string{"sort-by", "template", "for", "since-time", "api-version", "api-group", "subresource", "revision", "timeout", "limit-bytes", "max-log-requests", "pod-running-timeout", "verbs", "categories", "max-depth"} {
+		fs.String(name, "", "")
+	}
+	fs.StringSliceP("label-columns", "L", nil, "")
+	fs.ParseErrorsAllowlist.UnknownFlags = true
 	return cmd, fs, fs.Parse(words)
 }
 
@@ -110,7 +117,7 @@ func refuse(verb string, args []string) error {
 		return tool.Deniedf("kubectl %s is refused: it %s, and this server is read-only", verb, why)
 	}
 	if verb == "rollout" && len(args) > 0 && args[0] != "status" && args[0] != "history" {
-		return tool.Deniedf("kubectl rollout %s is refused: it writes, and this server is read-only", args[0])
+		return tool.Deniedf("kubectl rollout %s is refused: it writes, and this server is read-only (rollout history and rollout status are offered)", args[0])
 	}
 	if verb == "config" && len(args) > 0 {
 		switch args[0] {
@@ -120,44 +127,6 @@ func refuse(verb string, args []string) error {
 		}
 	}
 	return nil
-}
-
-// resourceArgs splits kubectl's resource arguments: "pods", "pods x",
-// "pod/x", "deploy/api". A subresource (TYPE/NAME/SUB, or a name with a
-// "/") is refused: proxy, exec, attach and port-forward by name, as a
-// denial.
-func resourceArgs(args []string) (resource, name string, err error) {
-	if len(args) == 0 {
-		return "", "", tool.Argf("which resource type? e.g. 'get pods'")
-	}
-	if strings.Contains(args[0], ",") {
-		return "", "", tool.Argf("%q: one resource type per command; make one call per type", args[0])
-	}
-	if r, n, ok := strings.Cut(args[0], "/"); ok {
-		if err := refuseSubresource("object", n); err != nil {
-			return "", "", err
-		}
-		if len(args) > 1 {
-			return "", "", tool.Argf("give either TYPE/NAME or TYPE NAME, not both")
-		}
-		if strings.Contains(n, "/") {
-			return "", "", tool.Argf("%q: subresources are not offered; give TYPE/NAME", args[0])
-		}
-		if r == "" || n == "" {
-			return "", "", tool.Argf("%q: give TYPE/NAME, e.g. deploy/api", args[0])
-		}
-		return r, n, nil
-	}
-	switch len(args) {
-	case 1:
-		return args[0], "", nil
-	case 2:
-		if err := refuseSubresource("name", args[1]); err != nil {
-			return "", "", err
-		}
-		return args[0], args[1], nil
-	}
-	return "", "", tool.Argf("one object name per command (got %s)", strings.Join(args[1:], " "))
 }
 
 func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*tool.Result, error) {
@@ -170,102 +139,252 @@ func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*t
 	// scopes (issue 23).
 	mapped, ok := kubectl.ToolFor(cmd.Verb)
 	if !ok {
-		return nil, tool.Argf("kubectl %s is not supported; supported: get, describe, logs, events, api-resources, rollout status, config get-contexts, config current-context, version", cmd.Verb)
+		return nil, tool.Argf("kubectl %s is not offered; offered: get, describe, logs, events, explain, api-resources, api-versions, cluster-info, top, auth can-i, rollout history, rollout status, version, config get-contexts, config current-context", cmd.Verb)
 	}
 	if c.Grant != nil && !c.Grant.AllowsTool(mapped) {
 		return nil, tool.Deniedf("kubectl %s runs as %s, which your role may not call (%s)", cmd.Verb, mapped, c.Grant.Describe())
 	}
 	a := access{c: c, tools: []string{c.Tool, mapped}}
 	switch cmd.Verb {
-	case "get":
-		res, name, err := resourceArgs(cmd.Args)
-		if err != nil {
-			return nil, err
-		}
-		return s.getAs(ctx, a, GetInput{Resource: res, Name: name, Namespace: cmd.Namespace, AllNamespaces: cmd.AllNamespaces,
-			LabelSelector: cmd.LabelSelector, FieldSelector: cmd.FieldSelector, Output: kubectlOutput(cmd.Output),
-			Limit: cmd.Limit, Context: cmd.Context})
-	case "describe":
-		res, name, err := resourceArgs(cmd.Args)
-		if err != nil {
-			return nil, err
-		}
-		if name == "" {
-			return nil, tool.Argf("describe needs one object: e.g. 'describe deploy/api'")
-		}
-		return s.describeAs(ctx, a, DescribeInput{Resource: res, Name: name, Namespace: cmd.Namespace, Context: cmd.Context})
-	case "rollout":
-		if len(cmd.Args) < 2 {
-			return nil, tool.Argf("rollout status needs an object: e.g. 'rollout status deploy/api'")
-		}
-		res, name, err := resourceArgs(cmd.Args[1:])
-		if err != nil {
-			return nil, err
-		}
-		if name == "" {
-			return nil, tool.Argf("rollout status needs one object: e.g. 'rollout status deploy/api'")
-		}
-		return s.describeAs(ctx, a, DescribeInput{Resource: res, Name: name, Namespace: cmd.Namespace, Context: cmd.Context})
-	case "logs", "log":
-		if len(cmd.Args) != 1 {
-			return nil, tool.Argf("logs needs one pod: e.g. 'logs pod/web-1 -c app --tail 50'")
-		}
-		pod := cmd.Args[0]
-		if r, n, ok := strings.Cut(pod, "/"); ok {
-			if err := refuseSubresource("pod", n); err != nil {
-				return nil, err
-			}
-			if r != "pod" && r != "pods" && r != "po" {
-				return nil, tool.Argf("logs of %s: only pods are supported; give pod/NAME", r)
-			}
-			pod = n
-		}
-		tail := cmd.Tail
-		if tail < 0 {
-			tail = 0
-		}
-		return s.logsAs(ctx, a, LogsInput{Pod: pod, Container: cmd.Container, Namespace: cmd.Namespace, Tail: tail,
-			Since: cmd.Since, Previous: cmd.Previous, Context: cmd.Context})
-	case "events":
-		in := EventsInput{Namespace: cmd.Namespace, AllNamespaces: cmd.AllNamespaces, Type: cmd.Types, FieldSelector: cmd.FieldSelector, Context: cmd.Context}
-		if len(cmd.Args) > 1 {
-			return nil, tool.Argf("events takes at most one object: e.g. 'events pod/web-1'")
-		}
-		if len(cmd.Args) > 0 {
-			in.Object = cmd.Args[0]
-		}
-		return s.eventsAs(ctx, a, in)
-	case "api-resources":
-		return s.apiResources(ctx, c, APIResourcesInput{Context: cmd.Context})
 	case "config":
-		if len(cmd.Args) == 0 {
-			return nil, tool.Argf("config needs get-contexts or current-context")
-		}
-		if cmd.Args[0] == "current-context" {
-			return &tool.Result{Data: map[string]any{"current": s.Clusters.Current()}, Text: s.Clusters.Current() + "\n"}, nil
-		}
-		return s.contexts(ctx, c, ContextsInput{})
+		return s.kubectlConfig(ctx, c, cmd)
 	case "version":
-		cl, err := s.Clusters.Get(cmd.Context)
-		if err != nil {
-			return nil, tool.Argf("%v", err)
-		}
-		v, err := cl.Typed.Discovery().ServerVersion()
-		if err != nil {
-			return nil, fmt.Errorf("server version: %w", err)
-		}
-		return &tool.Result{Data: map[string]any{"server": v}, Text: fmt.Sprintf("Server Version: %s\n", v.GitVersion)}, nil
+		return s.kubectlVersion(cmd)
 	}
-	return nil, tool.Argf("kubectl %s is not supported", cmd.Verb)
+	path, flags, err := checkKubectl(cmd.Words)
+	if err != nil {
+		return nil, err
+	}
+	words := cmd.Words
+	if path == "rollout status" && !flags.Changed("watch") {
+		// kubectl waits for the rollout by default; here the status is
+		// read once (call again to see progress).
+		words = append(append([]string(nil), words...), "--watch=false")
+	}
+	if path == "rollout status" && !flags.Changed("timeout") {
+		// Without a timeout kubectl waits for the object forever when the
+		// list does not have it.
+		words = append(append([]string(nil), words...), "--timeout=5s")
+	}
+	if err := checkKubectlArgs(path, flags); err != nil {
+		return nil, err
+	}
+	cl, err := s.Clusters.Get(flagValue(flags, "context"))
+	if err != nil {
+		return nil, tool.Argf("%v", err)
+	}
+	guard := &kube.Guard{Masker: valueMasker, Ctx: ctx, RawPaths: rawPaths,
+		Text: func(t string) string { return maskText(c, t) }}
+	if !a.everyNamespace() {
+		if err := kubectlScope(a, cl, path, flags); err != nil {
+			return nil, err
+		}
+		guard.Namespace = func(ns string) bool { return checkNamespace(ns) == nil && a.allows("namespaces", ns) }
+	}
+	ctx, cancel := context.WithTimeout(ctx, kubectlTimeout)
+	defer cancel()
+	guard.Ctx = ctx
+	run, err := runKubectl(ctx, cl, guard, words)
+	if err != nil {
+		return nil, err
+	}
+	data := map[string]any{"command": strings.Join(cmd.Words, " "), "output": run.stdout, "exit_code": run.code}
+	if run.code == 0 || run.msg == "" {
+		// auth can-i answers "no" with exit code 1 and no message.
+		return &tool.Result{Data: data, Text: run.stdout + run.stderr}, nil
+	}
+	msg := strings.TrimSpace(run.msg)
+	if up := guard.LastFailure(); up != nil {
+		return nil, tool.Upstream(kube.Upstream, cl.Config.Host, fmt.Errorf("%s: %w", msg, up))
+	}
+	if isScopeMessage(msg) {
+		return nil, tool.Deniedf("%s (your role may read only namespaces %s; give -n with one of them)", msg, strings.Join(a.patterns("namespaces"), ", "))
+	}
+	if run.stdout == "" {
+		return nil, tool.Argf("%s", msg)
+	}
+	data["error"] = msg
+	return &tool.Result{Data: data, Text: run.stdout + msg + "\n"}, nil
 }
 
-// kubectlOutput maps -o values to k8s_get's output names.
-func kubectlOutput(o string) string {
-	switch o {
-	case "":
-		return "table"
-	case "wide", "yaml", "json", "name":
-		return o
+// maskText masks text answers (logs) in line-bounded pieces, hiding a key
+// block cut by the window, as k8s_logs does.
+func maskText(c *tool.Call, t string) string {
+	lines := maskLog(c, t, maskChunk)
+	if len(lines) == 0 {
+		return ""
 	}
-	return o // k8s_get refuses it with the list of supported values
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func flagValue(fs *pflag.FlagSet, name string) string {
+	if f := fs.Lookup(name); f != nil {
+		return f.Value.String()
+	}
+	return ""
+}
+
+func flagSet(fs *pflag.FlagSet, name string) bool {
+	f := fs.Lookup(name)
+	return f != nil && f.Changed && f.Value.String() != "false"
+}
+
+// kubectlScope refuses, before any request, a command that reaches past a
+// caller limited to some namespaces: -A, a namespace outside the role, a
+// cluster-scoped question. The Guard holds the same line request by
+// request.
+func kubectlScope(a access, cl *kube.Cluster, path string, fs *pflag.FlagSet) error {
+	allowed := strings.Join(a.patterns("namespaces"), ", ")
+	if flagSet(fs, "all-namespaces") {
+		return tool.Deniedf("kubectl %s -A is refused: your role may read only namespaces %s; run it once per namespace with -n", path, allowed)
+	}
+	switch path {
+	case "api-resources", "api-versions", "explain":
+		return nil // discovery and OpenAPI name no object
+	case "cluster-info", "top node":
+		return tool.Deniedf("kubectl %s reads cluster-wide objects, and your role may read only namespaces %s", path, allowed)
+	}
+	ns := flagValue(fs, "namespace")
+	if ns == "" {
+		ns = cl.Namespace
+	}
+	if !a.allows("namespaces", ns) {
+		return tool.Deniedf("your role may not read namespace %q (allowed: %s); give -n with one of them", ns, allowed)
+	}
+	return nil
+}
+
+// checkKubectlArgs checks every caller value that reaches a URL (types,
+// names, namespace, selectors, container) by Kubernetes' naming rules
+// before anything runs, as the typed tools do.
+func checkKubectlArgs(path string, fs *pflag.FlagSet) error {
+	if ns := flagValue(fs, "namespace"); ns != "" {
+		if err := checkNamespace(ns); err != nil {
+			return err
+		}
+	}
+	if err := checkSelectors(flagValue(fs, "selector"), flagValue(fs, "field-selector")); err != nil {
+		return err
+	}
+	if ct := flagValue(fs, "container"); ct != "" {
+		if err := checkContainer(ct); err != nil {
+			return err
+		}
+	}
+	if f := fs.Lookup("chunk-size"); f != nil && f.Changed && f.Value.String() == "0" {
+		return tool.Argf("--chunk-size=0 would ask the API server for every object at once: give 1 to %d (pages are followed to the end either way)", maxLimit)
+	}
+	args := fs.Args()
+	if f := flagValue(fs, "for"); f != "" {
+		args = append(args, f)
+	}
+	switch path {
+	case "explain", "auth can-i", "api-resources", "api-versions", "cluster-info":
+		return nil // no argument reaches a URL path
+	case "logs":
+		for i, arg := range args {
+			switch {
+			case strings.Contains(arg, "/"):
+				if err := checkTypeName(arg); err != nil {
+					return err
+				}
+			case i == 0:
+				if err := checkName("pod", arg); err != nil {
+					return err
+				}
+			default:
+				if err := checkContainer(arg); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for i, arg := range args {
+		if i > 0 {
+			// A NAME after a TYPE is one path segment: NAME/proxy is
+			// refused as the subresource it reaches.
+			if err := refuseSubresource("name", arg); err != nil {
+				return err
+			}
+		}
+		switch {
+		case strings.Contains(arg, "/"):
+			if err := checkTypeName(arg); err != nil {
+				return err
+			}
+		case i == 0 && path != "top pod" && path != "top node":
+			for _, t := range strings.Split(arg, ",") {
+				if err := checkResource(t); err != nil {
+					return err
+				}
+			}
+		default:
+			if err := checkName("name", arg); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkTypeName checks a TYPE/NAME argument: no subresource.
+func checkTypeName(arg string) error {
+	t, n, _ := strings.Cut(arg, "/")
+	if err := refuseSubresource("object", n); err != nil {
+		return err
+	}
+	if strings.Contains(n, "/") {
+		return tool.Argf("%q: subresources are not offered; give TYPE/NAME", arg)
+	}
+	if err := checkResource(t); err != nil {
+		return err
+	}
+	return checkName("name", n)
+}
+
+// kubectlConfig answers config get-contexts and current-context from the
+// server's kubeconfig, never its credentials.
+func (s *Server) kubectlConfig(ctx context.Context, c *tool.Call, cmd *Command) (*tool.Result, error) {
+	if err := onlyContextFlag(cmd); err != nil {
+		return nil, err
+	}
+	if len(cmd.Args) != 1 {
+		return nil, tool.Argf("config needs get-contexts or current-context")
+	}
+	if cmd.Args[0] == "current-context" {
+		return &tool.Result{Data: map[string]any{"current": s.Clusters.Current()}, Text: s.Clusters.Current() + "\n"}, nil
+	}
+	return s.contexts(ctx, c, ContextsInput{})
+}
+
+// kubectlVersion answers version with the API server's; this server has
+// no kubectl client version of its own to report.
+func (s *Server) kubectlVersion(cmd *Command) (*tool.Result, error) {
+	if err := onlyContextFlag(cmd); err != nil {
+		return nil, err
+	}
+	if len(cmd.Args) > 0 {
+		return nil, tool.Argf("version takes no arguments")
+	}
+	cl, err := s.Clusters.Get(cmd.Context)
+	if err != nil {
+		return nil, tool.Argf("%v", err)
+	}
+	v, err := cl.Typed.Discovery().ServerVersion()
+	if err != nil {
+		return nil, fmt.Errorf("server version: %w", err)
+	}
+	return &tool.Result{Data: map[string]any{"server": v}, Text: fmt.Sprintf("Server Version: %s\n", v.GitVersion)}, nil
+}
+
+// onlyContextFlag refuses any flag but --context on config and version,
+// which honour no other.
+func onlyContextFlag(cmd *Command) error {
+	for _, w := range cmd.Words {
+		if strings.HasPrefix(w, "-") && w != "--context" && !strings.HasPrefix(w, "--context=") {
+			return tool.Deniedf("kubectl %s %s is not offered here: only --context is", cmd.Verb, w)
+		}
+	}
+	return nil
 }

@@ -23,7 +23,7 @@ func TestListPagesAreBounded(t *testing.T) {
 		f.reset()
 		_, err := s.get(context.Background(), callAs(t, "", "k8s_get"), GetInput{Resource: "pods", Namespace: "web", Limit: 1_000_000_000, Output: output})
 		require.NoError(t, err)
-		_, err = s.kubectl(context.Background(), callAs(t, "", "k8s_kubectl"), KubectlInput{Command: "get pods -n web --chunk-size 999999 -o " + output})
+		_, err = s.kubectl(context.Background(), callAs(t, "", "k8s_kubectl"), KubectlInput{Command: "get pods -n web --chunk-size 999999" + map[string]string{"table": "", "json": " -o json"}[output]})
 		require.NoError(t, err)
 		reqs := f.requests()
 		require.Len(t, reqs, 2, output)

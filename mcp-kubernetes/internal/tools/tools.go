@@ -44,7 +44,7 @@ func (s *Server) Tools() []tool.Tool {
 			"The kubeconfig's contexts: name, cluster, server URL, default namespace, which is current and which this server may use. Never credentials.",
 			s.contexts)),
 		tool.New[KubectlInput, KubectlOutput]("k8s_kubectl", "Run a read-only kubectl command",
-			"Runs a kubectl command line, read-only subset: get, describe, logs, events, api-resources, config get-contexts/current-context, version. E.g. \"get pods -n web -l app=api -o wide\", \"describe deploy/api\", \"logs pod/x -c app --tail 50\", \"get events -A --field-selector type=Warning\". Mutating or interactive verbs (apply, delete, edit, exec, port-forward, scale, rollout restart…) are refused.",
+			"Runs a read-only kubectl command line with kubectl's own code (v1.37 libraries), printing what kubectl prints: get (all -o formats incl. jsonpath, custom-columns, go-template; --show-labels, -L, --sort-by; get all, get pods,deploy), describe, logs (pod, deploy/NAME, -l), events, explain, api-resources, api-versions, cluster-info, top, auth can-i, rollout history/status, version, config get-contexts/current-context. E.g. \"get pods -n web -l app=api -o wide\", \"describe deploy/api\", \"logs deploy/web --tail 50\". Every answer is masked before kubectl sees it. Writes, sessions and local files (apply, delete, edit, exec, port-forward, cp, proxy, debug, -f, --kubeconfig, --token, --as, --watch, --follow) are refused with what to use instead; so is any flag not honoured.",
 			s.kubectl),
 	})
 }

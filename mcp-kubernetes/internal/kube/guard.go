@@ -1,0 +1,402 @@
+package kube
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/opsmcp/opsmcp/shared/mask"
+)
+
+// ErrOutOfScope is wrapped by every request a Guard refuses because it
+// reaches past the caller's namespaces.
+var ErrOutOfScope = errors.New("outside your namespaces")
+
+// maxBody bounds one response read whole to be masked: a list page of 500
+// objects is far below it.
+const maxBody = 64 << 20
+
+// Guard decides what one caller's requests may reach and hides what they
+// must not see. It sits in front of the read-only transport, so that code
+// we do not control (kubectl's printers, describers, log and rollout
+// helpers) only ever sees masked objects in the caller's namespaces.
+type Guard struct {
+	// Masker masks decoded JSON structurally (Secret data, secret-looking
+	// keys, secret env entries, then every string's text).
+	Masker *mask.Masker
+	// Text masks text bodies (logs) and whatever is not JSON.
+	Text func(string) string
+	// Namespace reports whether the caller may read namespace ns; nil
+	// means every namespace.
+	Namespace func(ns string) bool
+	// Ctx bounds every request (kubectl's own code mostly uses
+	// context.TODO()).
+	Ctx context.Context
+	// RawPaths are the non-resource paths a caller may read.
+	RawPaths []string
+
+	mu sync.Mutex
+	// last is the last upstream failure seen (401, 5xx, unreachable), so
+	// the caller can name it as the API server's when kubectl flattens it
+	// into a message.
+	last error
+}
+
+// LastFailure returns the last upstream failure a request met, or nil.
+func (g *Guard) LastFailure() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.last
+}
+
+func (g *Guard) failed(err error) {
+	g.mu.Lock()
+	g.last = err
+	g.mu.Unlock()
+}
+
+// Wrap returns next behind g.
+func (g *Guard) Wrap(next http.RoundTripper) http.RoundTripper {
+	return guardRT{g: g, next: next}
+}
+
+type guardRT struct {
+	g    *Guard
+	next http.RoundTripper
+}
+
+// jsonOnly is the Accept header every guarded request carries: protobuf
+// and CBOR could not be masked, so they are never asked for.
+func jsonOnly(accept string) string {
+	var keep []string
+	for _, part := range strings.Split(accept, ",") {
+		p := strings.TrimSpace(part)
+		if p == "" || strings.Contains(p, "protobuf") || strings.Contains(p, "cbor") {
+			continue
+		}
+		keep = append(keep, p)
+	}
+	if len(keep) == 0 {
+		return "application/json"
+	}
+	return strings.Join(keep, ",")
+}
+
+func (t guardRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	g := t.g
+	if req.URL.Query().Get("watch") == "true" || req.URL.Query().Get("follow") == "true" {
+		closeBody(req)
+		return nil, fmt.Errorf("a watch or follow request is refused: it never ends; call again to see changes")
+	}
+	filterName, err := g.check(req)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	ctx := req.Context()
+	if g.Ctx != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		stop := context.AfterFunc(g.Ctx, cancel)
+		defer stop()
+	}
+	req = req.Clone(ctx)
+	req.Header.Set("Accept", jsonOnly(req.Header.Get("Accept")))
+	boundPage(req)
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		g.failed(err)
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode >= 500 {
+		g.failed(fmt.Errorf("the API server answered %s", resp.Status))
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read the API server's answer: %w", err)
+	}
+	if len(body) > maxBody {
+		return nil, fmt.Errorf("the API server's answer is over %d MiB: narrow the request (a selector, a namespace, --chunk-size)", maxBody>>20)
+	}
+	ct := resp.Header.Get("Content-Type")
+	switch {
+	case strings.Contains(ct, "json"):
+		body, err = g.maskJSON(body, filterName)
+		if err != nil {
+			return nil, err
+		}
+	case ct == "" || strings.HasPrefix(ct, "text/") || strings.Contains(ct, "yaml"):
+		body = []byte(g.Text(string(body)))
+	default:
+		return nil, fmt.Errorf("the API server answered %s, which cannot be masked: ask for JSON output", ct)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Del("Content-Length")
+	resp.Header.Del("Content-Encoding")
+	return resp, nil
+}
+
+// MaxPage bounds a list page asked of the API server (kubectl's own chunk
+// size): a larger --chunk-size would decode every object of a type at
+// once. kubectl follows the continue token, so the output is the same.
+const MaxPage = 500
+
+// boundPage lowers a list request's limit to MaxPage.
+func boundPage(req *http.Request) {
+	q := req.URL.Query()
+	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > MaxPage {
+		q.Set("limit", strconv.Itoa(MaxPage))
+		req.URL.RawQuery = q.Encode()
+	}
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// check refuses a request outside the caller's namespaces. It returns
+// true when the answer is a list of namespaces to be filtered by name.
+func (g *Guard) check(req *http.Request) (bool, error) {
+	p := req.URL.Path
+	segs := strings.Split(strings.Trim(p, "/"), "/")
+	var rest []string
+	switch {
+	case len(segs) >= 2 && segs[0] == "api":
+		rest = segs[2:]
+	case len(segs) >= 3 && segs[0] == "apis":
+		rest = segs[3:]
+	default:
+		// Discovery and OpenAPI (kubectl's own lookups), and the raw
+		// paths offered.
+		if p == "/api" || p == "/apis" || strings.HasPrefix(p, "/openapi/v3") || p == "/version" {
+			return false, nil
+		}
+		for _, r := range g.RawPaths {
+			if p == r {
+				return false, nil
+			}
+		}
+		return false, fmt.Errorf("%s is not offered: only the API's resources, discovery, OpenAPI v3 and %s", p, strings.Join(g.RawPaths, ", "))
+	}
+	if len(rest) == 0 || g.Namespace == nil {
+		return false, nil // a group's discovery document, or no scope
+	}
+	if rest[0] == "namespaces" && len(rest) >= 2 {
+		if !g.Namespace(rest[1]) {
+			return false, fmt.Errorf("namespace %q: %w", rest[1], ErrOutOfScope)
+		}
+		return false, nil
+	}
+	if segs[0] == "api" && rest[0] == "namespaces" {
+		return true, nil // the namespace list: filtered by name
+	}
+	if req.Method == http.MethodPost && strings.HasPrefix(p, "/apis/authorization.k8s.io/") {
+		return false, g.checkReview(req)
+	}
+	return false, fmt.Errorf("%s across namespaces or of the cluster: %w", rest[0], ErrOutOfScope)
+}
+
+// checkReview holds an access or rules review to the caller's namespaces:
+// its answer tells what the server's identity may do there.
+func (g *Guard) checkReview(req *http.Request) error {
+	if req.Body == nil {
+		return fmt.Errorf("an access review without a body")
+	}
+	b, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	req.Body.Close()
+	if err != nil {
+		return fmt.Errorf("read the access review: %w", err)
+	}
+	var r struct {
+		Spec struct {
+			Namespace          string `json:"namespace"`
+			ResourceAttributes *struct {
+				Namespace string `json:"namespace"`
+			} `json:"resourceAttributes"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("decode the access review: %w", err)
+	}
+	ns := r.Spec.Namespace
+	if r.Spec.ResourceAttributes != nil {
+		ns = r.Spec.ResourceAttributes.Namespace
+	}
+	if ns == "" || !g.Namespace(ns) {
+		return fmt.Errorf("a question about namespace %q: %w", ns, ErrOutOfScope)
+	}
+	req.Body = io.NopCloser(bytes.NewReader(b))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	return nil
+}
+
+// maskJSON masks a JSON answer structurally, keeping numbers exact, and
+// drops namespaces the caller may not read from a namespace list.
+func (g *Guard) maskJSON(body []byte, filterNamespaces bool) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		// Not one JSON document: masked as text, so nothing passes.
+		return []byte(g.Text(string(body))), nil
+	}
+	if filterNamespaces {
+		v = g.filterNamespaces(v)
+	}
+	g.maskLastApplied(v)
+	out, _ := g.Masker.Value(v)
+	encodeSecretData(out)
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("encode the masked answer: %w", err)
+	}
+	return b, nil
+}
+
+// lastApplied is the annotation kubectl apply leaves: a copy of the object
+// as applied, a Secret's data included, as one JSON string.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// maskLastApplied masks each last-applied copy as the object it is, so a
+// Secret's data inside it is masked as Secret data and not left to the
+// text detectors.
+func (g *Guard) maskLastApplied(v any) {
+	switch t := v.(type) {
+	case []any:
+		for _, e := range t {
+			g.maskLastApplied(e)
+		}
+	case map[string]any:
+		if ann, ok := t["annotations"].(map[string]any); ok {
+			if s, ok := ann[lastApplied].(string); ok {
+				ann[lastApplied] = g.maskEmbedded(s)
+			}
+		}
+		for _, e := range t {
+			g.maskLastApplied(e)
+		}
+	}
+}
+
+// maskEmbedded masks a JSON document held in a string, structurally when
+// it parses and as text when it does not.
+func (g *Guard) maskEmbedded(s string) string {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var inner any
+	if err := dec.Decode(&inner); err != nil || dec.More() {
+		return g.Text(s)
+	}
+	out, _ := g.Masker.Value(inner)
+	b, err := json.Marshal(out)
+	if err != nil {
+		return g.Text(s)
+	}
+	return string(b) + "\n"
+}
+
+// filterNamespaces keeps the items (or table rows) of a namespace list
+// that the caller may read, and drops the paging hints that would count
+// or name the others.
+func (g *Guard) filterNamespaces(v any) any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	keep := func(list any, name func(map[string]any) string) []any {
+		items, _ := list.([]any)
+		out := []any{}
+		for _, it := range items {
+			im, _ := it.(map[string]any)
+			if n := name(im); n != "" && g.Namespace(n) {
+				out = append(out, it)
+			}
+		}
+		return out
+	}
+	metaName := func(o map[string]any) string {
+		md, _ := o["metadata"].(map[string]any)
+		n, _ := md["name"].(string)
+		return n
+	}
+	if _, ok := m["items"]; ok {
+		m["items"] = keep(m["items"], metaName)
+	}
+	if _, ok := m["rows"]; ok {
+		m["rows"] = keep(m["rows"], func(r map[string]any) string {
+			o, _ := r["object"].(map[string]any)
+			return metaName(o)
+		})
+	}
+	if md, ok := m["metadata"].(map[string]any); ok {
+		delete(md, "continue")
+		delete(md, "remainingItemCount")
+	}
+	return m
+}
+
+// encodeSecretData turns each masked Secret value back into base64, as
+// the API sends it, so typed decoders (kubectl describe) still read the
+// object: decoded, a value is its placeholder.
+func encodeSecretData(v any) {
+	switch t := v.(type) {
+	case []any:
+		for _, e := range t {
+			encodeSecretData(e)
+		}
+	case map[string]any:
+		secretList := t["kind"] == "SecretList"
+		if items, ok := t["items"].([]any); ok && secretList {
+			for _, it := range items {
+				if im, ok := it.(map[string]any); ok {
+					encodeData(im)
+				}
+			}
+		}
+		if t["kind"] == "Secret" || isSecretItem(t) {
+			encodeData(t)
+		}
+		for k, e := range t {
+			if k != "data" {
+				encodeSecretData(e)
+			}
+		}
+	}
+}
+
+// isSecretItem reports whether m looks like a list's Secret item (no kind,
+// a type and data).
+func isSecretItem(m map[string]any) bool {
+	if _, ok := m["kind"]; ok {
+		return false
+	}
+	_, typed := m["type"].(string)
+	_, data := m["data"].(map[string]any)
+	_, meta := m["metadata"].(map[string]any)
+	return typed && data && meta
+}
+
+func encodeData(m map[string]any) {
+	data, ok := m["data"].(map[string]any)
+	if !ok {
+		return
+	}
+	for k, e := range data {
+		if s, ok := e.(string); ok && mask.IsPlaceholder(strings.SplitN(s, " ", 2)[0]) {
+			data[k] = base64.StdEncoding.EncodeToString([]byte(s))
+		}
+	}
+}

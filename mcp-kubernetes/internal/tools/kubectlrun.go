@@ -1,0 +1,373 @@
+package tools
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/kubectl/pkg/cmd/apiresources"
+	"k8s.io/kubectl/pkg/cmd/auth"
+	"k8s.io/kubectl/pkg/cmd/clusterinfo"
+	"k8s.io/kubectl/pkg/cmd/describe"
+	"k8s.io/kubectl/pkg/cmd/events"
+	"k8s.io/kubectl/pkg/cmd/explain"
+	"k8s.io/kubectl/pkg/cmd/get"
+	"k8s.io/kubectl/pkg/cmd/logs"
+	"k8s.io/kubectl/pkg/cmd/rollout"
+	"k8s.io/kubectl/pkg/cmd/top"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+
+	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/kube"
+	"github.com/opsmcp/opsmcp/shared/mask"
+	"github.com/opsmcp/opsmcp/shared/tool"
+)
+
+// valueMasker masks the API server's JSON answers structurally before
+// kubectl's code decodes them. The binder masks the printed text again
+// with its own key; placeholders already there stay as they are.
+var valueMasker = mask.New(nil)
+
+// kubectlTimeout bounds one command: kubectl's own code mostly uses
+// context.TODO(), so the guard cancels its requests when this runs out.
+const kubectlTimeout = 60 * time.Second
+
+// maxOutput bounds what one command may print; the binder's budget and
+// cursor cut the answer further.
+const maxOutput = 8 << 20
+
+// rawPaths are the non-resource paths "get --raw" may read: what they
+// answer names no object and holds no secret.
+var rawPaths = []string{"/version", "/healthz", "/livez", "/readyz", "/api", "/apis"}
+
+// allowedFlags lists, per kubectl command path, the flags it honours here.
+// Every other flag is refused by name, never accepted and ignored.
+var allowedFlags = map[string][]string{
+	"get": {"all-namespaces", "allow-missing-template-keys", "chunk-size", "field-selector", "ignore-not-found", "label-columns",
+		"no-headers", "output", "raw", "selector", "server-print", "show-kind", "show-labels", "show-managed-fields", "sort-by",
+		"subresource", "template"},
+	"describe":        {"all-namespaces", "chunk-size", "selector", "show-events"},
+	"logs":            {"all-containers", "all-pods", "container", "ignore-errors", "limit-bytes", "max-log-requests", "pod-running-timeout", "prefix", "previous", "selector", "since", "since-time", "tail", "timestamps"},
+	"events":          {"all-namespaces", "allow-missing-template-keys", "chunk-size", "for", "no-headers", "output", "show-managed-fields", "template", "types"},
+	"explain":         {"api-version", "max-depth", "output", "recursive"},
+	"api-resources":   {"api-group", "cached", "categories", "namespaced", "no-headers", "output", "show-managed-fields", "sort-by", "verbs"},
+	"api-versions":    {},
+	"cluster-info":    {},
+	"top":             {},
+	"top node":        {"no-headers", "selector", "show-capacity", "show-swap", "sort-by", "use-protocol-buffers"},
+	"top pod":         {"all-namespaces", "containers", "field-selector", "no-headers", "selector", "show-swap", "sort-by", "sum", "use-protocol-buffers"},
+	"auth can-i":      {"all-namespaces", "list", "no-headers", "quiet", "subresource"},
+	"rollout history": {"allow-missing-template-keys", "output", "revision", "selector", "show-managed-fields", "template"},
+	"rollout status":  {"revision", "selector", "timeout", "watch"},
+}
+
+// refusedFlags says why a flag kubectl has is refused, and what to use.
+var refusedFlags = map[string]string{
+	"filename":                         "reads local files; name the objects instead (TYPE NAME or TYPE/NAME)",
+	"kustomize":                        "reads local files; name the objects instead",
+	"recursive":                        "applies to -f, which reads local files",
+	"watch":                            "never ends; call again to see changes",
+	"watch-only":                       "never ends; call again to see changes",
+	"follow":                           "never ends; use --tail or --since and call again",
+	"output-watch-events":              "goes with --watch, which never ends",
+	"insecure-skip-tls-verify-backend": "would skip verifying the kubelet's certificate",
+	"kubeconfig":                       "selects credentials; the server's own are used (pick one of its contexts with --context)",
+	"server":                           "selects an API server; pick one of the server's contexts with --context",
+	"token":                            "changes credentials; the server's own are used",
+	"as":                               "impersonates another identity; the server's own is used",
+	"as-group":                         "impersonates another identity; the server's own is used",
+	"as-uid":                           "impersonates another identity; the server's own is used",
+	"user":                             "selects credentials; pick one of the server's contexts with --context",
+	"cluster":                          "selects an API server; pick one of the server's contexts with --context",
+	"username":                         "changes credentials; the server's own are used",
+	"password":                         "changes credentials; the server's own are used",
+	"client-certificate":               "changes credentials; the server's own are used",
+	"client-key":                       "changes credentials; the server's own are used",
+	"certificate-authority":            "changes how the API server is trusted",
+	"insecure-skip-tls-verify":         "changes how the API server is trusted",
+	"tls-server-name":                  "changes how the API server is trusted",
+	"v":                                "prints the HTTP exchange, credentials included",
+	"vmodule":                          "prints the HTTP exchange, credentials included",
+	"cache-dir":                        "writes local files",
+	"profile":                          "writes local files",
+	"profile-output":                   "writes local files",
+	"output-directory":                 "writes local files",
+	"request-timeout":                  "is set by this server (60 s)",
+}
+
+// refusedCommands says why a kubectl command is not offered, and what to
+// use instead.
+var refusedCommands = map[string]string{
+	"edit": "writes; use get -o yaml to read the object", "exec": "runs a process in a container; use logs",
+	"attach": "attaches to a running process; use logs", "port-forward": "opens a tunnel; use get or describe",
+	"proxy": "opens a tunnel to the API server; use get --raw with /version, /healthz, /livez or /readyz",
+	"cp":    "reads and writes files in containers; use logs", "debug": "creates debug containers; use describe and logs",
+	"cluster-info dump": "reads every object and log of the cluster at once; use get, describe and logs",
+	"auth whoami":       "asks through a review this server does not send; the server's identity is its own",
+	"auth reconcile":    "writes RBAC objects", "rollout pause": "writes", "rollout resume": "writes",
+	"rollout restart": "writes", "rollout undo": "writes",
+	"wait": "never ends until a condition; use get or rollout status and call again",
+	"diff": "reads local files and asks for server-side dry runs; use get -o yaml",
+}
+
+// fatal is what kubectl's CheckErr hands its fatal handler, carried by a
+// panic back to runKubectl instead of exiting the process.
+type fatal struct {
+	msg  string
+	code int
+}
+
+var setFatal sync.Once
+
+// kubectlRun is one kubectl command's outcome.
+type kubectlRun struct {
+	stdout, stderr string
+	code           int
+	msg            string
+}
+
+// getter is the RESTClientGetter kubectl's commands use: the cluster's
+// read-only config behind a Guard that holds the caller's namespaces and
+// masks every answer.
+type getter struct {
+	cfg       *rest.Config
+	disc      discovery.CachedDiscoveryInterface
+	mapper    meta.RESTMapper
+	namespace *string
+	defaultNS string
+	context   string
+}
+
+func (g *getter) ToRESTConfig() (*rest.Config, error) { return rest.CopyConfig(g.cfg), nil }
+func (g *getter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
+	return g.disc, nil
+}
+func (g *getter) ToRESTMapper() (meta.RESTMapper, error)        { return g.mapper, nil }
+func (g *getter) ToRawKubeConfigLoader() clientcmd.ClientConfig { return loader{g} }
+
+// loader answers kubectl's questions about the kubeconfig from the
+// server's context: the namespace (-n, or the context's), never a file.
+type loader struct{ g *getter }
+
+func (l loader) RawConfig() (clientcmdapi.Config, error) {
+	return clientcmdapi.Config{CurrentContext: l.g.context}, nil
+}
+func (l loader) ClientConfig() (*rest.Config, error) { return l.g.ToRESTConfig() }
+func (l loader) Namespace() (string, bool, error) {
+	if *l.g.namespace != "" {
+		return *l.g.namespace, true, nil
+	}
+	return l.g.defaultNS, false, nil
+}
+func (l loader) ConfigAccess() clientcmd.ConfigAccess { return nil }
+
+// kubectlTree builds the commands offered, each kubectl's own, wired to
+// getter and writing to out and errOut.
+func kubectlTree(g *getter, out, errOut io.Writer) *cobra.Command {
+	root := &cobra.Command{Use: "kubectl", SilenceErrors: true, SilenceUsage: true}
+	root.SetOut(out)
+	root.SetErr(errOut)
+	root.PersistentFlags().StringVarP(g.namespace, "namespace", "n", "", "")
+	root.PersistentFlags().StringVar(&g.context, "context", "", "")
+	f := cmdutil.NewFactory(g)
+	s := genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}
+	root.AddCommand(get.NewCmdGet("kubectl", f, s), describe.NewCmdDescribe("kubectl", f, s), logs.NewCmdLogs(f, s),
+		events.NewCmdEvents(g, s), explain.NewCmdExplain("kubectl", f, s), apiresources.NewCmdAPIResources(g, s),
+		apiresources.NewCmdAPIVersions(g, s), clusterinfo.NewCmdClusterInfo(g, s), top.NewCmdTop(f, s),
+		auth.NewCmdAuth(f, s), rollout.NewCmdRollout("kubectl", f, s))
+	return root
+}
+
+// commandPath is a command's path below the root: "get", "rollout status".
+func commandPath(c *cobra.Command) string {
+	var parts []string
+	for ; c != nil && c.HasParent(); c = c.Parent() {
+		parts = append([]string{c.Name()}, parts...)
+	}
+	return strings.Join(parts, " ")
+}
+
+// checkKubectl refuses, before anything runs, a command or flag that is
+// not offered, naming it with why and what to use instead. It returns the
+// command's path and its parsed flags.
+func checkKubectl(words []string) (string, *pflag.FlagSet, error) {
+	for _, w := range words {
+		if name, ok := flagName(w); ok {
+			if why, bad := refusedFlags[name]; bad && name != "watch" && name != "recursive" {
+				return "", nil, tool.Deniedf("flag --%s is refused: it %s", name, why)
+			}
+		}
+	}
+	ns := ""
+	root := kubectlTree(&getter{namespace: &ns}, io.Discard, io.Discard)
+	sub, rest, err := root.Find(words)
+	if err != nil || sub == root {
+		verb := ""
+		if len(rest) > 0 {
+			verb = rest[0]
+		} else if len(words) > 0 {
+			verb = words[0]
+		}
+		return "", nil, tool.Argf("kubectl %s is not offered; offered: get, describe, logs, events, explain, api-resources, api-versions, cluster-info, top, auth can-i, rollout history, rollout status, version, config get-contexts, config current-context", verb)
+	}
+	path := commandPath(sub)
+	if why, ok := refusedCommands[path]; ok {
+		return "", nil, tool.Deniedf("kubectl %s is refused: it %s", path, why)
+	}
+	allowed, ok := allowedFlags[path]
+	if !ok {
+		return "", nil, tool.Deniedf("kubectl %s is refused: it writes, and this server is read-only", path)
+	}
+	if err := sub.ParseFlags(rest); err != nil {
+		return "", nil, tool.Argf("kubectl %s: %v (see kubectl %s --help)", path, err, path)
+	}
+	var bad error
+	sub.Flags().Visit(func(f *pflag.Flag) {
+		if bad != nil || f.Name == "namespace" || f.Name == "context" || f.Name == "help" {
+			return
+		}
+		if why, ok := refusedFlags[f.Name]; ok && !(f.Name == "watch" && path == "rollout status" && f.Value.String() == "false") {
+			bad = tool.Deniedf("kubectl %s --%s is refused: it %s", path, f.Name, why)
+			return
+		}
+		if !contains(allowed, f.Name) {
+			bad = tool.Deniedf("kubectl %s --%s is not offered here; offered flags: %s", path, f.Name, offered(allowed))
+		}
+	})
+	if bad != nil {
+		return "", nil, bad
+	}
+	if err := checkOutput(sub.Flags()); err != nil {
+		return "", nil, err
+	}
+	if f := sub.Flags().Lookup("raw"); f != nil && f.Changed && !contains(rawPaths, f.Value.String()) {
+		return "", nil, tool.Deniedf("get --raw %s is refused: only %s are offered raw; ask for objects with get TYPE", f.Value.String(), strings.Join(rawPaths, ", "))
+	}
+	if path == "explain" {
+		if f := sub.Flags().Lookup("output"); f != nil && f.Changed && f.Value.String() != "plaintext" {
+			return "", nil, tool.Deniedf("explain -o %s is refused: only plaintext (from OpenAPI v3) is offered", f.Value.String())
+		}
+	}
+	return path, sub.Flags(), nil
+}
+
+// checkOutput refuses output formats that read a local file.
+func checkOutput(fs *pflag.FlagSet) error {
+	f := fs.Lookup("output")
+	if f == nil || !f.Changed {
+		return nil
+	}
+	format, _, _ := strings.Cut(f.Value.String(), "=")
+	if strings.HasSuffix(format, "-file") {
+		return tool.Deniedf("-o %s is refused: it reads a local file; give the template inline (-o %s=...)", format, strings.TrimSuffix(format, "-file"))
+	}
+	return nil
+}
+
+// flagName returns the long name of a flag word (--name, --name=v), or the
+// refused long name a short one stands for.
+func flagName(w string) (string, bool) {
+	if strings.HasPrefix(w, "--") {
+		name, _, _ := strings.Cut(w[2:], "=")
+		return name, name != ""
+	}
+	return "", false
+}
+
+func contains(list []string, v string) bool {
+	for _, e := range list {
+		if e == v {
+			return true
+		}
+	}
+	return false
+}
+
+func offered(flags []string) string {
+	if len(flags) == 0 {
+		return "none but -n and --context"
+	}
+	out := append([]string(nil), flags...)
+	sort.Strings(out)
+	return "--" + strings.Join(out, ", --") + ", -n, --context"
+}
+
+// runKubectl runs words (already checked) with kubectl's own code against
+// cluster cl behind guard. kubectl's fatal errors come back as a message
+// and exit code instead of ending the process.
+func runKubectl(ctx context.Context, cl *kube.Cluster, guard *kube.Guard, words []string) (run kubectlRun, err error) {
+	setFatal.Do(func() {
+		cmdutil.BehaviorOnFatal(func(msg string, code int) { panic(fatal{msg: msg, code: code}) })
+	})
+	cfg := rest.CopyConfig(cl.Config)
+	cfg.Wrap(guard.Wrap)
+	cfg.Timeout = kubectlTimeout
+	ns := ""
+	g := &getter{cfg: cfg, disc: cl.Discovery, namespace: &ns, defaultNS: cl.Namespace, context: cl.Name,
+		mapper: restmapper.NewShortcutExpander(cl.Mapper, cl.Discovery, func(string) {})}
+	var out, errOut limitedBuffer
+	root := kubectlTree(g, &out, &errOut)
+	root.SetArgs(words)
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(fatal)
+			if !ok {
+				err = fmt.Errorf("kubectl %s failed: %v", strings.Join(words, " "), r)
+				return
+			}
+			run = kubectlRun{stdout: out.String(), stderr: errOut.String(), code: f.code, msg: f.msg}
+		}
+	}()
+	if err := root.ExecuteContext(ctx); err != nil {
+		return kubectlRun{stdout: out.String(), stderr: errOut.String(), code: 1, msg: "error: " + err.Error()}, nil
+	}
+	return kubectlRun{stdout: out.String(), stderr: errOut.String()}, nil
+}
+
+// limitedBuffer keeps the first maxOutput bytes written to it.
+type limitedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	cut bool
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := maxOutput - b.buf.Len(); len(p) > room {
+		b.buf.Write(p[:max(room, 0)])
+		b.cut = true
+		return len(p), nil
+	}
+	return b.buf.Write(p)
+}
+
+func (b *limitedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cut {
+		return b.buf.String() + fmt.Sprintf("\n(output cut at %d MiB: narrow the command)\n", maxOutput>>20)
+	}
+	return b.buf.String()
+}
+
+// errOutOfScope tells a scope refusal from kubectl's message.
+var errOutOfScope = kube.ErrOutOfScope
+
+func isScopeMessage(msg string) bool { return strings.Contains(msg, errOutOfScope.Error()) }
+
+var _ = errors.Is
