@@ -113,27 +113,33 @@ func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Re
 		rc io.ReadCloser
 		sv swarm.Service
 	)
+	// The task names are listed while the logs are read (one round trip
+	// to the engine fewer on the call's path), once the service is
+	// resolved and allowed.
+	names := make(chan map[string]string, 1)
 	if in.Service != "" {
 		if sv, err = s.resolveService(ctx, c, cl, in.Service); err != nil {
 			return nil, err
 		}
+		go func() { names <- s.taskNames(ctx, cl, sv) }()
 		rc, err = cl.ServiceLogs(ctx, sv.ID, client.ServiceLogsOptions{ShowStdout: stdout, ShowStderr: stderr, Timestamps: true, Details: true, Tail: strconv.Itoa(tail), Since: since})
 	} else {
 		var t swarm.Task
 		if t, sv, err = s.resolveTask(ctx, c, cl, in.Task); err != nil {
 			return nil, err
 		}
+		go func() { names <- s.taskNames(ctx, cl, sv) }()
 		rc, err = cl.TaskLogs(ctx, t.ID, client.TaskLogsOptions{ShowStdout: stdout, ShowStderr: stderr, Timestamps: true, Details: true, Tail: strconv.Itoa(tail), Since: since})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("docker engine: logs of %s: %w", sv.Spec.Name, err)
 	}
 	defer rc.Close()
-	tasks := s.taskNames(ctx, cl, sv)
 	lines, limited, err := demux(io.LimitReader(rc, limit))
 	if err != nil {
 		return nil, fmt.Errorf("docker engine: read logs: %w", err)
 	}
+	tasks := <-names
 	out.Limited = limited
 	// Mask first, filter second: grep sees only masked text, so neither
 	// its matches nor its count can tell a hidden value.
