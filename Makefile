@@ -8,7 +8,7 @@ GO    ?= go
 PKGS  := ./shared/... ./mcp-kubernetes/... ./mcp-logs/... ./mcp-gitea/... ./mcp-swarm/... ./mcp-docs/... ./orchestrator/...
 E2E   := ./e2e/...
 
-.PHONY: all build test unit e2e upstreams vet fmt run sandbox bench fuzz fuzz-short clean images
+.PHONY: all build test unit e2e upstreams vet fmt run sandbox bench bench-peers fuzz fuzz-short clean images
 
 all: build
 
@@ -98,6 +98,13 @@ bench:
 	$(GO) test -count=1 -run '^$$' -bench IndexWithOllama -benchtime 3x ./e2e/docs/
 	cd mcp-docs && OPSMCP_BENCH_CHUNKS=10000,100000 $(GO) test -run '^$$' -bench Query -benchtime 200x ./internal/store/
 	$(GO) test -count=1 -run '^$$' -bench Load -benchtime 1x -timeout 90m ./e2e/load/
+
+# mcp-kubernetes beside containers/kubernetes-mcp-server (built from its
+# Go module at a pinned version into the e2e cache) against the harness
+# cluster: the side-by-side table of docs/benchmarks.md.
+bench-peers:
+	bash e2e/peers/build.sh >/dev/null
+	$(GO) test -count=1 -run '^$$' -bench Peers -benchtime 1x -timeout 30m ./e2e/load/
 
 # Starts every server and the orchestrator over HTTP on 127.0.0.1, each
 # against its configured upstream (a kubeconfig, GITEA_URL, DOCKER_HOST or
