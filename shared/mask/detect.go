@@ -711,6 +711,8 @@ func detectAt(s string, depth int) []span {
 			ms = base64SecretsAt(s, depth)
 		case d.find != nil:
 			ms = d.find(s)
+		case d.kv == kvEntropy && !strings.ContainsAny(s, ":="):
+			continue // no line holds kvKeyRE's separator
 		case d.perLine && len(d.hints) == 0:
 			ms = d.matches(s, lower, allLines(s))
 		default:
