@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/opsmcp/opsmcp/e2e/harness"
 )
@@ -55,47 +53,13 @@ func BenchmarkPeers(b *testing.B) {
 	if _, err := os.Stat(kmsBin); err != nil {
 		b.Fatalf("KMS %s is not built (%v): run `make bench-peers`, or bash e2e/peers/build.sh first", kmsVersion, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	dir := workDir(b, "peers")
 	bin, err := harness.BuildBinary(dir, "mcp-kubernetes", "mcp-kubernetes")
 	if err != nil {
 		b.Fatal(err)
 	}
-	kube, err := harness.StartKube(ctx, dir)
-	if err != nil {
-		b.Fatal("start kubernetes: ", err)
-	}
-	b.Cleanup(kube.Stop)
-	if err := kube.GrantReader(ctx); err != nil {
-		b.Fatal("grant the reader: ", err)
-	}
-	cs, err := kube.Admin()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "peers"}}, metav1.CreateOptions{}); err != nil {
-		b.Fatal("create namespace: ", err)
-	}
-	// Two pods, the list the table's byte count is of.
-	for i := 0; i < 2; i++ {
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("peers-%d", i), Labels: map[string]string{"app": "peers"}},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1.0"}}}}
-		for try := 0; ; try++ {
-			_, err = cs.CoreV1().Pods("peers").Create(ctx, pod, metav1.CreateOptions{})
-			if err == nil || try == 60 {
-				break
-			}
-			time.Sleep(500 * time.Millisecond)
-		}
-		if err != nil {
-			b.Fatal("create pod: ", err)
-		}
-	}
-	cfg, err := kube.WriteKubeconfig("reader.kubeconfig", kube.ReaderToken, "e2e")
-	if err != nil {
-		b.Fatal(err)
-	}
+	// Two pods: the list the table's byte count is of.
+	_, cfg := kubeFixture(b, dir, "peers", 2)
 
 	url, args := serverArgs(b, dir)
 	ours := harness.StartServer(b, &seen, dir, "mcp-kubernetes", url, bin, append(args, "--kubeconfig", cfg)...)
@@ -115,7 +79,7 @@ func BenchmarkPeers(b *testing.B) {
 			b.Logf("KMS log:\n%s", kms.Tail(4000))
 		}
 	})
-	if err := harness.WaitHTTP(ctx, kms, kurl+"/healthz", "", metricsClient, 30*time.Second); err != nil {
+	if err := harness.WaitHTTP(context.Background(), kms, kurl+"/healthz", "", metricsClient, 30*time.Second); err != nil {
 		b.Fatal(err)
 	}
 

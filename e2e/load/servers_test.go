@@ -126,13 +126,34 @@ func benchFloorLeaking(b *testing.B) {
 }
 
 func benchKubernetes(b *testing.B) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
 	dir := workDir(b, "kubernetes")
 	bin, err := harness.BuildBinary(dir, "mcp-kubernetes", "mcp-kubernetes")
 	if err != nil {
 		b.Fatal(err)
 	}
+	kube, cfg := kubeFixture(b, dir, "load", 5)
+	url, args := serverArgs(b, dir)
+	args = append(args, "--kubeconfig", cfg)
+	args = append(args, strings.Fields(os.Getenv("OPSMCP_LOAD_KUBE_FLAGS"))...)
+	p := harness.StartServer(b, &seen, dir, "mcp-kubernetes", url, bin, args...)
+	once(b, func() {
+		runLoad(b, target{name: "mcp-kubernetes", url: url, token: loadToken, proc: p, tool: "k8s_get",
+			args: map[string]any{"resource": "pods", "namespace": "load"}, check: contains("load-4"),
+			// The list k8s_get makes: kubectl's table of the pods.
+			direct: directGet(directClient(200, &http.Transport{TLSClientConfig: &tls.Config{RootCAs: kube.CA.Pool()}}),
+				kube.URL+"/api/v1/namespaces/load/pods?limit=500",
+				http.Header{"Authorization": {"Bearer " + kube.ReaderToken}, "Accept": {"application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}})})
+	})
+}
+
+// kubeFixture starts the harness cluster with n pods in namespace ns,
+// named ns-0, ns-1… and labelled app=ns (never scheduled: there is no
+// node, so each list reads and renders real objects), and writes the
+// read-only identity's kubeconfig; it returns the cluster and that
+// file.
+func kubeFixture(b *testing.B, dir, ns string, n int) (*harness.Kube, string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
 	kube, err := harness.StartKube(ctx, dir)
 	if err != nil {
 		b.Fatal("start kubernetes: ", err)
@@ -145,18 +166,16 @@ func benchKubernetes(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "load"}}, metav1.CreateOptions{}); err != nil {
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		b.Fatal("create namespace: ", err)
 	}
-	// Five pods (never scheduled: there is no node), so each k8s_get
-	// reads and renders real objects. The namespace's default service
-	// account, which admission wants, appears once the controller
-	// manager has made it.
-	for i := 0; i < 5; i++ {
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("load-%d", i), Labels: map[string]string{"app": "load"}},
+	// The namespace's default service account, which admission wants,
+	// appears once the controller manager has made it.
+	for i := 0; i < n; i++ {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", ns, i), Labels: map[string]string{"app": ns}},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/app:1.0"}}}}
 		for try := 0; ; try++ {
-			_, err = cs.CoreV1().Pods("load").Create(ctx, pod, metav1.CreateOptions{})
+			_, err = cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 			if err == nil || try == 60 {
 				break
 			}
@@ -170,18 +189,7 @@ func benchKubernetes(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	url, args := serverArgs(b, dir)
-	args = append(args, "--kubeconfig", cfg)
-	args = append(args, strings.Fields(os.Getenv("OPSMCP_LOAD_KUBE_FLAGS"))...)
-	p := harness.StartServer(b, &seen, dir, "mcp-kubernetes", url, bin, args...)
-	once(b, func() {
-		runLoad(b, target{name: "mcp-kubernetes", url: url, token: loadToken, proc: p, tool: "k8s_get",
-			args: map[string]any{"resource": "pods", "namespace": "load"}, check: contains("load-4"),
-			// The list k8s_get makes: kubectl's table of the pods.
-			direct: directGet(directClient(200, &http.Transport{TLSClientConfig: &tls.Config{RootCAs: kube.CA.Pool()}}),
-				kube.URL+"/api/v1/namespaces/load/pods?limit=500",
-				http.Header{"Authorization": {"Bearer " + kube.ReaderToken}, "Accept": {"application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}})})
-	})
+	return kube, cfg
 }
 
 func benchGitea(b *testing.B) {
