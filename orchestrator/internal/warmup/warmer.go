@@ -202,6 +202,9 @@ func (w *Warmer) Host(ctx context.Context, host string) []Decision {
 		}
 		if d.Result == Loaded || d.Result == Refreshed {
 			d = w.preload(ctx, st, l, d)
+			if ctx.Err() != nil {
+				return out // stopping: a cut-off preload is no failure to count
+			}
 		}
 		w.record(d)
 		out = append(out, d)
