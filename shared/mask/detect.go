@@ -1240,19 +1240,25 @@ func keyRun(lower string, end int) (int, int) {
 	return i, j
 }
 
-// eachHint calls f with the end of each hint occurrence in lower until f
-// reports true.
-func eachHint(lower string, hints []string, f func(end int) bool) bool {
+// eachKeyRun calls f with the bounds of each run of key characters in
+// lower that holds a hint, until f reports true. A hint is made of key
+// characters, so each occurrence lies in one run; after a run, the
+// search for that hint goes on past its end: a run holding thousands of
+// occurrences ("pwpwpw…", a long URL-safe base64 value) is read once per
+// hint, not once per occurrence (which was quadratic: minutes for a
+// 256 KiB line).
+func eachKeyRun(lower string, hints []string, f func(i, j int) bool) bool {
 	for _, h := range hints {
 		for pos := 0; ; {
-			i := strings.Index(lower[pos:], h)
-			if i < 0 {
+			k := strings.Index(lower[pos:], h)
+			if k < 0 {
 				break
 			}
-			if f(pos + i + len(h)) {
+			i, j := keyRun(lower, pos+k+len(h))
+			if f(i, j) {
 				return true
 			}
-			pos += i + 1
+			pos = j
 		}
 	}
 	return false
@@ -1264,8 +1270,7 @@ func eachHint(lower string, hints []string, f func(end int) bool) bool {
 // key is followed by one, and a match ends after a separator, never
 // inside a run.
 func kvKeyOnLine(line, lower string) bool {
-	return eachHint(lower, keyHints, func(end int) bool {
-		i, j := keyRun(lower, end)
+	return eachKeyRun(lower, keyHints, func(i, j int) bool {
 		for i < j && !(lower[i] >= 'a' && lower[i] <= 'z' || lower[i] == '_') {
 			i++
 		}
@@ -1284,8 +1289,7 @@ func kvKeyOnLine(line, lower string) bool {
 // line's start or a blank, one or two dashes and a secret key, followed
 // by a blank.
 func flagOnLine(line, lower string) bool {
-	return eachHint(lower, keyHints, func(end int) bool {
-		i, j := keyRun(lower, end)
+	return eachKeyRun(lower, keyHints, func(i, j int) bool {
 		if j >= len(lower) || lower[j] != ' ' && lower[j] != '\t' || lower[i] != '-' || i > 0 && lower[i-1] != ' ' && lower[i-1] != '\t' {
 			return false
 		}
