@@ -143,3 +143,23 @@ func TestQueueDepthPerLane(t *testing.T) {
 	assert.Equal(t, map[string]int{"code": 0, "other": 0, NoLane: 0}, g.QueueDepth())
 	assert.ElementsMatch(t, []string{"code", NoLane}, o.lanes)
 }
+
+// TestOlderPollIsDropped: a poll that began before the state already
+// kept (the background poll racing the warm-up's own) is dropped, so a
+// model loaded in between is not reported evicted and loaded again.
+func TestOlderPollIsDropped(t *testing.T) {
+	g := New(nil)
+	var evs []ModelEvent
+	g.OnModelEvent(func(e ModelEvent) { evs = append(evs, e) })
+	t0 := time.Now()
+	tiny := Loaded{Model: "tiny:latest", ExpiresAt: t0.Add(time.Hour)}
+	g.store("primary", State{Endpoint: "primary", Healthy: true, Checked: t0})
+	g.store("primary", State{Endpoint: "primary", Healthy: true, Checked: t0.Add(2 * time.Second), Loaded: []Loaded{tiny}})
+	g.store("primary", State{Endpoint: "primary", Healthy: true, Checked: t0.Add(time.Second)}) // began before the load was seen
+	g.store("primary", State{Endpoint: "primary", Healthy: true, Checked: t0.Add(3 * time.Second), Loaded: []Loaded{tiny}})
+	assert.Equal(t, []ModelEvent{{Endpoint: "primary", Model: "tiny:latest", Event: EventLoad}}, evs)
+	assert.Len(t, g.States(), 0, "no endpoint configured: States lists configured ones only")
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	assert.Len(t, g.states["primary"].Loaded, 1)
+}

@@ -220,22 +220,29 @@ func (g *Gateway) Poll(ctx context.Context) {
 	wg.Wait()
 }
 
-// PollEndpoint polls one endpoint now and returns what it saw.
+// PollEndpoint polls one endpoint now and returns its state (a poll
+// begun later that finished first wins).
 func (g *Gateway) PollEndpoint(ctx context.Context, name string) (State, bool) {
 	ep, ok := g.Endpoint(name)
 	if !ok {
 		return State{}, false
 	}
-	st := probe(ctx, ep)
-	g.store(name, st)
-	return st, true
+	return g.store(name, probe(ctx, ep)), true
 }
 
-// store keeps a poll's state and tells the event hook what changed
-// since the endpoint's last healthy poll.
-func (g *Gateway) store(name string, st State) {
+// store keeps a poll's state, unless a later-begun poll's is kept
+// already, and tells the event hook what changed since the endpoint's
+// last healthy poll.
+func (g *Gateway) store(name string, st State) State {
 	var evs []ModelEvent
 	g.mu.Lock()
+	if prev, ok := g.states[name]; ok && st.Checked.Before(prev.Checked) {
+		// A poll that began before the kept one (the background poll
+		// racing the warm-up's) would turn a load seen in between into
+		// an eviction and a second load.
+		g.mu.Unlock()
+		return prev
+	}
 	g.states[name] = st
 	if gpu, known := onGPU(st); known {
 		if g.gpu == nil {
@@ -259,6 +266,7 @@ func (g *Gateway) store(name string, st State) {
 			hook(e)
 		}
 	}
+	return st
 }
 
 // Model events a poll shows.
