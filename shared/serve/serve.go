@@ -28,6 +28,7 @@ import (
 	"github.com/opsmcp/opsmcp/shared/policy"
 	"github.com/opsmcp/opsmcp/shared/prompt"
 	"github.com/opsmcp/opsmcp/shared/tool"
+	"github.com/opsmcp/opsmcp/shared/toollist"
 	"github.com/opsmcp/opsmcp/shared/transport"
 )
 
@@ -138,6 +139,11 @@ type Spec struct {
 	// Prompts are the server's MCP prompts; each one's tools must be
 	// among the binary's tools.
 	Prompts []prompt.Prompt
+	// Tools, if set, returns the binary's tool table without an upstream
+	// (schemas only): Main then adds the tools schema's id to Version
+	// ("0.1.0+tools.a3dfe5ae5251"), in --version and serverInfo.version,
+	// so a changed schema shows in the version (README: Upgrade policy).
+	Tools func() []tool.Tool
 }
 
 // listTTL is the caching hint on tools/list and prompts/list for
@@ -350,6 +356,9 @@ func Main(spec Spec, port int, addFlags func(fs *pflag.FlagSet), build func(ctx 
 		}
 		fmt.Fprintf(os.Stderr, "%s: %v\n", spec.Name, err)
 		os.Exit(2)
+	}
+	if spec.Tools != nil {
+		spec.Version = toollist.Version(spec.Version, spec.Name, spec.Tools(), DefaultMaxOutputBytes)
 	}
 	if *version {
 		fmt.Println(spec.Name, spec.Version)

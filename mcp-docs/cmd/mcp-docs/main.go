@@ -30,6 +30,7 @@ import (
 	"github.com/opsmcp/opsmcp/shared/config"
 	"github.com/opsmcp/opsmcp/shared/serve"
 	"github.com/opsmcp/opsmcp/shared/tool"
+	"github.com/opsmcp/opsmcp/shared/toollist"
 )
 
 var version = "dev"
@@ -72,10 +73,11 @@ func main() {
 func runServe() {
 	var o service.Options
 	spec := serve.Spec{
-		Name: "mcp-docs", Version: fullVersion(), Title: "read-only docs MCP server",
+		Name: "mcp-docs", Version: version, Title: "read-only docs MCP server",
 		Instructions: "Read-only search over the team's runbooks, ADRs, manifests, charts, Terraform and pipelines. docs_search finds chunks with citations (path#heading@version); docs_get reads a chunk's neighbours or whole section; docs_sources says what is indexed and how fresh. Cite what you use. Secrets are masked.",
 		Routes:       map[string]http.Handler{},
 		Prompts:      tools.Prompts(),
+		Tools:        docsTools,
 	}
 	serve.Main(spec, 8085, func(fs *pflag.FlagSet) { service.AddFlags(fs, &o, true) },
 		func(ctx context.Context, log *slog.Logger) ([]tool.Tool, func(context.Context) error, error) {
@@ -286,4 +288,15 @@ func progressPrinter(w *os.File) func(index.Progress) {
 			fmt.Fprintln(w, line)
 		}
 	}
+}
+
+// docsTools is the tool table without an index, for the tools schema's id
+// in the version (serve.Spec.Tools).
+func docsTools() []tool.Tool { return (&tools.Server{}).Tools() }
+
+// fullVersion is what `mcp-docs --version` prints, the same as `mcp-docs
+// serve --version` and serverInfo.version: the build's version with its
+// tools schema's id.
+func fullVersion() string {
+	return toollist.Version(version, "mcp-docs", docsTools(), serve.DefaultMaxOutputBytes)
 }

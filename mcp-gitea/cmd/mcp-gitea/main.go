@@ -34,6 +34,7 @@ func main() {
 		Upstream:     forge.Upstream,
 		Instructions: "Read-only access to Gitea repositories. Start with gitea_repos; gitea_tree and gitea_file read code at any ref; gitea_commits, gitea_diff and gitea_blame explain history; gitea_pulls and gitea_issues read discussions; gitea_search finds code; gitea_iac reviews infrastructure code. Secrets are masked.",
 		Prompts:      tools.Prompts(),
+		Tools:        func() []tool.Tool { return (&tools.Server{}).Tools() },
 	}
 	serve.Main(spec, 8082, func(fs *pflag.FlagSet) {
 		fs.StringVar(&o.URL, "gitea-url", os.Getenv("GITEA_URL"), "Gitea base URL (also read from $GITEA_URL)")

@@ -32,6 +32,7 @@ func main() {
 		Upstream:     kube.Upstream,
 		Instructions: "Read-only access to Kubernetes. Tools are prefixed k8s_. For kubectl-style questions use k8s_kubectl with a read-only command line. Secret values are masked.",
 		Prompts:      tools.Prompts(),
+		Tools:        func() []tool.Tool { return (&tools.Server{}).Tools() },
 	}
 	serve.Main(spec, 8081, func(fs *pflag.FlagSet) {
 		fs.StringVar(&o.Kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file (default $KUBECONFIG or ~/.kube/config)")

@@ -34,6 +34,7 @@ func main() {
 		Upstream:     loki.Upstream,
 		Instructions: "Read-only access to logs. Loki: logs_labels and logs_label_values to find streams, logs_stats to size a query, logs_query for LogQL. Files: logs_files, logs_search, logs_tail. Results are newest first and bounded; pass the cursor back to continue. Secrets are masked.",
 		Prompts:      tools.Prompts(),
+		Tools:        func() []tool.Tool { return (&tools.Server{}).Tools() },
 	}
 	defURL := os.Getenv("LOKI_URL")
 	if defURL == "" {

@@ -29,6 +29,7 @@ func main() {
 		Upstream:     tools.Upstream,
 		Instructions: "Read-only access to Docker Swarm. swarm_services and swarm_tasks show what runs and what fails; swarm_service explains one service and what its last update changed; swarm_logs reads logs; swarm_stacks and swarm_compose compare stacks with their files. Secrets are masked; secret values are never read.",
 		Prompts:      tools.Prompts(),
+		Tools:        func() []tool.Tool { return (&tools.Server{}).Tools() },
 	}
 	serve.Main(spec, 8083, func(fs *pflag.FlagSet) {
 		fs.StringArrayVar(&hosts, "docker-host", nil, "further engines as name=url[,certs=DIR] (tcp://host:2376,certs=DIR with ca.pem[, cert.pem, key.pem]; unix:///path; ssh://user@host); the default engine comes from DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH (repeatable)")
