@@ -394,7 +394,7 @@ func (a *Agent) loop(ctx context.Context, r Request, p *plan) (Answer, error) {
 // turn is one model request through the gateway, streaming the answer's
 // text to r.Tokens when the turn can be an answer.
 func (a *Agent) turn(ctx context.Context, req *api.ChatRequest, r Request, p *plan, user string) (gateway.Reply, error) {
-	o := gateway.ChatOptions{Hosts: p.lane.Hosts, User: user, Queued: r.Queued}
+	o := gateway.ChatOptions{Hosts: p.lane.Hosts, Lane: p.lane.Name, User: user, Queued: r.Queued}
 	if a.Observer != nil {
 		o.Observer = a.Observer
 	}
