@@ -179,6 +179,8 @@ const questions = "k8s-crashloop-pod,logs-ledger-errors,refuse-delete-pod,team-l
 // rate is no quality figure. Every request the servers made to the API
 // server was a read (its own audit log).
 func TestEvalTinyAndScripted(t *testing.T) {
+	lokiBefore, err := loki.Requests(context.Background())
+	require.NoError(t, err)
 	start := time.Now()
 	dir, stderr, code := evalRun(t, "--models", "tiny,"+scriptedModel, "--modes", "native,recovered,constrained", "--repeats", "1",
 		"--questions", filepath.Join("testdata", "team.yaml"), "--only", questions, "--max-steps", "3", "--timeout", "90s",
@@ -280,6 +282,21 @@ func TestEvalTinyAndScripted(t *testing.T) {
 		reads++
 	}
 	assert.Positive(t, reads)
+	// And Loki's own request metrics: the eval's queries, and no push.
+	lokiAfter, err := loki.Requests(context.Background())
+	require.NoError(t, err)
+	queried := 0
+	for route, n := range lokiAfter {
+		if n == lokiBefore[route] || strings.HasPrefix(route, "gRPC ") {
+			continue // Loki's components talk among themselves over gRPC
+		}
+		t.Logf("Loki served %s ×%d", route, n-lokiBefore[route])
+		assert.NotContains(t, route, "push", "Loki was written to over HTTP")
+		if strings.Contains(route, "query_range") {
+			queried += n - lokiBefore[route]
+		}
+	}
+	assert.Positive(t, queried, "the scripted answers queried Loki")
 
 	var widths []int
 	for _, g := range rep.Totals {
