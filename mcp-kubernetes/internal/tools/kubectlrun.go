@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/klog/v2"
 	"k8s.io/kubectl/pkg/cmd/apiresources"
 	"k8s.io/kubectl/pkg/cmd/auth"
 	"k8s.io/kubectl/pkg/cmd/clusterinfo"
@@ -188,8 +189,40 @@ func kubectlTree(g *getter, out, errOut io.Writer) *cobra.Command {
 	root.AddCommand(get.NewCmdGet("kubectl", f, s), describe.NewCmdDescribe("kubectl", f, s), logs.NewCmdLogs(f, s),
 		events.NewCmdEvents(g, s), explain.NewCmdExplain("kubectl", f, s), apiresources.NewCmdAPIResources(g, s),
 		apiresources.NewCmdAPIVersions(g, s), clusterinfo.NewCmdClusterInfo(g, s), top.NewCmdTop(f, s),
-		auth.NewCmdAuth(f, s), rollout.NewCmdRollout("kubectl", f, s))
+		authCmd(f, s), rollout.NewCmdRollout("kubectl", f, s))
 	return root
+}
+
+// authCmd is kubectl auth with can-i's Run replaced: kubectl's own calls
+// os.Exit(1) to answer "no", which would end this server.
+func authCmd(f cmdutil.Factory, s genericiooptions.IOStreams) *cobra.Command {
+	a := auth.NewCmdAuth(f, s)
+	for _, c := range a.Commands() {
+		if c.Name() != "can-i" {
+			continue
+		}
+		c.Run = func(cmd *cobra.Command, args []string) {
+			fl := cmd.Flags()
+			o := &auth.CanIOptions{IOStreams: s}
+			o.AllNamespaces, _ = fl.GetBool("all-namespaces")
+			o.Quiet, _ = fl.GetBool("quiet")
+			o.Subresource, _ = fl.GetString("subresource")
+			o.List, _ = fl.GetBool("list")
+			o.NoHeaders, _ = fl.GetBool("no-headers")
+			cmdutil.CheckErr(o.Complete(f, args))
+			cmdutil.CheckErr(o.Validate())
+			if o.List {
+				cmdutil.CheckErr(o.RunAccessList())
+				return
+			}
+			allowed, err := o.RunAccessCheck()
+			cmdutil.CheckErr(err)
+			if !allowed {
+				panic(fatal{code: 1}) // kubectl's exit code for "no"
+			}
+		}
+	}
+	return a
 }
 
 // commandPath is a command's path below the root: "get", "rollout status".
@@ -206,9 +239,12 @@ func commandPath(c *cobra.Command) string {
 // command's path and its parsed flags.
 func checkKubectl(words []string) (string, *pflag.FlagSet, error) {
 	for _, w := range words {
+		if w == "-v" || strings.HasPrefix(w, "-v=") {
+			return "", nil, tool.Deniedf("the v flag is refused: it %s", refusedFlags["v"])
+		}
 		if name, ok := flagName(w); ok {
 			if why, bad := refusedFlags[name]; bad && name != "watch" && name != "recursive" {
-				return "", nil, tool.Deniedf("flag --%s is refused: it %s", name, why)
+				return "", nil, tool.Deniedf("the %s flag is refused: it %s", name, why)
 			}
 		}
 	}
@@ -240,12 +276,15 @@ func checkKubectl(words []string) (string, *pflag.FlagSet, error) {
 		if bad != nil || f.Name == "namespace" || f.Name == "context" || f.Name == "help" {
 			return
 		}
-		if why, ok := refusedFlags[f.Name]; ok && !(f.Name == "watch" && path == "rollout status" && f.Value.String() == "false") {
-			bad = tool.Deniedf("kubectl %s --%s is refused: it %s", path, f.Name, why)
+		if contains(allowed, f.Name) && !(f.Name == "watch" && f.Value.String() != "false") {
+			return
+		}
+		if why, ok := refusedFlags[f.Name]; ok {
+			bad = tool.Deniedf("kubectl %s: the %s flag is refused: it %s", path, f.Name, why)
 			return
 		}
 		if !contains(allowed, f.Name) {
-			bad = tool.Deniedf("kubectl %s --%s is not offered here; offered flags: %s", path, f.Name, offered(allowed))
+			bad = tool.Deniedf("kubectl %s: the %s flag is not offered here; offered flags: %s", path, f.Name, offered(allowed))
 		}
 	})
 	if bad != nil {
@@ -312,6 +351,12 @@ func offered(flags []string) string {
 func runKubectl(ctx context.Context, cl *kube.Cluster, guard *kube.Guard, words []string) (run kubectlRun, err error) {
 	setFatal.Do(func() {
 		cmdutil.BehaviorOnFatal(func(msg string, code int) { panic(fatal{msg: msg, code: code}) })
+		// kubectl's sorter ends the process through klog.Fatalf/Exitf on
+		// a --sort-by field it cannot sort (klog calls OsExit after
+		// releasing its lock, so a panic here unwinds cleanly).
+		klog.OsExit = func(code int) {
+			panic(fatal{msg: "error: kubectl could not complete this command (it would have ended the process); with --sort-by, give a field of a sortable type such as .metadata.name", code: code})
+		}
 	})
 	cfg := rest.CopyConfig(cl.Config)
 	cfg.Wrap(guard.Wrap)
