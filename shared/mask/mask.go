@@ -214,9 +214,59 @@ func merge(spans []span) []span {
 // keys, Kubernetes Secret data and secret env entries are replaced; every
 // other string goes through the text detectors. The input is not modified.
 func (m *Masker) Value(v any) (any, int) {
-	n := 0
-	out := m.walk(v, "", &n)
-	return out, n
+	w := &walker{}
+	out := m.walk(v, "", w)
+	return out, w.n
+}
+
+// walker is one Value walk's state: the count of masked values, and what
+// was found of each map key, which repeats in every item of a list
+// ("name", "ts", "text" two hundred times): masking and judging it once
+// is the same as doing so every time (both are pure functions of the
+// key), and was most of the walk over a page of log lines.
+type walker struct {
+	n         int
+	keys      map[string]walkedKey
+	sensitive map[string]bool
+}
+
+type walkedKey struct {
+	masked string
+	count  int
+}
+
+// maxWalkKeys bounds each cache of a walk: a hostile document's keys are
+// all different.
+const maxWalkKeys = 4096
+
+// key is m.Text(k), from the walk's cache.
+func (w *walker) key(m *Masker, k string) (string, int) {
+	if wk, ok := w.keys[k]; ok {
+		return wk.masked, wk.count
+	}
+	masked, c := m.Text(k)
+	if w.keys == nil {
+		w.keys = map[string]walkedKey{}
+	}
+	if len(w.keys) < maxWalkKeys {
+		w.keys[k] = walkedKey{masked: masked, count: c}
+	}
+	return masked, c
+}
+
+// isSensitive is SensitiveKey(k), from the walk's cache.
+func (w *walker) isSensitive(k string) bool {
+	if v, ok := w.sensitive[k]; ok {
+		return v
+	}
+	v := SensitiveKey(k)
+	if w.sensitive == nil {
+		w.sensitive = map[string]bool{}
+	}
+	if len(w.sensitive) < maxWalkKeys {
+		w.sensitive[k] = v
+	}
+	return v
 }
 
 // JSON masks a JSON document and returns it re-encoded. Invalid JSON is
@@ -250,23 +300,23 @@ func (m *Masker) Any(v any) (any, int, error) {
 	return out, n, nil
 }
 
-func (m *Masker) walk(v any, key string, n *int) any {
+func (m *Masker) walk(v any, key string, w *walker) any {
 	switch t := v.(type) {
 	case map[string]any:
-		return m.walkMap(t, n)
+		return m.walkMap(t, w)
 	case []any:
 		out := make([]any, len(t))
 		for i, e := range t {
-			out[i] = m.walk(e, key, n)
+			out[i] = m.walk(e, key, w)
 		}
 		return out
 	case string:
-		if key != "" && (SensitiveKey(key) || vaultSecretID(key, t)) && maskableValue(t) {
-			*n++
+		if key != "" && (w.isSensitive(key) || vaultSecretID(key, t)) && maskableValue(t) {
+			w.n++
 			return m.placeholder(kindForKey(key), t)
 		}
 		s, c := m.Text(t)
-		*n += c
+		w.n += c
 		// The text shows it as "key: value", where the key gives the
 		// value its context (a long random value under any name is a
 		// high-entropy assignment): mask it so here too, on top of the
@@ -275,7 +325,7 @@ func (m *Masker) walk(v any, key string, n *int) any {
 			// The key's last line is the value's line in the text.
 			prefix := key[strings.LastIndexAny(key, "\r\n")+1:] + ": "
 			if ks, kc := m.Text(prefix + s); kc > 0 && strings.HasPrefix(ks, prefix) {
-				*n += kc
+				w.n += kc
 				s = ks[len(prefix):]
 			}
 		}
@@ -283,8 +333,8 @@ func (m *Masker) walk(v any, key string, n *int) any {
 	case float64, json.Number, int, int64:
 		// {"password": 12345678901}: a number under a secret key is the
 		// secret all the same.
-		if key != "" && SensitiveKey(key) {
-			*n++
+		if key != "" && w.isSensitive(key) {
+			w.n++
 			return m.placeholder(kindForKey(key), fmt.Sprint(t))
 		}
 		return v
@@ -298,7 +348,7 @@ func (m *Masker) walk(v any, key string, n *int) any {
 // many APIs write it, and the same as Go marshals it (Name, Value).
 var pairNames = []string{"name", "Name", "key", "Key"}
 
-func (m *Masker) walkMap(in map[string]any, n *int) map[string]any {
+func (m *Masker) walkMap(in map[string]any, w *walker) map[string]any {
 	out := make(map[string]any, len(in))
 	isSecret := in["kind"] == "Secret" && (in["apiVersion"] == "v1" || in["apiVersion"] == nil) || secretListItem(in)
 	// The value is secret because of its sibling's name.
@@ -312,22 +362,22 @@ func (m *Masker) walkMap(in map[string]any, n *int) map[string]any {
 		// A map key is upstream text like any other (a JSON log line's
 		// field name, a label): a secret in it is masked, and the masked
 		// key is what names the value's placeholder.
-		if mk, c := m.Text(k); c > 0 {
-			*n += c
+		if mk, c := w.key(m, k); c > 0 {
+			w.n += c
 			k = mk
 		}
 		switch {
 		case isSecret && (k == "data" || k == "stringData"):
-			out[k] = m.secretData(v, k == "data", n)
+			out[k] = m.secretData(v, k == "data", w)
 		case secretEnv && (k == "value" || k == "Value"):
 			if s, ok := v.(string); ok && maskableValue(s) {
-				*n++
+				w.n++
 				out[k] = m.placeholder("env", s)
 				continue
 			}
-			out[k] = m.walk(v, k, n)
+			out[k] = m.walk(v, k, w)
 		default:
-			out[k] = m.walk(v, k, n)
+			out[k] = m.walk(v, k, w)
 		}
 	}
 	return out
@@ -349,10 +399,10 @@ func secretListItem(m map[string]any) bool {
 
 // secretData keeps a Secret's key names and shows only each value's length
 // in bytes (decoded, for base64 "data").
-func (m *Masker) secretData(v any, base64Encoded bool, n *int) any {
+func (m *Masker) secretData(v any, base64Encoded bool, w *walker) any {
 	data, ok := v.(map[string]any)
 	if !ok {
-		return m.walk(v, "data", n)
+		return m.walk(v, "data", w)
 	}
 	out := make(map[string]any, len(data))
 	for k, val := range data {
@@ -361,7 +411,7 @@ func (m *Masker) secretData(v any, base64Encoded bool, n *int) any {
 		if base64Encoded {
 			size = base64DecodedLen(s)
 		}
-		*n++
+		w.n++
 		ph := m.placeholder("secret-data", s)
 		out[k] = fmt.Sprintf("%s (%d bytes)", ph, size)
 	}

@@ -2,6 +2,7 @@ package mask
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -264,5 +265,30 @@ func TestPathsAreNotKeys(t *testing.T) {
 	} {
 		out, n := m.Text(s)
 		assert.Equal(t, 0, n, out)
+	}
+}
+
+// BenchmarkValueLogLines: a page of 200 log lines as a tool's structured
+// result (swarm_logs' shape), through Any as the binder masks it.
+func BenchmarkValueLogLines(b *testing.B) {
+	type line struct {
+		Time   string `json:"ts"`
+		Task   string `json:"task"`
+		Stream string `json:"stream"`
+		Text   string `json:"text"`
+	}
+	raw, err := os.ReadFile("testdata/clean/app.log")
+	require.NoError(b, err)
+	var items []line
+	for i, l := range strings.Split(string(raw), "\n")[:120] {
+		items = append(items, line{Time: fmt.Sprintf("2026-11-29T05:00:%02d.%06dZ", i%60, i), Task: fmt.Sprintf("shop_web.%d", i%2+1), Stream: "stdout", Text: l})
+	}
+	v := map[string]any{"service": "shop_web", "items": items}
+	m := New(testKey)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := m.Any(v); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
