@@ -256,8 +256,13 @@ func (g *Guard) maskJSON(body []byte, filterNamespaces bool) ([]byte, error) {
 	if filterNamespaces {
 		v = g.filterNamespaces(v)
 	}
-	g.maskLastApplied(v)
-	out, _ := g.Masker.Value(v)
+	hidden := g.maskLastApplied(v)
+	out, n := g.Masker.Value(v)
+	if n == 0 && hidden == 0 && !filterNamespaces {
+		// Nothing to hide: the answer as the API server wrote it (get
+		// --raw prints its bytes).
+		return body, nil
+	}
 	encodeSecretData(out)
 	b, err := json.Marshal(out)
 	if err != nil {
@@ -273,22 +278,27 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 // maskLastApplied masks each last-applied copy as the object it is, so a
 // Secret's data inside it is masked as Secret data and not left to the
 // text detectors.
-func (g *Guard) maskLastApplied(v any) {
+func (g *Guard) maskLastApplied(v any) int {
+	n := 0
 	switch t := v.(type) {
 	case []any:
 		for _, e := range t {
-			g.maskLastApplied(e)
+			n += g.maskLastApplied(e)
 		}
 	case map[string]any:
 		if ann, ok := t["annotations"].(map[string]any); ok {
 			if s, ok := ann[lastApplied].(string); ok {
-				ann[lastApplied] = g.maskEmbedded(s)
+				if m := g.maskEmbedded(s); m != s {
+					ann[lastApplied] = m
+					n++
+				}
 			}
 		}
 		for _, e := range t {
-			g.maskLastApplied(e)
+			n += g.maskLastApplied(e)
 		}
 	}
+	return n
 }
 
 // maskEmbedded masks a JSON document held in a string, structurally when
@@ -300,12 +310,18 @@ func (g *Guard) maskEmbedded(s string) string {
 	if err := dec.Decode(&inner); err != nil || dec.More() {
 		return g.Text(s)
 	}
-	out, _ := g.Masker.Value(inner)
+	out, n := g.Masker.Value(inner)
+	if n == 0 {
+		return s
+	}
 	b, err := json.Marshal(out)
 	if err != nil {
 		return g.Text(s)
 	}
-	return string(b) + "\n"
+	if strings.HasSuffix(s, "\n") {
+		return string(b) + "\n" // as kubectl apply writes it
+	}
+	return string(b)
 }
 
 // filterNamespaces keeps the items (or table rows) of a namespace list

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -508,7 +510,13 @@ func cell(v any) string {
 		}
 		return t
 	case float64:
-		return fmt.Sprint(t)
+		// JSON numbers decode as float64: an integer column (a priority
+		// class's 2000001000) prints as kubectl prints it, not as
+		// 2.000001e+09.
+		if t == math.Trunc(t) && math.Abs(t) < 1<<53 {
+			return strconv.FormatInt(int64(t), 10)
+		}
+		return strconv.FormatFloat(t, 'f', -1, 64)
 	default:
 		b, _ := json.Marshal(t)
 		return string(b)

@@ -362,9 +362,11 @@ func runKubectl(ctx context.Context, cl *kube.Cluster, guard *kube.Guard, words 
 	cfg.Wrap(guard.Wrap)
 	cfg.Timeout = kubectlTimeout
 	ns := ""
-	g := &getter{cfg: cfg, disc: cl.Discovery, namespace: &ns, defaultNS: cl.Namespace, context: cl.Name,
-		mapper: restmapper.NewShortcutExpander(cl.Mapper, cl.Discovery, func(string) {})}
 	var out, errOut limitedBuffer
+	// kubectl warns of an ambiguous short name on stderr, as here.
+	warn := func(msg string) { fmt.Fprintf(&errOut, "Warning: %s\n", msg) }
+	g := &getter{cfg: cfg, disc: cl.Discovery, namespace: &ns, defaultNS: cl.Namespace, context: cl.Name,
+		mapper: restmapper.NewShortcutExpander(cl.Mapper, cl.Discovery, warn)}
 	root := kubectlTree(g, &out, &errOut)
 	root.SetArgs(words)
 	defer func() {
