@@ -692,10 +692,66 @@ func detect(s string) []span {
 	return detectAt(s, 0)
 }
 
+// maxPiece is about how much text the line detectors read at a time (in
+// whole lines): the lines holding a hint are listed per detector, and a
+// list for the whole text took 40 times the text's size on a text with a
+// hint on every short line (626 MiB for 16 MiB of "pw\n").
+const maxPiece = 64 << 10
+
+// lineBased reports whether d reads a text line by line (on the lines
+// that hold a hint, or on every line), so a text can be read a piece of
+// whole lines at a time.
+func (d *detector) lineBased() bool {
+	return d.anchored == nil && d.find == nil && (d.perLine || d.local)
+}
+
 func detectAt(s string, depth int) []span {
 	lower := asciiLower(s)
-	lines := scan.lines(lower)
 	fold := hasFoldRune(s)
+	// The line detectors' matches, and which detectors have a hint in s,
+	// a piece of whole lines at a time (no hint spans a line).
+	var found [][][]int
+	var present []bool
+	for off := 0; off < len(s); {
+		end := len(s)
+		if end-off > maxPiece {
+			end = lineEnd(s, off+maxPiece)
+		}
+		piece, lowerPiece := s[off:end], lower[off:end]
+		lines := scan.lines(lowerPiece)
+		for i := range detectors {
+			d := &detectors[i]
+			has := lines != nil && len(lines[i]) > 0
+			var ms [][]int
+			switch {
+			case !d.lineBased() || fold && d.fold:
+			case has:
+				ms = d.matches(piece, lowerPiece, lines[i])
+			case len(d.hints) == 0 && strings.ContainsAny(piece, ":="):
+				// (the entropy detector: a line with no kvKeyRE
+				// separator holds no match)
+				ms = d.matches(piece, lowerPiece, allLines(piece))
+			}
+			if !has && len(ms) == 0 {
+				continue
+			}
+			if present == nil {
+				// (a text with no hint allocates none of this)
+				present = make([]bool, len(detectors))
+				found = make([][][]int, len(detectors))
+			}
+			present[i] = present[i] || has
+			for _, m := range ms {
+				for k := range m {
+					if m[k] >= 0 {
+						m[k] += off
+					}
+				}
+			}
+			found[i] = append(found[i], ms...)
+		}
+		off = end + 1
+	}
 	var spans []span
 	for i := range detectors {
 		d := &detectors[i]
@@ -705,22 +761,19 @@ func detectAt(s string, depth int) []span {
 			// A hint spelt with a Kelvin sign or a long s is invisible to
 			// the ASCII hints: the regexp reads the whole text.
 			ms = d.re.FindAllStringSubmatchIndex(s, -1)
-		case len(d.hints) > 0 && (lines == nil || len(lines[i]) == 0):
+		case d.lineBased():
+			if found == nil {
+				continue
+			}
+			ms = found[i]
+		case len(d.hints) > 0 && (present == nil || !present[i]):
 			continue
 		case d.kind == "base64-secret":
 			ms = base64SecretsAt(s, depth)
 		case d.find != nil:
 			ms = d.find(s)
-		case d.kv == kvEntropy && !strings.ContainsAny(s, ":="):
-			continue // no line holds kvKeyRE's separator
-		case d.perLine && len(d.hints) == 0:
-			ms = d.matches(s, lower, allLines(s))
 		default:
-			var ls [][2]int
-			if lines != nil {
-				ls = lines[i]
-			}
-			ms = d.matches(s, lower, ls)
+			ms = d.matches(s, lower, nil)
 		}
 		for _, m := range ms {
 			if d.check != nil && !d.check(s, m) {
