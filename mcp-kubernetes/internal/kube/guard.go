@@ -42,6 +42,12 @@ type Guard struct {
 	Ctx context.Context
 	// RawPaths are the non-resource paths a caller may read.
 	RawPaths []string
+	// Spread are the namespaces, all of them readable by the caller, that
+	// a list across namespaces (kubectl -A) is made of for a caller
+	// limited by Namespace: one list per namespace, merged, so the API
+	// server is never asked about (and its continue token never names)
+	// any other.
+	Spread []string
 
 	mu sync.Mutex
 	// last is the last upstream failure seen (401, 5xx, unreachable), so
@@ -96,7 +102,7 @@ func (t guardRT) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, fmt.Errorf("a watch or follow request is refused: it never ends; call again to see changes")
 	}
-	filterName, err := g.check(req)
+	filterName, spread, err := g.check(req)
 	if err != nil {
 		closeBody(req)
 		return nil, err
@@ -112,21 +118,15 @@ func (t guardRT) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(ctx)
 	req.Header.Set("Accept", jsonOnly(req.Header.Get("Accept")))
 	boundPage(req)
-	resp, err := t.next.RoundTrip(req)
+	var resp *http.Response
+	var body []byte
+	if spread {
+		resp, body, err = t.spread(req)
+	} else {
+		resp, body, err = t.do(req)
+	}
 	if err != nil {
-		g.failed(err)
 		return nil, err
-	}
-	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode >= 500 {
-		g.failed(fmt.Errorf("the API server answered %s", resp.Status))
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	resp.Body.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read the API server's answer: %w", err)
-	}
-	if len(body) > maxBody {
-		return nil, fmt.Errorf("the API server's answer is over %d MiB: narrow the request (a selector, a namespace, --chunk-size)", maxBody>>20)
 	}
 	ct := resp.Header.Get("Content-Type")
 	switch {
@@ -161,6 +161,100 @@ func boundPage(req *http.Request) {
 	}
 }
 
+// do sends req and reads its answer whole, bounded.
+func (t guardRT) do(req *http.Request) (*http.Response, []byte, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		t.g.failed(err)
+		return nil, nil, err
+	}
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode >= 500 {
+		t.g.failed(fmt.Errorf("the API server answered %s", resp.Status))
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	resp.Body.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the API server's answer: %w", err)
+	}
+	if len(body) > maxBody {
+		return nil, nil, fmt.Errorf("the API server's answer is over %d MiB: narrow the request (a selector, a namespace, --chunk-size)", maxBody>>20)
+	}
+	return resp, body, nil
+}
+
+// spread answers a list across namespaces with one list per namespace of
+// Spread, every page of each, merged into one answer without a continue
+// token. A type the API server does not serve per namespace (404) is
+// cluster-scoped: outside the caller's namespaces.
+func (t guardRT) spread(req *http.Request) (*http.Response, []byte, error) {
+	segs := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
+	prefix, res := "/"+strings.Join(segs[:len(segs)-1], "/"), segs[len(segs)-1]
+	var merged map[string]any
+	var first *http.Response
+	total := 0
+	for _, ns := range t.g.Spread {
+		cont := ""
+		for {
+			sub := req.Clone(req.Context())
+			u := *req.URL
+			u.Path = prefix + "/namespaces/" + ns + "/" + res
+			q := u.Query()
+			q.Del("continue")
+			if cont != "" {
+				q.Set("continue", cont)
+			}
+			u.RawQuery = q.Encode()
+			sub.URL = &u
+			resp, body, err := t.do(sub)
+			if err != nil {
+				return nil, nil, err
+			}
+			if resp.StatusCode == http.StatusNotFound {
+				return nil, nil, fmt.Errorf("%s are cluster-scoped: %w", res, ErrOutOfScope)
+			}
+			if resp.StatusCode != http.StatusOK {
+				return resp, body, nil // the API server's refusal, as kubectl shows it
+			}
+			if total += len(body); total > maxBody {
+				return nil, nil, fmt.Errorf("the lists across your namespaces are over %d MiB: narrow the request (a selector, a namespace)", maxBody>>20)
+			}
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.UseNumber()
+			var m map[string]any
+			if err := dec.Decode(&m); err != nil {
+				return nil, nil, fmt.Errorf("decode the API server's list of %s in %s: %w", res, ns, err)
+			}
+			md, _ := m["metadata"].(map[string]any)
+			cont, _ = md["continue"].(string)
+			if merged == nil {
+				merged, first = m, resp
+			} else {
+				for _, k := range []string{"items", "rows"} {
+					if more, ok := m[k].([]any); ok {
+						have, _ := merged[k].([]any)
+						merged[k] = append(have, more...)
+					}
+				}
+			}
+			if cont == "" {
+				break
+			}
+		}
+	}
+	if merged == nil {
+		return nil, nil, fmt.Errorf("you may read no namespace: %w", ErrOutOfScope)
+	}
+	if md, ok := merged["metadata"].(map[string]any); ok {
+		delete(md, "continue")
+		delete(md, "remainingItemCount")
+	}
+	b, err := json.Marshal(merged)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode the merged list: %w", err)
+	}
+	return first, b, nil
+}
+
 func closeBody(req *http.Request) {
 	if req.Body != nil {
 		req.Body.Close()
@@ -169,7 +263,7 @@ func closeBody(req *http.Request) {
 
 // check refuses a request outside the caller's namespaces. It returns
 // true when the answer is a list of namespaces to be filtered by name.
-func (g *Guard) check(req *http.Request) (bool, error) {
+func (g *Guard) check(req *http.Request) (filter, spread bool, err error) {
 	p := req.URL.Path
 	segs := strings.Split(strings.Trim(p, "/"), "/")
 	var rest []string
@@ -182,31 +276,34 @@ func (g *Guard) check(req *http.Request) (bool, error) {
 		// Discovery and OpenAPI (kubectl's own lookups), and the raw
 		// paths offered.
 		if p == "/api" || p == "/apis" || strings.HasPrefix(p, "/openapi/v3") || p == "/version" {
-			return false, nil
+			return false, false, nil
 		}
 		for _, r := range g.RawPaths {
 			if p == r {
-				return false, nil
+				return false, false, nil
 			}
 		}
-		return false, fmt.Errorf("%s is not offered: only the API's resources, discovery, OpenAPI v3 and %s", p, strings.Join(g.RawPaths, ", "))
+		return false, false, fmt.Errorf("%s is not offered: only the API's resources, discovery, OpenAPI v3 and %s", p, strings.Join(g.RawPaths, ", "))
 	}
 	if len(rest) == 0 || g.Namespace == nil {
-		return false, nil // a group's discovery document, or no scope
+		return false, false, nil // a group's discovery document, or no scope
 	}
 	if rest[0] == "namespaces" && len(rest) >= 2 {
 		if !g.Namespace(rest[1]) {
-			return false, fmt.Errorf("namespace %q: %w", rest[1], ErrOutOfScope)
+			return false, false, fmt.Errorf("namespace %q: %w", rest[1], ErrOutOfScope)
 		}
-		return false, nil
+		return false, false, nil
 	}
 	if segs[0] == "api" && rest[0] == "namespaces" {
-		return true, nil // the namespace list: filtered by name
+		return true, false, nil // the namespace list: filtered by name
 	}
 	if req.Method == http.MethodPost && strings.HasPrefix(p, "/apis/authorization.k8s.io/") {
-		return false, g.checkReview(req)
+		return false, false, g.checkReview(req)
 	}
-	return false, fmt.Errorf("%s across namespaces or of the cluster: %w", rest[0], ErrOutOfScope)
+	if req.Method == http.MethodGet && len(rest) == 1 && g.Spread != nil {
+		return false, true, nil // a list across namespaces: one per namespace
+	}
+	return false, false, fmt.Errorf("%s across namespaces or of the cluster: %w", rest[0], ErrOutOfScope)
 }
 
 // checkReview holds an access or rules review to the caller's namespaces:

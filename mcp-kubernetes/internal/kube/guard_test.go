@@ -198,3 +198,27 @@ func FuzzGuardJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestGuardSpreadsAListAcrossNamespaces: for a caller limited to some
+// namespaces, kubectl -A's list across the cluster is made of one list
+// per allowed namespace (every page), merged without a continue token;
+// the API server is never asked about another namespace, and a
+// cluster-scoped type (404 per namespace) is refused.
+func TestGuardSpreadsAListAcrossNamespaces(t *testing.T) {
+	u := &upstream{bodies: map[string]string{
+		"/api/v1/namespaces/a/secrets": `{"kind":"SecretList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"s1","namespace":"a"},"type":"Opaque"}]}`,
+		"/api/v1/namespaces/b/secrets": `{"kind":"SecretList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"s2","namespace":"b"},"type":"Opaque"}]}`,
+	}}
+	g := newGuard(func(ns string) bool { return ns == "a" || ns == "b" })
+	g.Spread = []string{"a", "b"}
+	body, err := get(t, g.Wrap(u), "/api/v1/secrets?limit=1&continue=x")
+	require.NoError(t, err)
+	assert.Contains(t, body, `"s1"`)
+	assert.Contains(t, body, `"s2"`)
+	assert.NotContains(t, body, "continue")
+	var paths []string
+	for _, r := range u.seen {
+		paths = append(paths, r.URL.Path+"?"+r.URL.RawQuery)
+	}
+	assert.Equal(t, []string{"/api/v1/namespaces/a/secrets?limit=1", "/api/v1/namespaces/b/secrets?limit=1"}, paths)
+}

@@ -180,6 +180,16 @@ func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*t
 			return nil, err
 		}
 		guard.Namespace = func(ns string) bool { return checkNamespace(ns) == nil && a.allows("namespaces", ns) }
+		// -A lists the caller's namespaces one at a time (the Guard
+		// merges them), never the cluster.
+		if flagSet(flags, "all-namespaces") {
+			if guard.Spread, err = s.namespacesInScope(ctx, a, cl); err != nil {
+				return nil, err
+			}
+			if guard.Spread == nil {
+				guard.Spread = []string{}
+			}
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, kubectlTimeout)
 	defer cancel()
@@ -230,13 +240,17 @@ func flagSet(fs *pflag.FlagSet, name string) bool {
 }
 
 // kubectlScope refuses, before any request, a command that reaches past a
-// caller limited to some namespaces: -A, a namespace outside the role, a
-// cluster-scoped question. The Guard holds the same line request by
-// request.
+// caller limited to some namespaces: a namespace outside the role, a
+// cluster-scoped question, can-i across namespaces. The Guard holds the
+// same line request by request, and answers -A from the caller's
+// namespaces only.
 func kubectlScope(a access, cl *kube.Cluster, path string, fs *pflag.FlagSet) error {
 	allowed := strings.Join(a.patterns("namespaces"), ", ")
 	if flagSet(fs, "all-namespaces") {
-		return tool.Deniedf("kubectl %s -A is refused: your role may read only namespaces %s; run it once per namespace with -n", path, allowed)
+		if path == "auth can-i" {
+			return tool.Deniedf("kubectl auth can-i -A is refused: your role may read only namespaces %s; ask with -n", allowed)
+		}
+		return nil
 	}
 	switch path {
 	case "api-resources", "api-versions", "explain":
