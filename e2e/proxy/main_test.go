@@ -162,6 +162,12 @@ func setupGitea(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if adminTok == "" {
+		// Seen once under load: the CLI printed no token. Another user.
+		if adminTok, err = w.forge.User(ctx, "proxy-admin2", true, "all"); err != nil || adminTok == "" {
+			return fmt.Errorf("gitea printed no access token for the admin (%v)", err)
+		}
+	}
 	for _, u := range []string{alice, bob} {
 		w.password[u] = "pw-" + u + "-7c1e94b2"
 		if err := w.forge.PasswordUser(ctx, u, w.password[u]); err != nil {
