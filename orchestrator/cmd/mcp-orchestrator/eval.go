@@ -48,7 +48,6 @@ func evalCmd(args []string) int {
 		return 2
 	}
 	cfg := eval.Config{Questions: qs, Models: *models, Modes: *modes, Repeats: *repeats, Timeout: *s.timeout, Progress: os.Stderr, Notes: *notes}
-	cfg.Agent = func(string, string) *agent.Agent { return nil } // replaced below; Check needs one
 	if err := cfg.Check(); err != nil {
 		fmt.Fprintln(os.Stderr, "mcp-orchestrator eval:", err)
 		return 2

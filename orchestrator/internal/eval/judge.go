@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -233,7 +234,7 @@ func (r CallRule) match(c agent.Event) bool {
 		}
 		return false
 	}
-	if !holdsName(alternatives(r.Tool), c.Tool) {
+	if !slices.Contains(alternatives(r.Tool), c.Tool) {
 		return false
 	}
 	for k, want := range r.Args {
@@ -246,15 +247,6 @@ func (r CallRule) match(c agent.Event) bool {
 		}
 	}
 	return true
-}
-
-func holdsName(names []string, tool string) bool {
-	for _, n := range names {
-		if n == tool {
-			return true
-		}
-	}
-	return false
 }
 
 // argMatch matches one argument value against a rule's: "*" any, "~RE2",

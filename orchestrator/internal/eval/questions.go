@@ -17,8 +17,10 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -154,7 +156,7 @@ func (q *Question) check() error {
 	switch {
 	case !idRE.MatchString(q.ID):
 		return fmt.Errorf("id %q: use 1-64 lower-case letters, digits, '.', '_' or '-'", clip(q.ID, 80))
-	case !contains(kinds, q.Kind):
+	case !slices.Contains(kinds, q.Kind):
 		return fmt.Errorf("kind %q: use one of %s", clip(q.Kind, 80), strings.Join(kinds, ", "))
 	case strings.TrimSpace(q.Question) == "":
 		return errors.New("question is empty")
@@ -233,7 +235,7 @@ func Filter(qs []Question, only []string) ([]Question, error) {
 	var out []Question
 	used := map[string]bool{}
 	for _, q := range qs {
-		if contains(only, q.ID) || contains(only, q.Kind) {
+		if slices.Contains(only, q.ID) || slices.Contains(only, q.Kind) {
 			out = append(out, q)
 			used[q.ID], used[q.Kind] = true, true
 		}
@@ -257,24 +259,13 @@ func alternatives(s string) []string {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
-}
-
 // clip cuts s to n bytes at a rune boundary, for messages.
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8Start(s[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n] + "…"
 }
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -62,7 +63,7 @@ func (r *Report) aggregate() {
 	r.Groups, r.Totals = nil, nil
 	for _, model := range r.Models {
 		for _, mode := range Modes {
-			if !contains(r.Modes, mode) {
+			if !slices.Contains(r.Modes, mode) {
 				continue
 			}
 			for _, kind := range append(append([]string(nil), kinds...), "all") {

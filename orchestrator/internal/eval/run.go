@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,14 +56,12 @@ func (c *Config) Check() error {
 		return fmt.Errorf("no model: give --models")
 	case c.Repeats < 1:
 		return fmt.Errorf("--repeats %d: use at least 1", c.Repeats)
-	case c.Agent == nil:
-		return fmt.Errorf("no agent")
 	}
 	if len(c.Modes) == 0 {
 		return fmt.Errorf("no mode: give --modes (%s)", joinModes())
 	}
 	for _, m := range c.Modes {
-		if !contains(Modes, m) {
+		if !slices.Contains(Modes, m) {
 			return fmt.Errorf("--modes %s: use %s", clip(m, 40), joinModes())
 		}
 	}
@@ -96,12 +95,15 @@ func Execute(ctx context.Context, c Config) (*Report, error) {
 	if err := c.Check(); err != nil {
 		return nil, err
 	}
+	if c.Agent == nil {
+		return nil, fmt.Errorf("eval: no agent")
+	}
 	rep := &Report{Started: time.Now().UTC(), Models: c.Models, Modes: c.Modes, Repeats: c.Repeats, Questions: len(c.Questions), Notes: c.Notes}
 	// Group the eval modes by the agent mode they run in.
 	var order []string
 	byAgent := map[string][]string{}
 	for _, m := range Modes {
-		if !contains(c.Modes, m) {
+		if !slices.Contains(c.Modes, m) {
 			continue
 		}
 		am := agentMode(m)
