@@ -213,6 +213,9 @@ func startTraefik(ctx context.Context, stops *[]func()) error {
 		"--providers.kubernetescrd.certAuthFilePath="+filepath.Join(w.kube.Dir, "ca.crt"),
 		"--providers.kubernetescrd.namespaces=opsmcp",
 		"--providers.kubernetescrd.allowExternalNameServices=true",
+		// Never the version check or usage report (a request to
+		// update.traefik.io ten minutes in): loopback only.
+		"--global.checkNewVersion=false", "--global.sendAnonymousUsage=false",
 		"--log.level=INFO", "--accesslog=true", "--accesslog.filepath="+filepath.Join(dir, "access.log"))
 	if err != nil {
 		return err
@@ -220,7 +223,13 @@ func startTraefik(ctx context.Context, stops *[]func()) error {
 	*stops = append(*stops, f.proc.Stop)
 	// The routes exist once an unauthenticated request is refused by the
 	// forward auth (401) rather than answered 404 by no route.
-	return waitRoutes(ctx, f)
+	if err := waitRoutes(ctx, f); err != nil {
+		return err
+	}
+	if !strings.Contains(f.proc.Tail(1<<20), "Version check is disabled") {
+		return fmt.Errorf("traefik: the version check is not off: %s", f.proc.Tail(2000))
+	}
+	return nil
 }
 
 // siteValues swaps the shipped objects' site-specific values for the
