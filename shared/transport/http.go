@@ -92,7 +92,20 @@ func Handler(o HTTPOptions) http.Handler {
 	}
 	mux := http.NewServeMux()
 	if o.NewServer != nil {
+		// The SDK asks for a server on every request, but within a session
+		// (a request with Mcp-Session-Id) it only reads the server's
+		// protocol versions, then serves the session's own server, checked
+		// against the caller, or answers 404. Building the caller's server
+		// there bound every tool per request (~870 KB for 15 tools, twice
+		// the rest of a call); one server, built once and never connected,
+		// answers those versions instead.
+		var versionsOnce sync.Once
+		var versions *mcp.Server
 		getServer := func(r *http.Request) *mcp.Server {
+			if r.Header.Get("Mcp-Session-Id") != "" {
+				versionsOnce.Do(func() { versions = o.NewServer(auth.Principal{}, "") })
+				return versions
+			}
 			return once(r, func() *mcp.Server { return o.NewServer(auth.From(r.Context()), "") })
 		}
 		// One endpoint, two lifecycles: a 2025-11-25 (or older) client opens
