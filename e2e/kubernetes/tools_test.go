@@ -305,7 +305,9 @@ func TestKubectl(t *testing.T) {
 	assert.Regexp(t, `(?m)^web-`, r.Text)
 
 	r = mustCall(t, s, "k8s_kubectl", map[string]any{"command": "describe deploy/web -n team-a"})
-	assert.Contains(t, r.Text, "Name:       web")
+	// kubectl's own describe layout (issue 15), not the former private one.
+	assert.Regexp(t, `(?m)^Name:\s+web$`, r.Text)
+	assert.Regexp(t, `(?m)^Replicas:\s+2 desired`, r.Text)
 	r = mustCall(t, s, "k8s_kubectl", map[string]any{"command": "get events -A --field-selector type=Warning"})
 	assert.Regexp(t, `(?m)^team-a\s+`, r.Text)
 	assert.NotContains(t, r.Text, "Noted")

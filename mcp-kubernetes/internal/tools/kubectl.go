@@ -258,11 +258,11 @@ func kubectlScope(a access, cl *kube.Cluster, path string, fs *pflag.FlagSet) er
 	case "cluster-info", "top node":
 		return tool.Deniedf("kubectl %s reads cluster-wide objects, and your role may read only namespaces %s", path, allowed)
 	}
+	// Without -n the context's namespace applies to namespaced types
+	// only (get ns, get pc are cluster-scoped): the Guard refuses it
+	// there if it is outside the role.
 	ns := flagValue(fs, "namespace")
-	if ns == "" {
-		ns = cl.Namespace
-	}
-	if !a.allows("namespaces", ns) {
+	if ns != "" && !a.allows("namespaces", ns) {
 		return tool.Deniedf("your role may not read namespace %q (allowed: %s); give -n with one of them", ns, allowed)
 	}
 	return nil
@@ -323,6 +323,11 @@ func checkKubectlArgs(path string, fs *pflag.FlagSet) error {
 			}
 		}
 		switch {
+		case i > 0 && strings.Contains(arg, "/") && !strings.Contains(args[0], "/"):
+			// TYPE NAME with a "/" in NAME: a name is one path segment.
+			if err := checkName("name", arg); err != nil {
+				return err
+			}
 		case strings.Contains(arg, "/"):
 			if err := checkTypeName(arg); err != nil {
 				return err

@@ -361,6 +361,9 @@ func runKubectl(ctx context.Context, cl *kube.Cluster, guard *kube.Guard, words 
 	cfg := rest.CopyConfig(cl.Config)
 	cfg.Wrap(guard.Wrap)
 	cfg.Timeout = kubectlTimeout
+	// JSON both ways: the Guard masks answers and reads access reviews,
+	// neither of which it could do in protobuf.
+	cfg.ContentType, cfg.AcceptContentTypes = "application/json", "application/json"
 	ns := ""
 	var out, errOut limitedBuffer
 	// kubectl warns of an ambiguous short name on stderr, as here.
