@@ -512,8 +512,22 @@ func TestWebhookOnlyFromItsSource(t *testing.T) {
 // buffered they would come together at the end.
 func TestStreamedAnswerArrivesIncrementally(t *testing.T) {
 	tok := idToken(t, alice)
+	before := len(auditFor(t, w.orchAudit, "api/chat"))
 	targets := []*front{{name: "straight", aiURL: fmt.Sprintf("http://127.0.0.1:%d", w.orchPort)}}
-	for _, tg := range append(targets, fronts()...) {
+	targets = append(targets, fronts()...)
+	defer func() {
+		// Each answer is the orchestrator's, for alice by her Gitea token.
+		lines := auditFor(t, w.orchAudit, "api/chat")
+		if len(lines) != before+len(targets) {
+			t.Errorf("%d new api/chat audit lines, want %d", len(lines)-before, len(targets))
+		}
+		for _, l := range lines[before:] {
+			if l["user"] != alice {
+				t.Errorf("an api/chat audit line names %v", l["user"])
+			}
+		}
+	}()
+	for _, tg := range targets {
 		c := &http.Client{Transport: loopbackTransport(), Timeout: 2 * time.Minute}
 		at, status := streamChat(t, c, tg.aiURL, tok)
 		if status != http.StatusOK || len(at) < 4 {
