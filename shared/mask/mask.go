@@ -219,6 +219,27 @@ func (m *Masker) Value(v any) (any, int) {
 	return out, w.n
 }
 
+// Masked reports whether Text(s) == s is already known, because s is a
+// text Text returned or one whole line of it: every detector sees a line
+// of a text at least as a line alone would show it (context only adds
+// what is found: a YAML block, a repeated value), so a line of masked
+// text is masked (FuzzLinesOfMaskedText holds Text to this).
+type Masked func(s string) bool
+
+// AnyMasked is Any, except that a string known reports as masked is not
+// masked as text a second time. Everything else a walk does to it (a
+// secret key's value, a long value given its key as context) still
+// happens.
+func (m *Masker) AnyMasked(v any, known Masked) (any, int, error) {
+	generic, err := roundTrip(v)
+	if err != nil {
+		return nil, 0, err
+	}
+	w := &walker{known: known}
+	out := m.walk(generic, "", w)
+	return out, w.n, nil
+}
+
 // walker is one Value walk's state: the count of masked values, and what
 // was found of each map key, which repeats in every item of a list
 // ("name", "ts", "text" two hundred times): masking and judging it once
@@ -226,6 +247,7 @@ func (m *Masker) Value(v any) (any, int) {
 // key), and was most of the walk over a page of log lines.
 type walker struct {
 	n         int
+	known     Masked
 	keys      map[string]walkedKey
 	sensitive map[string]bool
 }
@@ -288,16 +310,25 @@ func (m *Masker) JSON(raw []byte) ([]byte, int) {
 
 // Any masks an arbitrary Go value by round-tripping it through JSON.
 func (m *Masker) Any(v any) (any, int, error) {
-	raw, err := json.Marshal(v)
+	generic, err := roundTrip(v)
 	if err != nil {
-		return nil, 0, fmt.Errorf("mask: encode value: %w", err)
-	}
-	var generic any
-	if err := json.Unmarshal(raw, &generic); err != nil {
-		return nil, 0, fmt.Errorf("mask: decode value: %w", err)
+		return nil, 0, err
 	}
 	out, n := m.Value(generic)
 	return out, n, nil
+}
+
+// roundTrip is v as encoding/json decodes its encoding into an any.
+func roundTrip(v any) (any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("mask: encode value: %w", err)
+	}
+	var generic any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		return nil, fmt.Errorf("mask: decode value: %w", err)
+	}
+	return generic, nil
 }
 
 func (m *Masker) walk(v any, key string, w *walker) any {
@@ -315,7 +346,10 @@ func (m *Masker) walk(v any, key string, w *walker) any {
 			w.n++
 			return m.placeholder(kindForKey(key), t)
 		}
-		s, c := m.Text(t)
+		s, c := t, 0
+		if w.known == nil || !w.known(t) {
+			s, c = m.Text(t)
+		}
 		w.n += c
 		// The text shows it as "key: value", where the key gives the
 		// value its context (a long random value under any name is a

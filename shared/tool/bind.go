@@ -408,7 +408,7 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 		}
 		return b.fail(out, kind, err.Error())
 	}
-	return b.shape(res, from, argsID, bind, maxBytes, out)
+	return b.shape(res, call.known(), from, argsID, bind, maxBytes, out)
 }
 
 // panicText is a panic's value for the server log, masked: it is often
@@ -532,10 +532,13 @@ func (b *Binder) safeHandle(ctx context.Context, t Tool, c *Call) (res *Result, 
 }
 
 // shape masks the result, cuts it to the budget and builds the MCP result.
-func (b *Binder) shape(res *Result, from budget.Cursor, argsID, bind string, maxBytes int, out *outcome) *mcp.CallToolResult {
+// A string of the data the handler already had masked (known) is not
+// masked as text again; the walk's other rules and the rendering's
+// masking still apply.
+func (b *Binder) shape(res *Result, known mask.Masked, from budget.Cursor, argsID, bind string, maxBytes int, out *outcome) *mcp.CallToolResult {
 	data := map[string]any{}
 	if res.Data != nil {
-		masked, n, err := b.Masker.Any(res.Data)
+		masked, n, err := b.Masker.AnyMasked(res.Data, known)
 		if err != nil {
 			return b.fail(out, audit.Error, "internal error: "+err.Error())
 		}
@@ -565,7 +568,10 @@ func (b *Binder) shape(res *Result, from budget.Cursor, argsID, bind string, max
 		out.masked += n
 		page.Text = text
 	}
-	cut := budget.Apply(page, from, maxBytes)
+	cut, encoded, fits := whole(page, from, maxBytes)
+	if !fits {
+		cut = budget.Apply(page, from, maxBytes)
+	}
 	more := false
 	if res.Resume != nil {
 		switch {
@@ -601,13 +607,37 @@ func (b *Binder) shape(res *Result, from budget.Cursor, argsID, bind string, max
 	if text == "" {
 		text = "(no results)"
 	}
-	encoded, _ := json.Marshal(cut.Data)
+	if !fits || cut.Next != nil {
+		encoded, _ = json.Marshal(cut.Data)
+	}
 	out.name = audit.OK
 	out.bytes = len(text) + len(encoded)
 	return &mcp.CallToolResult{
 		Content:           []mcp.Content{&mcp.TextContent{Text: text}},
 		StructuredContent: json.RawMessage(encoded),
 	}
+}
+
+// whole is a first page that fits the budget as it is, and its encoding:
+// what budget.Apply returns for it, without Apply's search for the most
+// items that fit, which renders (and so masks) the page a dozen times.
+func whole(p budget.Page, from budget.Cursor, max int) (budget.Cut, []byte, bool) {
+	if from != (budget.Cursor{}) {
+		return budget.Cut{}, nil, false
+	}
+	encoded, err := json.Marshal(p.Data)
+	if err != nil || len(encoded) > max {
+		return budget.Cut{}, nil, false
+	}
+	text := p.Text
+	if p.Render != nil {
+		text = p.Render(p.Data)
+	}
+	if len(text) > max {
+		return budget.Cut{}, nil, false
+	}
+	items, _ := p.Data["items"].([]any)
+	return budget.Cut{Data: p.Data, Text: text, Shown: len(items), Total: len(items)}, encoded, true
 }
 
 func truncationNote(cut budget.Cut, maxBytes int, cursor string) string {

@@ -61,7 +61,19 @@ type Call struct {
 	// handlers masked through Mask, for the audit line.
 	mask   func(string) (string, int)
 	masked atomic.Int64
+	// outs are texts Mask returned, so the binder knows their lines are
+	// masked and does not mask them one by one again (see known).
+	outsMu sync.Mutex
+	outs   []string
+	lines  int
 }
+
+// Bounds of what a call remembers of its masked texts: past them, the
+// binder masks the rest of the result line by line as before.
+const (
+	maxKnownTexts = 4096
+	maxKnownLines = 1 << 16
+)
 
 // Mask masks s with the server's masker and returns the result. Handlers
 // call it on whole upstream text before they split it (into lines, pages,
@@ -77,7 +89,39 @@ func (c *Call) Mask(s string) string {
 	}
 	out, n := f(s)
 	c.masked.Add(int64(n))
+	if c.mask != nil {
+		c.outsMu.Lock()
+		if l := strings.Count(out, "\n") + 1; len(c.outs) < maxKnownTexts && c.lines+l <= maxKnownLines {
+			c.outs = append(c.outs, out)
+			c.lines += l
+		}
+		c.outsMu.Unlock()
+	}
 	return out
+}
+
+// known reports the strings of a result the binder's masker already
+// returned through Mask: a whole text or one whole line of it, which
+// masking again would leave as it is (mask.Masked). Nil when Mask was
+// not called.
+func (c *Call) known() mask.Masked {
+	c.outsMu.Lock()
+	outs := c.outs
+	c.outsMu.Unlock()
+	if len(outs) == 0 {
+		return nil
+	}
+	set := make(map[string]struct{}, len(outs))
+	for _, out := range outs {
+		set[out] = struct{}{}
+		for line := range strings.SplitSeq(out, "\n") {
+			set[line] = struct{}{}
+		}
+	}
+	return func(s string) bool {
+		_, ok := set[s]
+		return ok
+	}
 }
 
 // Allows reports whether the caller's roles let this tool read value in
