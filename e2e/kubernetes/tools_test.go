@@ -209,6 +209,9 @@ func TestLogs(t *testing.T) {
 	// The API server proxies to the stand-in kubelet of fake-node (a fake:
 	// no kubelet can run here; it speaks the kubelet's log endpoint).
 	s, _ := stdioSession(t)
+	// The kubelet's requests from this test only (the parity suite's real
+	// kubectl asks without timestamps).
+	before := len(kubelet.Requests())
 	args := func(extra map[string]any) map[string]any {
 		m := map[string]any{"pod": "logger", "namespace": "team-a", "container": "app"}
 		for k, v := range extra {
@@ -262,7 +265,8 @@ func TestLogs(t *testing.T) {
 	}
 	assert.Equal(t, strings.Split(all, "\n"), paged)
 
-	r = mustCall(t, s, "k8s_kubectl", map[string]any{"command": "logs pod/logger -c sidecar -n team-a --tail 5"})
+	// As kubectl: timestamps when asked for.
+	r = mustCall(t, s, "k8s_kubectl", map[string]any{"command": "logs pod/logger -c sidecar -n team-a --tail 5 --timestamps"})
 	assert.Regexp(t, `(?m)^\S+ proxy ready$`, r.Text)
 
 	for _, c := range []struct {
@@ -287,7 +291,7 @@ func TestLogs(t *testing.T) {
 
 	// What reached the kubelet: only GETs of the log endpoint, with the
 	// server's options passed through.
-	reqs := kubelet.Requests()
+	reqs := kubelet.Requests()[before:]
 	require.NotEmpty(t, reqs)
 	for _, q := range reqs {
 		assert.True(t, strings.HasPrefix(q, "GET /containerLogs/team-a/logger/"), q)

@@ -139,7 +139,7 @@ func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*t
 	// scopes (issue 23).
 	mapped, ok := kubectl.ToolFor(cmd.Verb)
 	if !ok {
-		return nil, tool.Argf("kubectl %s is not offered; offered: get, describe, logs, events, explain, api-resources, api-versions, cluster-info, top, auth can-i, rollout history, rollout status, version, config get-contexts, config current-context", cmd.Verb)
+		return nil, tool.Argf("kubectl %s is not supported; offered: get, describe, logs, events, explain, api-resources, api-versions, cluster-info, top, auth can-i, rollout history, rollout status, version, config get-contexts, config current-context", cmd.Verb)
 	}
 	if c.Grant != nil && !c.Grant.AllowsTool(mapped) {
 		return nil, tool.Deniedf("kubectl %s runs as %s, which your role may not call (%s)", cmd.Verb, mapped, c.Grant.Describe())

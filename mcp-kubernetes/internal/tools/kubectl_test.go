@@ -75,7 +75,7 @@ func TestKubectlRefusesWhatItDoesNotHonour(t *testing.T) {
 		{"config get-contexts -o name", "config -o is not offered"},
 		{"describe pods --show-events=false --frob", "unknown flag"},
 		{"top pod --frob", "unknown flag"},
-		{"frob pods", "kubectl frob is not offered"},
+		{"frob pods", "kubectl frob is not supported"},
 	}
 	api := newFakeAPI(t)
 	s := api.server(t)

@@ -258,7 +258,7 @@ func checkKubectl(words []string) (string, *pflag.FlagSet, error) {
 		} else if len(words) > 0 {
 			verb = words[0]
 		}
-		return "", nil, tool.Argf("kubectl %s is not offered; offered: get, describe, logs, events, explain, api-resources, api-versions, cluster-info, top, auth can-i, rollout history, rollout status, version, config get-contexts, config current-context", verb)
+		return "", nil, tool.Argf("kubectl %s is not supported; offered: get, describe, logs, events, explain, api-resources, api-versions, cluster-info, top, auth can-i, rollout history, rollout status, version, config get-contexts, config current-context", verb)
 	}
 	path := commandPath(sub)
 	if why, ok := refusedCommands[path]; ok {
