@@ -687,9 +687,117 @@ func decodeBase64Text(run string) (string, bool) {
 	return string(out), true
 }
 
-// detect returns the spans of every secret found in s, unsorted.
+// detect returns the spans of every secret found in s, unsorted. A text
+// with invisible characters in it is read a second time without them:
+// whoever reads it (a person, a model) does not see them, so
+// "pass\u200bword: X" says password, and "ghp_…\u200b…" is one token.
 func detect(s string) []span {
-	return detectAt(s, 0)
+	spans := detectAt(s, 0)
+	if !mayHide(s) {
+		return spans
+	}
+	c, ok := withoutHidden(s)
+	if !ok {
+		return spans
+	}
+	found := detectAt(c, 0)
+	if len(found) == 0 {
+		return spans
+	}
+	// Bytes kept are copied one for one: a span of c starts at a byte
+	// of s and ends before one (or at the end), and the span in s runs
+	// over what was taken out inside it and right after it (a hidden
+	// character left after a placeholder would be masked by a second
+	// pass). Their places in s, in one walk over s.
+	need := make([]int, 0, 2*len(found))
+	for _, sp := range found {
+		need = append(need, sp.start, sp.end)
+	}
+	slices.Sort(need)
+	need = slices.Compact(need)
+	at := make([]int, len(need))
+	for k := range at {
+		at[k] = len(s) // the end of c is the end of s
+	}
+	j, x := 0, 0 // x: the position in c of s[i]
+	for i := 0; i < len(s) && j < len(need); {
+		r, w := utf8.DecodeRuneInString(s[i:])
+		if r != utf8.RuneError && hidden(r) {
+			i += w
+			continue
+		}
+		for j < len(need) && need[j] < x+w {
+			at[j] = i + need[j] - x
+			j++
+		}
+		i, x = i+w, x+w
+	}
+	origin := func(p int) int {
+		k, _ := slices.BinarySearch(need, p)
+		return at[k]
+	}
+	for _, sp := range found {
+		spans = append(spans, span{start: origin(sp.start), end: origin(sp.end), kind: sp.kind})
+	}
+	return spans
+}
+
+// hidden are the characters a reader does not see: zero-width and other
+// invisible format characters, bidi controls, the soft hyphen, tags,
+// variation selectors, Hangul fillers, and control characters other than
+// white space (the set the orchestrator takes out of tool results).
+func hidden(r rune) bool {
+	switch {
+	case r >= 0xE0000 && r <= 0xE007F, r >= 0xE0100 && r <= 0xE01EF,
+		r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == 0x061C,
+		r >= 0x200B && r <= 0x200F, r >= 0x2060 && r <= 0x2064, r == 0xFEFF,
+		r >= 0x206A && r <= 0x206F, r == 0x180E, r >= 0xFFF9 && r <= 0xFFFB, r == 0x034F, r == 0x00AD,
+		r < 0x20 && r != '\t' && r != '\n' && r != '\r' && r != '\v' && r != '\f', r == 0x7F, r >= 0x80 && r <= 0x9F,
+		r >= 0xFE00 && r <= 0xFE0F, r == 0x115F, r == 0x1160, r == 0x3164, r == 0xFFA0,
+		r >= 0x1D173 && r <= 0x1D17A:
+		return true
+	}
+	return false
+}
+
+// mayHide is a cheap test that s holds no hidden character: none of
+// their first bytes.
+func mayHide(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\v' && c != '\f', c == 0x7F,
+			c == 0xC2, c == 0xCD, c == 0xD8, c == 0xE1, c == 0xE2, c == 0xE3, c == 0xEF, c == 0xF0, c == 0xF3:
+			return true
+		}
+	}
+	return false
+}
+
+// withoutHidden returns s without its hidden characters, and whether it
+// held any. Invalid bytes stay.
+func withoutHidden(s string) (string, bool) {
+	i := 0
+	for i < len(s) {
+		r, w := utf8.DecodeRuneInString(s[i:])
+		if r != utf8.RuneError && hidden(r) {
+			break
+		}
+		i += w
+	}
+	if i == len(s) {
+		return s, false
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for i < len(s) {
+		r, w := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError || !hidden(r) {
+			b.WriteString(s[i : i+w])
+		}
+		i += w
+	}
+	return b.String(), true
 }
 
 // maxPiece is about how much text the line detectors read at a time (in

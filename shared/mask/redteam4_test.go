@@ -84,3 +84,38 @@ func TestHintedLinesTakeLittleMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestInvisibleCharactersHideNoKey: a zero-width space, a soft hyphen, a
+// word joiner or a NUL inside a key or a token is not seen by whoever
+// reads the text (a person, a model), so "pass\u200bword: X" says
+// password; the masker read it as the key "word". (The orchestrator
+// takes such characters out before it masks; a client of a server does
+// not.) Both maskers, before and after the prefilters, missed these.
+func TestInvisibleCharactersHideNoKey(t *testing.T) {
+	m := New(testKey)
+	for _, c := range []struct{ text, secret string }{
+		{"pass\u200bword: Zq81hunterX", "Zq81hunterX"},
+		{"db_pass\u00adword=Zq81hunterX", "Zq81hunterX"},
+		{"PASS\u2060WORD=Zq81hunterX", "Zq81hunterX"},
+		{"api\x00_key: Zq81hunterX", "Zq81hunterX"},
+		{"Author\u200bization: Bearer Zq81hunterX", "Zq81hunterX"},
+		{"deploy to\u200cken 3f2a9c1be07d4a5f8c6b2e1d0a9f8e7d6c5b4a39", "3f2a9c1be07d4a5f8c6b2e1d0a9f8e7d6c5b4a39"},
+		{"ghp_abcdefghij\u200bklmnopqrstuvwxyz0123456789", "klmnopqrstuvwxyz0123456789"},
+		{"--pass\u200dword Zq81hunterX", "Zq81hunterX"},
+		{"\u202epassword\u202c: Zq81hunterX", "Zq81hunterX"},
+	} {
+		out, _ := m.Text(c.text)
+		if strings.Contains(out, c.secret) {
+			t.Errorf("%q -> %q", c.text, out)
+		}
+		if again, _ := m.Text(out); again != out {
+			t.Errorf("not idempotent: %q -> %q -> %q", c.text, out, again)
+		}
+	}
+	// Text without them, and what operators need beside them, is as it was.
+	for _, s := range []string{"commit 3f2a9c1be07d4a5f8c6b2e1d0a9f8e7d6c5b4a39\u200b", "image\u200b: nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "host\u00ad: db.prod.svc 10.0.0.7"} {
+		if out, _ := m.Text(s); out != s {
+			t.Errorf("%q -> %q", s, out)
+		}
+	}
+}
