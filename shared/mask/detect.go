@@ -376,16 +376,17 @@ var detectors = []detector{
 	// HTTP headers that carry credentials. For Authorization the scheme stays
 	// in clear (Bearer, Basic) and the credential goes.
 	{kind: "auth-header", hints: []string{"authorization"}, anchors: []string{"authorization"}, leads: []string{"proxy-"},
-		re:    regexp.MustCompile(`(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*(?:\[\s*)?["']?((?:bearer|basic|token|digest|negotiate|apikey)\s+)?(\[MASKED:[^\]\s]*\][^\s"',;\]]*|[^\s"',;\]]+)`),
+		re:    regexp.MustCompile(`(?i)\b(?:proxy-)?authorization["']?\s*[:=]` + nextLine + `(?:\[\s*)?["']?((?:bearer|basic|token|digest|negotiate|apikey)[\t\f\r ]+)?(\[MASKED:[^\]\s]*\][^\s"',;\]]*|[^\s"',;\]]+)`),
 		group: 2,
-		// Without a scheme, a plain word ("Authorization: required") is prose.
-		check: func(s string, m []int) bool { return m[2] >= 0 || !allLetters(s[m[4]:m[5]]) }},
+		// Without a scheme, a plain word ("Authorization: required") is
+		// prose; a lone "[" opens a list whose value is on the next line.
+		check: func(s string, m []int) bool { return (m[2] >= 0 || !allLetters(s[m[4]:m[5]])) && s[m[4]:m[5]] != "[" }},
 	{kind: "cookie", hints: []string{"cookie"}, anchors: []string{"cookie"}, leads: []string{"set-"},
-		re:    regexp.MustCompile(`(?i)\b(?:set-)?cookie["']?\s*:\s*["']?([^\r\n"']+)`),
+		re:    regexp.MustCompile(`(?i)\b(?:set-)?cookie["']?\s*:` + nextLine + `["']?([^\r\n"']+)`),
 		group: 1},
 	{kind: "api-key-header", hints: []string{"x-api-key", "x-auth-token", "private-token", "x-gitea-token", "x-vault-token"},
 		anchors: []string{"x-api-key", "x-auth-token", "private-token", "x-gitea-token", "x-vault-token"},
-		re:      regexp.MustCompile(`(?i)\b(?:x-api-key|x-auth-token|private-token|x-gitea-token|x-vault-token)["']?\s*[:=]\s*(?:\[\s*)?["']?([^\s"',;\]]+)`),
+		re:      regexp.MustCompile(`(?i)\b(?:x-api-key|x-auth-token|private-token|x-gitea-token|x-vault-token)["']?\s*[:=]` + nextLine + `(?:\[\s*)?["']?([^\s"',;\]]+)`),
 		group:   1},
 	// key = value, key: value, "key": "value", --key=value, key=value& in a
 	// query: the value goes when the key looks secret.
@@ -510,6 +511,14 @@ var detectors = []detector{
 		group: 2,
 		check: func(s string, m []int) bool { return !benignKey(s[m[2]:m[3]]) && highEntropy(s[m[4]:m[5]]) }},
 }
+
+// nextLine is the blanks between a header's separator and its value:
+// the value goes on to the next line only when that line is indented (a
+// YAML value, an HTTP continuation). An unindented next line is a line of its
+// own: "Authorization:" alone (a line anyone can log) took the next
+// line's "Authorization" as its value, and the token after it was
+// masked by nothing.
+const nextLine = `[\t\f\r ]*(?:\n[\t\f ]+)?`
 
 // goNumberType are Go's sized number types, the values with digits a
 // struct field declaration ("token int64") has.

@@ -119,3 +119,39 @@ func TestInvisibleCharactersHideNoKey(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderValueIsNotTheNextHeader: a header's value could run onto the
+// next line, so an empty "Authorization:" (one log line anyone can
+// write) took the next line's header name as its value, and the token
+// after it ("Authorization:\nAuthorization: Bearer X") was masked by no
+// detector, in the whole text or, once the name was masked, in the line
+// alone. Both maskers, before and after the prefilters, let it through.
+// A value goes on to the next line only when that line is indented (a
+// YAML value, an HTTP continuation), or inside a list's brackets.
+func TestHeaderValueIsNotTheNextHeader(t *testing.T) {
+	m := New(testKey)
+	for _, s := range []string{
+		"Authorization:\nAuthorization: Bearer Zq81hunterX",
+		"Authorization:\r\nAuthorization' = Bearer Zq81hunterX",
+		"Proxy-Authorization:\nProxy-Authorization: Basic Zq81hunterX",
+		"Authorization: Bearer\nAuthorization: Bearer Zq81hunterX",
+		"X-Vault-Token:\nX-Vault-Token: Zq81hunterX",
+		"Cookie:\nCookie: sid=Zq81hunterX",
+		// continuations are still values
+		"Authorization:\n  Bearer Zq81hunterX",
+		"authorization:\r\n\tBasic Zq81hunterX",
+		"\"Authorization\": [\n    \"Bearer Zq81hunterX\"\n  ]",
+		"x-api-key:\n  Zq81hunterX",
+		"Cookie:\n  sid=Zq81hunterX",
+	} {
+		out, _ := m.Text(s)
+		if strings.Contains(out, "Zq81hunterX") {
+			t.Errorf("%q -> %q", s, out)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if alone, _ := m.Text(line); alone != line {
+				t.Errorf("line %q of %q masks to %q alone", line, out, alone)
+			}
+		}
+	}
+}
