@@ -191,6 +191,9 @@ func demux(r io.Reader) ([]LogLine, bool, error) {
 	// open are the lines whose message has not ended yet, by stream and
 	// task.
 	open := map[string]int{}
+	// One buffer for every frame: each payload is copied out as a
+	// string before the next frame is read.
+	var buf bytes.Buffer
 	for {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
 			if err == io.EOF {
@@ -201,7 +204,7 @@ func demux(r io.Reader) ([]LogLine, bool, error) {
 		size := binary.BigEndian.Uint32(hdr[4:])
 		// Read what is there rather than allocate what the header
 		// claims: a frame of 4 GiB is a header away.
-		var buf bytes.Buffer
+		buf.Reset()
 		if n, _ := io.CopyN(&buf, br, int64(size)); n < int64(size) {
 			return out, true, nil
 		}
