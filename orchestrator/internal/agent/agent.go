@@ -21,6 +21,7 @@ import (
 
 	"github.com/opsmcp/opsmcp/orchestrator/internal/catalog"
 	"github.com/opsmcp/opsmcp/orchestrator/internal/gateway"
+	"github.com/opsmcp/opsmcp/orchestrator/internal/toolpick"
 	"github.com/opsmcp/opsmcp/shared/auth"
 	sharedkubectl "github.com/opsmcp/opsmcp/shared/kubectl"
 	"github.com/opsmcp/opsmcp/shared/mask"
@@ -520,10 +521,6 @@ func (a *Agent) untrusted(s string, share int) string {
 	return capResult(s, share)
 }
 
-var word = regexp.MustCompile(`[a-z0-9]+`)
-
-// selectTools offers the tools whose name and description share the most
-// words with the question (small models lose accuracy with dozens).
 // grant is the caller's policy grant (nil: every tool).
 func (a *Agent) grant(ctx context.Context) *policy.Grant {
 	if a.Policy == nil {
@@ -564,39 +561,21 @@ func (a *Agent) unscopable(g *policy.Grant, tool string) string {
 	return ""
 }
 
+// selectTools offers the tools the caller may run that are most about
+// the question (toolpick ranks them), at most maxTools.
 func (a *Agent) selectTools(question string, g *policy.Grant, maxTools int) api.Tools {
-	q := map[string]bool{}
-	for _, w := range word.FindAllString(strings.ToLower(question), -1) {
-		if len(w) > 2 {
-			q[w] = true
-		}
-	}
-	type scored struct {
-		t     catalog.Tool
-		score int
-	}
-	var all []scored
+	var allowed []catalog.Tool
+	var docs []toolpick.Doc
 	for _, t := range a.Catalog.Tools() {
 		if g != nil && (!g.AllowsTool(t.Tool.Name) || a.unscopable(g, t.Tool.Name) != "") {
 			continue
 		}
-		score := 0
-		for _, w := range word.FindAllString(strings.ToLower(t.Tool.Name+" "+t.Tool.Description), -1) {
-			if q[w] {
-				score++
-			}
-		}
-		if score > 0 {
-			all = append(all, scored{t, score})
-		}
+		allowed = append(allowed, t)
+		docs = append(docs, toolpick.Doc{Name: t.Tool.Name, Description: t.Tool.Description})
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].score > all[j].score })
 	var out api.Tools
-	for i, s := range all {
-		if i >= maxTools {
-			break
-		}
-		out = append(out, toAPI(s.t))
+	for _, i := range toolpick.Rank(question, docs, maxTools) {
+		out = append(out, toAPI(allowed[i]))
 	}
 	return out
 }
