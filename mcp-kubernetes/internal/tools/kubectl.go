@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/kballard/go-shellquote"
@@ -303,7 +304,7 @@ func checkKubectlArgs(path string, fs *pflag.FlagSet) error {
 					return err
 				}
 			case i == 0:
-				if err := checkName("pod", arg); err != nil {
+				if err := checkObjectName("pod", arg); err != nil {
 					return err
 				}
 			default:
@@ -325,7 +326,7 @@ func checkKubectlArgs(path string, fs *pflag.FlagSet) error {
 		switch {
 		case i > 0 && strings.Contains(arg, "/") && !strings.Contains(args[0], "/"):
 			// TYPE NAME with a "/" in NAME: a name is one path segment.
-			if err := checkName("name", arg); err != nil {
+			if err := checkObjectName("name", arg); err != nil {
 				return err
 			}
 		case strings.Contains(arg, "/"):
@@ -339,7 +340,7 @@ func checkKubectlArgs(path string, fs *pflag.FlagSet) error {
 				}
 			}
 		default:
-			if err := checkName("name", arg); err != nil {
+			if err := checkObjectName("name", arg); err != nil {
 				return err
 			}
 		}
@@ -359,7 +360,24 @@ func checkTypeName(arg string) error {
 	if err := checkResource(t); err != nil {
 		return err
 	}
-	return checkName("name", n)
+	return checkObjectName("name", n)
+}
+
+// nameChars are the characters of any Kubernetes object name: DNS-1123
+// names, RBAC's "system:controller:x", a CSR's "node-csr-Ab_C9".
+var nameChars = regexp.MustCompile(`^[A-Za-z0-9._:@+=-]+$`)
+
+// checkObjectName checks a name kubectl will put in a URL path: one path
+// segment (checkName) of characters object names have, so that nothing
+// reaches the API server escaped.
+func checkObjectName(what, name string) error {
+	if err := checkName(what, name); err != nil {
+		return err
+	}
+	if !nameChars.MatchString(name) {
+		return tool.Argf("%s %q has characters no Kubernetes object name has (letters, digits, '-', '.', ':', '_', '@', '+', '=')", what, name)
+	}
+	return nil
 }
 
 // kubectlConfig answers config get-contexts and current-context from the
