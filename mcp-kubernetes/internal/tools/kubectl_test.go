@@ -88,3 +88,15 @@ func TestKubectlRefusesWhatItDoesNotHonour(t *testing.T) {
 		assert.Empty(t, api.requests(), c.line)
 	}
 }
+
+// TestKubectlCanINoDoesNotEndTheProcess: kubectl's own can-i calls
+// os.Exit(1) to answer "no"; here it is an answer (exit code 1), and the
+// test process is still running to check it.
+func TestKubectlCanINoDoesNotEndTheProcess(t *testing.T) {
+	api := newFakeAPI(t)
+	s := api.server(t)
+	res, err := s.kubectl(t.Context(), callAs(t, "", "k8s_kubectl"), KubectlInput{Command: "auth can-i create pods -n web"})
+	require.NoError(t, err)
+	assert.Equal(t, "no\n", res.Text)
+	assert.Equal(t, 1, res.Data.(map[string]any)["exit_code"])
+}

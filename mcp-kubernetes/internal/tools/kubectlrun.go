@@ -3,9 +3,9 @@ package tools
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -276,14 +276,14 @@ func checkKubectl(words []string) (string, *pflag.FlagSet, error) {
 		if bad != nil || f.Name == "namespace" || f.Name == "context" || f.Name == "help" {
 			return
 		}
-		if contains(allowed, f.Name) && !(f.Name == "watch" && f.Value.String() != "false") {
+		if slices.Contains(allowed, f.Name) && !(f.Name == "watch" && f.Value.String() != "false") {
 			return
 		}
 		if why, ok := refusedFlags[f.Name]; ok {
 			bad = tool.Deniedf("kubectl %s: the %s flag is refused: it %s", path, f.Name, why)
 			return
 		}
-		if !contains(allowed, f.Name) {
+		if !slices.Contains(allowed, f.Name) {
 			bad = tool.Deniedf("kubectl %s: the %s flag is not offered here; offered flags: %s", path, f.Name, offered(allowed))
 		}
 	})
@@ -293,7 +293,7 @@ func checkKubectl(words []string) (string, *pflag.FlagSet, error) {
 	if err := checkOutput(sub.Flags()); err != nil {
 		return "", nil, err
 	}
-	if f := sub.Flags().Lookup("raw"); f != nil && f.Changed && !contains(rawPaths, f.Value.String()) {
+	if f := sub.Flags().Lookup("raw"); f != nil && f.Changed && !slices.Contains(rawPaths, f.Value.String()) {
 		return "", nil, tool.Deniedf("get --raw %s is refused: only %s are offered raw; ask for objects with get TYPE", f.Value.String(), strings.Join(rawPaths, ", "))
 	}
 	if path == "explain" {
@@ -325,15 +325,6 @@ func flagName(w string) (string, bool) {
 		return name, name != ""
 	}
 	return "", false
-}
-
-func contains(list []string, v string) bool {
-	for _, e := range list {
-		if e == v {
-			return true
-		}
-	}
-	return false
 }
 
 func offered(flags []string) string {
@@ -415,9 +406,6 @@ func (b *limitedBuffer) String() string {
 	return b.buf.String()
 }
 
-// errOutOfScope tells a scope refusal from kubectl's message.
-var errOutOfScope = kube.ErrOutOfScope
-
-func isScopeMessage(msg string) bool { return strings.Contains(msg, errOutOfScope.Error()) }
-
-var _ = errors.Is
+// isScopeMessage tells a Guard's scope refusal inside kubectl's message
+// (kubectl flattens the error to text).
+func isScopeMessage(msg string) bool { return strings.Contains(msg, kube.ErrOutOfScope.Error()) }
