@@ -376,7 +376,7 @@ var detectors = []detector{
 	// HTTP headers that carry credentials. For Authorization the scheme stays
 	// in clear (Bearer, Basic) and the credential goes.
 	{kind: "auth-header", hints: []string{"authorization"}, anchors: []string{"authorization"}, leads: []string{"proxy-"},
-		re:    regexp.MustCompile(`(?i)\b(?:proxy-)?authorization["']?\s*[:=]` + nextLine + `(?:\[\s*)?["']?((?:bearer|basic|token|digest|negotiate|apikey)[\t\f\r ]+)?(\[MASKED:[^\]\s]*\][^\s"',;\]]*|[^\s"',;\]]+)`),
+		re:    regexp.MustCompile(`(?i)\b(?:proxy-)?authorization["']?\s*[:=]` + nextLine + `(?:\[\s*)?["']?((?:bearer|basic|token|digest|negotiate|apikey)(?:[\t\f\r ]+(?:` + indented + `)?|` + indented + `))?(\[MASKED:[^\]\s]*\][^\s"',;\]]*|[^\s"',;\]]+)`),
 		group: 2,
 		// Without a scheme, a plain word ("Authorization: required") is
 		// prose; a lone "[" opens a list whose value is on the next line.
@@ -513,12 +513,16 @@ var detectors = []detector{
 }
 
 // nextLine is the blanks between a header's separator and its value:
-// the value goes on to the next line only when that line is indented (a
+// the value goes on to the next lines only when they are indented (a
 // YAML value, an HTTP continuation). An unindented next line is a line of its
 // own: "Authorization:" alone (a line anyone can log) took the next
 // line's "Authorization" as its value, and the token after it was
 // masked by nothing.
-const nextLine = `[\t\f\r ]*(?:\n[\t\f ]+)?`
+const nextLine = `[\t\f\r ]*(?:` + indented + `)?`
+
+// indented is a line break to an indented line (blank lines may come
+// between), and the blanks there.
+const indented = `(?:\n[\t\f\r ]*)*\n[\t\f ][\t\f\r ]*`
 
 // goNumberType are Go's sized number types, the values with digits a
 // struct field declaration ("token int64") has.

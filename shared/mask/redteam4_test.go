@@ -143,6 +143,10 @@ func TestHeaderValueIsNotTheNextHeader(t *testing.T) {
 		"\"Authorization\": [\n    \"Bearer Zq81hunterX\"\n  ]",
 		"x-api-key:\n  Zq81hunterX",
 		"Cookie:\n  sid=Zq81hunterX",
+		"authorization:\n \n   Bearer Zq81hunterX",
+		"Authorization:\n  Bearer\r\n    Zq81hunterX",
+		"cookie:\r\n\n  sid=Zq81hunterX",
+		"x-auth-token:\n  \rZq81hunterX",
 	} {
 		out, _ := m.Text(s)
 		if strings.Contains(out, "Zq81hunterX") {
