@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"text/template/parse"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -304,17 +305,110 @@ func checkKubectl(words []string) (string, *pflag.FlagSet, error) {
 	return path, sub.Flags(), nil
 }
 
-// checkOutput refuses output formats that read a local file.
+// checkOutput refuses output formats that read a local file (kubectl
+// reads -o templatefile as go-template-file, and quotes what it read in
+// its parse error), and Go templates that could loop past the data.
 func checkOutput(fs *pflag.FlagSet) error {
-	f := fs.Lookup("output")
-	if f == nil || !f.Changed {
-		return nil
+	format, inline := "", ""
+	if f := fs.Lookup("output"); f != nil && f.Changed {
+		format, inline, _ = strings.Cut(f.Value.String(), "=")
 	}
-	format, _, _ := strings.Cut(f.Value.String(), "=")
-	if strings.HasSuffix(format, "-file") {
-		return tool.Deniedf("-o %s is refused: it reads a local file; give the template inline (-o %s=...)", format, strings.TrimSuffix(format, "-file"))
+	if strings.Contains(format, "file") {
+		return tool.Deniedf("-o %s is refused: it reads a local file; give the template inline (-o go-template=..., -o jsonpath=..., -o custom-columns=...)", format)
+	}
+	tpl := ""
+	if f := fs.Lookup("template"); f != nil && f.Changed {
+		tpl = f.Value.String()
+	}
+	switch format {
+	case "", "go-template", "template":
+		for _, text := range []string{inline, tpl} {
+			if err := checkGoTemplate(text); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// checkGoTemplate refuses a Go template that could run far longer than
+// the data it walks: kubectl runs it in this process and nothing can stop
+// it once it runs (the call's deadline does not). A template may not
+// call a template (itself included: kubectl's is named "output"), range
+// over anything but a field of dot (kubectl's data holds no integers, so
+// no range over a number), nor make dot anything but dot or a field of
+// dot inside a range (the root inside a range repeats it).
+func checkGoTemplate(text string) error {
+	if text == "" {
+		return nil
+	}
+	t := parse.New("output")
+	t.Mode = parse.SkipFuncCheck
+	trees := map[string]*parse.Tree{}
+	if _, err := t.Parse(text, "", "", trees); err != nil {
+		return tool.Argf("the template does not parse: %v", err)
+	}
+	if len(trees) > 1 {
+		return tool.Deniedf("a template with define or block is refused: a template calling itself never ends; give one inline template")
+	}
+	var walk func(n parse.Node, inRange bool) error
+	walkList := func(l *parse.ListNode, inRange bool) error {
+		if l == nil {
+			return nil
+		}
+		for _, n := range l.Nodes {
+			if err := walk(n, inRange); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	walk = func(n parse.Node, inRange bool) error {
+		switch n := n.(type) {
+		case *parse.TemplateNode:
+			return tool.Deniedf("{{template}} is refused in a template: a template calling itself never ends")
+		case *parse.RangeNode:
+			if !walkable(n.Pipe, false) {
+				return tool.Deniedf("{{range %s}} is refused: a range goes over a field of dot ({{range .items}}, {{range .spec.containers}}); a number, a variable or the root inside a range could loop far past the data", n.Pipe)
+			}
+			if err := walkList(n.List, true); err != nil {
+				return err
+			}
+			return walkList(n.ElseList, inRange)
+		case *parse.WithNode:
+			if inRange && !walkable(n.Pipe, true) {
+				return tool.Deniedf("{{with %s}} inside a range is refused: inside a range, dot may become a field of dot only", n.Pipe)
+			}
+			if err := walkList(n.List, inRange); err != nil {
+				return err
+			}
+			return walkList(n.ElseList, inRange)
+		case *parse.IfNode:
+			if err := walkList(n.List, inRange); err != nil {
+				return err
+			}
+			return walkList(n.ElseList, inRange)
+		case *parse.ListNode:
+			return walkList(n, inRange)
+		}
+		return nil
+	}
+	return walk(t.Root, false)
+}
+
+// walkable reports whether pipe is one field of dot (.a.b), or dot
+// itself when dot is allowed.
+func walkable(pipe *parse.PipeNode, dot bool) bool {
+	if pipe == nil || len(pipe.Cmds) != 1 || len(pipe.Cmds[0].Args) != 1 {
+		return false
+	}
+	switch pipe.Cmds[0].Args[0].(type) {
+	case *parse.FieldNode:
+		return true
+	case *parse.DotNode:
+		return dot
+	}
+	return false
 }
 
 // flagName returns the long name of a flag word (--name, --name=v), or the

@@ -1,0 +1,115 @@
+package tools
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/opsmcp/opsmcp/shared/tool"
+)
+
+// TestKubectlTemplateFilesAreNotRead: kubectl's printers read a local
+// file for -o templatefile (go-template-file's other name) and quote it
+// in their parse error; every output format that names a file is
+// refused before anything runs, whatever it is called.
+func TestKubectlTemplateFilesAreNotRead(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "local")
+	require.NoError(t, os.WriteFile(secret, []byte("LOCALFILE-{{ .nope"), 0o600))
+	api := newFakeAPI(t)
+	s := api.server(t)
+	for _, line := range []string{
+		"get pod p -o templatefile --template=" + secret,
+		"get pod p -o templatefile=" + secret,
+		"get pod p -otemplatefile=" + secret,
+		"get pod p --output=templatefile --template " + secret,
+		"events -o templatefile=" + secret,
+		"rollout history deploy/x -o templatefile=" + secret,
+		"get pod p -o custom-columns-file=" + secret,
+		"get pod p -o go-template-file --template=" + secret,
+	} {
+		api.reset()
+		res, err := s.kubectl(t.Context(), callAs(t, "", "k8s_kubectl"), KubectlInput{Command: line})
+		if res != nil {
+			assert.NotContains(t, res.Text, "LOCALFILE", line)
+		}
+		require.Error(t, err, line)
+		assert.NotContains(t, err.Error(), "LOCALFILE", line)
+		assert.True(t, errors.Is(err, tool.ErrDenied), "%s: %v", line, err)
+		assert.Empty(t, api.requests(), line)
+	}
+}
+
+// runsWithin runs the command and fails when it has not returned in d:
+// kubectl's printers cannot be stopped once they run, so a template that
+// loops holds a core after the call's deadline.
+func runsWithin(t *testing.T, s *Server, line string, d time.Duration) (*tool.Result, error) {
+	t.Helper()
+	type out struct {
+		res *tool.Result
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		res, err := s.kubectl(t.Context(), callAs(t, "", "k8s_kubectl"), KubectlInput{Command: line})
+		done <- out{res, err}
+	}()
+	select {
+	case o := <-done:
+		return o.res, o.err
+	case <-time.After(d):
+		t.Fatalf("%s: still running after %s", line, d)
+		return nil, nil
+	}
+}
+
+// TestKubectlTemplatesCannotLoop: a go-template runs in this process with
+// no way to stop it, so templates that loop far past the data (a range
+// over a number, a template calling itself, a range over the root inside
+// a range) are refused before anything runs; templates that walk the
+// object still work.
+func TestKubectlTemplatesCannotLoop(t *testing.T) {
+	api := newFakeAPI(t)
+	s := api.server(t)
+	for _, tpl := range []string{
+		`{{range 1000000000000}}{{end}}`,
+		`{{range $i := 1000000000000}}{{end}}`,
+		`{{range len .metadata.name}}{{range 100000000000}}{{end}}{{end}}`,
+		`{{define "r"}}{{range $.spec.containers}}{{template "r" $}}{{end}}{{end}}{{template "r" .}}`,
+		`{{range .spec.containers}}{{template "output" $}}{{end}}`,
+		`{{block "b" .}}{{range .spec.containers}}{{template "b" $}}{{end}}{{end}}`,
+		`{{range .spec.containers}}{{range $.spec.containers}}{{range $.spec.containers}}{{end}}{{end}}{{end}}`,
+		`{{$r := .}}{{range .spec.containers}}{{range $r.spec.containers}}{{end}}{{end}}`,
+		`{{range len .spec.containers}}{{range .}}{{end}}{{end}}`,
+		`{{$n := 1000000000000}}{{range $n}}{{end}}`,
+		`{{with $n := 1000000000000}}{{range .}}{{end}}{{end}}`,
+		`{{with 1000000000000}}{{range .}}{{end}}{{end}}`,
+		`{{range .spec.containers}}{{with $}}{{range .spec.containers}}{{with $}}{{range .spec.containers}}{{end}}{{end}}{{end}}{{end}}{{end}}`,
+		`{{range (.spec.containers)}}{{end}}`,
+	} {
+		for _, line := range []string{"get pod p -o go-template='" + tpl + "'", "get pod p -o template --template='" + tpl + "'",
+			"get pod p --template='" + tpl + "'"} {
+			api.reset()
+			_, err := runsWithin(t, s, line, 10*time.Second)
+			require.Error(t, err, line)
+			assert.True(t, errors.Is(err, tool.ErrDenied), "%s: %v", line, err)
+			assert.Empty(t, api.requests(), line)
+		}
+	}
+	for _, tpl := range []string{
+		`{{.metadata.name}}`,
+		`{{range .spec.containers}}{{.name}}{{range .ports}}{{.containerPort}}{{end}}{{end}}`,
+		`{{range $i, $c := .spec.containers}}{{$i}}={{$c.name}} {{end}}`,
+		`{{with .metadata}}{{.namespace}}{{end}}`,
+		`{{with index .metadata "name"}}{{.}}{{end}}`,
+		`{{range .spec.containers}}{{with .name}}{{.}}{{end}}{{end}}`,
+	} {
+		res, err := runsWithin(t, s, "get pod p -o go-template='"+tpl+"'", 10*time.Second)
+		require.NoError(t, err, tpl)
+		assert.NotEmpty(t, res.Text, tpl)
+	}
+}
