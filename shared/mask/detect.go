@@ -717,18 +717,21 @@ func detect(s string) []span {
 	if len(found) == 0 {
 		return spans
 	}
-	// Bytes kept are copied one for one: a span's first and last bytes
-	// in c are bytes of s, and the span in s runs over what was taken
-	// out between them (not after: a span made wider than the same
-	// value found in s would not be found again where it repeats).
-	// Their places in s, in one walk over s.
+	// Bytes kept are copied one for one: a span of c starts at a byte
+	// of s and ends before one (or at the end), and the span in s runs
+	// over what was taken out inside it and right after it (a hidden
+	// character left after a placeholder would be masked by a second
+	// pass). Their places in s, in one walk over s.
 	need := make([]int, 0, 2*len(found))
 	for _, sp := range found {
-		need = append(need, sp.start, sp.end-1)
+		need = append(need, sp.start, sp.end)
 	}
 	slices.Sort(need)
 	need = slices.Compact(need)
 	at := make([]int, len(need))
+	for k := range at {
+		at[k] = len(s) // the end of c is the end of s
+	}
 	j, x := 0, 0 // x: the position in c of s[i]
 	for i := 0; i < len(s) && j < len(need); {
 		r, w := utf8.DecodeRuneInString(s[i:])
@@ -748,11 +751,11 @@ func detect(s string) []span {
 	}
 	seen := map[string]bool{}
 	for _, sp := range found {
-		start, end := origin(sp.start), origin(sp.end-1)+1
+		start, end := origin(sp.start), origin(sp.end)
 		spans = append(spans, span{start: start, end: end, kind: sp.kind})
-		// The value with hidden characters in it is not the value where
-		// it stands without them (Text masks a value again where it
-		// repeats): mask those too.
+		// The value with hidden characters in or after it is not the
+		// value where it stands without them (Text masks a value again
+		// where it repeats, as it is in s): mask those too.
 		v := c[sp.start:sp.end]
 		if len(v) < minRepeat || s[start:end] == v || seen[v] || len(seen) >= maxRepeatValues || IsPlaceholder(v) {
 			continue
