@@ -1258,7 +1258,7 @@ func (d *detector) matches(s, lower string, lines [][2]int) [][]int {
 }
 
 // anchoredMatches is re.FindAllStringSubmatchIndex(s, -1) for a detector
-// with anchors: every match starts at an anchor or at a lead right
+// with anchors (but for matches that start inside a placeholder): every match starts at an anchor or at a lead right
 // before one, so trying the anchored regexp at those starts, in order
 // and past the last match's end, finds the same matches (leftmost-first
 // at a start is what the anchored regexp takes there). The leading \b
@@ -1282,10 +1282,20 @@ func (d *detector) anchoredMatches(s, lower string) [][]int {
 		}
 	}
 	slices.Sort(starts)
+	// A start inside a placeholder is the placeholder's own kind: a
+	// second pass read "[MASKED:api-cookie:…] host=x" as a Cookie header
+	// and masked the rest of the line.
+	ph := placeholders(s)
 	var out [][]int
 	last := 0
 	for i, st := range starts {
 		if st < last || i > 0 && st == starts[i-1] || st > 0 && wordByte(s[st-1]) {
+			continue
+		}
+		for len(ph) > 0 && ph[0].end <= st {
+			ph = ph[1:]
+		}
+		if len(ph) > 0 && ph[0].start < st {
 			continue
 		}
 		m := d.anchored.FindStringSubmatchIndex(s[st:])

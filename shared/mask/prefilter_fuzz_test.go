@@ -88,7 +88,7 @@ func FuzzPrefiltersExact(f *testing.F) {
 			if hasFoldRune(s) || d.re == nil || d.perLine {
 				continue
 			}
-			if d.anchored != nil {
+			if d.anchored != nil && placeholders(s) == nil { // (inside one, no match starts)
 				if a, b := fmt.Sprint(d.re.FindAllStringSubmatchIndex(s, -1)), fmt.Sprint(d.anchoredMatches(s, lower)); a != b {
 					t.Fatalf("%s on %q: anchored %s, regexp %s", d.kind, s, b, a)
 				}

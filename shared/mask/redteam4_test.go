@@ -159,3 +159,25 @@ func TestHeaderValueIsNotTheNextHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestCookiePlaceholderIsNoCookieHeader: a placeholder whose kind ends in
+// "cookie" ("api_cookie=X" gives "[MASKED:api-cookie:…]") read as a
+// Cookie header to a second pass, which masked the rest of its line: an
+// IP and a host name after it were hidden, and masking twice was not
+// masking once (which the binder relies on). Both maskers, before and
+// after the prefilters, did so. A placeholder next to a real header
+// shields nothing.
+func TestCookiePlaceholderIsNoCookieHeader(t *testing.T) {
+	m := New(testKey)
+	for _, s := range []string{"session_cookie=abc12345 ip=10.0.0.7 host=db.prod", "Set-Cookie = x1 node=10.0.0.9", "api_cookie=Zq81hunter tail"} {
+		out, _ := m.Text(s)
+		if again, _ := m.Text(out); again != out {
+			t.Errorf("%q -> %q -> %q", s, out, again)
+		}
+	}
+	for _, s := range []string{"[MASKED:cookie:01234567] Cookie: sid=Zq81hunterX", "[MASKED:set-cookie:01234567]\nSet-Cookie: sid=Zq81hunterX; Path=/"} {
+		if out, _ := m.Text(s); strings.Contains(out, "Zq81hunterX") {
+			t.Errorf("%q -> %q", s, out)
+		}
+	}
+}
