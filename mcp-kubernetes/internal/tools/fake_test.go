@@ -84,8 +84,26 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, doc)
 		return
 	}
+	rec := r.Method + " " + r.RequestURI
+	if r.Method == http.MethodPost {
+		// A self-review: which namespace it asks about.
+		var review struct {
+			Spec struct {
+				Namespace          string `json:"namespace"`
+				ResourceAttributes *struct {
+					Namespace string `json:"namespace"`
+				} `json:"resourceAttributes"`
+			} `json:"spec"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&review)
+		ns := review.Spec.Namespace
+		if review.Spec.ResourceAttributes != nil {
+			ns = review.Spec.ResourceAttributes.Namespace
+		}
+		rec += " namespace=" + ns
+	}
 	f.mu.Lock()
-	f.reqs = append(f.reqs, r.Method+" "+r.RequestURI)
+	f.reqs = append(f.reqs, rec)
 	f.mu.Unlock()
 	switch {
 	case strings.HasSuffix(r.URL.Path, "/log"):

@@ -3,6 +3,7 @@ package tools
 import (
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,26 +17,38 @@ import (
 // from a caller limited to namespace web, or "" when it stays inside: a
 // GET of /api/v1 or /apis/G/V, then namespaces/web (or the namespace web
 // itself, or the list of namespaces), a resource, a name, and no
-// subresource but a pod's log; a list across namespaces (filtered); or
-// /version.
+// subresource but a pod's log; a list across namespaces (filtered);
+// /version or OpenAPI v3; or a self-review POST about namespace web.
 // clusterScoped are the fake API server's cluster-scoped types besides
 // namespaces.
 var clusterScoped = map[string]bool{"nodes": true, "clusterroles": true, "certificatesigningrequests": true}
 
 func checkRequest(req string) string {
 	method, uri, _ := strings.Cut(req, " ")
-	if method != "GET" {
-		return "not a GET"
-	}
+	uri, reviewNS, _ := strings.Cut(uri, " namespace=")
 	u, err := url.ParseRequestURI(uri)
 	if err != nil {
 		return "unparsable: " + err.Error()
 	}
+	if method == "POST" {
+		// kubectl auth can-i: a self-review about namespace web only.
+		switch u.Path {
+		case "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews":
+			if reviewNS != "web" {
+				return "a self-review about namespace " + strconv.Quote(reviewNS)
+			}
+			return ""
+		}
+		return "a POST"
+	}
+	if method != "GET" {
+		return "not a GET"
+	}
 	if strings.Contains(u.EscapedPath(), "%") {
 		return "encoded characters in the path"
 	}
-	if u.Path == "/version" {
-		return ""
+	if u.Path == "/version" || u.Path == "/openapi/v3" || strings.HasPrefix(u.Path, "/openapi/v3/") {
+		return "" // kubectl explain reads the OpenAPI schema
 	}
 	segs := strings.Split(strings.TrimPrefix(u.Path, "/"), "/")
 	for _, s := range segs {
