@@ -152,11 +152,28 @@ func (t guardRT) RoundTrip(req *http.Request) (*http.Response, error) {
 // once. kubectl follows the continue token, so the output is the same.
 const MaxPage = 500
 
-// boundPage lowers a list request's limit to MaxPage.
+// MaxLog bounds the bytes of one container's log read whole to be
+// masked, when the caller gave no smaller --limit-bytes: one byte past
+// k8s_kubectl's 8 MiB output, so a longer log still ends in its "output
+// cut" line rather than silently short.
+const MaxLog = 8<<20 + 1
+
+// boundPage lowers a list request's limit to MaxPage, and a log request's
+// limitBytes to MaxLog.
 func boundPage(req *http.Request) {
 	q := req.URL.Query()
+	changed := false
 	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > MaxPage {
 		q.Set("limit", strconv.Itoa(MaxPage))
+		changed = true
+	}
+	if strings.HasSuffix(req.URL.Path, "/log") {
+		if n, err := strconv.Atoi(q.Get("limitBytes")); err != nil || n > MaxLog {
+			q.Set("limitBytes", strconv.Itoa(MaxLog))
+			changed = true
+		}
+	}
+	if changed {
 		req.URL.RawQuery = q.Encode()
 	}
 }

@@ -146,11 +146,17 @@ func TestGuardAsksOnlyForWhatItCanMask(t *testing.T) {
 	require.Len(t, u.seen, 1)
 	assert.Equal(t, "application/json", u.seen[0].Header.Get("Accept"))
 	assert.Equal(t, "500", u.seen[0].URL.Query().Get("limit"))
+	_, err = get(t, rt, "/api/v1/namespaces/web/pods/p/log?container=app")
+	require.NoError(t, err)
+	assert.Equal(t, "8388609", u.seen[1].URL.Query().Get("limitBytes"), "a log is read whole to be masked: bounded")
+	_, err = get(t, rt, "/api/v1/namespaces/web/pods/p/log?limitBytes=100")
+	require.NoError(t, err)
+	assert.Equal(t, "100", u.seen[2].URL.Query().Get("limitBytes"))
 	for _, path := range []string{"/api/v1/namespaces/web/pods?watch=true", "/api/v1/namespaces/web/pods/p/log?follow=true"} {
 		_, err := get(t, rt, path)
 		assert.ErrorContains(t, err, "never ends", path)
 	}
-	assert.Len(t, u.seen, 1)
+	assert.Len(t, u.seen, 3)
 }
 
 // FuzzGuardJSON: whatever the API server answers, the guard never panics;
