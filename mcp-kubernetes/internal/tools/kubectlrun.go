@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/util/jsonpath"
 	"k8s.io/klog/v2"
 	"k8s.io/kubectl/pkg/cmd/apiresources"
 	"k8s.io/kubectl/pkg/cmd/auth"
@@ -327,6 +328,83 @@ func checkOutput(fs *pflag.FlagSet) error {
 				return err
 			}
 		}
+	case "jsonpath", "jsonpath-as-json":
+		for _, text := range []string{inline, tpl} {
+			if err := checkJSONPath(text, false); err != nil {
+				return err
+			}
+		}
+	case "custom-columns":
+		for _, col := range strings.Split(inline, ",") {
+			if _, path, ok := strings.Cut(col, ":"); ok {
+				if err := checkJSONPath(path, true); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if f := fs.Lookup("sort-by"); f != nil && f.Changed {
+		return checkJSONPath(f.Value.String(), true)
+	}
+	return nil
+}
+
+// JSONPath bounds: kubectl builds every result of a path in memory before
+// it prints one, and nothing stops it once it runs.
+const (
+	// maxUnionProduct bounds the product of a path's union sizes: a
+	// union naming one field m times, n steps in a row, gives m^n
+	// results of one object.
+	maxUnionProduct = 64
+	// maxDescents bounds a path's recursive descents (..): each one
+	// after another walks every subtree again.
+	maxDescents = 2
+)
+
+// checkJSONPath refuses a JSONPath whose results could grow far past the
+// data: unions whose sizes multiply past maxUnionProduct, more than
+// maxDescents recursive descents. relaxed paths are kubectl's for custom
+// columns and --sort-by (.a.b without braces).
+func checkJSONPath(text string, relaxed bool) error {
+	if text == "" {
+		return nil
+	}
+	if relaxed {
+		var err error
+		if text, err = get.RelaxedJSONPathExpression(text); err != nil {
+			return nil // kubectl refuses it the same way
+		}
+	}
+	p, err := jsonpath.Parse("output", text)
+	if err != nil {
+		return nil // kubectl refuses it the same way, before any request
+	}
+	product, descents := 1, 0
+	var walk func(n jsonpath.Node)
+	walk = func(n jsonpath.Node) {
+		switch n := n.(type) {
+		case *jsonpath.ListNode:
+			for _, e := range n.Nodes {
+				walk(e)
+			}
+		case *jsonpath.UnionNode:
+			product = min(product*max(len(n.Nodes), 1), maxUnionProduct+1)
+			for _, e := range n.Nodes {
+				walk(e)
+			}
+		case *jsonpath.FilterNode:
+			walk(n.Left)
+			walk(n.Right)
+		case *jsonpath.RecursiveNode:
+			descents++
+		}
+	}
+	walk(p.Root)
+	if product > maxUnionProduct {
+		return tool.Deniedf("the JSONPath %.60q is refused: its unions ([a,b]) multiply past %d results an object; name each field once", text, maxUnionProduct)
+	}
+	if descents > maxDescents {
+		return tool.Deniedf("the JSONPath %.60q is refused: more than %d recursive descents (..) walk every subtree again and again", text, maxDescents)
 	}
 	return nil
 }

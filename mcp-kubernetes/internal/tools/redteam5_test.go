@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +112,51 @@ func TestKubectlTemplatesCannotLoop(t *testing.T) {
 		res, err := runsWithin(t, s, "get pod p -o go-template='"+tpl+"'", 10*time.Second)
 		require.NoError(t, err, tpl)
 		assert.NotEmpty(t, res.Text, tpl)
+	}
+}
+
+// repeatedUnion is a JSONPath step naming field k m times: each copy is
+// walked on its own, so n such steps give m^n results.
+func repeatedUnion(k string, m int) string {
+	return "['" + strings.TrimSuffix(strings.Repeat(k+"','", m), "','") + "']"
+}
+
+// TestKubectlJSONPathCannotExplode: a JSONPath union that names the same
+// field many times, step after step, multiplies the results (m^n) and
+// every one is built in memory before anything prints; so do chained
+// recursive descents. kubectl runs JSONPath for -o jsonpath, custom
+// columns and --sort-by, and nothing stops it once it runs: these are
+// refused before anything runs, and ordinary paths still work.
+func TestKubectlJSONPathCannotExplode(t *testing.T) {
+	api := newFakeAPI(t)
+	s := api.server(t)
+	bomb := repeatedUnion("spec", 300) + repeatedUnion("containers", 300) + "[*]" + repeatedUnion("name", 300)
+	idx := ".spec.containers[0,-1,0,-1,0,-1,0,-1,0,-1,0,-1,0,-1,0,-1][0,-1,0,-1,0,-1,0,-1,0,-1,0,-1,0,-1,0,-1]"
+	for _, line := range []string{
+		`get pod p -o jsonpath="{` + bomb + `}"`,
+		`get pod p -o jsonpath-as-json="{` + bomb + `}"`,
+		`get pod p -o jsonpath --template="{` + bomb + `}"`,
+		`get pod p -o custom-columns=X:{..spec..containers..name..x}`,
+		`get pods --sort-by="{` + bomb + `}"`,
+		`get pod p -o jsonpath={..spec..containers..name..x}`,
+		`get pod p -o jsonpath="{` + idx + idx + `}"`,
+		`get pod p -o jsonpath="{.spec.containers[?(@.name` + idx + idx + `)]}"`,
+	} {
+		api.reset()
+		_, err := runsWithin(t, s, line, 10*time.Second)
+		require.Error(t, err, line)
+		assert.True(t, errors.Is(err, tool.ErrDenied), "%.80s: %v", line, err)
+		assert.Empty(t, api.requests(), line)
+	}
+	for _, line := range []string{
+		"get pod p -o jsonpath={.spec.containers[*].name}",
+		`get pod p -o jsonpath="{.spec.containers[*]['name','image']}"`,
+		"get pod p -o jsonpath={..name}",
+		`get pod p -o jsonpath="{range .spec.containers[*]}{.name}{end}"`,
+		"get pod p -o custom-columns=NAME:.metadata.name,C:.spec.containers[*].name",
+		"get pods --sort-by=.metadata.name",
+	} {
+		_, err := runsWithin(t, s, line, 10*time.Second)
+		require.NoError(t, err, line)
 	}
 }
