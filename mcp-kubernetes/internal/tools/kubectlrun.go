@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -409,13 +410,18 @@ func checkJSONPath(text string, relaxed bool) error {
 	return nil
 }
 
-// checkGoTemplate refuses a Go template that could run far longer than
-// the data it walks: kubectl runs it in this process and nothing can stop
-// it once it runs (the call's deadline does not). A template may not
-// call a template (itself included: kubectl's is named "output"), range
-// over anything but a field of dot (kubectl's data holds no integers, so
-// no range over a number), nor make dot anything but dot or a field of
-// dot inside a range (the root inside a range repeats it).
+// checkGoTemplate refuses a Go template that could run far longer, or
+// build far larger strings, than the data it walks: kubectl runs it in
+// this process and nothing can stop it once it runs (the call's deadline
+// does not). A template may not call a template (itself included:
+// kubectl's is named "output"), range over anything but a field of dot
+// (kubectl's data holds no integers, so no range over a number), nor make
+// dot anything but dot or a field of dot inside a range (the root inside
+// a range repeats it). Functions that build strings (printf, print,
+// println, js, html, urlquery) may not take what such a function built
+// (js doubles every backslash: $a := js $a, forty times, is 2^40 bytes),
+// nest more than two deep, use an argument twice (printf's %[1]s), pad
+// past 999, nor, inside a range, take a value from outside it.
 func checkGoTemplate(text string) error {
 	if text == "" {
 		return nil
@@ -429,49 +435,197 @@ func checkGoTemplate(text string) error {
 	if len(trees) > 1 {
 		return tool.Deniedf("a template with define or block is refused: a template calling itself never ends; give one inline template")
 	}
-	var walk func(n parse.Node, inRange bool) error
-	walkList := func(l *parse.ListNode, inRange bool) error {
-		if l == nil {
-			return nil
+	c := &tplCheck{scopes: []map[string]tplValue{{"$": {}}}}
+	return c.list(t.Root, 0)
+}
+
+// tplValue is what the check knows of a template value: whether a string
+// building function made it, how deeply they nest in it, and the range
+// depth it comes from.
+type tplValue struct {
+	built  bool
+	growth int
+	depth  int
+}
+
+type tplCheck struct {
+	scopes []map[string]tplValue
+}
+
+// tplGrowing are the functions whose result can be larger than their
+// arguments.
+var tplGrowing = map[string]bool{"printf": true, "print": true, "println": true, "js": true, "html": true, "urlquery": true}
+
+// tplPadding is a printf width or precision of four digits or more.
+var tplPadding = regexp.MustCompile(`%[-+# 0]*(\d{4,}|[0-9]*\.\d{4,})`)
+
+func (c *tplCheck) lookup(name string) tplValue {
+	for i := len(c.scopes) - 1; i >= 0; i-- {
+		if v, ok := c.scopes[i][name]; ok {
+			return v
 		}
-		for _, n := range l.Nodes {
-			if err := walk(n, inRange); err != nil {
-				return err
-			}
-		}
+	}
+	return tplValue{built: true, growth: 2}
+}
+
+func (c *tplCheck) push() { c.scopes = append(c.scopes, map[string]tplValue{}) }
+func (c *tplCheck) pop()  { c.scopes = c.scopes[:len(c.scopes)-1] }
+
+func (c *tplCheck) list(l *parse.ListNode, depth int) error {
+	if l == nil {
 		return nil
 	}
-	walk = func(n parse.Node, inRange bool) error {
-		switch n := n.(type) {
-		case *parse.TemplateNode:
-			return tool.Deniedf("{{template}} is refused in a template: a template calling itself never ends")
-		case *parse.RangeNode:
-			if !walkable(n.Pipe, false) {
-				return tool.Deniedf("{{range %s}} is refused: a range goes over a field of dot ({{range .items}}, {{range .spec.containers}}); a number, a variable or the root inside a range could loop far past the data", n.Pipe)
-			}
-			if err := walkList(n.List, true); err != nil {
-				return err
-			}
-			return walkList(n.ElseList, inRange)
-		case *parse.WithNode:
-			if inRange && !walkable(n.Pipe, true) {
-				return tool.Deniedf("{{with %s}} inside a range is refused: inside a range, dot may become a field of dot only", n.Pipe)
-			}
-			if err := walkList(n.List, inRange); err != nil {
-				return err
-			}
-			return walkList(n.ElseList, inRange)
-		case *parse.IfNode:
-			if err := walkList(n.List, inRange); err != nil {
-				return err
-			}
-			return walkList(n.ElseList, inRange)
-		case *parse.ListNode:
-			return walkList(n, inRange)
+	for _, n := range l.Nodes {
+		if err := c.node(n, depth); err != nil {
+			return err
 		}
-		return nil
 	}
-	return walk(t.Root, false)
+	return nil
+}
+
+func (c *tplCheck) node(n parse.Node, depth int) error {
+	switch n := n.(type) {
+	case *parse.TemplateNode:
+		return tool.Deniedf("{{template}} is refused in a template: a template calling itself never ends")
+	case *parse.ActionNode:
+		_, err := c.pipe(n.Pipe, depth, depth)
+		return err
+	case *parse.RangeNode:
+		if !walkable(n.Pipe, false) {
+			return tool.Deniedf("{{range %s}} is refused: a range goes over a field of dot ({{range .items}}, {{range .spec.containers}}); a number, a variable or the root inside a range could loop far past the data", n.Pipe)
+		}
+		c.push()
+		defer c.pop()
+		if _, err := c.pipe(n.Pipe, depth, depth+1); err != nil {
+			return err
+		}
+		if err := c.list(n.List, depth+1); err != nil {
+			return err
+		}
+		return c.list(n.ElseList, depth)
+	case *parse.WithNode, *parse.IfNode:
+		var b *parse.BranchNode
+		if w, ok := n.(*parse.WithNode); ok {
+			b = &w.BranchNode
+			if depth > 0 && !walkable(b.Pipe, true) {
+				return tool.Deniedf("{{with %s}} inside a range is refused: inside a range, dot may become a field of dot only", b.Pipe)
+			}
+		} else {
+			b = &n.(*parse.IfNode).BranchNode
+		}
+		c.push()
+		defer c.pop()
+		v, err := c.pipe(b.Pipe, depth, depth)
+		if err != nil {
+			return err
+		}
+		if _, with := n.(*parse.WithNode); with && v.built {
+			return tool.Deniedf("{{with %s}} is refused: dot may not become a string a function built", b.Pipe)
+		}
+		if err := c.list(b.List, depth); err != nil {
+			return err
+		}
+		return c.list(b.ElseList, depth)
+	case *parse.ListNode:
+		return c.list(n, depth)
+	}
+	return nil
+}
+
+// pipe checks a pipeline evaluated at range depth depth and declares its
+// variables at declDepth.
+func (c *tplCheck) pipe(p *parse.PipeNode, depth, declDepth int) (tplValue, error) {
+	var v tplValue
+	if p == nil {
+		return v, nil
+	}
+	for i, cmd := range p.Cmds {
+		prev := v
+		var err error
+		if v, err = c.command(cmd, depth, prev, i > 0); err != nil {
+			return v, err
+		}
+	}
+	for _, d := range p.Decl {
+		name := d.Ident[0]
+		if p.IsAssign {
+			if v.built {
+				return v, tool.Deniedf("{{%s}} is refused: a variable may not be given again a string a function built (in a range it would grow each time)", p)
+			}
+			old := c.lookup(name)
+			v.built, v.growth = old.built || v.built, max(old.growth, v.growth)
+		}
+		// A range's variables are its items; any other holds what it
+		// was given, from wherever that came.
+		at := v.depth
+		if declDepth > depth {
+			at = declDepth
+		}
+		c.scopes[len(c.scopes)-1][name] = tplValue{built: v.built, growth: v.growth, depth: at}
+	}
+	return v, nil
+}
+
+// command checks one command of a pipeline; prev is what the command
+// before it gave (its last argument) when piped.
+func (c *tplCheck) command(cmd *parse.CommandNode, depth int, prev tplValue, piped bool) (tplValue, error) {
+	fn := ""
+	args := cmd.Args
+	if id, ok := args[0].(*parse.IdentifierNode); ok {
+		fn, args = id.Ident, args[1:]
+	}
+	if fn == "call" {
+		return tplValue{}, tool.Deniedf("call is refused in a template")
+	}
+	in := tplValue{depth: depth}
+	if piped {
+		in = prev
+	}
+	for _, a := range args {
+		v, err := c.arg(a, depth)
+		if err != nil {
+			return v, err
+		}
+		in.built, in.growth, in.depth = in.built || v.built, max(in.growth, v.growth), min(in.depth, v.depth)
+	}
+	if !tplGrowing[fn] {
+		return in, nil
+	}
+	if in.built {
+		return in, tool.Deniedf("%s of a string a function built is refused: feeding one back into another (js doubles every backslash) grows it exponentially", fn)
+	}
+	if in.growth >= 2 {
+		return in, tool.Deniedf("%s is refused here: string building functions nest at most two deep", fn)
+	}
+	if depth > 0 && in.depth < depth {
+		return in, tool.Deniedf("%s of a value from outside the range is refused inside it: the range would build it again for every item", fn)
+	}
+	if fn == "printf" {
+		f, ok := args[0].(*parse.StringNode)
+		if len(args) == 0 || !ok {
+			return in, tool.Deniedf("printf is refused without a literal format")
+		}
+		if strings.ContainsAny(f.Text, "[*") || tplPadding.MatchString(f.Text) {
+			return in, tool.Deniedf("printf %s is refused: an argument index (%%[1]s), a width from an argument (*) or padding past 999 builds strings far past the data", f.Quoted)
+		}
+	}
+	in.growth++
+	// What a function builds from values that stay within the data is
+	// still only used where it is built.
+	in.built = true
+	return in, nil
+}
+
+func (c *tplCheck) arg(a parse.Node, depth int) (tplValue, error) {
+	switch a := a.(type) {
+	case *parse.VariableNode:
+		return c.lookup(a.Ident[0]), nil
+	case *parse.PipeNode:
+		return c.pipe(a, depth, depth)
+	case *parse.ChainNode:
+		return c.arg(a.Node, depth)
+	}
+	return tplValue{depth: depth}, nil
 }
 
 // walkable reports whether pipe is one field of dot (.a.b), or dot
@@ -551,7 +705,11 @@ func runKubectl(ctx context.Context, cl *kube.Cluster, guard *kube.Guard, words 
 	return kubectlRun{stdout: out.String(), stderr: errOut.String()}, nil
 }
 
-// limitedBuffer keeps the first maxOutput bytes written to it.
+// errOutputCut is what a write past maxOutput returns.
+var errOutputCut = fmt.Errorf("the output is over %d MiB", maxOutput>>20)
+
+// limitedBuffer keeps the first maxOutput bytes written to it; a write
+// past them fails.
 type limitedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -562,9 +720,11 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if room := maxOutput - b.buf.Len(); len(p) > room {
+		// A failed write stops kubectl's printers (a template printing
+		// the root for every item) instead of letting them format on.
 		b.buf.Write(p[:max(room, 0)])
 		b.cut = true
-		return len(p), nil
+		return max(room, 0), errOutputCut
 	}
 	return b.buf.Write(p)
 }

@@ -160,3 +160,66 @@ func TestKubectlJSONPathCannotExplode(t *testing.T) {
 		require.NoError(t, err, line)
 	}
 }
+
+// TestKubectlTemplatesCannotGrowExponentially: text/template's js doubles
+// every backslash and printf can use one argument many times (%[1]s), so
+// a template that feeds a computed value back into such a function, one
+// statement after another, grows its string 2^n times in a few hundred
+// characters (the process runs out of memory); so does a chain of nested
+// calls. Refused before anything runs; ordinary printf, js and variables
+// still work.
+func TestKubectlTemplatesCannotGrowExponentially(t *testing.T) {
+	api := newFakeAPI(t)
+	s := api.server(t)
+	doubling := `{{$a := js "\\"}}` + strings.Repeat(`{{$a := js $a}}`, 40) + `{{len $a}}`
+	nested := strings.Repeat(`{{js (`, 1) + strings.Repeat(`js (`, 40) + `"\\"` + strings.Repeat(`)`, 41) + `}}`
+	chain := `{{.metadata.name` + strings.Repeat(` | printf "%[1]s%[1]s%[1]s%[1]s"`, 30) + ` | len}}`
+	for _, tpl := range []string{
+		doubling,
+		`{{$a := .metadata.name}}` + strings.Repeat(`{{$a = printf "%s%s" $a $a}}`, 40),
+		`{{$a := print .metadata.name .metadata.name}}` + strings.Repeat(`{{$a := print $a $a}}`, 40),
+		nested,
+		chain,
+		`{{.metadata.name | js | js | js | js | js | js | js | js}}`,
+		`{{printf "%[1]s%[1]s%[1]s%[1]s" .metadata.name}}`,
+		`{{printf "%*s" 999999 .metadata.name}}`,
+		`{{printf "%0999999d" 1}}`,
+		`{{printf (print "%0" "999999d") 1}}`,
+		`{{call .x}}`,
+		`{{range .spec.containers}}{{$y := print $ $ $ $}}{{end}}`,
+		`{{$r := .}}{{range .spec.containers}}{{$y := printf "%v" $r}}{{end}}`,
+	} {
+		line := "get pod p -o go-template='" + tpl + "'"
+		api.reset()
+		_, err := runsWithin(t, s, line, 10*time.Second)
+		require.Error(t, err, tpl)
+		assert.True(t, errors.Is(err, tool.ErrDenied), "%.80s: %v", tpl, err)
+		assert.Empty(t, api.requests(), tpl)
+	}
+	for _, tpl := range []string{
+		`{{printf "%s\n" .metadata.name}}`,
+		`{{.metadata.name | printf "%q"}}`,
+		`{{js .metadata.name}} {{html .metadata.name}} {{urlquery .metadata.name}}`,
+		`{{range $i, $c := .spec.containers}}{{printf "%d:%s" $i $c.name}}{{end}}`,
+		`{{$n := .metadata.name}}{{range .spec.containers}}{{$n}}/{{.name}}{{end}}`,
+		`{{$n := printf "%s/%s" .metadata.namespace .metadata.name}}{{$n}} {{len $n}}`,
+		`{{if eq .kind "Pod"}}{{index .metadata "name"}}{{end}}`,
+		`{{printf "%-20s%5d" .metadata.name 3}}`,
+	} {
+		res, err := runsWithin(t, s, "get pod p -o go-template='"+tpl+"'", 10*time.Second)
+		require.NoError(t, err, tpl)
+		assert.NotEmpty(t, res.Text, tpl)
+	}
+}
+
+// TestOutputStopsItsWriterWhenCut: once kubectl's output is past the
+// bound, a write fails, so a printer (a template printing the root for
+// every item) stops instead of formatting on into a discarded buffer.
+func TestOutputStopsItsWriterWhenCut(t *testing.T) {
+	var b limitedBuffer
+	_, err := b.Write(make([]byte, maxOutput))
+	require.NoError(t, err)
+	_, err = b.Write([]byte("x"))
+	require.Error(t, err)
+	assert.Contains(t, b.String(), "output cut")
+}
