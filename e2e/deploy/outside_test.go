@@ -38,6 +38,7 @@ func composeProject(t *testing.T) *composetypes.Project {
 		Environment: composetypes.Mapping{
 			"OLLAMA_URL": "http://127.0.0.1:11434", "GITEA_URL": "http://127.0.0.1:3000",
 			"LOKI_URL": "http://127.0.0.1:3100", "SWARM_DOCKER_HOST": "tcp://127.0.0.1:2376",
+			"OIDC_ISSUER": "http://127.0.0.1:3000", "OIDC_CLIENT_ID": "opsmcp", "MCP_PUBLIC_URL": "https://localhost",
 		},
 	}, func(o *loader.Options) { o.SetProjectName("opsmcp", true) })
 	require.NoError(t, err)
@@ -50,7 +51,7 @@ func TestCompose(t *testing.T) {
 	p := composeProject(t)
 	names := p.ServiceNames()
 	slices.Sort(names)
-	assert.Equal(t, []string{"mcp-docs", "mcp-gitea", "mcp-kubernetes", "mcp-logs", "mcp-orchestrator", "mcp-swarm", "proxy"}, names)
+	assert.Equal(t, []string{"mcp-docs", "mcp-gitea", "mcp-kubernetes", "mcp-logs", "mcp-orchestrator", "mcp-swarm", "oauth2-proxy", "proxy"}, names)
 	for _, s := range p.Services {
 		assert.True(t, s.ReadOnly, "%s: read-only root", s.Name)
 		assert.False(t, s.Privileged, s.Name)
@@ -59,7 +60,7 @@ func TestCompose(t *testing.T) {
 		assert.Empty(t, s.NetworkMode, "%s: no host network", s.Name)
 		assert.Greater(t, int64(s.MemLimit), int64(0), "%s: memory limit", s.Name)
 		assert.Greater(t, float64(s.CPUS), 0.0, "%s: cpu limit", s.Name)
-		assert.Regexp(t, `:[0-9][^:]*$`, s.Image, "%s: image pinned to a version", s.Name)
+		assert.Regexp(t, `:v?[0-9][^:]*$`, s.Image, "%s: image pinned to a version (oauth2-proxy tags theirs v7.x.y)", s.Name)
 		for _, v := range s.Volumes {
 			assert.NotContains(t, v.Source, "docker.sock", s.Name)
 			if v.Type == composetypes.VolumeTypeBind {
@@ -73,6 +74,24 @@ func TestCompose(t *testing.T) {
 		}
 	}
 	assert.Equal(t, "http://127.0.0.1:11434", *p.Services["mcp-orchestrator"].Environment["OLLAMA_URL"])
+	// SSO as e2e/proxy runs it: nginx asks oauth2-proxy, which verifies
+	// bearer ID tokens and hands the session's back; every server and the
+	// orchestrator verify the same issuer and audience again.
+	sso := p.Services["oauth2-proxy"]
+	for _, flag := range []string{"--http-address=0.0.0.0:4180", "--provider=oidc", "--set-authorization-header", "--skip-jwt-bearer-tokens", "--bearer-token-login-fallback=false", "--upstream=static://202"} {
+		assert.Contains(t, sso.Command, flag)
+	}
+	assert.Equal(t, "https://localhost/oauth2/callback", *sso.Environment["OAUTH2_PROXY_REDIRECT_URL"])
+	assert.Contains(t, p.Services["proxy"].DependsOn, "oauth2-proxy")
+	nginx, err := os.ReadFile(filepath.Join(harness.Root(), "deploy", "proxy", "nginx.conf"))
+	require.NoError(t, err)
+	assert.Contains(t, string(nginx), "server oauth2-proxy:4180;", "nginx's upstream is the compose service")
+	for _, name := range []string{"mcp-kubernetes", "mcp-gitea", "mcp-swarm", "mcp-logs", "mcp-docs"} {
+		env := p.Services[name].Environment
+		assert.Equal(t, "http://127.0.0.1:3000", *env["OPSMCP_OIDC_ISSUER"], name)
+		assert.Equal(t, "opsmcp", *env["OPSMCP_OIDC_AUDIENCE"], name)
+	}
+	assert.Contains(t, p.Services["mcp-orchestrator"].Command, "--oidc-issuer=http://127.0.0.1:3000")
 }
 
 // TestComposeNeedsItsURLs: with no Ollama URL given, compose stops with a
@@ -84,7 +103,7 @@ func TestComposeNeedsItsURLs(t *testing.T) {
 	_, err = loader.LoadWithContext(context.Background(), composetypes.ConfigDetails{
 		WorkingDir:  dir,
 		ConfigFiles: []composetypes.ConfigFile{{Filename: "docker-compose.yaml", Content: raw}},
-		Environment: composetypes.Mapping{"GITEA_URL": "x", "LOKI_URL": "x", "SWARM_DOCKER_HOST": "x"},
+		Environment: composetypes.Mapping{"GITEA_URL": "x", "LOKI_URL": "x", "SWARM_DOCKER_HOST": "x", "OIDC_ISSUER": "x", "OIDC_CLIENT_ID": "x", "MCP_PUBLIC_URL": "x"},
 	}, func(o *loader.Options) { o.SetProjectName("opsmcp", true) })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "set OLLAMA_URL")
