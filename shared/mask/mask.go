@@ -219,11 +219,14 @@ func (m *Masker) Value(v any) (any, int) {
 	return out, w.n
 }
 
-// Masked reports whether Text(s) == s is already known, because s is a
-// text Text returned or one whole line of it: every detector sees a line
-// of a text at least as a line alone would show it (context only adds
-// what is found: a YAML block, a repeated value), so a line of masked
-// text is masked (FuzzLinesOfMaskedText holds Text to this).
+// Masked reports whether Text(s) == s is already known: s is one whole
+// line of a text Text returned and holds no placeholder, so it is a line
+// of that text as it was, in which nothing was found with the rest of the
+// text around it, and a line alone shows the detectors no more than it
+// does in its text (context only adds: a YAML block, a repeated value).
+// FuzzLinesOfMaskedText holds Text to this. A line with a placeholder is
+// not known: masking twice can differ from masking once around one (see
+// docs/security.md, Known limits).
 type Masked func(s string) bool
 
 // AnyMasked is Any, except that a string known reports as masked is not

@@ -24,9 +24,10 @@ var maskedSeeds = []string{
 }
 
 // FuzzLinesOfMaskedText holds the masker to what AnyMasked relies on: a
-// masked text masked again is the same, and so is each of its lines
-// masked alone (a handler masks a whole text and returns its lines; the
-// binder then need not mask each line again).
+// line of a masked text that holds no placeholder (a line in which
+// nothing was found with the whole text around it) masks to itself
+// alone, so a handler that masked a whole text and returns its lines
+// leaves the binder nothing to mask in them again.
 func FuzzLinesOfMaskedText(f *testing.F) {
 	for _, s := range maskedSeeds {
 		f.Add(s)
@@ -34,10 +35,10 @@ func FuzzLinesOfMaskedText(f *testing.F) {
 	m := New([]byte("fuzz"))
 	f.Fuzz(func(t *testing.T, s string) {
 		out, _ := m.Text(s)
-		if again, n := m.Text(out); again != out {
-			t.Fatalf("masking %q twice changed it (%d more):\n%q\n%q", s, n, out, again)
-		}
 		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, Prefix) {
+				continue
+			}
 			if alone, n := m.Text(line); alone != line {
 				t.Fatalf("line %q of masked %q masks to %q alone (%d more)", line, s, alone, n)
 			}
@@ -46,8 +47,8 @@ func FuzzLinesOfMaskedText(f *testing.F) {
 }
 
 // TestAnyMaskedIsAny shows AnyMasked gives what Any gives when the strings
-// it is told are masked are lines of masked text, and still masks a
-// string it is not told about.
+// it is told are masked are lines of masked text without placeholders,
+// and still masks a string it is not told about.
 func TestAnyMaskedIsAny(t *testing.T) {
 	m := New([]byte("k"))
 	text := strings.Join(maskedSeeds, "\n")
@@ -55,7 +56,7 @@ func TestAnyMaskedIsAny(t *testing.T) {
 	lines := strings.Split(masked, "\n")
 	known := map[string]bool{}
 	for _, l := range lines {
-		known[l] = true
+		known[l] = !strings.Contains(l, Prefix)
 	}
 	type item struct {
 		Text string `json:"text"`

@@ -101,9 +101,9 @@ func (c *Call) Mask(s string) string {
 }
 
 // known reports the strings of a result the binder's masker already
-// returned through Mask: a whole text or one whole line of it, which
-// masking again would leave as it is (mask.Masked). Nil when Mask was
-// not called.
+// returned through Mask: one whole line of a masked text, with no
+// placeholder, which masking again would leave as it is (mask.Masked).
+// Nil when Mask was not called.
 func (c *Call) known() mask.Masked {
 	c.outsMu.Lock()
 	outs := c.outs
@@ -113,9 +113,12 @@ func (c *Call) known() mask.Masked {
 	}
 	set := make(map[string]struct{}, len(outs))
 	for _, out := range outs {
-		set[out] = struct{}{}
 		for line := range strings.SplitSeq(out, "\n") {
-			set[line] = struct{}{}
+			// A line with a placeholder is masked again: masking twice
+			// can differ from once around one.
+			if !strings.Contains(line, mask.Prefix) {
+				set[line] = struct{}{}
+			}
 		}
 	}
 	return func(s string) bool {
