@@ -15,8 +15,12 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
@@ -35,6 +39,7 @@ import (
 	"k8s.io/kubectl/pkg/cmd/rollout"
 	"k8s.io/kubectl/pkg/cmd/top"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/scheme"
 
 	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/kube"
 	"github.com/opsmcp/opsmcp/shared/mask"
@@ -189,11 +194,146 @@ func kubectlTree(g *getter, out, errOut io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.context, "context", "", "")
 	f := cmdutil.NewFactory(g)
 	s := genericiooptions.IOStreams{In: strings.NewReader(""), Out: out, ErrOut: errOut}
-	root.AddCommand(get.NewCmdGet("kubectl", f, s), describe.NewCmdDescribe("kubectl", f, s), logs.NewCmdLogs(f, s),
+	root.AddCommand(get.NewCmdGet("kubectl", f, s), describe.NewCmdDescribe("kubectl", f, s), logsCmd(f, s),
 		events.NewCmdEvents(g, s), explain.NewCmdExplain("kubectl", f, s), apiresources.NewCmdAPIResources(g, s),
 		apiresources.NewCmdAPIVersions(g, s), clusterinfo.NewCmdClusterInfo(g, s), top.NewCmdTop(f, s),
-		authCmd(f, s), rollout.NewCmdRollout("kubectl", f, s))
+		authCmd(f, s), rolloutCmd(f, s))
 	return root
+}
+
+// logsCmd is kubectl logs run without kubectl's interrupt handler, which
+// ends the process with exit code 1 on SIGTERM, SIGINT, SIGHUP or SIGQUIT
+// while it runs: here the server handles its signals (calls in flight
+// finish with their audit lines). --follow is refused, so this is
+// kubectl's sequential read of each log.
+func logsCmd(f cmdutil.Factory, s genericiooptions.IOStreams) *cobra.Command {
+	k := logs.NewCmdLogs(f, s)
+	o := logs.NewLogsOptions(s)
+	c := &cobra.Command{Use: k.Use, DisableFlagsInUseLine: true, Short: k.Short, Long: k.Long, Example: k.Example,
+		Run: func(cmd *cobra.Command, args []string) {
+			cmdutil.CheckErr(o.Complete(f, cmd, args))
+			cmdutil.CheckErr(o.Validate())
+			cmdutil.CheckErr(runLogs(cmd.Context(), o))
+		}}
+	o.AddFlags(c)
+	return c
+}
+
+// containerOfRef is how kubectl logs --prefix names a log's container.
+var containerOfRef = regexp.MustCompile(`spec\.(?:initContainers|containers|ephemeralContainers){(.+)}`)
+
+func runLogs(ctx context.Context, o *logs.LogsOptions) error {
+	var requests map[corev1.ObjectReference]rest.ResponseWrapper
+	var err error
+	if o.AllPods {
+		requests, err = o.AllPodLogsForObject(o.RESTClientGetter, o.Object, o.Options, o.GetPodTimeout, o.AllContainers)
+	} else {
+		requests, err = o.LogsForObject(o.RESTClientGetter, o.Object, o.Options, o.GetPodTimeout, o.AllContainers)
+	}
+	if err != nil {
+		return err
+	}
+	for ref, req := range requests {
+		out := io.Writer(o.Out)
+		if o.Prefix && ref.FieldPath != "" && ref.Name != "" {
+			container := ""
+			if m := containerOfRef.FindStringSubmatch(ref.FieldPath); len(m) == 2 {
+				container = m[1]
+			}
+			out = prefixWriter{prefix: fmt.Sprintf("[pod/%s/%s] ", ref.Name, container), w: o.Out}
+		}
+		if err := o.ConsumeRequestFn(ctx, req, out); err != nil {
+			if !o.IgnoreLogErrors {
+				return err
+			}
+			fmt.Fprint(o.Out, "error: "+err.Error()+"\n")
+		}
+	}
+	return nil
+}
+
+// prefixWriter writes each line (kubectl's reader writes whole lines)
+// after its source, as kubectl logs --prefix does.
+type prefixWriter struct {
+	prefix string
+	w      io.Writer
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, err := p.w.Write(append([]byte(p.prefix), b...))
+	return max(min(n-len(p.prefix), len(b)), 0), err
+}
+
+// rolloutCmd is kubectl rollout with status read once, as kubectl reads
+// it with --watch=false, but without kubectl's interrupt handler (see
+// logsCmd) and its informer, which retried the refused watch until
+// --timeout.
+func rolloutCmd(f cmdutil.Factory, s genericiooptions.IOStreams) *cobra.Command {
+	r := rollout.NewCmdRollout("kubectl", f, s)
+	for _, c := range r.Commands() {
+		if c.Name() != "status" {
+			continue
+		}
+		c.Run = func(cmd *cobra.Command, args []string) {
+			o := rollout.NewRolloutStatusOptions(s)
+			o.Watch = false
+			o.Revision, _ = cmd.Flags().GetInt64("revision")
+			o.LabelSelector, _ = cmd.Flags().GetString("selector")
+			cmdutil.CheckErr(o.Complete(f, args))
+			cmdutil.CheckErr(o.Validate())
+			cmdutil.CheckErr(runRolloutStatus(cmd.Context(), o))
+		}
+	}
+	return r
+}
+
+// runRolloutStatus is kubectl's RolloutStatusOptions.Run with --watch=false:
+// each object is listed by name and its status printed once.
+func runRolloutStatus(ctx context.Context, o *rollout.RolloutStatusOptions) error {
+	r := o.Builder().
+		WithScheme(scheme.Scheme, scheme.Scheme.PrioritizedVersionsAllGroups()...).
+		NamespaceParam(o.Namespace).DefaultNamespace().
+		LabelSelectorParam(o.LabelSelector).
+		ResourceTypeOrNameArgs(true, o.BuilderArgs...).
+		ContinueOnError().
+		Latest().
+		Flatten().
+		Do()
+	if err := r.Err(); err != nil {
+		return err
+	}
+	found := false
+	err := r.Visit(func(info *resource.Info, _ error) error {
+		found = true
+		viewer, err := o.StatusViewerFn(info.ResourceMapping())
+		if err != nil {
+			return err
+		}
+		list, err := o.DynamicClient.Resource(info.Mapping.Resource).Namespace(info.Namespace).List(ctx,
+			metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", info.Name).String()})
+		if err != nil {
+			return err
+		}
+		if len(list.Items) == 0 {
+			return fmt.Errorf("object has been deleted")
+		}
+		status, _, err := viewer.Status(&list.Items[0], o.Revision)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "%s", status)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		fmt.Fprintf(o.ErrOut, "No resources found in %s namespace.\n", o.Namespace)
+	}
+	return nil
 }
 
 // authCmd is kubectl auth with can-i's Run replaced: kubectl's own calls
