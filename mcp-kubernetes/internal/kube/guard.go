@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,7 +99,7 @@ func jsonOnly(accept string) string {
 
 func (t guardRT) RoundTrip(req *http.Request) (*http.Response, error) {
 	g := t.g
-	if req.URL.Query().Get("watch") == "true" || req.URL.Query().Get("follow") == "true" {
+	if streams(req.URL.Query()) {
 		closeBody(req)
 		return nil, fmt.Errorf("a watch or follow request is refused: it never ends; call again to see changes")
 	}
@@ -145,6 +146,21 @@ func (t guardRT) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Header.Del("Content-Length")
 	resp.Header.Del("Content-Encoding")
 	return resp, nil
+}
+
+// streams reports whether a query asks for a watch or a follow in any
+// spelling: the API server reads a boolean parameter as true unless it is
+// "0" or "false" in any case (watch=1, watch=True and a bare watch= are
+// watches); any such value, in any position, counts.
+func streams(q url.Values) bool {
+	for _, k := range []string{"watch", "follow"} {
+		for _, v := range q[k] {
+			if v != "0" && !strings.EqualFold(v, "false") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // MaxPage bounds a list page asked of the API server (kubectl's own chunk
