@@ -223,3 +223,30 @@ func TestOutputStopsItsWriterWhenCut(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, b.String(), "output cut")
 }
+
+// TestKubectlGlobalFlagsAreNotThere: klog's and the Go runtime's
+// process-wide flags (log files, verbosity that prints request headers)
+// and the short and combined spellings of refused flags are refused
+// before any request.
+func TestKubectlGlobalFlagsAreNotThere(t *testing.T) {
+	api := newFakeAPI(t)
+	s := api.server(t)
+	for _, line := range []string{
+		"get pods --log-file=/tmp/x", "get pods --log_file=/tmp/x", "get pods --logtostderr=false", "get pods --alsologtostderr",
+		"get pods -v9", "get pods -v=9", "get pods --v=9", "get pods --vmodule=*=9", "get pods --log-dir=/tmp",
+		"get pods --add-dir-header", "get pods --skip-headers", "get pods --one-output", "get pods --stderrthreshold=0",
+		"get pods --cache-dir=/tmp/x", "get pods --profile=cpu", "get pods --profile-output=/tmp/p", "get pods --kuberc=/tmp/k",
+		"get pods --match-server-version", "get pods --disable-compression", "get pods --warnings-as-errors",
+		"get pods -s https://evil", "get pods --server=https://evil", "get pods -nweb -s=https://evil",
+		"get pods --request-timeout=0", "get pods --insecure-skip-tls-verify", "get pods -wnweb", "get pods -nweb -w",
+		"-nweb get pods --watch=true", "get pods --watch=1", "get pods -f=-", "get pods -k .", "get pods --kustomize=.",
+		"get pods -R", "cluster-info dump --output-directory=/tmp/d", "get pods -o=go-template-file=/etc/passwd",
+		"logs p -f=true", "logs p --follow=1", "events --watch", "top pod --watch", "get pods --output-watch-events",
+		"get pods -- --raw /api/v1/secrets", "plugin list", "foo", "completion bash", "options",
+	} {
+		api.reset()
+		_, err := s.kubectl(t.Context(), callAs(t, "", "k8s_kubectl"), KubectlInput{Command: line})
+		assert.Error(t, err, line)
+		assert.Empty(t, api.requests(), line)
+	}
+}
