@@ -129,6 +129,11 @@ func (t guardRT) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if strings.HasSuffix(req.URL.Path, "/log") && resp.StatusCode == http.StatusOK {
+		if n, err := strconv.Atoi(req.URL.Query().Get("limitBytes")); err == nil {
+			body = WholeLines(body, n)
+		}
+	}
 	ct := resp.Header.Get("Content-Type")
 	switch {
 	case strings.Contains(ct, "json"):
@@ -161,6 +166,18 @@ func streams(q url.Values) bool {
 		}
 	}
 	return false
+}
+
+// WholeLines returns a log read with a byte limit without the line the
+// limit cut (a log is cut at limit bytes, by the kubelet or here): a
+// token cut short is no token to the masker, so a limit just before a
+// token's last characters showed the rest in clear.
+func WholeLines(log []byte, limit int) []byte {
+	if limit < 0 || len(log) < limit {
+		return log
+	}
+	log = log[:limit]
+	return log[:bytes.LastIndexByte(log, '\n')+1]
 }
 
 // MaxPage bounds a list page asked of the API server (kubectl's own chunk

@@ -25,3 +25,23 @@ func TestGuardRefusesEveryWatchSpelling(t *testing.T) {
 	}
 	assert.Len(t, u.seen, 5)
 }
+
+// TestWholeLinesDropsTheLineALimitCut: a log read up to a byte limit ends
+// at its last whole line; a shorter log (the limit cut nothing) is kept
+// as it is, a last line without a newline included.
+func TestWholeLinesDropsTheLineALimitCut(t *testing.T) {
+	for _, c := range []struct {
+		log   string
+		limit int
+		want  string
+	}{
+		{"a\nb\ncloning ghp_Xq7Rk2", 20, "a\nb\n"},
+		{"a\nb\ncloning ghp_Xq7Rk2LmN9 done\n", 20, "a\nb\n"},
+		{"ghp_Xq7Rk2LmN9", 10, ""},
+		{"a\nb\n", 4, "a\nb\n"},
+		{"a\nlast without newline", 100, "a\nlast without newline"},
+		{"a\nb", -1, "a\nb"},
+	} {
+		assert.Equal(t, c.want, string(WholeLines([]byte(c.log), c.limit)), "%q %d", c.log, c.limit)
+	}
+}

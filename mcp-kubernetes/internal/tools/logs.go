@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/kube"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -125,6 +126,9 @@ func (s *Server) logsAs(ctx context.Context, a access, in LogsInput) (*tool.Resu
 	if err != nil {
 		return nil, fmt.Errorf("read logs of pod %s: %w", pod, err)
 	}
+	// A line the limit cut is left out: a token cut short is no token
+	// to the masker.
+	raw = kube.WholeLines(raw, int(limit))
 	// Masked before it is split or filtered: a private key printed over
 	// many lines is one value, and grep never sees (or counts) a hidden
 	// one.
