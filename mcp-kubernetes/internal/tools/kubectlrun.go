@@ -485,6 +485,10 @@ func checkOutput(fs *pflag.FlagSet) error {
 		}
 	}
 	if f := fs.Lookup("sort-by"); f != nil && f.Changed {
+		// kubectl parses the path again for every comparison.
+		if len(f.Value.String()) > maxSortBy {
+			return tool.Deniedf("a --sort-by path over %d bytes is refused: kubectl parses it again for every comparison", maxSortBy)
+		}
 		return checkJSONPath(f.Value.String(), true)
 	}
 	return nil
@@ -500,6 +504,8 @@ const (
 	// maxDescents bounds a path's recursive descents (..): each one
 	// after another walks every subtree again.
 	maxDescents = 2
+	// maxSortBy bounds a --sort-by path, parsed n log n times.
+	maxSortBy = 1024
 )
 
 // checkJSONPath refuses a JSONPath whose results could grow far past the

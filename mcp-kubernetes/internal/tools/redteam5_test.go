@@ -250,3 +250,18 @@ func TestKubectlGlobalFlagsAreNotThere(t *testing.T) {
 		assert.Empty(t, api.requests(), line)
 	}
 }
+
+// TestKubectlSortByIsShort: kubectl parses --sort-by's path again for
+// every comparison of two objects (n log n parses), so its length
+// multiplies the work of sorting a long list; a path over 1 KiB is
+// refused before anything runs.
+func TestKubectlSortByIsShort(t *testing.T) {
+	api := newFakeAPI(t)
+	s := api.server(t)
+	_, err := s.kubectl(t.Context(), callAs(t, "", "k8s_kubectl"), KubectlInput{Command: "get pods -A --sort-by=.metadata" + strings.Repeat(".labels", 200)})
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, tool.ErrDenied), "%v", err)
+	assert.Empty(t, api.requests())
+	_, err = s.kubectl(t.Context(), callAs(t, "", "k8s_kubectl"), KubectlInput{Command: "get pods -A --sort-by=.metadata.creationTimestamp"})
+	require.NoError(t, err)
+}
