@@ -596,7 +596,14 @@ type tplValue struct {
 
 type tplCheck struct {
 	scopes []map[string]tplValue
+	// taken counts the values string building functions take, all
+	// calls together: each may copy the whole answer.
+	taken int
 }
+
+// maxTaken bounds what string building functions take in one template:
+// each value may be a copy of the whole answer, held until it ends.
+const maxTaken = 32
 
 // tplGrowing are the functions whose result can be larger than their
 // arguments.
@@ -746,9 +753,26 @@ func (c *tplCheck) command(cmd *parse.CommandNode, depth int, prev tplValue, pip
 	if depth > 0 && in.depth < depth {
 		return in, tool.Deniedf("%s of a value from outside the range is refused inside it: the range would build it again for every item", fn)
 	}
+	for _, a := range args {
+		switch a.(type) {
+		case *parse.StringNode, *parse.NumberNode, *parse.BoolNode, *parse.NilNode:
+		default:
+			c.taken++
+		}
+	}
+	if piped {
+		c.taken++
+	}
+	if c.taken > maxTaken {
+		return in, tool.Deniedf("the template's string building functions take more than %d values in all: each may be a copy of the whole answer", maxTaken)
+	}
 	if fn == "printf" {
-		f, ok := args[0].(*parse.StringNode)
-		if len(args) == 0 || !ok {
+		var f *parse.StringNode
+		ok := len(args) > 0
+		if ok {
+			f, ok = args[0].(*parse.StringNode)
+		}
+		if !ok {
 			return in, tool.Deniedf("printf is refused without a literal format")
 		}
 		if strings.ContainsAny(f.Text, "[*") || tplPadding.MatchString(f.Text) {

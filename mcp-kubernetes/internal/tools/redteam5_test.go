@@ -265,3 +265,28 @@ func TestKubectlSortByIsShort(t *testing.T) {
 	_, err = s.kubectl(t.Context(), callAs(t, "", "k8s_kubectl"), KubectlInput{Command: "get pods -A --sort-by=.metadata.creationTimestamp"})
 	require.NoError(t, err)
 }
+
+// TestKubectlTemplatesBuildBoundedStrings: each {{$x := print .}} holds a
+// copy of the whole answer (a list across namespaces can be tens of MiB)
+// until the template ends, so a thousand of them, or one print of a
+// thousand dots, asked for a thousand copies; what string building
+// functions take, all calls together, is bounded.
+func TestKubectlTemplatesBuildBoundedStrings(t *testing.T) {
+	api := newFakeAPI(t)
+	s := api.server(t)
+	for _, tpl := range []string{
+		strings.Repeat(`{{$a := print .}}`, 1000),
+		`{{$a := print` + strings.Repeat(` .`, 1000) + `}}`,
+		strings.Repeat(`{{$a := printf "%v" .spec}}`, 100),
+		strings.Repeat(`{{js .}}`, 100),
+		`{{printf}}`,
+		`{{"x" | printf}}`,
+	} {
+		_, err := runsWithin(t, s, "get pod p -o go-template='"+tpl+"'", 10*time.Second)
+		require.Error(t, err)
+		assert.True(t, errors.Is(err, tool.ErrDenied), "%.60s: %v", tpl, err)
+	}
+	res, err := runsWithin(t, s, `get pod p -o go-template='{{printf "%s %s %s" .metadata.name .metadata.namespace .kind}} {{js .metadata.name}} {{print .kind}}'`, 10*time.Second)
+	require.NoError(t, err)
+	assert.Contains(t, res.Text, "p web Pod")
+}
