@@ -189,7 +189,7 @@ func renderLines(d map[string]any) string {
 		fmt.Fprintf(&b, "(no log lines; %v read)\n", d["scanned"])
 	}
 	if d["limited"] == true {
-		b.WriteString("[limit_bytes reached: the last line may be partial; narrow with tail, since or grep]\n")
+		b.WriteString("[limit_bytes reached: the line it cut is left out; narrow with tail, since or grep]\n")
 	}
 	return b.String()
 }
