@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/yaml"
 
 	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/kube"
 	"github.com/opsmcp/opsmcp/shared/tool"
@@ -101,7 +100,53 @@ func (s *Server) describeAs(ctx context.Context, a access, in DescribeInput) (*t
 		}
 	}
 	out.Events = foldEvents(visible, 20)
-	return &tool.Result{Data: out, Render: renderDescribe}, nil
+	text, err := s.describeText(ctx, a, cl, res, ns, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &tool.Result{Data: out, Text: text}, nil
+}
+
+// describeText is kubectl describe's text for one object: kubectl's own
+// describer, run as k8s_kubectl runs it (runGuarded: every answer masked
+// before the describer reads it, the caller's namespaces held request by
+// request), so that k8s_describe and "k8s_kubectl describe" print the
+// same. A cluster-scoped object's events (a namespace's) are read from the
+// caller's namespaces alone.
+func (s *Server) describeText(ctx context.Context, a access, cl *kube.Cluster, res kube.Resource, ns, name string) (string, error) {
+	// The name is checked, and after "--" it is never read as a flag.
+	if err := checkObjectName("name", name); err != nil {
+		return "", err
+	}
+	words := []string{"describe"}
+	if res.Namespaced {
+		words = append(words, "-n", ns)
+	}
+	words = append(words, "--", kubectlType(res), name)
+	run, guard, err := s.runGuarded(ctx, a, cl, words, !res.Namespaced)
+	if err != nil {
+		return "", err
+	}
+	if run.code == 0 || run.msg == "" {
+		return run.stdout + run.stderr, nil
+	}
+	msg := strings.TrimSpace(run.msg)
+	if err := kubectlFailure(msg, guard, cl, a); err != nil {
+		return "", err
+	}
+	// kubectl's describer could not print the object (a status of a shape
+	// its types do not decode): its message, as kubectl prints it; the
+	// structured result still holds what was read.
+	return run.stdout + msg + "\n", nil
+}
+
+// kubectlType names res for kubectl unambiguously: RESOURCE.VERSION.GROUP,
+// or the core type's plural.
+func kubectlType(res kube.Resource) string {
+	if res.GVR.Group == "" {
+		return res.GVR.Resource
+	}
+	return res.GVR.Resource + "." + res.GVR.Version + "." + res.GVR.Group
 }
 
 // statusSummary picks what matters per kind; ns is the namespace the
@@ -257,60 +302,4 @@ func replicaSets(ctx context.Context, cl *kube.Cluster, ns string, dep *unstruct
 		out = append(out, f.item)
 	}
 	return out
-}
-
-func renderDescribe(d map[string]any) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Name:       %v\n", d["name"])
-	if ns, _ := d["namespace"].(string); ns != "" {
-		fmt.Fprintf(&b, "Namespace:  %s\n", ns)
-	}
-	fmt.Fprintf(&b, "Kind:       %v\n", d["kind"])
-	if obj, ok := d["object"].(map[string]any); ok {
-		meta, _ := obj["metadata"].(map[string]any)
-		if labels, ok := meta["labels"].(map[string]any); ok && len(labels) > 0 {
-			b.WriteString("Labels:\n")
-			for _, k := range sortedKeys(labels) {
-				fmt.Fprintf(&b, "  %s=%v\n", k, labels[k])
-			}
-		}
-		if ann, ok := meta["annotations"].(map[string]any); ok && len(ann) > 0 {
-			b.WriteString("Annotations:\n")
-			for _, k := range sortedKeys(ann) {
-				fmt.Fprintf(&b, "  %s: %v\n", k, ann[k])
-			}
-		}
-		fmt.Fprintf(&b, "Created:    %v\n", meta["creationTimestamp"])
-	}
-	if st, ok := d["status"].(map[string]any); ok && len(st) > 0 {
-		y, _ := yaml.Marshal(st)
-		b.WriteString("Status:\n")
-		b.WriteString(indent(string(y), "  "))
-	}
-	if obj, ok := d["object"].(map[string]any); ok {
-		if spec, ok := obj["spec"]; ok {
-			y, _ := yaml.Marshal(spec)
-			b.WriteString("Spec:\n")
-			b.WriteString(indent(string(y), "  "))
-		}
-		for _, k := range []string{"data", "stringData"} {
-			if data, ok := obj[k].(map[string]any); ok {
-				fmt.Fprintf(&b, "%s:\n", strings.ToUpper(k[:1])+k[1:])
-				for _, key := range sortedKeys(data) {
-					fmt.Fprintf(&b, "  %s: %v\n", key, data[key])
-				}
-			}
-		}
-	}
-	b.WriteString("Events:\n")
-	b.WriteString(indent(renderEventRows(d["events"]), "  "))
-	return b.String()
-}
-
-func indent(s, pre string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = pre + l
-	}
-	return strings.Join(lines, "\n") + "\n"
 }

@@ -29,6 +29,14 @@ func TestDescribeHostileUpstream(t *testing.T) {
 			assert.True(t, strings.HasPrefix(req, "GET /apis/apps/v1/namespaces/web/") || strings.HasPrefix(req, "GET /api/v1/namespaces/web/"),
 				"%s: a read outside namespace web: %s", dep, req)
 		}
-		assert.Len(t, api.requests(), 3, "the deployment, its replica sets, its events")
+		// The handler's reads (the deployment, its replica sets, its
+		// events), then kubectl's describer's, each asked in web.
+		require.GreaterOrEqual(t, len(api.requests()), 4, dep)
+		assert.Len(t, api.requests()[:3], 3)
+		assert.Contains(t, api.requests()[0], "/deployments/api")
+		assert.Contains(t, api.requests()[1], "/replicasets?")
+		assert.Contains(t, api.requests()[2], "/events?")
+		assert.Contains(t, api.requests()[3], "/deployments/api", "kubectl's describer read the same object")
+		assert.NotEmpty(t, res.Text, "kubectl's description, or its message saying why it has none")
 	}
 }

@@ -27,6 +27,8 @@ type fakeAPI struct {
 	logs string
 	// deployment, when set, is what a GET of one deployment returns.
 	deployment string
+	// table, when set, is what a request for a server-side table returns.
+	table string
 
 	mu   sync.Mutex
 	reqs []string
@@ -109,6 +111,8 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(r.URL.Path, "/log"):
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprint(w, f.logs)
+	case strings.Contains(r.Header.Get("Accept"), "as=Table") && f.table != "":
+		fmt.Fprint(w, f.table)
 	case strings.Contains(r.Header.Get("Accept"), "as=Table"):
 		fmt.Fprint(w, `{"kind":"Table","apiVersion":"meta.k8s.io/v1","columnDefinitions":[{"name":"Name","type":"string"}],"rows":[]}`)
 	case f.deployment != "" && strings.Contains(r.URL.Path, "/deployments/"):

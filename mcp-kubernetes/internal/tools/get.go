@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/yaml"
 
 	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/kube"
@@ -403,7 +405,11 @@ func (s *Server) getTable(ctx context.Context, a access, cl *kube.Cluster, res k
 		return GetOutput{}, fmt.Errorf("get %s in %s: %w", what, nsLabel(ns, res), err)
 	}
 	var table metav1.Table
-	if err := json.Unmarshal(raw, &table); err != nil {
+	// Numbers as written: kubectl prints an integer as int64 and any other
+	// number as float64 (tableCell).
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&table); err != nil {
 		return GetOutput{}, fmt.Errorf("decode table of %s: %w", res.GVR.Resource, err)
 	}
 	out := GetOutput{Kind: res.Kind, Namespace: ns, Output: "table", Continue: table.Continue, Items: []any{}}
@@ -421,6 +427,7 @@ func (s *Server) getTable(ctx context.Context, a access, cl *kube.Cluster, res k
 		cols = append(cols, i)
 		out.Columns = append(out.Columns, strings.ToUpper(col.Name))
 	}
+	keys := columnKeys(out.Columns)
 	for _, row := range table.Rows {
 		var meta metav1.PartialObjectMetadata
 		if row.Object.Raw != nil {
@@ -430,21 +437,104 @@ func (s *Server) getTable(ctx context.Context, a access, cl *kube.Cluster, res k
 			continue
 		}
 		cells := map[string]any{}
+		k := keys
 		if showNS {
-			cells["NAMESPACE"] = meta.Namespace
+			cells[k[0]] = meta.Namespace
+			k = k[1:]
 		}
 		for j, ci := range cols {
-			name := out.Columns[j]
-			if showNS {
-				name = out.Columns[j+1]
-			}
 			if ci < len(row.Cells) {
-				cells[name] = row.Cells[ci]
+				cells[k[j]] = tableCell(row.Cells[ci])
 			}
 		}
 		out.Items = append(out.Items, cells)
 	}
 	return out, nil
+}
+
+// columnKeys are the keys of a table row's cells in the structured
+// output: each column's name, made unique (NAME, NAME_2) when a type's
+// printer columns repeat one, so no cell hides another.
+func columnKeys(cols []string) []string {
+	keys := make([]string, len(cols))
+	seen := map[string]bool{}
+	for i, c := range cols {
+		k := c
+		for n := 2; seen[k]; n++ {
+			k = fmt.Sprintf("%s_%d", c, n)
+		}
+		seen[k] = true
+		keys[i] = k
+	}
+	return keys
+}
+
+// maxExact bounds the integers a float64 holds exactly: JSON (and so the
+// structured output, which the binder decodes) carries every number as one.
+const maxExact = 1 << 53
+
+// tableCell is a server-side table cell as the structured output keeps it,
+// so that tableValue gives back the value kubectl prints: kubectl decodes
+// an integer literal as int64 and any other number as float64. A value a
+// float64 would print otherwise (an integer past 2^53; 2e9, which kubectl
+// prints as 2e+09 and a float64 could not tell from 2000000000; an object)
+// is kept as the text kubectl prints.
+func tableCell(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			if i <= maxExact && i >= -maxExact {
+				return i
+			}
+			return strconv.FormatInt(i, 10)
+		}
+		f, err := t.Float64()
+		if err != nil || f == math.Trunc(f) {
+			return fmt.Sprint(kubectlValue(t))
+		}
+		return f
+	case map[string]any, []any:
+		return fmt.Sprint(kubectlValue(t))
+	}
+	return v
+}
+
+// kubectlValue is v as kubectl's decoder gives it: integers int64, other
+// numbers float64 (a number past float64 as its text).
+func kubectlValue(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		if f, err := t.Float64(); err == nil {
+			return f
+		}
+		return t.String()
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[k] = kubectlValue(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = kubectlValue(e)
+		}
+		return out
+	}
+	return v
+}
+
+// tableValue is a structured cell (after the binder's JSON round trip) as
+// kubectl holds it: a whole number is an int64 (tableCell kept only those
+// that are exact).
+func tableValue(v any) any {
+	if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) <= maxExact {
+		return int64(f)
+	}
+	return v
 }
 
 // apiPrefix is the REST path of a resource's group and version.
@@ -473,31 +563,47 @@ func Scrub(obj map[string]any) map[string]any {
 	return obj
 }
 
-// renderTable prints table rows with aligned columns, like kubectl.
+// renderTable prints a page of table rows with kubectl's own table
+// printer, as kubectl get prints the server's table (NAMESPACE first
+// across namespaces, as kubectl -A adds it), and kubectl's message when
+// there is none.
 func renderTable(d map[string]any) string {
 	cols := toStrings(d["columns"])
 	items, _ := d["items"].([]any)
+	var b strings.Builder
 	if len(items) == 0 {
-		text := fmt.Sprintf("No resources found (%s).\n", d["kind"])
-		if cont, _ := d["continue"].(string); cont != "" {
-			text += fmt.Sprintf("(more on the API server: call again with continue=%q)\n", cont)
+		if ns, _ := d["namespace"].(string); ns != "" {
+			fmt.Fprintf(&b, "No resources found in %s namespace.\n", ns)
+		} else {
+			b.WriteString("No resources found\n")
 		}
-		return text
-	}
-	rows := [][]string{cols}
-	for _, it := range items {
-		m, _ := it.(map[string]any)
-		row := make([]string, len(cols))
-		for i, c := range cols {
-			row[i] = cell(m[c])
+	} else {
+		table := &metav1.Table{}
+		for _, c := range cols {
+			table.ColumnDefinitions = append(table.ColumnDefinitions, metav1.TableColumnDefinition{Name: c, Type: "string"})
 		}
-		rows = append(rows, row)
+		keys := columnKeys(cols)
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			// A row the server sent short stays short (kubectl prints no
+			// cell where there was none): its cells end at the last key.
+			var cells []any
+			for i, k := range keys {
+				if _, ok := m[k]; ok {
+					cells = append(cells[:len(cells):len(cells)], make([]any, i+1-len(cells))...)
+					cells[i] = tableValue(m[k])
+				}
+			}
+			table.Rows = append(table.Rows, metav1.TableRow{Cells: cells})
+		}
+		if err := printers.NewTablePrinter(printers.PrintOptions{}).PrintObj(table, &b); err != nil {
+			fmt.Fprintf(&b, "error: %v\n", err)
+		}
 	}
-	text := align(rows)
 	if cont, _ := d["continue"].(string); cont != "" {
-		text += fmt.Sprintf("(more on the API server: call again with continue=%q)\n", cont)
+		fmt.Fprintf(&b, "(more on the API server: call again with continue=%q)\n", cont)
 	}
-	return text
+	return b.String()
 }
 
 func cell(v any) string {

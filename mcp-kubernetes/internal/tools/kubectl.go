@@ -174,18 +174,48 @@ func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*t
 	if err != nil {
 		return nil, tool.Argf("%v", err)
 	}
-	guard := &kube.Guard{Masker: valueMasker, Ctx: ctx, RawPaths: rawPaths,
-		Text: func(t string) string { return maskText(c, t) }}
 	if !a.everyNamespace() {
 		if err := kubectlScope(a, cl, path, flags); err != nil {
 			return nil, err
 		}
+	}
+	run, guard, err := s.runGuarded(ctx, a, cl, words, flagSet(flags, "all-namespaces"))
+	if err != nil {
+		return nil, err
+	}
+	data := map[string]any{"command": strings.Join(cmd.Words, " "), "output": run.stdout, "exit_code": run.code}
+	if run.code == 0 || run.msg == "" {
+		// auth can-i answers "no" with exit code 1 and no message.
+		return &tool.Result{Data: data, Text: run.stdout + run.stderr}, nil
+	}
+	msg := strings.TrimSpace(run.msg)
+	if err := kubectlFailure(msg, guard, cl, a); err != nil {
+		return nil, err
+	}
+	if run.stdout == "" {
+		return nil, tool.Argf("%s", msg)
+	}
+	data["error"] = msg
+	return &tool.Result{Data: data, Text: run.stdout + msg + "\n"}, nil
+}
+
+// runGuarded runs words (already checked) with kubectl's own code on
+// cluster cl for a caller with access a, behind a Guard that masks every
+// answer and holds a's namespaces. With spread, a list across namespaces
+// is answered from a's namespaces alone (kubectl -A; a namespace's events
+// for k8s_describe). k8s_kubectl and the typed tools that print what
+// kubectl prints run through it, so they print the same.
+func (s *Server) runGuarded(ctx context.Context, a access, cl *kube.Cluster, words []string, spread bool) (kubectlRun, *kube.Guard, error) {
+	guard := &kube.Guard{Masker: valueMasker, RawPaths: rawPaths,
+		Text: func(t string) string { return maskText(a.c, t) }}
+	if !a.everyNamespace() {
 		guard.Namespace = func(ns string) bool { return checkNamespace(ns) == nil && a.allows("namespaces", ns) }
-		// -A lists the caller's namespaces one at a time (the Guard
-		// merges them), never the cluster.
-		if flagSet(flags, "all-namespaces") {
+		// Lists across namespaces go one namespace at a time (the Guard
+		// merges them), never across the cluster.
+		if spread {
+			var err error
 			if guard.Spread, err = s.namespacesInScope(ctx, a, cl); err != nil {
-				return nil, err
+				return kubectlRun{}, nil, err
 			}
 			if guard.Spread == nil {
 				guard.Spread = []string{}
@@ -196,26 +226,20 @@ func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*t
 	defer cancel()
 	guard.Ctx = ctx
 	run, err := runKubectl(ctx, cl, guard, words)
-	if err != nil {
-		return nil, err
-	}
-	data := map[string]any{"command": strings.Join(cmd.Words, " "), "output": run.stdout, "exit_code": run.code}
-	if run.code == 0 || run.msg == "" {
-		// auth can-i answers "no" with exit code 1 and no message.
-		return &tool.Result{Data: data, Text: run.stdout + run.stderr}, nil
-	}
-	msg := strings.TrimSpace(run.msg)
+	return run, guard, err
+}
+
+// kubectlFailure names a failed command's cause when it is not the
+// caller's: the API server's failure, or a request past the caller's
+// namespaces. Nil otherwise (kubectl's message is the caller's to fix).
+func kubectlFailure(msg string, guard *kube.Guard, cl *kube.Cluster, a access) error {
 	if up := guard.LastFailure(); up != nil {
-		return nil, tool.Upstream(kube.Upstream, cl.Config.Host, fmt.Errorf("%s: %w", msg, up))
+		return tool.Upstream(kube.Upstream, cl.Config.Host, fmt.Errorf("%s: %w", msg, up))
 	}
 	if isScopeMessage(msg) {
-		return nil, tool.Deniedf("%s (your role may read only namespaces %s; give -n with one of them)", msg, strings.Join(a.patterns("namespaces"), ", "))
+		return tool.Deniedf("%s (your role may read only namespaces %s; give -n with one of them)", msg, strings.Join(a.patterns("namespaces"), ", "))
 	}
-	if run.stdout == "" {
-		return nil, tool.Argf("%s", msg)
-	}
-	data["error"] = msg
-	return &tool.Result{Data: data, Text: run.stdout + msg + "\n"}, nil
+	return nil
 }
 
 // maskText masks text answers (logs) in line-bounded pieces, hiding a key

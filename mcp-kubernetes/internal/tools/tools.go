@@ -26,10 +26,10 @@ type Server struct {
 func (s *Server) Tools() []tool.Tool {
 	return s.upstreamErrors([]tool.Tool{
 		tool.New[GetInput, GetOutput]("k8s_get", "Get Kubernetes objects",
-			"List or get objects of any kind (CRDs included; kubectl short names such as po, deploy, sts, cm, ev, ns, no, svc, ing, pvc work) in a namespace or all namespaces, with label and field selectors. Output: table (kubectl columns, default), wide, yaml, json or name. Secret values are masked.",
+			"List or get objects of any kind (CRDs included; kubectl short names such as po, deploy, sts, cm, ev, ns, no, svc, ing, pvc work) in a namespace or all namespaces, with label and field selectors. Output: table (default: kubectl get's table, printed by kubectl's own printer, a page at a time), wide, yaml, json or name. Secret values are masked.",
 			s.get),
 		tool.New[DescribeInput, DescribeOutput]("k8s_describe", "Describe a Kubernetes object",
-			"One object with the status that matters (pods: container states, restarts, last termination reason; deployments and statefulsets: rollout status, conditions, replica sets by revision; nodes: conditions, capacity, allocatable) and its recent events.",
+			"One object as kubectl describe prints it (kubectl's own describer; Secret values masked), with structured data: the status that matters (pods: container states, restarts, last termination reason; deployments and statefulsets: rollout status, conditions, replica sets by revision; nodes: conditions, capacity, allocatable) and its recent events.",
 			s.describe),
 		tool.New[LogsInput, LogsOutput]("k8s_logs", "Read a pod's logs",
 			"Logs of a pod's container: tail, since, previous (crashed) container, RE2 grep, byte limit. Secrets in log lines are masked.",
