@@ -2,11 +2,13 @@ package tools
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
@@ -97,4 +99,41 @@ func TestDescribeIsKubectlDescribe(t *testing.T) {
 	for _, req := range api.requests() {
 		assert.Contains(t, req, "/namespaces/web/", "a read outside namespace web: %s", req)
 	}
+}
+
+// FuzzTableCell: any cell the API server sends prints in k8s_get's table,
+// after the structured output's JSON round trip, exactly as kubectl prints
+// it (kubectl decodes integers as int64 and other numbers as float64).
+func FuzzTableCell(f *testing.F) {
+	for _, seed := range []string{`2000001000`, `2e9`, `9007199254740993`, `-9223372036854775808`, `0.5`, `1e-7`, `123456789.5`,
+		`true`, `null`, `"x"`, `{"k":1,"j":[2e9,3]}`, `[]`, `1e400`, `18446744073709551616`, `-0`, `0.0`, `"\u001b[2J"`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		var want any
+		if err := utiljson.Unmarshal([]byte(raw), &want); err != nil {
+			return // kubectl could not decode the table either
+		}
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return
+		}
+		b, err := json.Marshal(tableCell(v))
+		require.NoError(t, err)
+		var back any
+		require.NoError(t, json.Unmarshal(b, &back))
+		show := func(c any) string {
+			if s, ok := c.(string); ok {
+				return s
+			}
+			return fmt.Sprint(c)
+		}
+		if want == nil {
+			require.Nil(t, tableValue(back), raw)
+			return
+		}
+		require.Equal(t, show(want), show(tableValue(back)), raw)
+	})
 }
