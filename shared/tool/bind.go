@@ -385,7 +385,7 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 	defer cancelStop()
 	stopWatch := context.AfterFunc(b.stopping(), cancelStop)
 	defer stopWatch()
-	call := &Call{Tool: name, Principal: p, Grant: grant, Args: args, Resume: from.Pos, Header: header, mask: b.Masker.Text}
+	call := &Call{Tool: name, Principal: p, Grant: grant, Args: args, Resume: from.Pos, Header: header, mask: b.Masker.Text, masker: b.Masker}
 	defer func() { out.masked += int(call.masked.Load()) }()
 	if from.Pos != "" {
 		// The handler starts at its own position; only a text offset

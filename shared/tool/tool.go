@@ -60,6 +60,7 @@ type Call struct {
 	// mask is the server's masker, set by the binder; masked counts what
 	// handlers masked through Mask, for the audit line.
 	mask   func(string) (string, int)
+	masker *mask.Masker
 	masked atomic.Int64
 	// outs are texts Mask returned, so the binder knows their lines are
 	// masked and does not mask them one by one again (see known).
@@ -74,6 +75,11 @@ const (
 	maxKnownTexts = 4096
 	maxKnownLines = 1 << 16
 )
+
+// Masker returns the server's masker (the binder's), or nil without a
+// binder: a handler that masks structured upstream answers itself uses it
+// so that a value's placeholder is the same in every tool's answer.
+func (c *Call) Masker() *mask.Masker { return c.masker }
 
 // Mask masks s with the server's masker and returns the result. Handlers
 // call it on whole upstream text before they split it (into lines, pages,
