@@ -130,8 +130,9 @@ func (t guardRT) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if strings.HasSuffix(req.URL.Path, "/log") && resp.StatusCode == http.StatusOK {
-		if n, err := strconv.Atoi(req.URL.Query().Get("limitBytes")); err == nil {
-			body = WholeLines(body, n)
+		if n, err := strconv.Atoi(req.URL.Query().Get("limitBytes")); err == nil && len(body) >= n {
+			// Said, so that a log past MaxLog is never silently short.
+			body = append(WholeLines(body, n), fmt.Sprintf("[log cut at %d bytes: the line the cut went through is left out]\n", n)...)
 		}
 	}
 	ct := resp.Header.Get("Content-Type")

@@ -45,3 +45,18 @@ func TestWholeLinesDropsTheLineALimitCut(t *testing.T) {
 		assert.Equal(t, c.want, string(WholeLines([]byte(c.log), c.limit)), "%q %d", c.log, c.limit)
 	}
 }
+
+// TestGuardSaysWhereALogWasCut: a log the byte limit cut ends at its last
+// whole line and then says so, so that a log past the Guard's own bound
+// is never silently short.
+func TestGuardSaysWhereALogWasCut(t *testing.T) {
+	log := "one\ntwo\nthree ghp_Xq7Rk2LmN9pQwE4tYz8uVb3sCd6fGh1jKa5o\n"
+	u := &upstream{bodies: map[string]string{"/api/v1/namespaces/web/pods/p/log": log}}
+	rt := newGuard(nil).Wrap(u)
+	body, err := get(t, rt, "/api/v1/namespaces/web/pods/p/log?limitBytes=20")
+	assert.NoError(t, err)
+	assert.Equal(t, "one\ntwo\n[log cut at 20 bytes: the line the cut went through is left out]\n", body)
+	body, err = get(t, rt, "/api/v1/namespaces/web/pods/p/log?limitBytes=1000")
+	assert.NoError(t, err)
+	assert.NotContains(t, body, "log cut")
+}
