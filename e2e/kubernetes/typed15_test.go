@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -146,4 +147,30 @@ func TestTypedToolsPrintKubectlForScopedCallers(t *testing.T) {
 			assert.NotContains(t, typed.Text, other, "%s %v", c.tool, c.args)
 		}
 	}
+}
+
+// TestOnePlaceholderPerValue (issue 15, item 4): k8s_kubectl's Guard masks
+// with the binder's masker, so a hidden value has one placeholder in
+// every tool's answer: a Secret's value in k8s_get's structure and in
+// kubectl's go-template, an env value in k8s_get's structure and in
+// k8s_describe's (kubectl's) text.
+func TestOnePlaceholderPerValue(t *testing.T) {
+	s, _ := stdioSession(t)
+	g := mustCall(t, s, "k8s_get", map[string]any{"resource": "secret", "namespace": "team-a", "name": "db-creds", "output": "json"})
+	want := g.Data["items"].([]any)[0].(map[string]any)["data"].(map[string]any)["password"].(string)
+	require.Regexp(t, `^\[MASKED:secret-data:[0-9a-f]+\]`, want)
+	k := mustCall(t, s, "k8s_kubectl", map[string]any{"command": "get secret db-creds -n team-a -o go-template={{.data.password|base64decode}}"})
+	assert.Equal(t, want, strings.TrimSpace(k.Text))
+
+	g = mustCall(t, s, "k8s_get", map[string]any{"resource": "deploy", "namespace": "team-a", "name": "web", "output": "json"})
+	env := g.Data["items"].([]any)[0].(map[string]any)["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["env"].([]any)
+	var pw string
+	for _, e := range env {
+		if m := e.(map[string]any); m["name"] == "DB_PASSWORD" {
+			pw = m["value"].(string)
+		}
+	}
+	require.Regexp(t, `^\[MASKED:env:[0-9a-f]+\]$`, pw)
+	d := mustCall(t, s, "k8s_describe", map[string]any{"resource": "deploy", "name": "web", "namespace": "team-a"})
+	assert.Regexp(t, `(?m)^      DB_PASSWORD:\s+`+regexp.QuoteMeta(pw)+`$`, d.Text)
 }

@@ -206,7 +206,13 @@ func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*t
 // for k8s_describe). k8s_kubectl and the typed tools that print what
 // kubectl prints run through it, so they print the same.
 func (s *Server) runGuarded(ctx context.Context, a access, cl *kube.Cluster, words []string, spread bool) (kubectlRun, *kube.Guard, error) {
-	guard := &kube.Guard{Masker: valueMasker, RawPaths: rawPaths,
+	// The binder's masker, so that a value's placeholder is the one every
+	// tool gives it (valueMasker without a binder).
+	m := a.c.Masker()
+	if m == nil {
+		m = valueMasker
+	}
+	guard := &kube.Guard{Masker: m, RawPaths: rawPaths,
 		Text: func(t string) string { return maskText(a.c, t) }}
 	if !a.everyNamespace() {
 		guard.Namespace = func(ns string) bool { return checkNamespace(ns) == nil && a.allows("namespaces", ns) }

@@ -47,8 +47,8 @@ import (
 )
 
 // valueMasker masks the API server's JSON answers structurally before
-// kubectl's code decodes them. The binder masks the printed text again
-// with its own key; placeholders already there stay as they are.
+// kubectl's code decodes them when a call has no binder's masker
+// (runGuarded uses the binder's, so placeholders match other tools').
 var valueMasker = mask.New(nil)
 
 // kubectlTimeout bounds one command: kubectl's own code mostly uses
