@@ -121,9 +121,12 @@ func (t guardRT) RoundTrip(req *http.Request) (*http.Response, error) {
 	boundPage(req)
 	var resp *http.Response
 	var body []byte
-	if spread {
+	switch {
+	case spread:
 		resp, body, err = t.spread(req)
-	} else {
+	case filterName:
+		resp, body, err = t.allPages(req)
+	default:
 		resp, body, err = t.do(req)
 	}
 	if err != nil {
@@ -302,6 +305,68 @@ func (t guardRT) spread(req *http.Request) (*http.Response, []byte, error) {
 	b, err := json.Marshal(merged)
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode the merged list: %w", err)
+	}
+	return first, b, nil
+}
+
+// allPages answers the namespace list with every page of it merged: the
+// list is filtered by name and its continue token dropped (it names the
+// last namespace read), so kubectl could not ask for the next page, and
+// a caller's namespace past the first page (--chunk-size=1, or past 500
+// namespaces) was silently missing.
+func (t guardRT) allPages(req *http.Request) (*http.Response, []byte, error) {
+	var merged map[string]any
+	var first *http.Response
+	total, cont := 0, ""
+	for {
+		sub := req.Clone(req.Context())
+		u := *req.URL
+		q := u.Query()
+		q.Del("continue")
+		if cont != "" {
+			q.Set("continue", cont)
+		}
+		u.RawQuery = q.Encode()
+		sub.URL = &u
+		resp, body, err := t.do(sub)
+		if err != nil {
+			return nil, nil, err
+		}
+		if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+			if merged == nil {
+				return resp, body, nil // the API server's answer, as kubectl shows it
+			}
+			return nil, nil, fmt.Errorf("the API server answered %s on a later page of the namespace list", resp.Status)
+		}
+		if total += len(body); total > maxBody {
+			return nil, nil, fmt.Errorf("the namespace list is over %d MiB", maxBody>>20)
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			return nil, nil, fmt.Errorf("decode the API server's namespace list: %w", err)
+		}
+		md, _ := m["metadata"].(map[string]any)
+		sent := cont
+		cont, _ = md["continue"].(string)
+		if merged == nil {
+			merged, first = m, resp
+		} else if cont != sent {
+			for _, k := range []string{"items", "rows"} {
+				if more, ok := m[k].([]any); ok {
+					have, _ := merged[k].([]any)
+					merged[k] = append(have, more...)
+				}
+			}
+		}
+		if cont == "" || cont == sent {
+			break // the last page, or an API server repeating itself
+		}
+	}
+	b, err := json.Marshal(merged)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode the merged namespace list: %w", err)
 	}
 	return first, b, nil
 }

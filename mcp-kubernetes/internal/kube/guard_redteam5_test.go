@@ -1,9 +1,15 @@
 package kube
 
 import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestGuardRefusesEveryWatchSpelling: the API server reads a boolean
@@ -59,4 +65,44 @@ func TestGuardSaysWhereALogWasCut(t *testing.T) {
 	body, err = get(t, rt, "/api/v1/namespaces/web/pods/p/log?limitBytes=1000")
 	assert.NoError(t, err)
 	assert.NotContains(t, body, "log cut")
+}
+
+// pagedNamespaces answers the namespace list one namespace a page, as
+// the API server does with limit=1, and records each request's query.
+type pagedNamespaces struct {
+	names []string
+	seen  []string
+}
+
+func (p *pagedNamespaces) RoundTrip(r *http.Request) (*http.Response, error) {
+	p.seen = append(p.seen, r.URL.RawQuery)
+	i := 0
+	if c := r.URL.Query().Get("continue"); c != "" {
+		i, _ = strconv.Atoi(c)
+	}
+	cont := ""
+	if i+1 < len(p.names) {
+		cont = strconv.Itoa(i + 1)
+	}
+	body := fmt.Sprintf(`{"kind":"NamespaceList","apiVersion":"v1","metadata":{"continue":%q},"items":[{"metadata":{"name":%q}}]}`, cont, p.names[i])
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+}
+
+// TestGuardFiltersEveryPageOfTheNamespaceList: the namespace list is
+// filtered by name for a caller limited to some namespaces, and its
+// continue token dropped (it names the last namespace read); so every
+// page is read here, or a namespace of the caller's past the first page
+// (kubectl --chunk-size=1, or past 500 namespaces) was silently missing.
+func TestGuardFiltersEveryPageOfTheNamespaceList(t *testing.T) {
+	p := &pagedNamespaces{names: []string{"a", "b", "web", "c", "web2"}}
+	rt := newGuard(func(ns string) bool { return strings.HasPrefix(ns, "web") }).Wrap(p)
+	body, err := get(t, rt, "/api/v1/namespaces?limit=1")
+	require.NoError(t, err)
+	assert.Contains(t, body, `"web"`)
+	assert.Contains(t, body, `"web2"`)
+	for _, n := range []string{`"a"`, `"b"`, `"c"`, `"continue":"`} {
+		assert.NotContains(t, body, n)
+	}
+	assert.Len(t, p.seen, 5)
 }
