@@ -404,6 +404,12 @@ func checkKubectl(words []string) (string, *pflag.FlagSet, error) {
 		return "", nil, tool.Argf("kubectl %s is not supported; offered: get, describe, logs, events, explain, api-resources, api-versions, cluster-info, top, auth can-i, rollout history, rollout status, version, config get-contexts, config current-context", verb)
 	}
 	path := commandPath(sub)
+	// The command run must be the verb the policy was checked for (the
+	// mapped tool): a flag before the verb that one reads as taking a
+	// value and the other not ("-p get logs p") would make them differ.
+	if _, fs, err := kubectlFlags(words); err == nil && len(fs.Args()) > 0 && fs.Args()[0] != strings.SplitN(path, " ", 2)[0] {
+		return "", nil, tool.Deniedf("kubectl reads this command line as %s, and its policy was checked for %s: give the command first, then its flags (kubectl %s ...)", path, fs.Args()[0], path)
+	}
 	if why, ok := refusedCommands[path]; ok {
 		return "", nil, tool.Deniedf("kubectl %s is refused: it %s", path, why)
 	}
