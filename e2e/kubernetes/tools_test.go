@@ -64,7 +64,7 @@ func TestGetTableHasKubectlColumns(t *testing.T) {
 	assert.Regexp(t, `(?m)^web-[a-z0-9]+-[a-z0-9]+\s+0/1\s+Pending`, r.Text)
 	assert.NotContains(t, r.Text, "cache-0")
 	r = mustCall(t, s, "k8s_get", map[string]any{"resource": "sts", "namespace": "team-a", "output": "name"})
-	assert.Equal(t, "statefulset/cache\n", r.Text)
+	assert.Equal(t, "statefulset.apps/cache\n", r.Text, "kubectl -o name")
 }
 
 func TestGetCustomResource(t *testing.T) {

@@ -5,17 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/printers"
-	"sigs.k8s.io/yaml"
 
 	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/kube"
 	"github.com/opsmcp/opsmcp/shared/tool"
@@ -131,7 +133,8 @@ func (s *Server) getAs(ctx context.Context, a access, in GetInput) (*tool.Result
 	if output == "table" || output == "wide" {
 		return &tool.Result{Data: out, Render: renderTable}, nil
 	}
-	return &tool.Result{Data: out, Render: func(d map[string]any) string { return renderObjects(d, output) }}, nil
+	single := in.Name != ""
+	return &tool.Result{Data: out, Render: func(d map[string]any) string { return renderObjects(d, output, single) }}, nil
 }
 
 // getObjects reads one object, or one page of a list, in ns ("" = all) as
@@ -171,7 +174,7 @@ func (s *Server) getObjects(ctx context.Context, a access, cl *kube.Cluster, res
 			continue
 		}
 		if output == "name" {
-			out.Items = append(out.Items, strings.ToLower(res.Kind)+"/"+objs[i].GetName())
+			out.Items = append(out.Items, kubectlName(res, objs[i].GetName()))
 			continue
 		}
 		out.Items = append(out.Items, Scrub(objs[i].Object))
@@ -661,38 +664,82 @@ func toStrings(v any) []string {
 	return out
 }
 
-// renderObjects prints objects as YAML documents, a JSON list, or names.
-func renderObjects(d map[string]any, output string) string {
-	items, _ := d["items"].([]any)
-	var text string
-	switch output {
-	case "name":
-		for _, it := range items {
-			text += fmt.Sprint(it) + "\n"
-		}
-	case "json":
-		var b []byte
-		if len(items) == 1 && d["continue"] == nil {
-			b, _ = json.MarshalIndent(items[0], "", "  ")
-		} else {
-			b, _ = json.MarshalIndent(map[string]any{"kind": "List", "items": items}, "", "  ")
-		}
-		text = string(b) + "\n"
-	default:
-		var docs []string
-		for _, it := range items {
-			b, _ := yaml.Marshal(it)
-			docs = append(docs, string(b))
-		}
-		text = strings.Join(docs, "---\n")
+// kubectlName is an object's name as kubectl -o name prints it
+// (deployment.apps/web), by kubectl's name printer, from the type this
+// server resolved rather than the kind the answer claims.
+func kubectlName(res kube.Resource, name string) string {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(res.GVR.GroupVersion().WithKind(res.Kind))
+	u.SetName(name)
+	var b strings.Builder
+	if err := (&printers.NamePrinter{}).PrintObj(u, &b); err != nil {
+		return strings.ToLower(res.Kind) + "/" + name
 	}
-	if len(items) == 0 {
-		text = fmt.Sprintf("No resources found (%s).\n", d["kind"])
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// renderObjects prints a page of objects as kubectl get -o yaml, -o json
+// or -o name prints them, with kubectl's printers: one object asked for by
+// name alone, any list as kubectl's List of its items.
+func renderObjects(d map[string]any, output string, single bool) string {
+	items, _ := d["items"].([]any)
+	var b strings.Builder
+	if output == "name" {
+		for _, it := range items {
+			fmt.Fprintln(&b, it)
+		}
+	} else if err := printObjects(&b, items, output, single); err != nil {
+		fmt.Fprintf(&b, "error: %v\n", err)
 	}
 	if cont, _ := d["continue"].(string); cont != "" {
-		text += fmt.Sprintf("(more on the API server: call again with continue=%q)\n", cont)
+		fmt.Fprintf(&b, "(more on the API server: call again with continue=%q)\n", cont)
 	}
-	return text
+	return b.String()
+}
+
+// printObjects is kubectl get's printGeneric: the object, or a v1 List of
+// the items decoded as kubectl decodes it, printed as YAML or JSON.
+func printObjects(w io.Writer, items []any, output string, single bool) error {
+	var obj runtime.Object
+	if single && len(items) == 1 {
+		m, ok := items[0].(map[string]any)
+		if !ok {
+			return fmt.Errorf("the object is not a JSON object")
+		}
+		obj = &unstructured.Unstructured{Object: m}
+	} else {
+		list := corev1.List{TypeMeta: metav1.TypeMeta{Kind: "List", APIVersion: "v1"}}
+		for _, it := range items {
+			raw, err := json.Marshal(it)
+			if err != nil {
+				return fmt.Errorf("encode an item: %w", err)
+			}
+			list.Items = append(list.Items, runtime.RawExtension{Raw: raw})
+		}
+		data, err := json.Marshal(list)
+		if err != nil {
+			return fmt.Errorf("encode the list: %w", err)
+		}
+		decoded, err := runtime.Decode(unstructured.UnstructuredJSONScheme, data)
+		if err != nil {
+			return fmt.Errorf("decode the list: %w", err)
+		}
+		// As kubectl displays a list: its items in a v1 List whose
+		// metadata holds the (empty) resource version.
+		dl, ok := decoded.(*unstructured.UnstructuredList)
+		if !ok {
+			return fmt.Errorf("the list decoded as %T", decoded)
+		}
+		shown := &unstructured.UnstructuredList{Object: map[string]any{"kind": "List", "apiVersion": "v1",
+			"metadata": map[string]any{"resourceVersion": dl.GetResourceVersion()}}}
+		shown.Items = dl.Items
+		obj = shown
+	}
+	var p printers.ResourcePrinter = &printers.YAMLPrinter{}
+	if output == "json" {
+		p = &printers.JSONPrinter{}
+	}
+	return p.PrintObj(obj, w)
 }
 
 // age renders a timestamp as kubectl's AGE column does.

@@ -26,7 +26,7 @@ type Server struct {
 func (s *Server) Tools() []tool.Tool {
 	return s.upstreamErrors([]tool.Tool{
 		tool.New[GetInput, GetOutput]("k8s_get", "Get Kubernetes objects",
-			"List or get objects of any kind (CRDs included; kubectl short names such as po, deploy, sts, cm, ev, ns, no, svc, ing, pvc work) in a namespace or all namespaces, with label and field selectors. Output: table (default: kubectl get's table, printed by kubectl's own printer, a page at a time), wide, yaml, json or name. Secret values are masked.",
+			"List or get objects of any kind (CRDs included; kubectl short names such as po, deploy, sts, cm, ev, ns, no, svc, ing, pvc work) in a namespace or all namespaces, with label and field selectors. Output: table (default), wide, yaml, json or name, each as kubectl get prints it (kubectl's own printers, a page at a time). Secret values are masked.",
 			s.get),
 		tool.New[DescribeInput, DescribeOutput]("k8s_describe", "Describe a Kubernetes object",
 			"One object as kubectl describe prints it (kubectl's own describer; Secret values masked), with structured data: the status that matters (pods: container states, restarts, last termination reason; deployments and statefulsets: rollout status, conditions, replica sets by revision; nodes: conditions, capacity, allocatable) and its recent events.",

@@ -3,6 +3,7 @@ package tools
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -10,22 +11,21 @@ import (
 	"github.com/stretchr/testify/require"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 
+	"github.com/opsmcp/opsmcp/shared/mask"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
 // asClient is res's text as a client gets it from the binder: Render over
-// the structured data after its JSON round trip (where every number is a
-// float64), or Text.
+// the structured data masked after its JSON round trip (where every number
+// is a float64), or Text.
 func asClient(t *testing.T, res *tool.Result) string {
 	t.Helper()
 	if res.Render == nil {
 		return res.Text
 	}
-	b, err := json.Marshal(res.Data)
+	masked, _, err := mask.New(nil).Any(res.Data)
 	require.NoError(t, err)
-	var d map[string]any
-	require.NoError(t, json.Unmarshal(b, &d))
-	return res.Render(d)
+	return res.Render(masked.(map[string]any))
 }
 
 // hostileTable is a server-side table whose cells kubectl prints in ways a
@@ -137,3 +137,38 @@ func FuzzTableCell(f *testing.F) {
 		require.Equal(t, show(want), show(tableValue(back)), raw)
 	})
 }
+
+// TestGetObjectsAreKubectlGet: k8s_get -o yaml, json and name print what
+// k8s_kubectl get prints, with kubectl's printers: one object asked for by
+// name, a list as kubectl's v1 List (empty included), names as
+// kind.group/name.
+func TestGetObjectsAreKubectlGet(t *testing.T) {
+	api := newFakeAPI(t)
+	api.deployment = `{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"api","namespace":"web","labels":{"app":"api"}},"spec":{"replicas":2000001000,"template":{"spec":{"containers":[{"name":"app","env":[{"name":"DB_PASSWORD","value":"hunter2-hunter2"}]}]}}}}`
+	s := api.server(t)
+	for _, c := range []struct {
+		in   GetInput
+		line string
+	}{
+		{GetInput{Resource: "deploy", Namespace: "web", Name: "api", Output: "yaml"}, "get deploy api -n web -o yaml"},
+		{GetInput{Resource: "deploy", Namespace: "web", Name: "api", Output: "json"}, "get deploy api -n web -o json"},
+		{GetInput{Resource: "deploy", Namespace: "web", Name: "api", Output: "name"}, "get deploy api -n web -o name"},
+		{GetInput{Resource: "deploy", Namespace: "web", Output: "yaml"}, "get deploy -n web -o yaml"},
+		{GetInput{Resource: "deploy", Namespace: "web", Output: "json"}, "get deploy -n web -o json"},
+	} {
+		res, err := s.get(t.Context(), callAs(t, "", "k8s_get"), c.in)
+		require.NoError(t, err, c.line)
+		k, err := s.kubectl(t.Context(), callAs(t, "", "k8s_kubectl"), KubectlInput{Command: c.line})
+		require.NoError(t, err, c.line)
+		got := maskedRe.ReplaceAllString(asClient(t, res), "MASKED")
+		assert.Equal(t, maskedRe.ReplaceAllString(k.Text, "MASKED"), got, c.line)
+		assert.NotContains(t, got, "hunter2", c.line)
+		if c.in.Name != "" && c.in.Output != "name" {
+			assert.Contains(t, got, "2000001000", c.line)
+		}
+	}
+}
+
+// maskedRe is a placeholder: without a binder, k8s_kubectl's Guard and the
+// test's own masking use different keys.
+var maskedRe = regexp.MustCompile(`\[MASKED:[a-z0-9-]+:[0-9a-f]+\]`)
