@@ -172,3 +172,40 @@ func TestGetObjectsAreKubectlGet(t *testing.T) {
 // maskedRe is a placeholder: without a binder, k8s_kubectl's Guard and the
 // test's own masking use different keys.
 var maskedRe = regexp.MustCompile(`\[MASKED:[a-z0-9-]+:[0-9a-f]+\]`)
+
+// FuzzRenderGet: k8s_get's renderers take any structured page (the
+// upstream's objects and cells, masked) without failing the process; a
+// JSON page prints as JSON kubectl would read back, holding every item;
+// a table prints a header and one line per row.
+func FuzzRenderGet(f *testing.F) {
+	f.Add(`{"columns":["NAME","VALUE"],"items":[{"NAME":"a","VALUE":2000001000},{"NAME":"b\nc"}],"namespace":"web"}`, false)
+	f.Add(`{"items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"k":"v"}}],"continue":"t"}`, true)
+	f.Add(`{"items":[{"kind":"X"},"str",7,null]}`, false)
+	f.Add(`{"columns":["NAME","NAME"],"items":[{"NAME":"a","NAME_2":{"k":[1]}}]}`, true)
+	f.Fuzz(func(t *testing.T, doc string, single bool) {
+		var d map[string]any
+		if json.Unmarshal([]byte(doc), &d) != nil {
+			return
+		}
+		table := renderTable(d)
+		items, _ := d["items"].([]any)
+		if _, ok := d["columns"].([]any); ok && len(items) > 0 && len(toStrings(d["columns"])) > 0 {
+			lines := strings.Count(table, "\n")
+			if cont, _ := d["continue"].(string); cont != "" {
+				lines -= strings.Count(fmt.Sprintf("(more on the API server: call again with continue=%q)\n", cont), "\n")
+			}
+			require.Equal(t, len(items)+1, lines, "a header and one line a row:\n%s", table)
+		}
+		_ = renderObjects(d, "yaml", single)
+		_ = renderObjects(d, "name", single)
+		var b strings.Builder
+		if err := printObjects(&b, items, "json", single); err == nil {
+			var back map[string]any
+			require.NoError(t, json.Unmarshal([]byte(b.String()), &back), b.String())
+			if !(single && len(items) == 1) {
+				got, _ := back["items"].([]any)
+				require.Len(t, got, len(items))
+			}
+		}
+	})
+}
