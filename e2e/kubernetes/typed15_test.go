@@ -144,6 +144,8 @@ func TestTypedToolsPrintKubectlForScopedCallers(t *testing.T) {
 		{"k8s_get", map[string]any{"resource": "deploy", "all_namespaces": true}, "get deploy -A"},
 		{"k8s_get", map[string]any{"resource": "secrets", "all_namespaces": true}, "get secrets -A"},
 		{"k8s_get", map[string]any{"resource": "deploy", "namespace": "team-b", "output": "wide"}, "get deploy -n team-b -o wide"},
+		{"k8s_get", map[string]any{"resource": "deploy", "all_namespaces": true, "output": "yaml"}, "get deploy -A -o yaml"},
+		{"k8s_get", map[string]any{"resource": "deploy", "all_namespaces": true, "output": "name"}, "get deploy -A -o name"},
 		{"k8s_describe", map[string]any{"resource": "deploy", "name": "api", "namespace": "team-b"}, "describe deploy api -n team-b"},
 		{"k8s_describe", map[string]any{"resource": "ns", "name": "team-b"}, "describe ns team-b"},
 	} {
