@@ -509,7 +509,34 @@ var detectors = []detector{
 	{kind: "high-entropy", perLine: true, lineOK: entropyOnLine,
 		kv:    kvEntropy,
 		group: 2,
-		check: func(s string, m []int) bool { return !benignKey(s[m[2]:m[3]]) && highEntropy(s[m[4]:m[5]]) }},
+		check: func(s string, m []int) bool {
+			v := s[m[4]:m[5]]
+			return !benignKey(s[m[2]:m[3]]) && highEntropy(v) && !objectRef(v)
+		}},
+}
+
+// objectRef reports whether v is a Kubernetes object reference, Kind/name
+// ("ReplicaSet/web-7bdf879864", kubectl describe's "Controlled By"): a
+// generated name's hash made it look random. The Kind is letters starting
+// upper case, the name a lower-case DNS name with a '-' or '.', a shape
+// random key material almost never has (no upper-case letter in a dozen
+// characters after one slash).
+func objectRef(v string) bool {
+	kind, name, ok := strings.Cut(v, "/")
+	if !ok || len(kind) < 3 || kind[0] < 'A' || kind[0] > 'Z' || len(name) < 2 || !strings.ContainsAny(name, "-.") {
+		return false
+	}
+	for i := 0; i < len(kind); i++ {
+		if c := kind[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return name[0] != '-' && name[0] != '.' && name[len(name)-1] != '-' && name[len(name)-1] != '.'
 }
 
 // nextLine is the blanks between a header's separator and its value:
