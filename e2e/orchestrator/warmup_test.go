@@ -116,6 +116,11 @@ func TestWarmupReloadsBeforeTheQuestion(t *testing.T) {
 	base, _ := startServeOn(t, o.URL, "", "--poll-every", "1s", "--config", laneConfig(t, `{keep_alive: 37m, every: 1s}`))
 	waitUntil(t, 60*time.Second, func() bool { return !loadedUntil(t, oc, "warm:latest").IsZero() })
 	assert.InDelta(t, (37 * time.Minute).Seconds(), time.Until(loadedUntil(t, oc, "warm:latest")).Seconds(), 60, "expires after the configured 37m")
+	// /api/ps can list the model before the preload's own answer has come
+	// back and been counted: wait for the count, then it must be one.
+	waitUntil(t, 30*time.Second, func() bool {
+		return metric(t, base, `opsmcp_orchestrator_warmup_total{host="primary",model="warm",result="loaded"}`) >= 1
+	})
 	assert.Equal(t, 1.0, metric(t, base, `opsmcp_orchestrator_warmup_total{host="primary",model="warm",result="loaded"}`))
 
 	// Unloaded as `ollama stop` does it: loaded again, no question asked.
