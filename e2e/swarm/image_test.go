@@ -3,6 +3,7 @@ package swarm_test
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -77,7 +78,10 @@ func seedImage(ctx context.Context) error {
 // a read-only root and no capabilities, and it serves real tool calls.
 func TestImage(t *testing.T) {
 	ctx := context.Background()
-	assert.Equal(t, "mcp-logs e2e", strings.TrimSpace(imageVersion), "make images stamps VERSION into the binary")
+	golden, err := os.ReadFile(filepath.Join(harness.Root(), "mcp-logs", "internal", "tools", "testdata", "tools.golden.json"))
+	require.NoError(t, err)
+	schema := fmt.Sprintf("%x", sha256.Sum256(golden))[:12]
+	assert.Equal(t, "mcp-logs e2e+tools."+schema, strings.TrimSpace(imageVersion), "make images stamps VERSION into the binary, with its tools schema's id")
 
 	out, err := sw.CLI(ctx, "image", "inspect", imageRef)
 	require.NoError(t, err)
