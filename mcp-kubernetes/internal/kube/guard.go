@@ -247,52 +247,23 @@ func (t guardRT) spread(req *http.Request) (*http.Response, []byte, error) {
 	var first *http.Response
 	total := 0
 	for _, ns := range t.g.Spread {
-		cont := ""
-		for {
-			sub := req.Clone(req.Context())
-			u := *req.URL
-			u.Path = prefix + "/namespaces/" + ns + "/" + res
-			q := u.Query()
-			q.Del("continue")
-			if cont != "" {
-				q.Set("continue", cont)
-			}
-			u.RawQuery = q.Encode()
-			sub.URL = &u
-			resp, body, err := t.do(sub)
-			if err != nil {
-				return nil, nil, err
-			}
+		m, resp, answer, err := t.pages(req, prefix+"/namespaces/"+ns+"/"+res, res+" in "+ns, &total)
+		if err != nil {
+			return nil, nil, err
+		}
+		if answer != nil {
 			if resp.StatusCode == http.StatusNotFound {
 				return nil, nil, fmt.Errorf("%s are cluster-scoped: %w", res, ErrOutOfScope)
 			}
-			if resp.StatusCode != http.StatusOK {
-				return resp, body, nil // the API server's refusal, as kubectl shows it
+			if resp.StatusCode == http.StatusOK {
+				return nil, nil, fmt.Errorf("the API server's list of %s in %s is not JSON", res, ns)
 			}
-			if total += len(body); total > maxBody {
-				return nil, nil, fmt.Errorf("the lists across your namespaces are over %d MiB: narrow the request (a selector, a namespace)", maxBody>>20)
-			}
-			dec := json.NewDecoder(bytes.NewReader(body))
-			dec.UseNumber()
-			var m map[string]any
-			if err := dec.Decode(&m); err != nil {
-				return nil, nil, fmt.Errorf("decode the API server's list of %s in %s: %w", res, ns, err)
-			}
-			md, _ := m["metadata"].(map[string]any)
-			cont, _ = md["continue"].(string)
-			if merged == nil {
-				merged, first = m, resp
-			} else {
-				for _, k := range []string{"items", "rows"} {
-					if more, ok := m[k].([]any); ok {
-						have, _ := merged[k].([]any)
-						merged[k] = append(have, more...)
-					}
-				}
-			}
-			if cont == "" {
-				break
-			}
+			return resp, answer, nil // the API server's refusal, as kubectl shows it
+		}
+		if merged == nil {
+			merged, first = m, resp
+		} else {
+			appendItems(merged, m)
 		}
 	}
 	if merged == nil {
@@ -315,12 +286,30 @@ func (t guardRT) spread(req *http.Request) (*http.Response, []byte, error) {
 // a caller's namespace past the first page (--chunk-size=1, or past 500
 // namespaces) was silently missing.
 func (t guardRT) allPages(req *http.Request) (*http.Response, []byte, error) {
-	var merged map[string]any
-	var first *http.Response
-	total, cont := 0, ""
+	total := 0
+	merged, first, answer, err := t.pages(req, req.URL.Path, "the namespace list", &total)
+	if err != nil || answer != nil {
+		return first, answer, err // the API server's answer, as kubectl shows it
+	}
+	b, err := json.Marshal(merged)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode the merged namespace list: %w", err)
+	}
+	return first, b, nil
+}
+
+// pages reads every page of the list at path (req's query otherwise),
+// following its continue token, and merges their items and rows into the
+// first page's object. A first page that is not a JSON 200 comes back as
+// answer, for the caller to pass on; such a later page is an error. total
+// counts the bytes read across calls, bounded by maxBody; a continue token
+// the API server repeats ends the list rather than looping on it.
+func (t guardRT) pages(req *http.Request, path, what string, total *int) (merged map[string]any, first *http.Response, answer []byte, err error) {
+	cont := ""
 	for {
 		sub := req.Clone(req.Context())
 		u := *req.URL
+		u.Path = path
 		q := u.Query()
 		q.Del("continue")
 		if cont != "" {
@@ -330,22 +319,22 @@ func (t guardRT) allPages(req *http.Request) (*http.Response, []byte, error) {
 		sub.URL = &u
 		resp, body, err := t.do(sub)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
 			if merged == nil {
-				return resp, body, nil // the API server's answer, as kubectl shows it
+				return nil, resp, body, nil
 			}
-			return nil, nil, fmt.Errorf("the API server answered %s on a later page of the namespace list", resp.Status)
+			return nil, nil, nil, fmt.Errorf("the API server answered %s on a later page of %s", resp.Status, what)
 		}
-		if total += len(body); total > maxBody {
-			return nil, nil, fmt.Errorf("the namespace list is over %d MiB", maxBody>>20)
+		if *total += len(body); *total > maxBody {
+			return nil, nil, nil, fmt.Errorf("the lists read up to %s are over %d MiB: narrow the request (a selector, a namespace)", what, maxBody>>20)
 		}
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.UseNumber()
 		var m map[string]any
 		if err := dec.Decode(&m); err != nil {
-			return nil, nil, fmt.Errorf("decode the API server's namespace list: %w", err)
+			return nil, nil, nil, fmt.Errorf("decode the API server's %s: %w", what, err)
 		}
 		md, _ := m["metadata"].(map[string]any)
 		sent := cont
@@ -353,22 +342,22 @@ func (t guardRT) allPages(req *http.Request) (*http.Response, []byte, error) {
 		if merged == nil {
 			merged, first = m, resp
 		} else if cont != sent {
-			for _, k := range []string{"items", "rows"} {
-				if more, ok := m[k].([]any); ok {
-					have, _ := merged[k].([]any)
-					merged[k] = append(have, more...)
-				}
-			}
+			appendItems(merged, m)
 		}
 		if cont == "" || cont == sent {
-			break // the last page, or an API server repeating itself
+			return merged, first, nil, nil // the last page, or an API server repeating itself
 		}
 	}
-	b, err := json.Marshal(merged)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode the merged namespace list: %w", err)
+}
+
+// appendItems adds a list page's items (or a table's rows) to merged.
+func appendItems(merged, page map[string]any) {
+	for _, k := range []string{"items", "rows"} {
+		if more, ok := page[k].([]any); ok {
+			have, _ := merged[k].([]any)
+			merged[k] = append(have, more...)
+		}
 	}
-	return first, b, nil
 }
 
 func closeBody(req *http.Request) {

@@ -228,3 +228,21 @@ func TestGuardSpreadsAListAcrossNamespaces(t *testing.T) {
 	}
 	assert.Equal(t, []string{"/api/v1/namespaces/a/secrets?limit=1", "/api/v1/namespaces/b/secrets?limit=1"}, paths)
 }
+
+// TestGuardSpreadStopsOnARepeatedContinue: an API server that answers
+// every page with the same continue token ends that namespace's list
+// (its repeat is not merged again); before, a spread list followed it
+// until 64 MiB had been read, hundreds of thousands of requests.
+func TestGuardSpreadStopsOnARepeatedContinue(t *testing.T) {
+	u := &upstream{bodies: map[string]string{
+		"/api/v1/namespaces/a/secrets": `{"kind":"SecretList","apiVersion":"v1","metadata":{"continue":"again"},"items":[{"metadata":{"name":"s1","namespace":"a"},"type":"Opaque"}]}`,
+		"/api/v1/namespaces/b/secrets": `{"kind":"SecretList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"s2","namespace":"b"},"type":"Opaque"}]}`,
+	}}
+	g := newGuard(func(ns string) bool { return ns == "a" || ns == "b" })
+	g.Spread = []string{"a", "b"}
+	body, err := get(t, g.Wrap(u), "/api/v1/secrets")
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(body, `"s1"`), body)
+	assert.Contains(t, body, `"s2"`)
+	assert.Len(t, u.seen, 3, "a, a's repeated page, b")
+}
