@@ -59,6 +59,10 @@ func TestHTTPCallerTokensAndPolicy(t *testing.T) {
 	alice := harness.Connect(t, &mcp.StreamableClientTransport{Endpoint: url + "/mcp", HTTPClient: harness.HTTPClient("sre-7c1d")})
 	r := mustCall(t, alice, "gitea_file", map[string]any{"repo": "ops/vault", "path": "README.md"})
 	assert.Contains(t, r.Text, "break-glass", "the server's own token reads the private repo")
+	// alice's search keeps the server's repository list (vault in it);
+	// carol's below must not be answered from it.
+	hits := mustCall(t, alice, "gitea_search", map[string]any{"query": "break-glass"})
+	assert.Contains(t, field(items(hits), "repo"), "ops/vault")
 
 	carolHTTP := &http.Client{Transport: giteaToken{token: carolToken, next: harness.Bearer{Token: "carol-2b9e", Next: http.DefaultTransport}}}
 	carol := harness.Connect(t, &mcp.StreamableClientTransport{Endpoint: url + "/mcp", HTTPClient: carolHTTP})
@@ -70,7 +74,7 @@ func TestHTTPCallerTokensAndPolicy(t *testing.T) {
 		assert.Contains(t, r.Text, "not found (or not visible to this identity)", tool)
 		assert.NotContains(t, r.Text, "break-glass")
 	}
-	hits := mustCall(t, carol, "gitea_search", map[string]any{"query": "break-glass"})
+	hits = mustCall(t, carol, "gitea_search", map[string]any{"query": "break-glass"})
 	assert.Empty(t, items(hits), "search through carol's token skips what she cannot see, even from a shared mirror")
 
 	walt := harness.Connect(t, &mcp.SSEClientTransport{Endpoint: url + "/sse", HTTPClient: harness.HTTPClient("web-5f3a")})
@@ -85,7 +89,7 @@ func TestHTTPCallerTokensAndPolicy(t *testing.T) {
 	for _, rec := range recs {
 		byUser[fmt.Sprint(rec["user"])] = append(byUser[fmt.Sprint(rec["user"])], fmt.Sprint(rec["tool"], ":", rec["outcome"]))
 	}
-	assert.Equal(t, []string{"gitea_file:ok"}, byUser["alice"])
+	assert.Equal(t, []string{"gitea_file:ok", "gitea_search:ok"}, byUser["alice"])
 	assert.Equal(t, []string{"gitea_repos:ok", "gitea_file:error", "gitea_blame:error", "gitea_search:ok"}, byUser["carol"])
 	assert.Equal(t, []string{"gitea_repos:ok", "gitea_file:denied"}, byUser["walt"])
 	raw, _ := os.ReadFile(audit)

@@ -49,6 +49,13 @@ type Forge struct {
 	ttl      time.Duration
 	mu       sync.Mutex
 	resolved map[string]resolved // by lower-case owner/name, for the server's token
+	listing  listing             // the server's token's repository list
+}
+
+// listing is a repository list and when Gitea gave it.
+type listing struct {
+	repos []*gitea.Repository
+	at    time.Time
 }
 
 // Repo is a repository as Gitea names it.
@@ -154,6 +161,54 @@ func (f *Forge) Resolve(ctx context.Context, callerToken, owner, name string) (R
 		f.mu.Unlock()
 	}
 	return r, nil
+}
+
+// Repository lists bound what one listing reads: MaxRepoPages pages of
+// RepoPageSize.
+const (
+	RepoPageSize = 50
+	MaxRepoPages = 100
+)
+
+// Repos lists the repositories the token may see, in Gitea's order, at
+// most MaxRepoPages pages. With the caller's own token it asks every
+// time: the answer is that caller's permission. With the server's token
+// a list younger than the mirror TTL is reused unless fresh is set
+// (fresh asks and keeps the answer): the server's view changes only by
+// an operator's hand, every caller's allowlist and policy are applied
+// to it on every call, and the mirrors it leads to are as old as that
+// already. A caller can never reach the cached list by sending a token.
+func (f *Forge) Repos(ctx context.Context, callerToken string, fresh bool) ([]*gitea.Repository, error) {
+	if callerToken == "" && !fresh {
+		f.mu.Lock()
+		l := f.listing
+		f.mu.Unlock()
+		if l.repos != nil && time.Since(l.at) < f.ttl {
+			return l.repos, nil
+		}
+	}
+	cl, err := f.Client(ctx, callerToken)
+	if err != nil {
+		return nil, err
+	}
+	at := time.Now()
+	out := []*gitea.Repository{}
+	for page := 1; page <= MaxRepoPages; page++ {
+		repos, _, err := cl.SearchRepos(gitea.SearchRepoOptions{ListOptions: gitea.ListOptions{Page: page, PageSize: RepoPageSize}})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, repos...)
+		if len(repos) < RepoPageSize {
+			break
+		}
+	}
+	if callerToken == "" {
+		f.mu.Lock()
+		f.listing = listing{repos: out, at: at}
+		f.mu.Unlock()
+	}
+	return out, nil
 }
 
 // RepoOf checks what Gitea said about a repository (upstream text: its

@@ -249,7 +249,7 @@ func (s *Server) search(ctx context.Context, c *tool.Call, in SearchInput) (*too
 	if err := checkRef("ref", in.Ref); err != nil {
 		return nil, err
 	}
-	repos, err := s.visible(ctx, c, "")
+	repos, err := s.visible(ctx, c, "", false)
 	if err != nil {
 		return nil, err
 	}

@@ -16,12 +16,8 @@ import (
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
-// maxRepos bounds how many repositories one call lists or searches, and
-// maxRepoPages how many pages of 50 it reads to find them.
-const (
-	maxRepos     = 500
-	maxRepoPages = 100
-)
+// maxRepos bounds how many repositories one call lists or searches.
+const maxRepos = 500
 
 // ReposInput are gitea_repos' arguments.
 type ReposInput struct {
@@ -45,30 +41,30 @@ type ReposOutput struct {
 }
 
 // visible lists the repositories the identity may see, the allowlist
-// allows and the caller's policy lets it read, sorted by name.
-func (s *Server) visible(ctx context.Context, c *tool.Call, keyword string) ([]*gitea.Repository, error) {
-	cl, err := s.client(ctx, c)
+// allows and the caller's policy lets it read, sorted by name. fresh asks
+// Gitea even when the server's own token's list is recent (see
+// forge.Repos); the callers' own tokens are asked every time.
+func (s *Server) visible(ctx context.Context, c *tool.Call, keyword string, fresh bool) ([]*gitea.Repository, error) {
+	tok, err := s.callerToken(c)
 	if err != nil {
 		return nil, err
 	}
+	repos, err := s.Forge.Repos(ctx, tok, fresh)
+	if err != nil {
+		return nil, apiErr("search repositories", err)
+	}
 	var out []*gitea.Repository
-	for page := 1; len(out) < maxRepos && page <= maxRepoPages; page++ {
+	for _, r := range repos {
+		if len(out) >= maxRepos {
+			break
+		}
 		// The keyword is matched here on masked names and descriptions,
 		// not by Gitea on the clear text (see issues).
-		repos, _, err := cl.SearchRepos(gitea.SearchRepoOptions{ListOptions: gitea.ListOptions{Page: page, PageSize: 50}})
-		if err != nil {
-			return nil, apiErr("search repositories", err)
+		if keyword != "" && !strings.Contains(strings.ToLower(c.Mask(r.FullName+"\n"+r.Description)), strings.ToLower(keyword)) {
+			continue
 		}
-		for _, r := range repos {
-			if keyword != "" && !strings.Contains(strings.ToLower(c.Mask(r.FullName+"\n"+r.Description)), strings.ToLower(keyword)) {
-				continue
-			}
-			if s.Forge.Allowed(r.FullName) && c.Allows("repos", r.FullName) {
-				out = append(out, r)
-			}
-		}
-		if len(repos) < 50 {
-			break
+		if s.Forge.Allowed(r.FullName) && c.Allows("repos", r.FullName) {
+			out = append(out, r)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].FullName < out[j].FullName })
@@ -76,7 +72,7 @@ func (s *Server) visible(ctx context.Context, c *tool.Call, keyword string) ([]*
 }
 
 func (s *Server) repos(ctx context.Context, c *tool.Call, in ReposInput) (*tool.Result, error) {
-	list, err := s.visible(ctx, c, in.Query)
+	list, err := s.visible(ctx, c, in.Query, true)
 	if err != nil {
 		return nil, err
 	}
