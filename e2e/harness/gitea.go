@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -181,13 +182,52 @@ func (g *Gitea) User(ctx context.Context, name string, admin bool, scopes string
 	if _, err := g.CLI(ctx, args...); err != nil {
 		return "", err
 	}
-	out, err := g.CLI(ctx, "admin", "user", "generate-access-token", "--username", name, "--token-name", "e2e-"+randHex(4), "--scopes", scopes, "--raw")
-	if err != nil {
-		return "", err
+	// A token the CLI printed was once refused by the server with 401
+	// "token is required" for a whole seeding (e2e/gitea), on one run in
+	// many: each token is proved on /api/v1/user before it is handed out,
+	// and made again if the server does not take it.
+	var last error
+	for try := 0; try < 4; try++ {
+		out, err := g.CLI(ctx, "admin", "user", "generate-access-token", "--username", name, "--token-name", "e2e-"+randHex(4), "--scopes", scopes, "--raw")
+		if err != nil {
+			return "", err
+		}
+		// Gitea may print warnings first (running as root); the token is last.
+		lines := strings.Split(out, "\n")
+		tok := strings.TrimSpace(lines[len(lines)-1])
+		if last = g.proveToken(ctx, name, tok); last == nil {
+			return tok, nil
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
-	// Gitea may print warnings first (running as root); the token is last.
-	lines := strings.Split(out, "\n")
-	return strings.TrimSpace(lines[len(lines)-1]), nil
+	return "", fmt.Errorf("token for %s: %w", name, last)
+}
+
+// proveToken asks Gitea who tok belongs to.
+func (g *Gitea) proveToken(ctx context.Context, name, tok string) error {
+	if len(tok) != 40 || strings.Trim(tok, "0123456789abcdef") != "" {
+		return fmt.Errorf("the CLI printed no 40-hex token as its last line (%d characters)", len(tok))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.URL+"/api/v1/user", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "token "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var who struct {
+		Login string `json:"login"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /api/v1/user with the new token: %s", resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&who); err != nil || who.Login != name {
+		return fmt.Errorf("GET /api/v1/user with the new token: login %q, want %q (%v)", who.Login, name, err)
+	}
+	return nil
 }
 
 // AccessLog returns Gitea's access log lines.
