@@ -2,6 +2,7 @@ package mask
 
 import (
 	"math"
+	"math/bits"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -54,6 +55,11 @@ type detector struct {
 	find func(s string) [][]int
 	// kv, for key=value detectors, replaces re on each line: see kvLine.
 	kv kvValue
+	// lineScan, when set, is re.FindAllStringSubmatchIndex(line, -1) for
+	// a local detector, written out: the regexp stays the definition
+	// (FuzzPrefiltersExact holds the two equal, and it still reads a
+	// text with a folding rune), the scanner is what runs on hint lines.
+	lineScan func(line string) [][]int
 }
 
 // kvValue says how a key=value detector reads the value after "key=".
@@ -321,7 +327,8 @@ var detectors = []detector{
 	{kind: "private-key", hints: []string{"private key"},
 		re: regexp.MustCompile(`-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)`)},
 	{kind: "jwt", hints: []string{"eyj"},
-		re: regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`)},
+		re:       regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`),
+		lineScan: jwts},
 	{kind: "aws-access-key", hints: []string{"akia", "asia", "agpa", "aida", "aroa", "anpa", "aipa"},
 		re: regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|AIPA)[A-Z0-9]{16}\b`)},
 	{kind: "gcp-api-key", hints: []string{"aiza"},
@@ -360,14 +367,16 @@ var detectors = []detector{
 	// user:password@ in a URL (the user may be empty, as in
 	// redis://:pass@host): the password only, so the host stays readable.
 	{kind: "url-password", hints: []string{"://"},
-		re:    regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s"'<>]*:([^/\s"'<>]+)@`),
-		group: 1},
+		re:       regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s"'<>]*:([^/\s"'<>]+)@`),
+		lineScan: urlPasswords,
+		group:    1},
 	// A token as the URL's user (https://<token>@gitea/…, how Gitea and
 	// GitHub clone URLs carry one): long and with digits, unlike a name.
 	{kind: "url-token", hints: []string{"://"},
-		re:    regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9_-]{20,})@`),
-		group: 1,
-		check: func(s string, m []int) bool { return hasDigit(s[m[2]:m[3]]) }},
+		re:       regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9_-]{20,})@`),
+		lineScan: urlTokens,
+		group:    1,
+		check:    func(s string, m []int) bool { return hasDigit(s[m[2]:m[3]]) }},
 	// A bare 40-hex Gitea token is known by its context only (every commit
 	// id has the same shape): the word token or PAT right before it.
 	{kind: "gitea-token", hints: []string{"token", "pat"}, lineOK: hasHex40,
@@ -453,8 +462,9 @@ var detectors = []detector{
 	// SQL that sets a password: ALTER USER … PASSWORD 'x', IDENTIFIED BY
 	// 'x' (a statement log shows them).
 	{kind: "sql-password", hints: []string{"password", "identified"},
-		re:    regexp.MustCompile(`(?i)\b(?:password|identified[ \t]+(?:with[ \t]+[A-Za-z0-9_]+[ \t]+)?by)[ \t]+'((?:[^'\r\n]|'')+)'`),
-		group: 1},
+		lineOK: sqlQuoteOnLine,
+		re:     regexp.MustCompile(`(?i)\b(?:password|identified[ \t]+(?:with[ \t]+[A-Za-z0-9_]+[ \t]+)?by)[ \t]+'((?:[^'\r\n]|'')+)'`),
+		group:  1},
 	// Space-separated settings: Dockerfile ENV KEY value, setx KEY value,
 	// Redis CONFIG SET key value, and redis.conf's requirepass/masterauth.
 	{kind: "assignment", hints: []string{"env", "setx", "config", "requirepass", "masterauth"}, named: true, group: 2,
@@ -513,6 +523,171 @@ var detectors = []detector{
 			v := s[m[4]:m[5]]
 			return !benignKey(s[m[2]:m[3]]) && highEntropy(v) && !objectRef(v)
 		}},
+}
+
+// jwts is jwt's regexp, FindAllStringSubmatchIndex, as a scan from each
+// "eyJ" after a non-word byte (\b, which is ASCII in Go). No part's
+// class holds a '.', so each part is the whole run of its characters.
+// Each part's run is read by a cursor of its own ("-eyJ-eyJ…" is one
+// run, and reading it again from each "eyJ" was quadratic): the
+// positions each part is asked from never go back.
+func jwts(s string) [][]int {
+	var out [][]int
+	var runs [3]cursor
+	stop := func(c byte) bool { return !wordByte(c) && c != '-' }
+	for pos := 0; pos < len(s); {
+		k := strings.Index(s[pos:], "eyJ")
+		if k < 0 {
+			break
+		}
+		i := pos + k
+		pos = i + 1
+		if i > 0 && wordByte(s[i-1]) {
+			continue
+		}
+		a := runs[0].next(s, i+3, stop)
+		if a-(i+3) < 8 || !strings.HasPrefix(s[a:], ".eyJ") {
+			continue
+		}
+		b := runs[1].next(s, a+4, stop)
+		if b-(a+4) < 8 || b >= len(s) || s[b] != '.' {
+			continue
+		}
+		c := runs[2].next(s, b+1, stop)
+		if c-(b+1) < 8 {
+			continue
+		}
+		out = append(out, []int{i, c})
+		pos = c
+	}
+	return out
+}
+
+// sqlQuoteOnLine: a masked sql-password has a quote after blanks after
+// "password" or "by". A line with a rune that (?i) folds to an ASCII
+// letter (the Kelvin sign, the long s) may spell them otherwise: it
+// passes.
+func sqlQuoteOnLine(line, lower string) bool {
+	if hasFoldRune(line) {
+		return true
+	}
+	for i := 0; i < len(lower); i++ {
+		if lower[i] != '\'' {
+			continue
+		}
+		j := i
+		for j > 0 && (lower[j-1] == ' ' || lower[j-1] == '\t') {
+			j--
+		}
+		if j < i && (strings.HasSuffix(lower[:j], "password") || strings.HasSuffix(lower[:j], "by")) {
+			return true
+		}
+	}
+	return false
+}
+
+// urlPasswords is url-password's regexp, FindAllStringSubmatchIndex, as
+// a scan from each "://" (the regexp, with no literal to start from,
+// tried every byte of a hinted line). A match's scheme is a run of
+// scheme characters, which holds no ':', so it ends at the first "://"
+// after its start; the leftmost start for a "://" is the first letter of
+// the run before it (and after the last match); a later start in the
+// same run reaches the same "://" and fails alike. The user holds no
+// ':' and the password no '/', so each part is the whole run of its
+// characters, and the password, which may hold '@', ends at its run's
+// last '@' (the greedy loop backs off to it).
+func urlPasswords(s string) [][]int {
+	var out [][]int
+	eachURL(s, func(start, k int) int {
+		u := k + 3
+		for u < len(s) && !urlUserStop(s[u]) {
+			u++
+		}
+		if u >= len(s) || s[u] != ':' {
+			return -1
+		}
+		v0, at := u+1, -1
+		for v := v0; v < len(s) && !urlPasswordStop(s[v]); v++ {
+			if s[v] == '@' {
+				at = v
+			}
+		}
+		if at <= v0 {
+			return -1
+		}
+		out = append(out, []int{start, at + 1, v0, at})
+		return at + 1
+	})
+	return out
+}
+
+// urlTokens is url-token's regexp, FindAllStringSubmatchIndex, as a scan
+// from each "://" (see urlPasswords): the user is a whole run of token
+// characters, which holds no '@'.
+func urlTokens(s string) [][]int {
+	var out [][]int
+	eachURL(s, func(start, k int) int {
+		t0 := k + 3
+		t := t0
+		for t < len(s) && (wordByte(s[t]) || s[t] == '-') {
+			t++
+		}
+		if t-t0 < 20 || t >= len(s) || s[t] != '@' {
+			return -1
+		}
+		out = append(out, []int{start, t + 1, t0, t})
+		return t + 1
+	})
+	return out
+}
+
+// eachURL calls f with each "://" at k in s and the leftmost start of a
+// scheme before it (a letter, then letters, digits, '+', '.', '-') that
+// lies at or after the end of the last match; f returns its match's end
+// or -1.
+func eachURL(s string, f func(start, k int) int) {
+	last := 0
+	for pos := 0; pos < len(s); {
+		i := strings.Index(s[pos:], "://")
+		if i < 0 {
+			return
+		}
+		k := pos + i
+		pos = k + 3
+		p := k
+		for p > last && schemeByte(s[p-1]) {
+			p--
+		}
+		for p < k && !(s[p] >= 'a' && s[p] <= 'z' || s[p] >= 'A' && s[p] <= 'Z') {
+			p++
+		}
+		if p >= k {
+			continue
+		}
+		if end := f(p, k); end >= 0 {
+			last = end
+			pos = max(pos, end)
+		}
+	}
+}
+
+func schemeByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '.' || c == '-'
+}
+
+// urlUserStop: url-password's user class [^:@/\s"'<>] excludes it (\s is
+// Go's ASCII [\t\n\f\r ]).
+func urlUserStop(c byte) bool {
+	return c == ':' || c == '@' || urlPasswordStop(c)
+}
+
+// urlPasswordStop: the password class [^/\s"'<>] excludes it.
+func urlPasswordStop(c byte) bool {
+	switch c {
+	case '/', '\t', '\n', '\f', '\r', ' ', '"', '\'', '<', '>':
+		return true
+	}
+	return false
 }
 
 // objectRef reports whether v is a Kubernetes object reference, Kind/name
@@ -1243,7 +1418,13 @@ func (d *detector) matches(s, lower string, lines [][2]int) [][]int {
 			// A local regexp's matches in the whole text are its matches
 			// in each line: none spans a newline, and a line's start and
 			// end read as the text's do (\b, (?m)^ and $).
-			for _, m := range d.re.FindAllStringSubmatchIndex(line, -1) {
+			var ms [][]int
+			if d.lineScan != nil {
+				ms = d.lineScan(line)
+			} else {
+				ms = d.re.FindAllStringSubmatchIndex(line, -1)
+			}
+			for _, m := range ms {
 				for i := range m {
 					if m[i] >= 0 {
 						m[i] += off
@@ -1858,44 +2039,70 @@ func splitASCII(key string) []string {
 // highEntropy reports whether v looks like a random key: long enough, with
 // letters of both cases and digits, and more bits per character than hex
 // (so commit ids and digests are not taken for secrets).
+//
+// It reads v once, and decides without a logarithm where it can: k
+// distinct bytes carry at most log2(k) bits each, below 4.2 for k <= 18
+// (log2 18 = 4.17); and the entropy is also log2(n) - sum(c log2 c)/n,
+// which a table of c log2 c gives to within 1e-12 of the sum over
+// p log2 p, so a result farther than 1e-9 from 4.2 is decided by it. In
+// the band between (never met but by construction), the sum runs over
+// the same counts in the same order as before, the same float64.
 func highEntropy(v string) bool {
 	if len(v) < 24 {
 		return false
 	}
+	var counts [256]int
+	var seen [4]uint64
 	var upper, lower, digit bool
-	for _, r := range v {
+	distinct := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
 		switch {
-		case r >= 'A' && r <= 'Z':
+		case c >= 'A' && c <= 'Z':
 			upper = true
-		case r >= 'a' && r <= 'z':
+		case c >= 'a' && c <= 'z':
 			lower = true
-		case r >= '0' && r <= '9':
+		case c >= '0' && c <= '9':
 			digit = true
 		}
+		if counts[c] == 0 {
+			distinct++
+			seen[c>>6] |= 1 << (c & 63)
+		}
+		counts[c]++
 	}
-	if !(upper && lower && digit) {
+	if !(upper && lower && digit) || distinct <= 18 {
 		return false
 	}
-	return entropy(v) >= 4.2
+	n := float64(len(v))
+	if len(v) < len(cLog2c) {
+		sum := 0.0
+		for w, set := range seen {
+			for ; set != 0; set &= set - 1 {
+				sum += cLog2c[counts[w<<6|bits.TrailingZeros64(set)]]
+			}
+		}
+		if h := math.Log2(n) - sum/n; math.Abs(h-4.2) > 1e-9 {
+			return h > 4.2
+		}
+	}
+	h := 0.0
+	for w, set := range seen {
+		for ; set != 0; set &= set - 1 {
+			p := float64(counts[w<<6|bits.TrailingZeros64(set)]) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h >= 4.2
 }
 
-// entropy is the Shannon entropy of s in bits per character.
-func entropy(s string) float64 {
-	var counts [256]int
-	for i := 0; i < len(s); i++ {
-		counts[s[i]]++
+// cLog2c[c] is c log2 c, for the counts of values up to 4 KiB long.
+var cLog2c = func() (t [4096]float64) {
+	for c := 1; c < len(t); c++ {
+		t[c] = float64(c) * math.Log2(float64(c))
 	}
-	n := float64(len(s))
-	h := 0.0
-	for _, c := range counts {
-		if c == 0 {
-			continue
-		}
-		p := float64(c) / n
-		h -= p * math.Log2(p)
-	}
-	return h
-}
+	return t
+}()
 
 // kindForKey names the placeholder kind for a value masked because of its
 // key: the key's words joined, so "[MASKED:db-password:…]" tells the reader

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -91,9 +92,23 @@ func (m *Masker) Text(s string) (string, int) {
 	var b strings.Builder
 	b.Grow(len(s))
 	last := 0
+	// A repeated secret is hashed once (most found secrets repeat: a
+	// value where it is set and where it is used).
+	var memo map[[2]string]string
+	if len(spans) > 1 {
+		memo = make(map[[2]string]string, len(spans))
+	}
 	for _, sp := range spans {
 		b.WriteString(s[last:sp.start])
-		b.WriteString(m.placeholder(sp.kind, s[sp.start:sp.end]))
+		k := [2]string{sp.kind, s[sp.start:sp.end]}
+		ph, ok := memo[k]
+		if !ok {
+			ph = m.placeholder(k[0], k[1])
+			if memo != nil {
+				memo[k] = ph
+			}
+		}
+		b.WriteString(ph)
 		last = sp.end
 	}
 	b.WriteString(s[last:])
@@ -113,33 +128,119 @@ const maxRepeatValues = 64
 // repeats adds every other occurrence of a secret already found: a token
 // detected where it is assigned ("token: X") is masked where it stands
 // alone in the same text too ("do not paste X"). spans must be merged:
-// the values are then disjoint, so hashing them reads the text once, and
-// each of at most maxRepeatValues distinct values is one strings.Index
-// walk over the text. (Comparing every found value at every position that
-// shared its first bytes was cubic: 57 s for 64 KiB of "password:".)
+// the values are then disjoint, so hashing them reads the text once.
+// (Comparing every found value at every position that shared its first
+// bytes was cubic: 57 s for 64 KiB of "password:".)
+//
+// The first maxRepeatValues distinct values are looked for in one walk
+// over the text (see repeatsOnePass; values longer than maxOnePass each
+// in a strings.Index walk of their own), and the spans come out in the
+// order a strings.Index walk per value, in the order the values were
+// found, gives them: value by value, each value's occurrences left to
+// right, each search going on after the last occurrence's end.
 func repeats(s string, spans []span) []span {
-	seen := map[string]bool{}
-	out := spans
+	var vals []repeatValue
 	for _, sp := range spans {
-		if len(seen) >= maxRepeatValues {
+		if len(vals) >= maxRepeatValues {
 			break
 		}
 		v := s[sp.start:sp.end]
-		if len(v) < minRepeat || seen[v] || IsPlaceholder(v) {
+		if len(v) < minRepeat || IsPlaceholder(v) || slices.ContainsFunc(vals, func(r repeatValue) bool { return r.v == v }) {
 			continue
 		}
-		seen[v] = true
-		for from := 0; from <= len(s)-len(v); {
-			i := strings.Index(s[from:], v)
-			if i < 0 {
-				break
+		vals = append(vals, repeatValue{v: v, kind: sp.kind, start: sp.start})
+	}
+	if len(vals) == 0 {
+		return spans
+	}
+	hits := repeatsOnePass(s, vals)
+	out := spans
+	for vi, r := range vals {
+		if len(r.v) > maxOnePass {
+			for from := 0; from <= len(s)-len(r.v); {
+				i := strings.Index(s[from:], r.v)
+				if i < 0 {
+					break
+				}
+				i += from
+				if i != r.start {
+					out = append(out, span{start: i, end: i + len(r.v), kind: r.kind})
+				}
+				from = i + len(r.v)
 			}
-			i += from
-			if i != sp.start {
-				out = append(out, span{start: i, end: i + len(v), kind: sp.kind})
-			}
-			from = i + len(v)
+			continue
 		}
+		for _, h := range hits[vals[vi].first:vals[vi].last] {
+			out = append(out, span{start: h, end: h + len(r.v), kind: r.kind})
+		}
+	}
+	return out
+}
+
+// repeatValue is a found value repeats looks for again.
+type repeatValue struct {
+	v, kind string
+	start   int // where it was found (not a repeat)
+	// from is where the search for it goes on; first and last bound its
+	// occurrences in repeatsOnePass's result.
+	from, count, first, last int
+}
+
+// maxOnePass is the longest value repeatsOnePass looks for: comparing a
+// value at a position costs its length, which for a short value is no
+// more than strings.Index's own work there.
+const maxOnePass = 64
+
+// repeatsOnePass finds, in one walk over s, the occurrences (but the one
+// it was found at) of each value of vals no longer than maxOnePass, and
+// returns them grouped by value (vals[i].first to vals[i].last),
+// each group in the order of s. A value is compared only at a position
+// whose first two bytes start some value, and whose first 8 are its own
+// (every value has at least minRepeat bytes); each search for it goes
+// on after its last occurrence, as strings.Index's walk does.
+func repeatsOnePass(s string, vals []repeatValue) []int {
+	var pairs [1 << 16 / 64]uint64
+	short := false
+	for i := range vals {
+		if len(vals[i].v) <= maxOnePass {
+			k := int(vals[i].v[0])<<8 | int(vals[i].v[1])
+			pairs[k>>6] |= 1 << (k & 63)
+			short = true
+		}
+	}
+	if !short {
+		return nil
+	}
+	type hit struct{ vi, at int }
+	var found []hit
+	for i := 0; i+minRepeat <= len(s); i++ {
+		k := int(s[i])<<8 | int(s[i+1])
+		if pairs[k>>6]&(1<<(k&63)) == 0 {
+			continue
+		}
+		head := s[i : i+minRepeat]
+		for vi := range vals {
+			r := &vals[vi]
+			if len(r.v) > maxOnePass || i < r.from || r.v[:minRepeat] != head || !strings.HasPrefix(s[i:], r.v) {
+				continue
+			}
+			r.from = i + len(r.v)
+			if i != r.start {
+				found = append(found, hit{vi, i})
+				r.count++
+			}
+		}
+	}
+	// Grouped by value, in the order of s within each (a counting sort).
+	n := 0
+	for vi := range vals {
+		vals[vi].first, vals[vi].last = n, n
+		n += vals[vi].count
+	}
+	out := make([]int, n)
+	for _, h := range found {
+		out[vals[h.vi].last] = h.at
+		vals[h.vi].last++
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package mask
 import (
 	"encoding/base64"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -27,6 +28,42 @@ func referenceDecode(run string) (string, bool) {
 	return string(b), true
 }
 
+// referenceHighEntropy is highEntropy as it was written before its
+// single pass and early exit.
+func referenceHighEntropy(v string) bool {
+	if len(v) < 24 {
+		return false
+	}
+	var upper, lower, digit bool
+	for _, r := range v {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			upper = true
+		case r >= 'a' && r <= 'z':
+			lower = true
+		case r >= '0' && r <= '9':
+			digit = true
+		}
+	}
+	if !(upper && lower && digit) {
+		return false
+	}
+	var counts [256]int
+	for i := 0; i < len(v); i++ {
+		counts[v[i]]++
+	}
+	n := float64(len(v))
+	h := 0.0
+	for _, c := range counts {
+		if c == 0 {
+			continue
+		}
+		p := float64(c) / n
+		h -= p * math.Log2(p)
+	}
+	return h >= 4.2
+}
+
 // FuzzPrefiltersExact asserts that every shortcut masking takes to skip
 // work changes no result, on any text: kvKeys finds what kvKeyRE finds,
 // the base64 decoder agrees with encoding/base64, a line a lineOK test
@@ -42,6 +79,11 @@ func FuzzPrefiltersExact(f *testing.F) {
 		"Proxy-Authorization: Basic dXNlcjpwYXNz", "Set-Cookie: sid=abc123def456", "x-api-key:\n  K3y-Zq81hunter",
 		"machine h login ci\npassword Zq81hunter", "- name: DB_PASSWORD\n  value: Zq81hunter", "user_authorization: none",
 		"cGFzc3dvcmQ6IGh1bnRlcjI=", "aGVsbG8-_w==", "YR", "deploy token 3f2a9c1be07d4a5f8c6b2e1d0a9f8e7d6c5b4a39",
+		"postgres://app:p@ss@db:5432 x://y:z@w", "ab1://:@@ x+y://u:@h redis://:pw@h 9a://u:p@h", "a://b://c:d@e", "-://u:p@h",
+		"https://abcdefghij0123456789@gitea/x https://abcdefghij0123456789x/@h", "s://u\u2028:p@h",
+		"Zx9Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9L Zx9Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9LZZZZ", "aaaaaaaaaaaaaaaaaaaaaaaaaaaa1A",
+		"x.eyJabcdefgh.eyJabcdefgh.abcdefgh_eyJ-eyJabcdefgh.eyJab-defgh.abcdefg", "-eyJ-eyJaaaaaaaa.eyJbbbbbbbb.cccccccc",
+		"ALTER USER x PASSWORD 'p''q'", "IDENTIFIED WITH mysql_native_password BY\t'x'", "pa\u017f\u017fword 'x'", "by'x' by '", "\u212a password 'y'",
 	} {
 		f.Add(s)
 	}
@@ -61,10 +103,22 @@ func FuzzPrefiltersExact(f *testing.F) {
 				t.Fatalf("decodeBase64Text(%q) = %q %v, encoding/base64: %q %v", r, b, bok, a, aok)
 			}
 		}
+		for _, v := range append(strings.FieldsFunc(s, func(r rune) bool { return r < 0x80 && !base64Char(byte(r)) }), s, run) {
+			if a, b := referenceHighEntropy(v), highEntropy(v); a != b {
+				t.Fatalf("highEntropy(%q) = %v, the reference %v", v, b, a)
+			}
+		}
 		lower := asciiLower(s)
 		lines := scan.lines(lower)
 		for i := range detectors {
 			d := &detectors[i]
+			if d.lineScan != nil {
+				// The scanner is meant for a line, but its regexp's
+				// language holds no newline: it must agree on any text.
+				if a, b := fmt.Sprint(d.re.FindAllStringSubmatchIndex(s, -1)), fmt.Sprint(d.lineScan(s)); a != b {
+					t.Fatalf("%s on %q: scanner %s, regexp %s", d.kind, s, b, a)
+				}
+			}
 			if d.lineOK != nil {
 				for _, l := range allLines(s) {
 					line := s[l[0]:l[1]]
