@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 
+	kjson "sigs.k8s.io/json"
+
 	"github.com/opsmcp/opsmcp/shared/mask"
 )
 
@@ -430,7 +432,9 @@ func (g *Guard) checkReview(req *http.Request) error {
 			} `json:"resourceAttributes"`
 		} `json:"spec"`
 	}
-	if err := json.Unmarshal(b, &r); err != nil {
+	// Read as the API server reads it: keys case-sensitively, the last of
+	// repeated keys. Go's own decoder would also take "Namespace".
+	if err := kjson.UnmarshalCaseSensitivePreserveInts(b, &r); err != nil {
 		return fmt.Errorf("decode the access review: %w", err)
 	}
 	ns := r.Spec.Namespace
