@@ -42,6 +42,14 @@ type detector struct {
 	// instead of at every byte of the text.
 	anchors, leads []string
 	anchored       *regexp.Regexp
+	// maxRuns, if set, bounds the runs of non-white-space bytes (white
+	// space being \s: [\t\n\f\r ]) an anchored match can reach: each part
+	// of the regexp reads either white space only or no white space,
+	// and the last part (the value) stops at white space. The anchored
+	// regexp then reads only up to the white space after that many runs,
+	// and a short input is matched by Go's backtracker, not its slower
+	// NFA; no path of the regexp reads past it, so the match is the same.
+	maxRuns int
 	// fold is set (by init) for a case-insensitive regexp: Go folds k
 	// and s with the Kelvin sign and the long s, which the ASCII hints
 	// do not see.
@@ -60,6 +68,14 @@ type detector struct {
 	// (FuzzPrefiltersExact holds the two equal, and it still reads a
 	// text with a folding rune), the scanner is what runs on hint lines.
 	lineScan func(line string) [][]int
+	// startsAtHint (set by init for a local regexp that starts with \b
+	// and a hint) is that regexp anchored: on a hinted line it is tried
+	// only where a hint starts, as anchoredMatches does, not at every
+	// byte (\b before a literal is no literal prefix for Go's search).
+	startsAtHint *regexp.Regexp
+	// atHint says every match starts with one of the hints (in any
+	// case): init then sets startsAtHint.
+	atHint bool
 }
 
 // kvValue says how a key=value detector reads the value after "key=".
@@ -329,17 +345,17 @@ var detectors = []detector{
 	{kind: "jwt", hints: []string{"eyj"},
 		re:       regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`),
 		lineScan: jwts},
-	{kind: "aws-access-key", hints: []string{"akia", "asia", "agpa", "aida", "aroa", "anpa", "aipa"},
+	{kind: "aws-access-key", atHint: true, hints: []string{"akia", "asia", "agpa", "aida", "aroa", "anpa", "aipa"},
 		re: regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|AIPA)[A-Z0-9]{16}\b`)},
-	{kind: "gcp-api-key", hints: []string{"aiza"},
+	{kind: "gcp-api-key", atHint: true, hints: []string{"aiza"},
 		re: regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{35}\b`)},
-	{kind: "google-oauth", hints: []string{"ya29."},
+	{kind: "google-oauth", atHint: true, hints: []string{"ya29."},
 		re: regexp.MustCompile(`\bya29\.[0-9A-Za-z_-]{20,}`)},
-	{kind: "github-token", hints: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"},
+	{kind: "github-token", atHint: true, hints: []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"},
 		re: regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})\b`)},
-	{kind: "gitlab-token", hints: []string{"glpat-", "glrt-", "gldt-"},
+	{kind: "gitlab-token", atHint: true, hints: []string{"glpat-", "glrt-", "gldt-"},
 		re: regexp.MustCompile(`\b(?:glpat|glrt|gldt)-[A-Za-z0-9_-]{20,}`)},
-	{kind: "slack-token", hints: []string{"xox"},
+	{kind: "slack-token", atHint: true, hints: []string{"xox"},
 		re: regexp.MustCompile(`\bxox[abposre]-[A-Za-z0-9-]{10,}`)},
 	{kind: "slack-webhook", hints: []string{"hooks.slack.com"},
 		re: regexp.MustCompile(`https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9/_-]+`)},
@@ -349,20 +365,20 @@ var detectors = []detector{
 		re: regexp.MustCompile(`\b\d{8,10}:AA[A-Za-z0-9_-]{33}\b`)},
 	{kind: "stripe-key", hints: []string{"_live_", "_test_"},
 		re: regexp.MustCompile(`\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}`)},
-	{kind: "openai-key", hints: []string{"sk-"},
+	{kind: "openai-key", atHint: true, hints: []string{"sk-"},
 		re: regexp.MustCompile(`\bsk-(?:proj-|ant-|svcacct-)?[A-Za-z0-9_-]{32,}`)},
-	{kind: "npm-token", hints: []string{"npm_"},
+	{kind: "npm-token", atHint: true, hints: []string{"npm_"},
 		re: regexp.MustCompile(`\bnpm_[A-Za-z0-9]{36}\b`)},
-	{kind: "pypi-token", hints: []string{"pypi-"},
+	{kind: "pypi-token", atHint: true, hints: []string{"pypi-"},
 		re: regexp.MustCompile(`\bpypi-AgE[A-Za-z0-9_-]{50,}`)},
-	{kind: "sendgrid-key", hints: []string{"sg."},
+	{kind: "sendgrid-key", atHint: true, hints: []string{"sg."},
 		re: regexp.MustCompile(`\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b`)},
-	{kind: "hashicorp-token", hints: []string{"hvs.", "hvb."},
+	{kind: "hashicorp-token", atHint: true, hints: []string{"hvs.", "hvb."},
 		re: regexp.MustCompile(`\bhv[sb]\.[A-Za-z0-9_-]{24,}`)},
 	// Docker Swarm join tokens and the swarm unlock key.
-	{kind: "swarm-token", hints: []string{"swmtkn-", "swmkey-"},
+	{kind: "swarm-token", atHint: true, hints: []string{"swmtkn-", "swmkey-"},
 		re: regexp.MustCompile(`\bSWM(?:TKN-1-[A-Za-z0-9]{20,}-[A-Za-z0-9]{20,}|KEY-1-[A-Za-z0-9+/_-]{20,})`)},
-	{kind: "docker-token", hints: []string{"dckr_pat_"},
+	{kind: "docker-token", atHint: true, hints: []string{"dckr_pat_"},
 		re: regexp.MustCompile(`\bdckr_pat_[A-Za-z0-9_-]{20,}`)},
 	// user:password@ in a URL (the user may be empty, as in
 	// redis://:pass@host): the password only, so the host stays readable.
@@ -385,8 +401,11 @@ var detectors = []detector{
 	// HTTP headers that carry credentials. For Authorization the scheme stays
 	// in clear (Bearer, Basic) and the credential goes.
 	{kind: "auth-header", hints: []string{"authorization"}, anchors: []string{"authorization"}, leads: []string{"proxy-"},
-		re:    regexp.MustCompile(`(?i)\b(?:proxy-)?authorization["']?\s*[:=]` + nextLine + `(?:\[\s*)?["']?((?:bearer|basic|token|digest|negotiate|apikey)(?:[\t\f\r ]+(?:` + indented + `)?|` + indented + `))?(\[MASKED:[^\]\s]*\][^\s"',;\]]*|[^\s"',;\]]+)`),
-		group: 2,
+		// Runs: the word (with its quote), the separator, '[', a quote
+		// with the scheme, the scheme, the value: at most 6.
+		maxRuns: 6,
+		re:      regexp.MustCompile(`(?i)\b(?:proxy-)?authorization["']?\s*[:=]` + nextLine + `(?:\[\s*)?["']?((?:bearer|basic|token|digest|negotiate|apikey)(?:[\t\f\r ]+(?:` + indented + `)?|` + indented + `))?(\[MASKED:[^\]\s]*\][^\s"',;\]]*|[^\s"',;\]]+)`),
+		group:   2,
 		// Without a scheme, a plain word ("Authorization: required") is
 		// prose; a lone "[" opens a list whose value is on the next line.
 		check: func(s string, m []int) bool { return (m[2] >= 0 || !allLetters(s[m[4]:m[5]])) && s[m[4]:m[5]] != "[" }},
@@ -395,6 +414,8 @@ var detectors = []detector{
 		group: 1},
 	{kind: "api-key-header", hints: []string{"x-api-key", "x-auth-token", "private-token", "x-gitea-token", "x-vault-token"},
 		anchors: []string{"x-api-key", "x-auth-token", "private-token", "x-gitea-token", "x-vault-token"},
+		// Runs: the word, the separator, '[', the quote, the value.
+		maxRuns: 5,
 		re:      regexp.MustCompile(`(?i)\b(?:x-api-key|x-auth-token|private-token|x-gitea-token|x-vault-token)["']?\s*[:=]` + nextLine + `(?:\[\s*)?["']?([^\s"',;\]]+)`),
 		group:   1},
 	// key = value, key: value, "key": "value", --key=value, key=value& in a
@@ -747,6 +768,12 @@ func init() {
 		}
 		if d.re != nil {
 			d.fold = strings.HasPrefix(d.re.String(), "(?i") || strings.HasPrefix(d.re.String(), "(?mi") || strings.HasPrefix(d.re.String(), "(?im")
+		}
+		if d.atHint {
+			if !d.local || !strings.HasPrefix(d.re.String(), `\b`) || d.fold {
+				panic("mask: atHint is for line-local \\b regexps: " + d.kind)
+			}
+			d.startsAtHint = regexp.MustCompile(`^(?:` + d.re.String() + `)`)
 		}
 		if len(d.anchors) > 0 {
 			if d.local || !strings.HasPrefix(d.re.String(), `(?i)\b`) {
@@ -1419,9 +1446,12 @@ func (d *detector) matches(s, lower string, lines [][2]int) [][]int {
 			// in each line: none spans a newline, and a line's start and
 			// end read as the text's do (\b, (?m)^ and $).
 			var ms [][]int
-			if d.lineScan != nil {
+			switch {
+			case d.lineScan != nil:
 				ms = d.lineScan(line)
-			} else {
+			case d.startsAtHint != nil:
+				ms = d.hintStarts(line, lower[off:end])
+			default:
 				ms = d.re.FindAllStringSubmatchIndex(line, -1)
 			}
 			for _, m := range ms {
@@ -1461,6 +1491,46 @@ func (d *detector) matches(s, lower string, lines [][2]int) [][]int {
 				from = next
 			}
 		}
+	}
+	return out
+}
+
+// hintStarts is re.FindAllStringSubmatchIndex(line, -1) for a detector
+// whose matches start with a hint (startsAtHint): the anchored regexp is
+// tried at each hint's start, in order and past the last match's end,
+// after a non-word byte (the leading \b: each hint starts with a
+// letter). As in anchoredMatches, leftmost-first at a start is what the
+// anchored regexp takes there.
+func (d *detector) hintStarts(line, lower string) [][]int {
+	var starts []int
+	for _, h := range d.hints {
+		for pos := 0; ; {
+			i := strings.Index(lower[pos:], h)
+			if i < 0 {
+				break
+			}
+			starts = append(starts, pos+i)
+			pos += i + 1
+		}
+	}
+	slices.Sort(starts)
+	var out [][]int
+	last := 0
+	for i, st := range starts {
+		if st < last || i > 0 && st == starts[i-1] || st > 0 && wordByte(line[st-1]) {
+			continue
+		}
+		m := d.startsAtHint.FindStringSubmatchIndex(line[st:])
+		if m == nil {
+			continue
+		}
+		for k := range m {
+			if m[k] >= 0 {
+				m[k] += st
+			}
+		}
+		out = append(out, m)
+		last = m[1]
 	}
 	return out
 }
@@ -1506,7 +1576,11 @@ func (d *detector) anchoredMatches(s, lower string) [][]int {
 		if len(ph) > 0 && ph[0].start < st {
 			continue
 		}
-		m := d.anchored.FindStringSubmatchIndex(s[st:])
+		rest := s[st:]
+		if d.maxRuns > 0 {
+			rest = s[st:runsEnd(s, st, d.maxRuns)]
+		}
+		m := d.anchored.FindStringSubmatchIndex(rest)
 		if m == nil {
 			continue
 		}
@@ -1519,6 +1593,27 @@ func (d *detector) anchoredMatches(s, lower string) [][]int {
 		last = m[1]
 	}
 	return out
+}
+
+// runsEnd is the end of the n-th run of bytes other than \s's white space
+// from i on, and the byte after it (or the text's end).
+func runsEnd(s string, i, n int) int {
+	ws := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+	for runs := 0; i < len(s); {
+		for i < len(s) && ws(s[i]) {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
+		for i < len(s) && !ws(s[i]) {
+			i++
+		}
+		if runs++; runs == n {
+			return min(i+1, len(s))
+		}
+	}
+	return len(s)
 }
 
 // wordByte is \b's word character.

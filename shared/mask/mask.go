@@ -184,6 +184,14 @@ type repeatValue struct {
 	// from is where the search for it goes on; first and last bound its
 	// occurrences in repeatsOnePass's result.
 	from, count, first, last int
+	head                     uint64 // its first 8 bytes (head8)
+}
+
+// head8 is the first 8 bytes of s (which has as many) as a number.
+func head8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // maxOnePass is the longest value repeatsOnePass looks for: comparing a
@@ -199,12 +207,18 @@ const maxOnePass = 64
 // (every value has at least minRepeat bytes); each search for it goes
 // on after its last occurrence, as strings.Index's walk does.
 func repeatsOnePass(s string, vals []repeatValue) []int {
+	// pairs: the first two bytes of some value; byFirst and next chain
+	// the values by their first byte (1 + index; 0 ends a chain).
 	var pairs [1 << 16 / 64]uint64
+	var byFirst [256]uint8
+	var next [maxRepeatValues]uint8
 	short := false
-	for i := range vals {
-		if len(vals[i].v) <= maxOnePass {
-			k := int(vals[i].v[0])<<8 | int(vals[i].v[1])
+	for i := len(vals) - 1; i >= 0; i-- {
+		if v := vals[i].v; len(v) <= maxOnePass {
+			k := int(v[0])<<8 | int(v[1])
 			pairs[k>>6] |= 1 << (k & 63)
+			next[i], byFirst[v[0]] = byFirst[v[0]], uint8(i+1)
+			vals[i].head = head8(v)
 			short = true
 		}
 	}
@@ -218,15 +232,15 @@ func repeatsOnePass(s string, vals []repeatValue) []int {
 		if pairs[k>>6]&(1<<(k&63)) == 0 {
 			continue
 		}
-		head := s[i : i+minRepeat]
-		for vi := range vals {
-			r := &vals[vi]
-			if len(r.v) > maxOnePass || i < r.from || r.v[:minRepeat] != head || !strings.HasPrefix(s[i:], r.v) {
+		h := head8(s[i:])
+		for c := byFirst[s[i]]; c != 0; c = next[c-1] {
+			r := &vals[c-1]
+			if r.head != h || i < r.from || !strings.HasPrefix(s[i:], r.v) {
 				continue
 			}
 			r.from = i + len(r.v)
 			if i != r.start {
-				found = append(found, hit{vi, i})
+				found = append(found, hit{int(c - 1), i})
 				r.count++
 			}
 		}

@@ -83,6 +83,8 @@ func FuzzPrefiltersExact(f *testing.F) {
 		"https://abcdefghij0123456789@gitea/x https://abcdefghij0123456789x/@h", "s://u\u2028:p@h",
 		"Zx9Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9L Zx9Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9LZZZZ", "aaaaaaaaaaaaaaaaaaaaaaaaaaaa1A",
 		"x.eyJabcdefgh.eyJabcdefgh.abcdefgh_eyJ-eyJabcdefgh.eyJab-defgh.abcdefg", "-eyJ-eyJaaaaaaaa.eyJbbbbbbbb.cccccccc",
+		"Authorization : [ 'Bearer\n  x", "proxy-authorization\t:\n\n  [\n  \"bearer\n\tv a", "x-api-key = [ \"k\" ,", "X-Vault-Token:\n \n  [MASKED:x:1]y z",
+		"AKIA0123456789ABCDEF xAKIA0123456789ABCDEF sk-" + strings.Repeat("a", 40) + " ghp_" + strings.Repeat("b", 36) + "github_pat_" + strings.Repeat("c", 30),
 		"ALTER USER x PASSWORD 'p''q'", "IDENTIFIED WITH mysql_native_password BY\t'x'", "pa\u017f\u017fword 'x'", "by'x' by '", "\u212a password 'y'",
 	} {
 		f.Add(s)
