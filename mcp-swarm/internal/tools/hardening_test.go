@@ -625,3 +625,15 @@ func chain(n int) string {
 	fmt.Fprintf(&b, "services: {web: {image: x, environment: {<<: *l%d}}}\n", n-1)
 	return b.String()
 }
+
+// TestRenderLogsLine: swarm_logs' text line is "<ts> <task> <stream> |
+// <text>", as the formatted line it replaced, with a missing field
+// empty.
+func TestRenderLogsLine(t *testing.T) {
+	d := map[string]any{"items": []any{
+		map[string]any{"ts": "2026-11-28T10:00:00.000000001Z", "task": "shop_web.1", "stream": "stdout", "text": "GET /orders/1 %s %d | x"},
+		map[string]any{"ts": "", "stream": "stderr", "text": ""},
+	}}
+	want := "2026-11-28T10:00:00.000000001Z shop_web.1 stdout | GET /orders/1 %s %d | x\n" + "  stderr | \n"
+	assert.Equal(t, want, renderLogs(d))
+}

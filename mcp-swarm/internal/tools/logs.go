@@ -153,11 +153,17 @@ func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Re
 		out.Items = append(out.Items, l)
 	}
 	sort.SliceStable(out.Items, func(i, j int) bool { return out.Items[i].Time < out.Items[j].Time })
-	return &tool.Result{Data: out, Render: func(d map[string]any) string {
-		return tool.Rows(d, func(m map[string]any) string {
-			return fmt.Sprintf("%s %s %s | %s", tool.Str(m["ts"]), tool.Str(m["task"]), tool.Str(m["stream"]), tool.Str(m["text"]))
-		})
-	}}, nil
+	return &tool.Result{Data: out, Render: renderLogs}, nil
+}
+
+// renderLogs is swarm_logs' text: "<ts> <task> <stream> | <text>" a line.
+// Every field is a string in the data, so the line is concatenated, not
+// formatted: this runs over every line of every call.
+func renderLogs(d map[string]any) string {
+	return tool.Rows(d, func(m map[string]any) string {
+		str := func(k string) string { s, _ := m[k].(string); return s }
+		return str("ts") + " " + str("task") + " " + str("stream") + " | " + str("text")
+	})
 }
 
 // taskNames maps task IDs of a service to "service.slot" names, as
