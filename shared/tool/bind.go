@@ -608,7 +608,7 @@ func (b *Binder) shape(res *Result, known mask.Masked, from budget.Cursor, argsI
 		text = "(no results)"
 	}
 	if !fits || cut.Next != nil {
-		encoded, _ = json.Marshal(cut.Data)
+		encoded, _ = marshalData(cut.Data)
 	}
 	out.name = audit.OK
 	out.bytes = len(text) + len(encoded)
@@ -625,7 +625,7 @@ func whole(p budget.Page, from budget.Cursor, max int) (budget.Cut, []byte, bool
 	if from != (budget.Cursor{}) {
 		return budget.Cut{}, nil, false
 	}
-	encoded, err := json.Marshal(p.Data)
+	encoded, err := marshalData(p.Data)
 	if err != nil || len(encoded) > max {
 		return budget.Cut{}, nil, false
 	}
