@@ -7,6 +7,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -107,7 +108,12 @@ var kvKeyRE = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_.-]*)["']?[ \t]*(:=|=>|=|
 // a blank nor a separator is; and a match ends on a separator, a blank
 // or a '[', so the next search starts at a run's start.
 func kvKeys(line string) [][]int {
-	var out [][]int
+	return groups(kvKeysAppend(nil, line), 6)
+}
+
+// kvKeysAppend is kvKeys, appending each match's 6 indexes to flat (one
+// allocation per line at most, not one per key).
+func kvKeysAppend(flat []int, line string) []int {
 	blanks := func(i int) int {
 		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
 			i++
@@ -159,8 +165,21 @@ func kvKeys(line string) [][]int {
 		if e < len(line) && line[e] == '[' {
 			e = blanks(e + 1)
 		}
-		out = append(out, []int{k0, e, k0, j, p, p + sep})
+		flat = append(flat, k0, e, k0, j, p, p+sep)
 		i = e
+	}
+	return flat
+}
+
+// groups cuts flat into slices of n (regexp's submatch layout), nil for
+// none, sharing flat's array: two allocations for any number of matches.
+func groups(flat []int, n int) [][]int {
+	if len(flat) == 0 {
+		return nil
+	}
+	out := make([][]int, len(flat)/n)
+	for i := range out {
+		out[i] = flat[n*i : n*i+n : n*i+n]
 	}
 	return out
 }
@@ -176,13 +195,19 @@ func keyByte(c byte) bool {
 // regexp run from each key over the rest of the line was quadratic: 8 KB
 // of "key=key=…" took a third of a second.)
 func kvLine(line string, how kvValue) [][]int {
-	keys := kvKeys(line)
-	if keys == nil {
-		return nil
+	return groups(kvLineAppend(nil, line, how), 6)
+}
+
+// kvLineAppend is kvLine, appending each match's 6 indexes to flat.
+func kvLineAppend(flat []int, line string, how kvValue) []int {
+	var buf [8 * 6]int // (most lines hold a few keys)
+	flat6 := kvKeysAppend(buf[:0], line)
+	if len(flat6) == 0 {
+		return flat
 	}
-	var out [][]int
 	var run, dq, sq, cr, b64 cursor
-	for _, k := range keys {
+	for i := 0; i < len(flat6); i += 6 {
+		k := flat6[i : i+6]
 		e := k[1]
 		if e >= len(line) {
 			continue
@@ -238,9 +263,9 @@ func kvLine(line string, how kvValue) [][]int {
 		if v1 <= v0 {
 			continue
 		}
-		out = append(out, []int{k[0], v1, k[2], k[3], v0, v1})
+		flat = append(flat, k[0], v1, k[2], k[3], v0, v1)
 	}
-	return out
+	return flat
 }
 
 // placeholderAt returns the bounds of a placeholder that starts at i, or
@@ -1024,14 +1049,25 @@ func hidden(r rune) bool {
 // their first bytes.
 func mayHide(s string) bool {
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\v' && c != '\f', c == 0x7F,
-			c == 0xC2, c == 0xCD, c == 0xD8, c == 0xE1, c == 0xE2, c == 0xE3, c == 0xEF, c == 0xF0, c == 0xF3:
+		if hideFirst[s[i]] {
 			return true
 		}
 	}
 	return false
 }
+
+// hideFirst marks the first bytes of hidden characters: the controls
+// but white space, DEL, and the lead bytes of the hidden runes' UTF-8.
+var hideFirst = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\v' && c != '\f', c == 0x7F,
+			c == 0xC2, c == 0xCD, c == 0xD8, c == 0xE1, c == 0xE2, c == 0xE3, c == 0xEF, c == 0xF0, c == 0xF3:
+			t[c] = true
+		}
+	}
+	return t
+}()
 
 // withoutHidden returns s without its hidden characters, and whether it
 // held any. Invalid bytes stay.
@@ -1074,6 +1110,8 @@ func (d *detector) lineBased() bool {
 }
 
 func detectAt(s string, depth int) []span {
+	pooled := linesPool.Get().(*[][][2]int)
+	defer putLines(pooled)
 	lower := asciiLower(s)
 	fold := hasFoldRune(s)
 	// The line detectors' matches, and which detectors have a hint in s,
@@ -1086,7 +1124,7 @@ func detectAt(s string, depth int) []span {
 			end = lineEnd(s, off+maxPiece)
 		}
 		piece, lowerPiece := s[off:end], lower[off:end]
-		lines := scan.lines(lowerPiece)
+		lines := scan.linesInto(lowerPiece, pooled)
 		for i := range detectors {
 			d := &detectors[i]
 			has := lines != nil && len(lines[i]) > 0
@@ -1437,6 +1475,7 @@ func (d *detector) matches(s, lower string, lines [][2]int) [][]int {
 		return d.re.FindAllStringSubmatchIndex(s, -1)
 	}
 	var out [][]int
+	var kvFlat []int // a key=value detector's matches, 6 indexes each
 	for _, l := range lines {
 		off, end := l[0], l[1]
 		line := s[off:end]
@@ -1463,11 +1502,10 @@ func (d *detector) matches(s, lower string, lines [][2]int) [][]int {
 				out = append(out, m)
 			}
 		} else if ok && d.kv != kvNone {
-			for _, m := range kvLine(line, d.kv) {
-				for i := range m {
-					m[i] += off
-				}
-				out = append(out, m)
+			n := len(kvFlat)
+			kvFlat = kvLineAppend(kvFlat, line, d.kv)
+			for i := n; i < len(kvFlat); i++ {
+				kvFlat[i] += off
 			}
 		} else if ok {
 			// After each match, look again from where its value starts: in
@@ -1491,6 +1529,9 @@ func (d *detector) matches(s, lower string, lines [][2]int) [][]int {
 				from = next
 			}
 		}
+	}
+	if d.kv != kvNone {
+		return groups(kvFlat, 6)
 	}
 	return out
 }
@@ -1672,6 +1713,18 @@ func (h *hintScan) add(di int, hints []string) {
 // of lower that holds one of the detector's hints, in order, each once;
 // nil when no hint is found (most short texts: nothing is allocated).
 func (h *hintScan) lines(lower string) [][][2]int {
+	return h.linesInto(lower, nil)
+}
+
+// linesInto is lines, in buf's lists (emptied first) when buf is not
+// nil: one detectAt's lists, reused by the next (appending to a list per
+// detector was a tenth of token-dense masking's allocations).
+func (h *hintScan) linesInto(lower string, buf *[][][2]int) [][][2]int {
+	if buf != nil {
+		for i := range *buf {
+			(*buf)[i] = (*buf)[i][:0]
+		}
+	}
 	var out [][][2]int
 	ls, seen := 0, 0 // the line start of position seen
 	hit := func(i, k int) {
@@ -1683,7 +1736,9 @@ func (h *hintScan) lines(lower string) [][][2]int {
 				ls = seen + nl + 1
 			}
 			seen = i
-			if out == nil {
+			if out == nil && buf != nil {
+				out = *buf
+			} else if out == nil {
 				out = make([][][2]int, len(detectors))
 			}
 			for _, di := range h.users[id] {
@@ -1710,6 +1765,26 @@ func (h *hintScan) lines(lower string) [][][2]int {
 		}
 	}
 	return out
+}
+
+// linesPool holds hint line lists for detectAt (linesInto).
+var linesPool = sync.Pool{New: func() any {
+	b := make([][][2]int, len(detectors))
+	return &b
+}}
+
+// maxPooledLines is the most line bounds a pooled list keeps: a hostile
+// text's lists go back to the garbage collector.
+const maxPooledLines = 4096
+
+func putLines(b *[][][2]int) {
+	n := 0
+	for _, l := range *b {
+		n += cap(l)
+	}
+	if n <= maxPooledLines {
+		linesPool.Put(b)
+	}
 }
 
 // allLines returns the bounds [start, end) of every line of s.
@@ -2009,6 +2084,9 @@ var (
 // field) names a secret, e.g. password, DB_PASSWORD, apiKey, client_secret,
 // db.password; but not secretName, tokenPath, passwordFile or max_tokens.
 func SensitiveKey(key string) bool {
+	if len(key) <= maxFastKey && ascii(key) {
+		return sensitiveASCII(key)
+	}
 	words := splitWords(key)
 	if len(words) == 0 {
 		return false
@@ -2030,6 +2108,86 @@ func SensitiveKey(key string) bool {
 	}
 	return false
 }
+
+// maxFastKey is the longest key sensitiveASCII reads.
+const maxFastKey = 128
+
+// sensitiveASCII is SensitiveKey for an ASCII key of at most maxFastKey
+// bytes (every key a detector finds on an ordinary line), without
+// allocating: the words are splitASCII's, lowered in a buffer on the
+// stack, and looked up as map keys converted in place.
+func sensitiveASCII(key string) bool {
+	var low [maxFastKey]byte
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		low[i] = c
+	}
+	var words [maxFastKey][2]int
+	n, start := 0, -1
+	flush := func(end int) {
+		if start >= 0 {
+			words[n] = [2]int{start, end}
+			n++
+			start = -1
+		}
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'):
+			flush(i)
+		case c >= 'A' && c <= 'Z' && i > 0 && key[i-1] >= 'a' && key[i-1] <= 'z':
+			flush(i)
+			start = i
+		case start < 0:
+			start = i
+		}
+	}
+	flush(len(key))
+	if n == 0 || referenceWords[string(low[words[n-1][0]:words[n-1][1]])] {
+		return false
+	}
+	var pair [2*maxFastKey + 1]byte
+	var prev []byte
+	for _, w := range words[:n] {
+		a, b := w[0], w[1]
+		for b > a && low[b-1] >= '0' && low[b-1] <= '9' {
+			b-- // password1, Password123: a numbered key is the same key
+		}
+		word := low[a:b]
+		if secretWords[string(word)] {
+			return true
+		}
+		for _, suf := range secretSuffixes {
+			if len(word) > len(suf) && string(word[len(word)-len(suf):]) == suf {
+				return true
+			}
+		}
+		if prev != nil {
+			k := copy(pair[:], prev)
+			pair[k] = ' '
+			k += 1 + copy(pair[k+1:], word)
+			if secretPairsJoined[string(pair[:k])] {
+				return true
+			}
+		}
+		prev = word
+	}
+	return false
+}
+
+// secretPairsJoined is secretPairs with each pair's words joined by a
+// blank.
+var secretPairsJoined = func() map[string]bool {
+	m := make(map[string]bool, len(secretPairs))
+	for p := range secretPairs {
+		m[p[0]+" "+p[1]] = true
+	}
+	return m
+}()
 
 // secretSuffixes end a run-together name that is secret: PGPASSWORD,
 // ADMINPASSWORD, MYSQLPWD, csrftoken. ("pass" is left out: bypass,

@@ -13,6 +13,7 @@
 package mask
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -22,7 +23,6 @@ import (
 	"hash"
 	"io"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 )
@@ -34,9 +34,17 @@ const Prefix = "[MASKED"
 // Masker replaces secrets with placeholders. It is safe for concurrent use.
 type Masker struct {
 	key []byte
-	// macs holds keyed HMACs to reuse: hmac.New hashes the key twice
-	// and allocates, per placeholder.
+	// macs holds keyed HMACs to reuse (hmac.New hashes the key twice
+	// and allocates, per placeholder), each with a buffer for the
+	// secret's bytes (hmac has no WriteString: io.WriteString copied
+	// every secret to a new slice).
 	macs sync.Pool
+}
+
+// pooledMAC is one of a Masker's reusable HMACs.
+type pooledMAC struct {
+	mac hash.Hash
+	buf []byte
 }
 
 // New returns a Masker whose placeholder hashes are keyed with key. An empty
@@ -49,19 +57,33 @@ func New(key []byte) *Masker {
 		}
 	}
 	m := &Masker{key: key}
-	m.macs.New = func() any { return hmac.New(sha256.New, m.key) }
+	m.macs.New = func() any { return &pooledMAC{mac: hmac.New(sha256.New, m.key)} }
 	return m
 }
 
 // placeholder renders the replacement for secret of the given kind.
 func (m *Masker) placeholder(kind, secret string) string {
-	mac := m.macs.Get().(hash.Hash)
-	mac.Reset()
-	io.WriteString(mac, secret)
+	p := m.macs.Get().(*pooledMAC)
+	p.mac.Reset()
+	if len(secret) <= 4096 {
+		p.buf = append(p.buf[:0], secret...)
+		p.mac.Write(p.buf)
+	} else {
+		io.WriteString(p.mac, secret) // (no buffer kept that large)
+	}
 	var sum [sha256.Size]byte
-	id := hex.EncodeToString(mac.Sum(sum[:0])[:4])
-	m.macs.Put(mac)
-	return Prefix + ":" + kind + ":" + id + "]"
+	var id [8]byte
+	hex.Encode(id[:], p.mac.Sum(sum[:0])[:4])
+	m.macs.Put(p)
+	var b strings.Builder
+	b.Grow(len(Prefix) + len(kind) + len(id) + 3)
+	b.WriteString(Prefix)
+	b.WriteByte(':')
+	b.WriteString(kind)
+	b.WriteByte(':')
+	b.Write(id[:])
+	b.WriteByte(']')
+	return b.String()
 }
 
 // span is a region of a text to replace. keep bytes at its start stay in
@@ -304,11 +326,14 @@ func merge(spans []span) []span {
 	if len(spans) == 0 {
 		return spans
 	}
-	sort.Slice(spans, func(i, j int) bool {
-		if spans[i].start != spans[j].start {
-			return spans[i].start < spans[j].start
+	// (slices.SortFunc is sort.Slice's pdqsort without reflection: the
+	// same comparisons and swaps, so spans that tie, one value found by
+	// two detectors, keep the order that picks their kind.)
+	slices.SortFunc(spans, func(a, b span) int {
+		if a.start != b.start {
+			return cmp.Compare(a.start, b.start)
 		}
-		return spans[i].end > spans[j].end
+		return cmp.Compare(b.end, a.end)
 	})
 	out := spans[:1]
 	for _, sp := range spans[1:] {

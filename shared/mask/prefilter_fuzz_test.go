@@ -64,6 +64,30 @@ func referenceHighEntropy(v string) bool {
 	return h >= 4.2
 }
 
+// referenceSensitiveKey is SensitiveKey as it was written before its
+// allocation-free path for short ASCII keys.
+func referenceSensitiveKey(key string) bool {
+	words := splitWords(key)
+	if len(words) == 0 {
+		return false
+	}
+	n := len(words)
+	if referenceWords[words[n-1]] {
+		return false
+	}
+	for i, w := range words {
+		w = strings.TrimRight(w, "0123456789")
+		words[i] = w
+		if secretWords[w] || runTogether(w) {
+			return true
+		}
+		if i > 0 && secretPairs[[2]string{words[i-1], w}] {
+			return true
+		}
+	}
+	return false
+}
+
 // FuzzPrefiltersExact asserts that every shortcut masking takes to skip
 // work changes no result, on any text: kvKeys finds what kvKeyRE finds,
 // the base64 decoder agrees with encoding/base64, a line a lineOK test
@@ -83,6 +107,7 @@ func FuzzPrefiltersExact(f *testing.F) {
 		"https://abcdefghij0123456789@gitea/x https://abcdefghij0123456789x/@h", "s://u\u2028:p@h",
 		"Zx9Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9L Zx9Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9LZZZZ", "aaaaaaaaaaaaaaaaaaaaaaaaaaaa1A",
 		"x.eyJabcdefgh.eyJabcdefgh.abcdefgh_eyJ-eyJabcdefgh.eyJab-defgh.abcdefg", "-eyJ-eyJaaaaaaaa.eyJbbbbbbbb.cccccccc",
+		"DB_PASSWORD1 apiKey api.key client-secret2 x_secretName PGPASSWORD bypass MYAPIKEYS tokenPath AccessKey9 secretKeyRef", "Api_Key_Id ACCESS_KEY SESSION2KEY",
 		"Authorization : [ 'Bearer\n  x", "proxy-authorization\t:\n\n  [\n  \"bearer\n\tv a", "x-api-key = [ \"k\" ,", "X-Vault-Token:\n \n  [MASKED:x:1]y z",
 		"AKIA0123456789ABCDEF xAKIA0123456789ABCDEF sk-" + strings.Repeat("a", 40) + " ghp_" + strings.Repeat("b", 36) + "github_pat_" + strings.Repeat("c", 30),
 		"ALTER USER x PASSWORD 'p''q'", "IDENTIFIED WITH mysql_native_password BY\t'x'", "pa\u017f\u017fword 'x'", "by'x' by '", "\u212a password 'y'",
@@ -108,6 +133,11 @@ func FuzzPrefiltersExact(f *testing.F) {
 		for _, v := range append(strings.FieldsFunc(s, func(r rune) bool { return r < 0x80 && !base64Char(byte(r)) }), s, run) {
 			if a, b := referenceHighEntropy(v), highEntropy(v); a != b {
 				t.Fatalf("highEntropy(%q) = %v, the reference %v", v, b, a)
+			}
+		}
+		for _, k := range append(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ':' || r == '=' || r == '\n' }), s) {
+			if a, b := referenceSensitiveKey(k), SensitiveKey(k); a != b {
+				t.Fatalf("SensitiveKey(%q) = %v, the reference %v", k, b, a)
 			}
 		}
 		lower := asciiLower(s)
