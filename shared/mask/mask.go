@@ -155,13 +155,13 @@ const maxRepeatValues = 64
 // bytes was cubic: 57 s for 64 KiB of "password:".)
 //
 // The first maxRepeatValues distinct values are looked for in one walk
-// over the text (see repeatsOnePass; values longer than maxOnePass each
-// in a strings.Index walk of their own), and the spans come out in the
-// order a strings.Index walk per value, in the order the values were
-// found, gives them: value by value, each value's occurrences left to
-// right, each search going on after the last occurrence's end.
+// over the text (repeatsOnePass), and the spans come out in the order a
+// strings.Index walk per value, in the order the values were found,
+// gives them: value by value, each value's occurrences left to right,
+// each search going on after the last occurrence's end.
 func repeats(s string, spans []span) []span {
-	var vals []repeatValue
+	var buf [maxRepeatValues]repeatValue
+	vals := buf[:0]
 	for _, sp := range spans {
 		if len(vals) >= maxRepeatValues {
 			break
@@ -177,23 +177,23 @@ func repeats(s string, spans []span) []span {
 	}
 	hits := repeatsOnePass(s, vals)
 	out := spans
-	for vi, r := range vals {
-		if len(r.v) > maxOnePass {
-			for from := 0; from <= len(s)-len(r.v); {
-				i := strings.Index(s[from:], r.v)
-				if i < 0 {
-					break
-				}
-				i += from
-				if i != r.start {
-					out = append(out, span{start: i, end: i + len(r.v), kind: r.kind})
-				}
-				from = i + len(r.v)
+	for _, r := range vals {
+		if !r.missed {
+			for _, h := range hits[r.first:r.last] {
+				out = append(out, span{start: h, end: h + len(r.v), kind: r.kind})
 			}
 			continue
 		}
-		for _, h := range hits[vals[vi].first:vals[vi].last] {
-			out = append(out, span{start: h, end: h + len(r.v), kind: r.kind})
+		for from := 0; from <= len(s)-len(r.v); {
+			i := strings.Index(s[from:], r.v)
+			if i < 0 {
+				break
+			}
+			i += from
+			if i != r.start {
+				out = append(out, span{start: i, end: i + len(r.v), kind: r.kind})
+			}
+			from = i + len(r.v)
 		}
 	}
 	return out
@@ -207,7 +207,19 @@ type repeatValue struct {
 	// occurrences in repeatsOnePass's result.
 	from, count, first, last int
 	head                     uint64 // its first 8 bytes (head8)
+	// misses counts the positions that held its first 8 bytes but not
+	// the rest; past maxRepeatMisses (missed) it is left to a
+	// strings.Index walk of its own.
+	misses int
+	missed bool
 }
+
+// maxRepeatMisses bounds the failed comparisons of one value in
+// repeatsOnePass: each costs up to the value's length, and a text made
+// to share a long value's first bytes everywhere would make the walk
+// cost the text's length times the value's. strings.Index, which the
+// value is then left to, is linear.
+const maxRepeatMisses = 16
 
 // head8 is the first 8 bytes of s (which has as many) as a number.
 func head8(s string) uint64 {
@@ -216,36 +228,26 @@ func head8(s string) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// maxOnePass is the longest value repeatsOnePass looks for: comparing a
-// value at a position costs its length, which for a short value is no
-// more than strings.Index's own work there.
-const maxOnePass = 64
-
 // repeatsOnePass finds, in one walk over s, the occurrences (but the one
-// it was found at) of each value of vals no longer than maxOnePass, and
-// returns them grouped by value (vals[i].first to vals[i].last),
-// each group in the order of s. A value is compared only at a position
-// whose first two bytes start some value, and whose first 8 are its own
-// (every value has at least minRepeat bytes); each search for it goes
-// on after its last occurrence, as strings.Index's walk does.
+// it was found at) of each value of vals, and returns them grouped by
+// value (vals[i].first to vals[i].last), each group in the order of s;
+// a value marked missed has none there. A value is compared only at a
+// position whose first two bytes start some value, and whose first 8
+// are its own (every value has at least minRepeat bytes); each search
+// for it goes on after its last occurrence, as strings.Index's walk
+// does.
 func repeatsOnePass(s string, vals []repeatValue) []int {
 	// pairs: the first two bytes of some value; byFirst and next chain
 	// the values by their first byte (1 + index; 0 ends a chain).
 	var pairs [1 << 16 / 64]uint64
 	var byFirst [256]uint8
 	var next [maxRepeatValues]uint8
-	short := false
 	for i := len(vals) - 1; i >= 0; i-- {
-		if v := vals[i].v; len(v) <= maxOnePass {
-			k := int(v[0])<<8 | int(v[1])
-			pairs[k>>6] |= 1 << (k & 63)
-			next[i], byFirst[v[0]] = byFirst[v[0]], uint8(i+1)
-			vals[i].head = head8(v)
-			short = true
-		}
-	}
-	if !short {
-		return nil
+		v := vals[i].v
+		k := int(v[0])<<8 | int(v[1])
+		pairs[k>>6] |= 1 << (k & 63)
+		next[i], byFirst[v[0]] = byFirst[v[0]], uint8(i+1)
+		vals[i].head = head8(v)
 	}
 	type hit struct{ vi, at int }
 	var found []hit
@@ -255,9 +257,20 @@ func repeatsOnePass(s string, vals []repeatValue) []int {
 			continue
 		}
 		h := head8(s[i:])
-		for c := byFirst[s[i]]; c != 0; c = next[c-1] {
+		for link := &byFirst[s[i]]; *link != 0; {
+			c := *link
 			r := &vals[c-1]
-			if r.head != h || i < r.from || !strings.HasPrefix(s[i:], r.v) {
+			if r.head != h || i < r.from {
+				link = &next[c-1]
+				continue
+			}
+			if !strings.HasPrefix(s[i:], r.v) {
+				if r.misses++; r.misses > maxRepeatMisses {
+					r.missed = true
+					*link = next[c-1] // out of the chain
+					continue
+				}
+				link = &next[c-1]
 				continue
 			}
 			r.from = i + len(r.v)
@@ -265,6 +278,7 @@ func repeatsOnePass(s string, vals []repeatValue) []int {
 				found = append(found, hit{int(c - 1), i})
 				r.count++
 			}
+			link = &next[c-1]
 		}
 	}
 	// Grouped by value, in the order of s within each (a counting sort).

@@ -31,3 +31,19 @@ func TestScannersStayLinear(t *testing.T) {
 		assert.Less(t, d, 5*time.Second, "%q ×%d took %v", unit[:min(len(unit), 40)], len(s)/len(unit), d)
 	}
 }
+
+// TestRepeatsPastManyNearMisses: a found secret whose first 8 bytes
+// stand in the text many times without the rest (more than the one-pass
+// search compares before it leaves the value to strings.Index) is still
+// masked wherever it repeats, before, among and after them.
+func TestRepeatsPastManyNearMisses(t *testing.T) {
+	m := New(testKey)
+	const secret = "aaaaaaaaQz81hunterXYZ"
+	s := "first " + secret + " then\n" + strings.Repeat("aaaaaaaab ", 100) + secret + "\npassword: " + secret + "\n" +
+		strings.Repeat("aaaaaaaaQz81 ", 40) + "last " + secret
+	out, n := m.Text(s)
+	assert.NotContains(t, out, secret)
+	assert.Equal(t, 4, n)
+	assert.Equal(t, 4, strings.Count(out, m.placeholder("password", secret)))
+	assert.Equal(t, 100, strings.Count(out, "aaaaaaaab "), "near misses stay")
+}
