@@ -51,6 +51,10 @@ type detector struct {
 	// and a short input is matched by Go's backtracker, not its slower
 	// NFA; no path of the regexp reads past it, so the match is the same.
 	maxRuns int
+	// anchorsHinted is set (by init) when every anchor is a hint: each
+	// then lies on a line the hint scan listed, and only those lines are
+	// searched for anchors.
+	anchorsHinted bool
 	// fold is set (by init) for a case-insensitive regexp: Go folds k
 	// and s with the Kelvin sign and the long s, which the ASCII hints
 	// do not see.
@@ -64,11 +68,12 @@ type detector struct {
 	find func(s string) [][]int
 	// kv, for key=value detectors, replaces re on each line: see kvLine.
 	kv kvValue
-	// lineScan, when set, is re.FindAllStringSubmatchIndex(line, -1) for
-	// a local detector, written out: the regexp stays the definition
-	// (FuzzPrefiltersExact holds the two equal, and it still reads a
-	// text with a folding rune), the scanner is what runs on hint lines.
-	lineScan func(line string) [][]int
+	// scanner, when set, is re.FindAllStringSubmatchIndex written out,
+	// run on each hint line of a local detector, on the whole text of
+	// another: the regexp stays the definition (FuzzPrefiltersExact
+	// holds the two equal, and it still reads a text with a folding
+	// rune), the scanner is what runs.
+	scanner func(line string) [][]int
 	// startsAtHint (set by init for a local regexp that starts with \b
 	// and a hint) is that regexp anchored: on a hinted line it is tried
 	// only where a hint starts, as anchoredMatches does, not at every
@@ -366,10 +371,11 @@ var detectors = []detector{
 	// PEM and PGP private key blocks, whole: an unterminated block is masked
 	// to the end of the text.
 	{kind: "private-key", hints: []string{"private key"},
-		re: regexp.MustCompile(`-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)`)},
+		re:      regexp.MustCompile(`-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)`),
+		scanner: privateKeys},
 	{kind: "jwt", hints: []string{"eyj"},
-		re:       regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`),
-		lineScan: jwts},
+		re:      regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`),
+		scanner: jwts},
 	{kind: "aws-access-key", atHint: true, hints: []string{"akia", "asia", "agpa", "aida", "aroa", "anpa", "aipa"},
 		re: regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|AIPA)[A-Z0-9]{16}\b`)},
 	{kind: "gcp-api-key", atHint: true, hints: []string{"aiza"},
@@ -408,16 +414,16 @@ var detectors = []detector{
 	// user:password@ in a URL (the user may be empty, as in
 	// redis://:pass@host): the password only, so the host stays readable.
 	{kind: "url-password", hints: []string{"://"},
-		re:       regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s"'<>]*:([^/\s"'<>]+)@`),
-		lineScan: urlPasswords,
-		group:    1},
+		re:      regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s"'<>]*:([^/\s"'<>]+)@`),
+		scanner: urlPasswords,
+		group:   1},
 	// A token as the URL's user (https://<token>@gitea/…, how Gitea and
 	// GitHub clone URLs carry one): long and with digits, unlike a name.
 	{kind: "url-token", hints: []string{"://"},
-		re:       regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9_-]{20,})@`),
-		lineScan: urlTokens,
-		group:    1,
-		check:    func(s string, m []int) bool { return hasDigit(s[m[2]:m[3]]) }},
+		re:      regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9_-]{20,})@`),
+		scanner: urlTokens,
+		group:   1,
+		check:   func(s string, m []int) bool { return hasDigit(s[m[2]:m[3]]) }},
 	// A bare 40-hex Gitea token is known by its context only (every commit
 	// id has the same shape): the word token or PAT right before it.
 	{kind: "gitea-token", hints: []string{"token", "pat"}, lineOK: hasHex40,
@@ -569,6 +575,62 @@ var detectors = []detector{
 			v := s[m[4]:m[5]]
 			return !benignKey(s[m[2]:m[3]]) && highEntropy(v) && !objectRef(v)
 		}},
+}
+
+// privateKeys is private-key's regexp, FindAllStringSubmatchIndex, as
+// a scan (the regexp read a key's body through Go's NFA, the text being
+// too long for its backtracker): from each "-----BEGIN" whose marker
+// holds, to the first "-----END" whose marker holds (the lazy body stops
+// at the first), or to the text's end (\z). Every ASCII byte starts a
+// rune, so the body's rune steps reach each "-----END".
+func privateKeys(s string) [][]int {
+	var out [][]int
+	for pos := 0; pos < len(s); {
+		k := strings.Index(s[pos:], "-----BEGIN")
+		if k < 0 {
+			break
+		}
+		i := pos + k
+		h := pemMarkerEnd(s, i+len("-----BEGIN"))
+		if h < 0 {
+			pos = i + 1
+			continue
+		}
+		end := len(s)
+		for p := h; ; {
+			e := strings.Index(s[p:], "-----END")
+			if e < 0 {
+				break
+			}
+			e += p
+			if m := pemMarkerEnd(s, e+len("-----END")); m >= 0 {
+				end = m
+				break
+			}
+			p = e + 1
+		}
+		out = append(out, []int{i, end})
+		pos = end
+	}
+	return out
+}
+
+// pemMarkerEnd returns the end of "[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+// at i, or -1. Every path of it reads class bytes up to "-----", and '-'
+// is not one: the class run is the whole run at i, which must end with
+// the words, and "-----" must follow it.
+func pemMarkerEnd(s string, i int) int {
+	j := i
+	for j < len(s) && (s[j] >= 'A' && s[j] <= 'Z' || s[j] >= '0' && s[j] <= '9' || s[j] == ' ') {
+		j++
+	}
+	if !strings.HasPrefix(s[j:], "-----") {
+		return -1
+	}
+	if run := s[i:j]; strings.HasSuffix(run, "PRIVATE KEY") || strings.HasSuffix(run, "PRIVATE KEY BLOCK") {
+		return j + len("-----")
+	}
+	return -1
 }
 
 // jwts is jwt's regexp, FindAllStringSubmatchIndex, as a scan from each
@@ -805,6 +867,10 @@ func init() {
 				panic("mask: anchors are for (?i)\\b regexps that span lines: " + d.kind)
 			}
 			d.anchored = regexp.MustCompile(`^(?:` + d.re.String() + `)`)
+			d.anchorsHinted = true
+			for _, a := range d.anchors {
+				d.anchorsHinted = d.anchorsHinted && slices.Contains(d.hints, a)
+			}
 		}
 		scan.add(i, d.hints)
 	}
@@ -1118,6 +1184,7 @@ func detectAt(s string, depth int) []span {
 	// a piece of whole lines at a time (no hint spans a line).
 	var found [][][]int
 	var present []bool
+	var anchorLines [][][2]int // (by detector: the lines to look for anchors on)
 	for off := 0; off < len(s); {
 		end := len(s)
 		if end-off > maxPiece {
@@ -1147,6 +1214,14 @@ func detectAt(s string, depth int) []span {
 				found = make([][][]int, len(detectors))
 			}
 			present[i] = present[i] || has
+			if has && d.anchorsHinted {
+				if anchorLines == nil {
+					anchorLines = make([][][2]int, len(detectors))
+				}
+				for _, l := range lines[i] {
+					anchorLines[i] = append(anchorLines[i], [2]int{l[0] + off, l[1] + off})
+				}
+			}
 			for _, m := range ms {
 				for k := range m {
 					if m[k] >= 0 {
@@ -1178,6 +1253,8 @@ func detectAt(s string, depth int) []span {
 			ms = base64SecretsAt(s, depth)
 		case d.find != nil:
 			ms = d.find(s)
+		case d.anchorsHinted:
+			ms = d.anchoredMatches(s, lower, anchorLines[i])
 		default:
 			ms = d.matches(s, lower, nil)
 		}
@@ -1344,6 +1421,9 @@ func secretManifests(s string) [][]int {
 
 // yamlSecretData is secretManifests for the YAML document s[from:to].
 func yamlSecretData(s string, from, to int) [][]int {
+	if !strings.Contains(s[from:to], "Secret") {
+		return nil // (yamlKindSecretRE's word: no line of it can match)
+	}
 	secret := false
 	for off := from; off < to; {
 		le := lineEnd(s, off)
@@ -1469,9 +1549,12 @@ func allLetters(s string) bool {
 // (and passes lineOK).
 func (d *detector) matches(s, lower string, lines [][2]int) [][]int {
 	if d.anchored != nil {
-		return d.anchoredMatches(s, lower)
+		return d.anchoredMatches(s, lower, nil)
 	}
 	if !d.perLine && !d.local {
+		if d.scanner != nil {
+			return d.scanner(s)
+		}
 		return d.re.FindAllStringSubmatchIndex(s, -1)
 	}
 	var out [][]int
@@ -1486,8 +1569,8 @@ func (d *detector) matches(s, lower string, lines [][2]int) [][]int {
 			// end read as the text's do (\b, (?m)^ and $).
 			var ms [][]int
 			switch {
-			case d.lineScan != nil:
-				ms = d.lineScan(line)
+			case d.scanner != nil:
+				ms = d.scanner(line)
 			case d.startsAtHint != nil:
 				ms = d.hintStarts(line, lower[off:end])
 			default:
@@ -1582,22 +1665,29 @@ func (d *detector) hintStarts(line, lower string) [][]int {
 // and past the last match's end, finds the same matches (leftmost-first
 // at a start is what the anchored regexp takes there). The leading \b
 // is checked here, as the slice hides the byte before it.
-func (d *detector) anchoredMatches(s, lower string) [][]int {
+//
+// lines, if not nil, are the only lines of s that hold an anchor.
+func (d *detector) anchoredMatches(s, lower string, lines [][2]int) [][]int {
+	if lines == nil {
+		lines = [][2]int{{0, len(s)}}
+	}
 	var starts []int
 	for _, a := range d.anchors {
-		for pos := 0; ; {
-			i := strings.Index(lower[pos:], a)
-			if i < 0 {
-				break
-			}
-			i += pos
-			for _, l := range d.leads {
-				if strings.HasSuffix(lower[:i], l) {
-					starts = append(starts, i-len(l))
+		for _, l := range lines {
+			for pos := l[0]; ; {
+				i := strings.Index(lower[pos:l[1]], a)
+				if i < 0 {
+					break
 				}
+				i += pos
+				for _, l := range d.leads {
+					if strings.HasSuffix(lower[:i], l) {
+						starts = append(starts, i-len(l))
+					}
+				}
+				starts = append(starts, i)
+				pos = i + 1
 			}
-			starts = append(starts, i)
-			pos = i + 1
 		}
 	}
 	slices.Sort(starts)

@@ -108,6 +108,8 @@ func FuzzPrefiltersExact(f *testing.F) {
 		"Zx9Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9L Zx9Qw3Er5Ty7Ui9Op1As3Df5Gh7Jk9LZZZZ", "aaaaaaaaaaaaaaaaaaaaaaaaaaaa1A",
 		"x.eyJabcdefgh.eyJabcdefgh.abcdefgh_eyJ-eyJabcdefgh.eyJab-defgh.abcdefg", "-eyJ-eyJaaaaaaaa.eyJbbbbbbbb.cccccccc",
 		"DB_PASSWORD1 apiKey api.key client-secret2 x_secretName PGPASSWORD bypass MYAPIKEYS tokenPath AccessKey9 secretKeyRef", "Api_Key_Id ACCESS_KEY SESSION2KEY",
+		"-----BEGIN RSA PRIVATE KEY-----\nMIIx\n-----END RSA PRIVATE KEY-----\n-----BEGIN PRIVATE KEY BLOCK-----x-----END PRIVATE KEY-----",
+		"-----BEGIN PRIVATE KEY PRIVATE KEY----- a -----END X PRIVATE KEY BLOCK----- -----BEGIN EC PRIVATE KEY-----\xff-----END", "------BEGIN  PRIVATE KEY------",
 		"Authorization : [ 'Bearer\n  x", "proxy-authorization\t:\n\n  [\n  \"bearer\n\tv a", "x-api-key = [ \"k\" ,", "X-Vault-Token:\n \n  [MASKED:x:1]y z",
 		"AKIA0123456789ABCDEF xAKIA0123456789ABCDEF sk-" + strings.Repeat("a", 40) + " ghp_" + strings.Repeat("b", 36) + "github_pat_" + strings.Repeat("c", 30),
 		"ALTER USER x PASSWORD 'p''q'", "IDENTIFIED WITH mysql_native_password BY\t'x'", "pa\u017f\u017fword 'x'", "by'x' by '", "\u212a password 'y'",
@@ -144,10 +146,11 @@ func FuzzPrefiltersExact(f *testing.F) {
 		lines := scan.lines(lower)
 		for i := range detectors {
 			d := &detectors[i]
-			if d.lineScan != nil {
-				// The scanner is meant for a line, but its regexp's
-				// language holds no newline: it must agree on any text.
-				if a, b := fmt.Sprint(d.re.FindAllStringSubmatchIndex(s, -1)), fmt.Sprint(d.lineScan(s)); a != b {
+			if d.scanner != nil {
+				// (A local detector's scanner is meant for a line, but
+				// its regexp's language holds no newline: it must agree
+				// on any text.)
+				if a, b := fmt.Sprint(d.re.FindAllStringSubmatchIndex(s, -1)), fmt.Sprint(d.scanner(s)); a != b {
 					t.Fatalf("%s on %q: scanner %s, regexp %s", d.kind, s, b, a)
 				}
 			}
@@ -175,8 +178,18 @@ func FuzzPrefiltersExact(f *testing.F) {
 				continue
 			}
 			if d.anchored != nil && placeholders(s) == nil { // (inside one, no match starts)
-				if a, b := fmt.Sprint(d.re.FindAllStringSubmatchIndex(s, -1)), fmt.Sprint(d.anchoredMatches(s, lower)); a != b {
+				if a, b := fmt.Sprint(d.re.FindAllStringSubmatchIndex(s, -1)), fmt.Sprint(d.anchoredMatches(s, lower, nil)); a != b {
 					t.Fatalf("%s on %q: anchored %s, regexp %s", d.kind, s, b, a)
+				}
+			}
+			if d.anchorsHinted && placeholders(s) == nil {
+				// On the hint lines alone, as detectAt runs it.
+				var on [][2]int
+				if lines != nil {
+					on = lines[i]
+				}
+				if a, b := fmt.Sprint(d.re.FindAllStringSubmatchIndex(s, -1)), fmt.Sprint(d.anchoredMatches(s, lower, on)); a != b {
+					t.Fatalf("%s on %q: anchored on hint lines %s, regexp %s", d.kind, s, b, a)
 				}
 			}
 			if d.local {

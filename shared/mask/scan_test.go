@@ -8,8 +8,9 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// TestScannersStayLinear: the scanners that replaced regexps on hinted
-// lines (JWTs, user:password@ and token@ in URLs, the SQL quote test)
+// TestScannersStayLinear: the scanners that replaced regexps (JWTs,
+// user:password@ and token@ in URLs, private key blocks, the SQL quote
+// test)
 // and the one-pass repeat search read each byte a bounded number of
 // times, on lines made of their own triggers (a JWT part's run holds
 // "-eyJ" again and again; every "://" starts a scheme; every position
@@ -23,6 +24,7 @@ func TestScannersStayLinear(t *testing.T) {
 	for _, unit := range []string{
 		"-eyJ", "-eyJaaaaaaaa.eyJ", "eyJaaaaaaaa.eyJbbbbbbbb.-", "a://", "a://b:", "a://b:@", "://", "x+://" + strings.Repeat("t", 20),
 		" password '", " by  ", "identified by '", repeated.String() + strings.Repeat("a", 4096),
+		"-----BEGIN", "-----BEGIN A PRIVATE KEY", "-----END X PRIVATE KEY", "-----BEGIN PRIVATE KEY-----" + strings.Repeat("-----END ", 1000),
 	} {
 		s := fill(unit, 256<<10)
 		start := time.Now()
