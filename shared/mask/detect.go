@@ -1637,14 +1637,28 @@ func (d *detector) hintStarts(line, lower string) [][]int {
 			pos += i + 1
 		}
 	}
+	return tryStarts(line, starts, d.startsAtHint, nil, nil)
+}
+
+// tryStarts is FindAllStringSubmatchIndex of a regexp every match of
+// which starts at one of starts and after a non-word byte (a leading
+// \b, which the slice from a start hides): anchored, the regexp is
+// tried at each start in order past the last match's end (but where
+// skip refuses), on s from there to end(start) (the text's end when end
+// is nil).
+func tryStarts(s string, starts []int, anchored *regexp.Regexp, skip func(st int) bool, end func(st int) int) [][]int {
 	slices.Sort(starts)
 	var out [][]int
 	last := 0
 	for i, st := range starts {
-		if st < last || i > 0 && st == starts[i-1] || st > 0 && wordByte(line[st-1]) {
+		if st < last || i > 0 && st == starts[i-1] || st > 0 && wordByte(s[st-1]) || skip != nil && skip(st) {
 			continue
 		}
-		m := d.startsAtHint.FindStringSubmatchIndex(line[st:])
+		rest := s[st:]
+		if end != nil {
+			rest = s[st:end(st)]
+		}
+		m := anchored.FindStringSubmatchIndex(rest)
 		if m == nil {
 			continue
 		}
@@ -1690,40 +1704,21 @@ func (d *detector) anchoredMatches(s, lower string, lines [][2]int) [][]int {
 			}
 		}
 	}
-	slices.Sort(starts)
 	// A start inside a placeholder is the placeholder's own kind: a
 	// second pass read "[MASKED:api-cookie:…] host=x" as a Cookie header
-	// and masked the rest of the line.
+	// and masked the rest of the line. (Starts are tried in order.)
 	ph := placeholders(s)
-	var out [][]int
-	last := 0
-	for i, st := range starts {
-		if st < last || i > 0 && st == starts[i-1] || st > 0 && wordByte(s[st-1]) {
-			continue
-		}
+	inPlaceholder := func(st int) bool {
 		for len(ph) > 0 && ph[0].end <= st {
 			ph = ph[1:]
 		}
-		if len(ph) > 0 && ph[0].start < st {
-			continue
-		}
-		rest := s[st:]
-		if d.maxRuns > 0 {
-			rest = s[st:runsEnd(s, st, d.maxRuns)]
-		}
-		m := d.anchored.FindStringSubmatchIndex(rest)
-		if m == nil {
-			continue
-		}
-		for k := range m {
-			if m[k] >= 0 {
-				m[k] += st
-			}
-		}
-		out = append(out, m)
-		last = m[1]
+		return len(ph) > 0 && ph[0].start < st
 	}
-	return out
+	var end func(int) int
+	if d.maxRuns > 0 {
+		end = func(st int) int { return runsEnd(s, st, d.maxRuns) }
+	}
+	return tryStarts(s, starts, d.anchored, inPlaceholder, end)
 }
 
 // runsEnd is the end of the n-th run of bytes other than \s's white space
@@ -2216,27 +2211,11 @@ func sensitiveASCII(key string) bool {
 		low[i] = c
 	}
 	var words [maxFastKey][2]int
-	n, start := 0, -1
-	flush := func(end int) {
-		if start >= 0 {
-			words[n] = [2]int{start, end}
-			n++
-			start = -1
-		}
-	}
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		switch {
-		case !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'):
-			flush(i)
-		case c >= 'A' && c <= 'Z' && i > 0 && key[i-1] >= 'a' && key[i-1] <= 'z':
-			flush(i)
-			start = i
-		case start < 0:
-			start = i
-		}
-	}
-	flush(len(key))
+	n := 0
+	asciiWords(key, func(a, b int) {
+		words[n] = [2]int{a, b}
+		n++
+	})
 	if n == 0 || referenceWords[string(low[words[n-1][0]:words[n-1][1]])] {
 		return false
 	}
@@ -2356,10 +2335,18 @@ func ascii(s string) bool {
 // copied only to lower them.
 func splitASCII(key string) []string {
 	words := make([]string, 0, 4)
+	asciiWords(key, func(a, b int) { words = append(words, asciiLower(key[a:b])) })
+	return words
+}
+
+// asciiWords calls f with the bounds of each word of an ASCII key, as
+// splitWords splits it: runs of letters and digits, cut again where a
+// lower-case letter is followed by an upper-case one.
+func asciiWords(key string, f func(a, b int)) {
 	start := -1
 	flush := func(end int) {
 		if start >= 0 {
-			words = append(words, asciiLower(key[start:end]))
+			f(start, end)
 			start = -1
 		}
 	}
@@ -2376,7 +2363,6 @@ func splitASCII(key string) []string {
 		}
 	}
 	flush(len(key))
-	return words
 }
 
 // highEntropy reports whether v looks like a random key: long enough, with
