@@ -119,15 +119,26 @@ func BenchmarkLogs(b *testing.B) {
 		c := direct(b)
 		var n int64
 		for b.Loop() {
-			rc, err := c.ServiceLogs(context.Background(), "shop_web", client.ServiceLogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true, Tail: "100"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			n, _ = io.Copy(io.Discard, rc)
-			rc.Close()
+			n = readLogs(b, c, "shop_web", false)
 		}
 		b.ReportMetric(float64(n), "stream-bytes")
 	})
+}
+
+// readLogs reads the last 100 lines per task of a service's stdout and
+// stderr, with timestamps, whole, as the Docker client gets them, and
+// returns the stream's size.
+func readLogs(b *testing.B, c *client.Client, service string, details bool) int64 {
+	rc, err := c.ServiceLogs(context.Background(), service, client.ServiceLogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true, Details: details, Tail: "100"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rc.Close()
+	n, err := io.Copy(io.Discard, rc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }
 
 // BenchmarkLogsRoundTrips times the engine requests swarm_logs makes for
@@ -157,24 +168,14 @@ func BenchmarkLogsRoundTrips(b *testing.B) {
 	})
 	b.Run("logs", func(b *testing.B) {
 		for b.Loop() {
-			rc, err := c.ServiceLogs(ctx, id, client.ServiceLogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true, Tail: "100"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, rc)
-			rc.Close()
+			readLogs(b, c, id, false)
 		}
 	})
 	// swarm_logs asks for details: each line's task ID, to name it by
 	// slot as docker service logs does.
 	b.Run("logs-details", func(b *testing.B) {
 		for b.Loop() {
-			rc, err := c.ServiceLogs(ctx, id, client.ServiceLogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true, Details: true, Tail: "100"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, rc)
-			rc.Close()
+			readLogs(b, c, id, true)
 		}
 	})
 }
@@ -205,14 +206,7 @@ func BenchmarkLogsBeforeAfter(b *testing.B) {
 	for b.Loop() {
 		timed(&tb, func() { benchCall(b, before, "swarm_logs", args) })
 		timed(&ta, func() { benchCall(b, after, "swarm_logs", args) })
-		timed(&td, func() {
-			rc, err := c.ServiceLogs(context.Background(), "shop_web", client.ServiceLogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true, Tail: "100"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, rc)
-			rc.Close()
-		})
+		timed(&td, func() { readLogs(b, c, "shop_web", false) })
 	}
 	b.ReportMetric(median(tb).Seconds()*1e3, "before-p50-ms")
 	b.ReportMetric(median(ta).Seconds()*1e3, "after-p50-ms")
