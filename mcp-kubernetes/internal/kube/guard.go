@@ -405,7 +405,7 @@ func (g *Guard) check(req *http.Request) (filter, spread bool, err error) {
 		return true, false, nil // the namespace list: filtered by name
 	}
 	if req.Method == http.MethodPost && strings.HasPrefix(p, "/apis/authorization.k8s.io/") {
-		return false, false, g.checkReview(req)
+		return false, false, g.checkReview(req, rest)
 	}
 	if req.Method == http.MethodGet && len(rest) == 1 && g.Spread != nil {
 		return false, true, nil // a list across namespaces: one per namespace
@@ -414,8 +414,10 @@ func (g *Guard) check(req *http.Request) (filter, spread bool, err error) {
 }
 
 // checkReview holds an access or rules review to the caller's namespaces:
-// its answer tells what the server's identity may do there.
-func (g *Guard) checkReview(req *http.Request) error {
+// the namespace read is the one the API server reads for the review's
+// kind (rest, the path after the group version), and an access review
+// must ask about a resource in it.
+func (g *Guard) checkReview(req *http.Request, rest []string) error {
 	if req.Body == nil {
 		return fmt.Errorf("an access review without a body")
 	}
@@ -430,6 +432,7 @@ func (g *Guard) checkReview(req *http.Request) error {
 			ResourceAttributes *struct {
 				Namespace string `json:"namespace"`
 			} `json:"resourceAttributes"`
+			NonResourceAttributes json.RawMessage `json:"nonResourceAttributes"`
 		} `json:"spec"`
 	}
 	// Read as the API server reads it: keys case-sensitively, the last of
@@ -437,9 +440,20 @@ func (g *Guard) checkReview(req *http.Request) error {
 	if err := kjson.UnmarshalCaseSensitivePreserveInts(b, &r); err != nil {
 		return fmt.Errorf("decode the access review: %w", err)
 	}
-	ns := r.Spec.Namespace
-	if r.Spec.ResourceAttributes != nil {
+	// Each kind has one namespace field and the API server ignores the
+	// other: a rules review's resourceAttributes, an access review's
+	// spec.namespace. A non-resource question is about the cluster.
+	var ns string
+	switch kind := strings.Join(rest, "/"); kind {
+	case "selfsubjectrulesreviews":
+		ns = r.Spec.Namespace
+	case "selfsubjectaccessreviews":
+		if r.Spec.ResourceAttributes == nil || len(r.Spec.NonResourceAttributes) > 0 {
+			return fmt.Errorf("an access review must ask about a resource in a namespace, not a non-resource path: %w", ErrOutOfScope)
+		}
 		ns = r.Spec.ResourceAttributes.Namespace
+	default:
+		return fmt.Errorf("a %s review: %w", kind, ErrOutOfScope)
 	}
 	if ns == "" || !g.Namespace(ns) {
 		return fmt.Errorf("a question about namespace %q: %w", ns, ErrOutOfScope)
