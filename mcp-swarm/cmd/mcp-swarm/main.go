@@ -6,8 +6,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
-	"runtime/debug"
 
 	"github.com/moby/moby/client"
 	"github.com/spf13/pflag"
@@ -21,18 +19,8 @@ import (
 
 var version = "dev"
 
-// gcPercent is the collector's heap growth when GOGC is not set. A
-// swarm_logs call of 200 lines allocates about 3.6 MB over a live heap of
-// a few MB, so at Go's default of 100 a collection ran about once a call;
-// at 400 the server's CPU per call fell by a quarter to a third in the e2e
-// benchmark (docs/benchmarks.md), for a heap of up to five times the
-// live one.
-const gcPercent = 400
-
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
+	tuneGC()
 	var (
 		hosts []string
 		roots []string
