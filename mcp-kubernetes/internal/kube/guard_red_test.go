@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	authzv1 "k8s.io/api/authorization/v1"
+	kjson "sigs.k8s.io/json"
 )
 
 // TestGuardReadsTheFieldTheReviewKindUses: a rules review's namespace is
@@ -40,4 +42,51 @@ func TestGuardReadsTheFieldTheReviewKindUses(t *testing.T) {
 	assert.NoError(t, review("selfsubjectrulesreviews", `{"spec":{"namespace":"web"}}`))
 	assert.NoError(t, review("selfsubjectaccessreviews", `{"spec":{"resourceAttributes":{"namespace":"web","verb":"get","resource":"pods"}}}`))
 	assert.Len(t, u.seen, 2, "only the two allowed reviews reached the API server")
+}
+
+// FuzzGuardReview: whatever body a review carries, the Guard lets it
+// through only if the API server, decoding it into the review's own type
+// with its decoder, reads a namespace the caller may see: a rules
+// review's spec.namespace, an access review's resource attributes' (and
+// no non-resource question).
+func FuzzGuardReview(f *testing.F) {
+	f.Add(uint8(0), `{"spec":{"namespace":"web"}}`)
+	f.Add(uint8(0), `{"spec":{"namespace":"kube-system","resourceAttributes":{"namespace":"web"}}}`)
+	f.Add(uint8(1), `{"spec":{"resourceAttributes":{"namespace":"web","verb":"get","resource":"pods"}}}`)
+	f.Add(uint8(1), `{"spec":{"namespace":"web","nonResourceAttributes":{"path":"/metrics","verb":"get"}}}`)
+	f.Add(uint8(1), `{"spec":{"resourceAttributes":{"namespace":"team-a","Namespace":"web"}}}`)
+	f.Add(uint8(1), `{"spec":{"resourceAttributes":{"namespace":"web"},"resourceAttributes":null}}`)
+	f.Add(uint8(2), `{"spec":{"namespace":"web"}}`)
+	kinds := []string{"selfsubjectrulesreviews", "selfsubjectaccessreviews", "selfsubjectreviews", "subjectaccessreviews"}
+	allowed := func(ns string) bool { return ns == "web" }
+	f.Fuzz(func(t *testing.T, kind uint8, body string) {
+		u := &upstream{}
+		rt := newGuard(allowed).Wrap(u)
+		k := kinds[int(kind)%len(kinds)]
+		req := httptest.NewRequest(http.MethodPost, "http://api/apis/authorization.k8s.io/v1/"+k, strings.NewReader(body))
+		req.RequestURI = ""
+		if _, err := rt.RoundTrip(req); err != nil {
+			return
+		}
+		switch k {
+		case "selfsubjectrulesreviews":
+			var r authzv1.SelfSubjectRulesReview
+			if err := kjson.UnmarshalCaseSensitivePreserveInts([]byte(body), &r); err != nil {
+				t.Fatalf("passed, but the API server cannot decode it: %v", err)
+			}
+			if !allowed(r.Spec.Namespace) {
+				t.Fatalf("passed a rules review of namespace %q: %s", r.Spec.Namespace, body)
+			}
+		case "selfsubjectaccessreviews":
+			var r authzv1.SelfSubjectAccessReview
+			if err := kjson.UnmarshalCaseSensitivePreserveInts([]byte(body), &r); err != nil {
+				t.Fatalf("passed, but the API server cannot decode it: %v", err)
+			}
+			if r.Spec.NonResourceAttributes != nil || r.Spec.ResourceAttributes == nil || !allowed(r.Spec.ResourceAttributes.Namespace) {
+				t.Fatalf("passed an access review the API server reads as %+v: %s", r.Spec, body)
+			}
+		default:
+			t.Fatalf("passed a %s review", k)
+		}
+	})
 }
