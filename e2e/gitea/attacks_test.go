@@ -460,19 +460,7 @@ func TestMirrorBudget(t *testing.T) {
 // token; a caller with her own token reads what she may.
 func TestRequireCallerToken(t *testing.T) {
 	setupLab(t)
-	dir := t.TempDir()
-	tokens := filepath.Join(dir, "tokens")
-	require.NoError(t, os.WriteFile(tokens, []byte("aud-1f2e,auditor,sre\nnone-9c8d,nobody,sre\n"), 0o600))
-	policy := filepath.Join(dir, "policy.yaml")
-	require.NoError(t, os.WriteFile(policy, []byte("roles:\n  sre:\n    tools: [\"*\"]\n"), 0o600))
-	tok := filepath.Join(dir, "gitea-token")
-	require.NoError(t, os.WriteFile(tok, []byte(readerToken), 0o600))
-	port, err := harness.FreePort()
-	require.NoError(t, err)
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	harness.StartServer(t, &seen, dir, "mcp-gitea-require", url, binary, "--transport", "http", "--listen", fmt.Sprintf("127.0.0.1:%d", port),
-		"--gitea-url", forge.URL, "--gitea-token-file", tok, "--auth-tokens", tokens, "--policy", policy, "--audit-log", filepath.Join(dir, "audit.log"),
-		"--require-caller-token", "--mirror-dir", filepath.Join(dir, "mirrors"))
+	url, _ := httpServer(t, "mcp-gitea-require", "aud-1f2e,auditor,sre\nnone-9c8d,nobody,sre\n", "roles:\n  sre:\n    tools: [\"*\"]\n", "--require-caller-token")
 	mark := accessLen(t, forge)
 
 	nobody := harness.Connect(t, &mcp.StreamableClientTransport{Endpoint: url + "/mcp", HTTPClient: harness.HTTPClient("none-9c8d")})

@@ -29,32 +29,40 @@ func (g giteaToken) RoundTrip(r *http.Request) (*http.Response, error) {
 	return g.next.RoundTrip(r)
 }
 
+// httpServer starts mcp-gitea over HTTP with the reader's Gitea token,
+// bearer tokens ("token,user,role" lines) and a policy, plus extra flags;
+// it returns the server's URL and its audit log.
+func httpServer(t *testing.T, name, tokens, policy string, extra ...string) (url, audit string) {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{"tokens": tokens, "policy.yaml": policy, "gitea-token": readerToken}
+	for f, body := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(body), 0o600))
+	}
+	port, err := harness.FreePort()
+	require.NoError(t, err)
+	url = fmt.Sprintf("http://127.0.0.1:%d", port)
+	audit = filepath.Join(dir, "audit.log")
+	args := append([]string{"--transport", "http", "--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--gitea-url", forge.URL, "--gitea-token-file", filepath.Join(dir, "gitea-token"), "--auth-tokens", filepath.Join(dir, "tokens"),
+		"--policy", filepath.Join(dir, "policy.yaml"), "--audit-log", audit, "--mirror-dir", filepath.Join(dir, "mirrors")}, extra...)
+	harness.StartServer(t, &seen, dir, name, url, binary, args...)
+	return url, audit
+}
+
 // TestHTTPCallerTokensAndPolicy serves over streamable HTTP with bearer
 // tokens and a policy; one caller brings her own Gitea token and so reads
 // only what Gitea lets her; a role's "repos" scope narrows another; the
 // audit log names each user.
 func TestHTTPCallerTokensAndPolicy(t *testing.T) {
-	dir := t.TempDir()
-	tokens := filepath.Join(dir, "tokens")
-	require.NoError(t, os.WriteFile(tokens, []byte("sre-7c1d,alice,sre\ncarol-2b9e,carol,sre\nweb-5f3a,walt,web\n"), 0o600))
-	policy := filepath.Join(dir, "policy.yaml")
-	require.NoError(t, os.WriteFile(policy, []byte(`roles:
+	url, audit := httpServer(t, "mcp-gitea-http", "sre-7c1d,alice,sre\ncarol-2b9e,carol,sre\nweb-5f3a,walt,web\n", `roles:
   sre:
     tools: ["*"]
   web:
     tools: ["gitea_*"]
     scopes:
       repos: ["ops/site"]
-`), 0o600))
-	tok := filepath.Join(dir, "gitea-token")
-	require.NoError(t, os.WriteFile(tok, []byte(readerToken), 0o600))
-	port, err := harness.FreePort()
-	require.NoError(t, err)
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	audit := filepath.Join(dir, "audit.log")
-	harness.StartServer(t, &seen, dir, "mcp-gitea-http", url, binary, "--transport", "http", "--listen", fmt.Sprintf("127.0.0.1:%d", port),
-		"--gitea-url", forge.URL, "--gitea-token-file", tok, "--auth-tokens", tokens, "--policy", policy, "--audit-log", audit,
-		"--caller-tokens", "--mirror-dir", filepath.Join(dir, "mirrors"))
+`, "--caller-tokens")
 
 	alice := harness.Connect(t, &mcp.StreamableClientTransport{Endpoint: url + "/mcp", HTTPClient: harness.HTTPClient("sre-7c1d")})
 	r := mustCall(t, alice, "gitea_file", map[string]any{"repo": "ops/vault", "path": "README.md"})

@@ -1,10 +1,7 @@
 package gitea_test
 
 import (
-	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,19 +20,9 @@ import (
 // it), and a caller with her own Gitea token gets her own listing (one
 // request to Gitea), never the kept one with the private repository in it.
 func TestKeptListingHoldsEachCallersScope(t *testing.T) {
-	dir := t.TempDir()
-	tokens := filepath.Join(dir, "tokens")
-	require.NoError(t, os.WriteFile(tokens, []byte("sre-9a1e,alice,sre\ncarol-4c7d,carol,sre\nweb-3b8f,walt,web\n"), 0o600))
-	policy := filepath.Join(dir, "policy.yaml")
-	require.NoError(t, os.WriteFile(policy, []byte("roles:\n  sre:\n    tools: [\"*\"]\n  web:\n    tools: [\"gitea_*\"]\n    scopes:\n      repos: [\"ops/site\"]\n"), 0o600))
-	tok := filepath.Join(dir, "gitea-token")
-	require.NoError(t, os.WriteFile(tok, []byte(readerToken), 0o600))
-	port, err := harness.FreePort()
-	require.NoError(t, err)
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	harness.StartServer(t, &seen, dir, "mcp-gitea-kept", url, binary, "--transport", "http", "--listen", fmt.Sprintf("127.0.0.1:%d", port),
-		"--gitea-url", forge.URL, "--gitea-token-file", tok, "--auth-tokens", tokens, "--policy", policy, "--audit-log", filepath.Join(dir, "audit.log"),
-		"--caller-tokens", "--mirror-ttl", "10m", "--mirror-dir", filepath.Join(dir, "mirrors"))
+	url, _ := httpServer(t, "mcp-gitea-kept", "sre-9a1e,alice,sre\ncarol-4c7d,carol,sre\nweb-3b8f,walt,web\n",
+		"roles:\n  sre:\n    tools: [\"*\"]\n  web:\n    tools: [\"gitea_*\"]\n    scopes:\n      repos: [\"ops/site\"]\n",
+		"--caller-tokens", "--mirror-ttl", "10m")
 	search := func(s *mcp.ClientSession) []string {
 		t.Helper()
 		r := mustCall(t, s, "gitea_search", map[string]any{"query": "# ", "path": "README.md"})
