@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/opsmcp/opsmcp/e2e/harness"
@@ -122,6 +123,57 @@ func BenchmarkLogs(b *testing.B) {
 			n = readLogs(b, c, "shop_web", false)
 		}
 		b.ReportMetric(float64(n), "stream-bytes")
+	})
+}
+
+// BenchmarkLogsWire is what the go-sdk spends carrying one swarm_logs
+// result of the BenchmarkLogs call (the real page: text and structured
+// content) besides the server's own work: "encode" is the server side
+// (the result marshalled as the SDK's jsonrpc2 does, then the response
+// message framed), "decode" the client side (the message parsed, then the
+// result). Neither is this repository's code; with the engine's answer
+// they bound how close swarm_logs can come to the Docker client.
+func BenchmarkLogsWire(b *testing.B) {
+	s := directSession(b)
+	got := benchCall(b, s, "swarm_logs", map[string]any{"service": "shop_web", "tail": 100})
+	structured, err := json.Marshal(got.StructuredContent)
+	if err != nil {
+		b.Fatal(err)
+	}
+	res := &mcp.CallToolResult{Content: got.Content, StructuredContent: json.RawMessage(structured)}
+	id, _ := jsonrpc.MakeID(float64(7))
+	encode := func() []byte {
+		raw, err := json.Marshal(res)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msg, err := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Result: raw})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return msg
+	}
+	wire := encode()
+	b.Run("encode", func(b *testing.B) {
+		for b.Loop() {
+			encode()
+		}
+		b.ReportMetric(float64(len(wire)), "message-bytes")
+	})
+	b.Run("decode", func(b *testing.B) {
+		for b.Loop() {
+			msg, err := jsonrpc.DecodeMessage(wire)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var out mcp.CallToolResult
+			if err := json.Unmarshal(msg.(*jsonrpc.Response).Result, &out); err != nil {
+				b.Fatal(err)
+			}
+			if len(out.Content) != 1 || out.StructuredContent == nil {
+				b.Fatalf("decoded %+v", out)
+			}
+		}
 	})
 }
 
