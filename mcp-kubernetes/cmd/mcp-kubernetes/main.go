@@ -14,6 +14,7 @@ import (
 
 	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/kube"
 	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/tools"
+	"github.com/opsmcp/opsmcp/shared/memlimit"
 	"github.com/opsmcp/opsmcp/shared/policy"
 	"github.com/opsmcp/opsmcp/shared/serve"
 	"github.com/opsmcp/opsmcp/shared/tool"
@@ -80,9 +81,22 @@ func main() {
 			_, err := cl.Typed.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Raw()
 			return err
 		}
-		s := &tools.Server{Clusters: clusters}
+		answers := answerMemory(memlimit.Process())
+		log.Info("memory for the API server's answers", "MiB", answers>>20)
+		s := &tools.Server{Clusters: clusters, Answers: kube.NewAnswers(answers)}
 		return s.Tools(), ready, nil
 	})
+}
+
+// answerMemory is what the calls may hold of the API server's answers at
+// once, given the process's memory limit (0: none): three quarters of it,
+// the rest being the server's own; 1 GiB without a limit. GOMEMLIMIT
+// lowers it.
+func answerMemory(limit int64) int64 {
+	if limit <= 0 {
+		return 1 << 30
+	}
+	return limit / 4 * 3
 }
 
 // checkIdentity asks each context the server may use what its identity

@@ -575,20 +575,48 @@ func checkJSONPath(text string, relaxed bool) error {
 // nest more than two deep, use an argument twice (printf's %[1]s), pad
 // past 999, nor, inside a range, take a value from outside it.
 func checkGoTemplate(text string) error {
+	_, err := goTemplateCopies(text)
+	return err
+}
+
+// goTemplateCopies checks a Go template as checkGoTemplate does and
+// counts the values its string building functions take: each may hold a
+// copy of the whole answer.
+func goTemplateCopies(text string) (int, error) {
 	if text == "" {
-		return nil
+		return 0, nil
 	}
 	t := parse.New("output")
 	t.Mode = parse.SkipFuncCheck
 	trees := map[string]*parse.Tree{}
 	if _, err := t.Parse(text, "", "", trees); err != nil {
-		return tool.Argf("the template does not parse: %v", err)
+		return 0, tool.Argf("the template does not parse: %v", err)
 	}
 	if len(trees) > 1 {
-		return tool.Deniedf("a template with define or block is refused: a template calling itself never ends; give one inline template")
+		return 0, tool.Deniedf("a template with define or block is refused: a template calling itself never ends; give one inline template")
 	}
 	c := &tplCheck{scopes: []map[string]tplValue{{"$": {}}}}
-	return c.list(t.Root, 0)
+	err := c.list(t.Root, 0)
+	return c.taken, err
+}
+
+// answerCost is the memory one byte of the API server's answer takes in
+// a command with these (checked) flags: more when a Go template may copy
+// it.
+func answerCost(fs *pflag.FlagSet) int64 {
+	format, inline := "", ""
+	if f := fs.Lookup("output"); f != nil && f.Changed {
+		format, inline, _ = strings.Cut(f.Value.String(), "=")
+	}
+	if format != "" && format != "go-template" && format != "template" {
+		return kube.AnswerCost
+	}
+	copies, _ := goTemplateCopies(inline)
+	if f := fs.Lookup("template"); f != nil && f.Changed {
+		n, _ := goTemplateCopies(f.Value.String())
+		copies += n
+	}
+	return kube.AnswerCost + kube.TemplateCopyCost*int64(copies)
 }
 
 // tplValue is what the check knows of a template value: whether a string

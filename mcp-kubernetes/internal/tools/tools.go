@@ -20,6 +20,9 @@ import (
 // Server holds what the handlers need.
 type Server struct {
 	Clusters *kube.Clusters
+	// Answers is the memory the calls that run kubectl's code may hold of
+	// the API server's answers at once; nil: no bound.
+	Answers *kube.Answers
 }
 
 // Tools is the table of mcp-kubernetes' tools.

@@ -1,0 +1,79 @@
+package kube
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// bigList is a ConfigMap list of about n bytes.
+func bigList(n int) string {
+	return `{"kind":"ConfigMapList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"big","namespace":"web"},"data":{"v":"` + strings.Repeat("a", n) + `"}}]}`
+}
+
+// TestAnswersBoundWhatCallsHold: each byte a Guard reads takes Cost bytes
+// of the process's Answers until Release. An answer past all of it is the
+// caller's to narrow; one past what other calls left is refused as busy
+// (ErrBusy, said by Busy), and read once they have released theirs.
+func TestAnswersBoundWhatCallsHold(t *testing.T) {
+	u := &upstream{bodies: map[string]string{
+		"/api/v1/namespaces/web/configmaps": bigList(1 << 20),
+		"/api/v1/namespaces/web/secrets":    bigList(3 << 20),
+	}}
+	answers := NewAnswers(32 << 20)
+	guard := func() *Guard {
+		g := newGuard(nil)
+		g.Answers = answers
+		return g
+	}
+
+	a := guard()
+	body, err := get(t, a.Wrap(u), "/api/v1/namespaces/web/configmaps")
+	require.NoError(t, err)
+	assert.Greater(t, len(body), 1<<20)
+	assert.Equal(t, int64(1<<20+len(bigList(0)))*AnswerCost, answers.used, "held at AnswerCost per byte")
+
+	// 3 MiB at 8 bytes a byte fit 32 MiB alone, not beside a's 8 MiB.
+	b := guard()
+	_, err = get(t, b.Wrap(u), "/api/v1/namespaces/web/secrets")
+	require.ErrorIs(t, err, ErrBusy)
+	assert.ErrorContains(t, err, "this server is holding other calls' large answers (8 of the 32 MiB it gives answers): retry in a moment")
+	assert.ErrorIs(t, b.Busy(), ErrBusy)
+	b.Release()
+	assert.Equal(t, int64(1<<20+len(bigList(0)))*AnswerCost, answers.used, "a refused read holds nothing")
+
+	a.Release()
+	assert.Zero(t, answers.used)
+	c := guard()
+	_, err = get(t, c.Wrap(u), "/api/v1/namespaces/web/secrets")
+	require.NoError(t, err, "read once a released its answers")
+	assert.Nil(t, c.Busy())
+	c.Release()
+	assert.Zero(t, answers.used)
+
+	// A template that copies the answer costs more: 3 MiB at 13 a byte is
+	// over the 32 MiB alone, which no waiting changes.
+	d := guard()
+	d.Cost = AnswerCost + TemplateCopyCost
+	_, err = get(t, d.Wrap(u), "/api/v1/namespaces/web/secrets")
+	require.Error(t, err)
+	assert.False(t, errors.Is(err, ErrBusy))
+	assert.ErrorContains(t, err, "take more memory than this server gives all calls' answers (32 MiB; it holds about 13 bytes for each byte of answer, more with a template that copies it): narrow the request")
+	assert.Nil(t, d.Busy())
+	d.Release()
+	assert.Zero(t, answers.used, "nothing held after a refusal and Release")
+}
+
+// TestGuardWithoutAnswersReadsToMaxBody: with no Answers (tests, tools that
+// hold nothing), an answer is bounded by maxBody alone.
+func TestGuardWithoutAnswersReadsToMaxBody(t *testing.T) {
+	u := &upstream{bodies: map[string]string{"/api/v1/namespaces/web/configmaps": bigList(maxBody)}}
+	_, err := get(t, newGuard(nil).Wrap(u), "/api/v1/namespaces/web/configmaps")
+	assert.ErrorContains(t, err, "the API server's answer is over 64 MiB")
+	u.bodies["/api/v1/namespaces/web/configmaps"] = bigList(maxBody - 200)
+	_, err = get(t, newGuard(nil).Wrap(u), "/api/v1/namespaces/web/configmaps")
+	assert.NoError(t, err)
+}
