@@ -2,6 +2,9 @@ package kube
 
 import (
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -76,4 +79,39 @@ func TestGuardWithoutAnswersReadsToMaxBody(t *testing.T) {
 	u.bodies["/api/v1/namespaces/web/configmaps"] = bigList(maxBody - 200)
 	_, err = get(t, newGuard(nil).Wrap(u), "/api/v1/namespaces/web/configmaps")
 	assert.NoError(t, err)
+}
+
+// TestLogMemoryIsGivenBackWhenRead: kubectl copies a log out and closes
+// it, so a text answer's memory is given back at Close (the logs of many
+// pods are held only while each is read); a JSON answer's stays held
+// until Release, since kubectl keeps the objects it decoded.
+func TestLogMemoryIsGivenBackWhenRead(t *testing.T) {
+	logText := strings.Repeat("GET /orders 200\n", 1<<16) // 1 MiB
+	u := &textUpstream{body: logText}
+	answers := NewAnswers(32 << 20)
+	g := newGuard(nil)
+	g.Answers = answers
+	req := httptest.NewRequest(http.MethodGet, "http://api/api/v1/namespaces/web/pods/p/log?limitBytes=9000000", nil)
+	req.RequestURI = ""
+	resp, err := g.Wrap(u).RoundTrip(req)
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(logText))*AnswerCost, answers.used, "held while kubectl reads it")
+	out, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, logText, string(out))
+	require.NoError(t, resp.Body.Close())
+	assert.Zero(t, answers.used, "given back at Close")
+	require.NoError(t, resp.Body.Close())
+	assert.Zero(t, answers.used, "once")
+	g.Release()
+	assert.Zero(t, answers.used)
+}
+
+// textUpstream answers every request with a text/plain body, as the API
+// server does a pod's log.
+type textUpstream struct{ body string }
+
+func (u *textUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/plain"}},
+		Body: io.NopCloser(strings.NewReader(u.body)), Request: r}, nil
 }

@@ -120,21 +120,26 @@ func (g *Guard) Busy() error {
 	return g.busy
 }
 
+// cost is the memory one byte of answer takes in this Guard's call.
+func (g *Guard) cost() int64 {
+	if g.Cost <= 0 {
+		return AnswerCost
+	}
+	return g.Cost
+}
+
 // hold counts n more bytes of answer against the process's Answers.
 func (g *Guard) hold(n int) error {
 	a := g.Answers
 	if a == nil || n <= 0 {
 		return nil
 	}
-	cost := g.Cost
-	if cost <= 0 {
-		cost = AnswerCost
-	}
+	cost := g.cost()
 	want := int64(n) * cost
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if g.held+want > a.limit {
-		return fmt.Errorf("the API server's answers to this command take more memory than this server gives all calls' answers (%d MiB; it holds about %d bytes for each byte of answer, more with a template that copies it): narrow the request (a selector, a namespace, fewer objects)", a.limit>>20, cost)
+		return fmt.Errorf("the API server's answers to this command take more memory than this server gives all calls' answers (%d MiB; it holds about %d bytes for each byte of answer, more with a template that copies it): narrow the request (a selector, a namespace; --tail or --since for logs)", a.limit>>20, cost)
 	}
 	if a.used+want > a.limit {
 		err := fmt.Errorf("this server is holding other calls' large answers (%d of the %d MiB it gives answers): retry in a moment, or narrow the request: %w", (a.used-g.held)>>20, a.limit>>20, ErrBusy)
@@ -159,6 +164,34 @@ func (g *Guard) Release() {
 	a.used -= g.held
 	g.held = 0
 	a.mu.Unlock()
+}
+
+// give gives back n bytes of memory this Guard held (no more than it
+// holds: Release may have come first).
+func (g *Guard) give(n int64) {
+	a := g.Answers
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	n = min(n, g.held)
+	a.used -= n
+	g.held -= n
+	a.mu.Unlock()
+}
+
+// releasingBody is a text answer (a log) that kubectl's code copies out
+// and closes: its memory is given back then, not at the call's end, so
+// the logs of many pods are held only while each is read.
+type releasingBody struct {
+	*bytes.Reader
+	once    sync.Once
+	release func()
+}
+
+func (b *releasingBody) Close() error {
+	b.once.Do(b.release)
+	return nil
 }
 
 // read reads an answer whole, bounded by maxBody (one byte past it, to
@@ -256,11 +289,17 @@ func (t guardRT) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	case ct == "" || strings.HasPrefix(ct, "text/") || strings.Contains(ct, "yaml"):
+		read := int64(len(body)) * g.cost()
 		body = []byte(g.Text(string(body)))
+		if !strings.Contains(ct, "yaml") {
+			resp.Body = &releasingBody{Reader: bytes.NewReader(body), release: func() { g.give(read) }}
+		}
 	default:
 		return nil, fmt.Errorf("the API server answered %s, which cannot be masked: ask for JSON output", ct)
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if _, text := resp.Body.(*releasingBody); !text {
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	resp.ContentLength = int64(len(body))
 	resp.Header.Del("Content-Length")
 	resp.Header.Del("Content-Encoding")
