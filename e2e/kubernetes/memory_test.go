@@ -25,7 +25,8 @@ import (
 // caller's call in it. It now gives answers three quarters of its memory,
 // at 8 bytes a byte (more for a template that copies them), and refuses
 // what is past that with what to do, staying far below the limit; a
-// narrower request is answered.
+// narrower request is answered. The typed tools (k8s_get through
+// client-go) are held to the same.
 func TestLargeAnswersWithinTheMemoryLimit(t *testing.T) {
 	ctx := context.Background()
 	cs, err := kube.Admin()
@@ -76,6 +77,14 @@ func TestLargeAnswersWithinTheMemoryLimit(t *testing.T) {
 	// kubectl prints what it has (the template over an empty list) and
 	// then its error, which the text carries.
 	assert.Contains(t, r.Text, "it holds about 28 bytes for each byte of answer, more with a template that copies it): narrow the request")
+
+	// The typed tools read through the same bound (client-go's clients).
+	r = call(t, s, "k8s_get", map[string]any{"resource": "configmaps", "namespace": "memory", "output": "name"})
+	assert.True(t, r.IsError)
+	assert.Contains(t, r.Text, "take more memory than this server gives all calls' answers (192 MiB")
+	r = call(t, s, "k8s_get", map[string]any{"resource": "configmaps", "namespace": "memory", "output": "name", "label_selector": "part=small"})
+	require.False(t, r.IsError, r.Text)
+	assert.Equal(t, 8, strings.Count(r.Text, "cm-0"), r.Text)
 
 	peak := peakMiB(t, pid)
 	assert.Less(t, peak, 240, "peak RSS in MiB, under the container's 256")

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
 // bigList is a ConfigMap list of about n bytes.
@@ -29,45 +31,75 @@ func TestAnswersBoundWhatCallsHold(t *testing.T) {
 	answers := NewAnswers(32 << 20)
 	guard := func() *Guard {
 		g := newGuard(nil)
-		g.Answers = answers
+		g.Hold = answers.Begin()
 		return g
 	}
 
 	a := guard()
-	body, err := get(t, a.Wrap(u), "/api/v1/namespaces/web/configmaps")
+	body, err := get(t, a.Wrap(Counted(u)), "/api/v1/namespaces/web/configmaps")
 	require.NoError(t, err)
 	assert.Greater(t, len(body), 1<<20)
 	assert.Equal(t, int64(1<<20+len(bigList(0)))*AnswerCost, answers.used, "held at AnswerCost per byte")
 
 	// 3 MiB at 8 bytes a byte fit 32 MiB alone, not beside a's 8 MiB.
 	b := guard()
-	_, err = get(t, b.Wrap(u), "/api/v1/namespaces/web/secrets")
+	_, err = get(t, b.Wrap(Counted(u)), "/api/v1/namespaces/web/secrets")
 	require.ErrorIs(t, err, ErrBusy)
 	assert.ErrorContains(t, err, "this server is holding other calls' large answers (8 of the 32 MiB it gives answers): retry in a moment")
-	assert.ErrorIs(t, b.Busy(), ErrBusy)
-	b.Release()
-	assert.Equal(t, int64(1<<20+len(bigList(0)))*AnswerCost, answers.used, "a refused read holds nothing")
+	assert.ErrorIs(t, b.Hold.Refusal(), ErrBusy)
+	b.Hold.Release()
+	assert.Equal(t, int64(1<<20+len(bigList(0)))*AnswerCost, answers.used, "a refused call holds nothing once released")
 
-	a.Release()
+	a.Hold.Release()
 	assert.Zero(t, answers.used)
 	c := guard()
-	_, err = get(t, c.Wrap(u), "/api/v1/namespaces/web/secrets")
+	_, err = get(t, c.Wrap(Counted(u)), "/api/v1/namespaces/web/secrets")
 	require.NoError(t, err, "read once a released its answers")
-	assert.Nil(t, c.Busy())
-	c.Release()
+	assert.Nil(t, c.Hold.Refusal())
+	c.Hold.Release()
 	assert.Zero(t, answers.used)
 
 	// A template that copies the answer costs more: 3 MiB at 13 a byte is
 	// over the 32 MiB alone, which no waiting changes.
 	d := guard()
-	d.Cost = AnswerCost + TemplateCopyCost
-	_, err = get(t, d.Wrap(u), "/api/v1/namespaces/web/secrets")
+	d.Hold.SetCost(AnswerCost + TemplateCopyCost)
+	_, err = get(t, d.Wrap(Counted(u)), "/api/v1/namespaces/web/secrets")
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, ErrBusy))
+	assert.ErrorIs(t, d.Hold.Refusal(), tool.ErrArgs, "the caller's to narrow")
 	assert.ErrorContains(t, err, "take more memory than this server gives all calls' answers (32 MiB; it holds about 13 bytes for each byte of answer, more with a template that copies it): narrow the request")
-	assert.Nil(t, d.Busy())
-	d.Release()
+	d.Hold.Release()
 	assert.Zero(t, answers.used, "nothing held after a refusal and Release")
+}
+
+// TestCountedHoldsEveryClientsReads: a request whose context carries a
+// Hold (client-go's typed and dynamic clients pass the call's) has its
+// answer held as it is read, through no Guard; one without is not.
+func TestCountedHoldsEveryClientsReads(t *testing.T) {
+	u := &upstream{bodies: map[string]string{"/api/v1/namespaces/web/configmaps": bigList(1 << 20)}}
+	answers := NewAnswers(64 << 20)
+	h := answers.Begin()
+	req := httptest.NewRequest(http.MethodGet, "http://api/api/v1/namespaces/web/configmaps", nil).WithContext(WithHold(t.Context(), h))
+	req.RequestURI = ""
+	resp, err := Counted(u).RoundTrip(req)
+	require.NoError(t, err)
+	n, err := io.Copy(io.Discard, resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, n*AnswerCost, answers.used)
+	h.Release()
+	assert.Zero(t, answers.used)
+
+	req = httptest.NewRequest(http.MethodGet, "http://api/api/v1/namespaces/web/configmaps", nil)
+	req.RequestURI = ""
+	resp, err = Counted(u).RoundTrip(req)
+	require.NoError(t, err)
+	_, err = io.Copy(io.Discard, resp.Body)
+	require.NoError(t, err)
+	assert.Zero(t, answers.used, "no Hold, nothing held")
+	var none *Hold
+	assert.Nil(t, none.Refusal())
+	none.Release()
+	assert.Nil(t, (*Answers)(nil).Begin())
 }
 
 // TestGuardWithoutAnswersReadsToMaxBody: with no Answers (tests, tools that
@@ -90,10 +122,10 @@ func TestLogMemoryIsGivenBackWhenRead(t *testing.T) {
 	u := &textUpstream{body: logText}
 	answers := NewAnswers(32 << 20)
 	g := newGuard(nil)
-	g.Answers = answers
+	g.Hold = answers.Begin()
 	req := httptest.NewRequest(http.MethodGet, "http://api/api/v1/namespaces/web/pods/p/log?limitBytes=9000000", nil)
 	req.RequestURI = ""
-	resp, err := g.Wrap(u).RoundTrip(req)
+	resp, err := g.Wrap(Counted(u)).RoundTrip(req)
 	require.NoError(t, err)
 	assert.Equal(t, int64(len(logText))*AnswerCost, answers.used, "held while kubectl reads it")
 	out, err := io.ReadAll(resp.Body)
@@ -103,7 +135,7 @@ func TestLogMemoryIsGivenBackWhenRead(t *testing.T) {
 	assert.Zero(t, answers.used, "given back at Close")
 	require.NoError(t, resp.Body.Close())
 	assert.Zero(t, answers.used, "once")
-	g.Release()
+	g.Hold.Release()
 	assert.Zero(t, answers.used)
 }
 

@@ -27,34 +27,6 @@ var ErrOutOfScope = errors.New("outside your namespaces")
 // objects is far below it.
 const maxBody = 64 << 20
 
-// AnswerCost is the memory, in bytes, one byte of an API server's answer
-// takes while a call holds it: read, masked (decoded and encoded again),
-// decoded by kubectl's code and printed. A 30 MiB list of ConfigMaps read
-// with k8s_kubectl get -o name peaked at 253 MiB RSS (docs/benchmarks.md).
-const AnswerCost = 8
-
-// TemplateCopyCost is what each value a Go template's string building
-// functions take adds to AnswerCost: each may be a copy of the whole
-// answer ({{print . . . .}} on that 30 MiB list peaked 504 MiB higher).
-const TemplateCopyCost = 5
-
-// Answers is the memory the calls of this process may hold of the API
-// server's answers at once. A Guard counts what it reads against it and
-// refuses an answer past it, rather than the process being killed for
-// its memory with every caller's call in it.
-type Answers struct {
-	mu          sync.Mutex
-	limit, used int64
-}
-
-// NewAnswers returns Answers of memory bytes.
-func NewAnswers(memory int64) *Answers { return &Answers{limit: memory} }
-
-// ErrBusy is wrapped by a Guard's refusal of an answer because other
-// calls hold the memory for answers: the server's state, not the caller's
-// request nor the API server's doing.
-var ErrBusy = errors.New("busy")
-
 // Guard decides what one caller's requests may reach and hides what they
 // must not see. It sits in front of the read-only transport, so that code
 // we do not control (kubectl's printers, describers, log and rollout
@@ -79,18 +51,11 @@ type Guard struct {
 	// server is never asked about (and its continue token never names)
 	// any other.
 	Spread []string
-	// Answers, when set, is the process's memory for answers: each byte
-	// this Guard reads takes Cost bytes of it until Release.
-	Answers *Answers
-	// Cost is the memory one byte of answer takes in this call
-	// (AnswerCost when 0; more for a template that copies it).
-	Cost int64
-
-	// held is what this Guard holds of Answers, under Answers.mu.
-	held int64
-	// busy is the refusal of an answer because other calls held the
-	// memory for answers.
-	busy error
+	// Hold, when set, is the call's share of the process's memory for
+	// answers: what the Guard's requests read is held against it (by
+	// Counted, below the Guard), and a log's is given back once kubectl
+	// has read it.
+	Hold *Hold
 
 	mu sync.Mutex
 	// last is the last upstream failure seen (401, 5xx, unreachable), so
@@ -112,72 +77,14 @@ func (g *Guard) failed(err error) {
 	g.mu.Unlock()
 }
 
-// Busy returns the refusal of an answer because other calls held the
-// memory for answers, or nil.
-func (g *Guard) Busy() error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.busy
-}
-
-// cost is the memory one byte of answer takes in this Guard's call.
-func (g *Guard) cost() int64 {
-	if g.Cost <= 0 {
-		return AnswerCost
+// read reads an answer whole, bounded by maxBody (one byte past it, to
+// tell).
+func read(r io.Reader) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("read the API server's answer: %w", err)
 	}
-	return g.Cost
-}
-
-// hold counts n more bytes of answer against the process's Answers.
-func (g *Guard) hold(n int) error {
-	a := g.Answers
-	if a == nil || n <= 0 {
-		return nil
-	}
-	cost := g.cost()
-	want := int64(n) * cost
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if g.held+want > a.limit {
-		return fmt.Errorf("the API server's answers to this command take more memory than this server gives all calls' answers (%d MiB; it holds about %d bytes for each byte of answer, more with a template that copies it): narrow the request (a selector, a namespace; --tail or --since for logs)", a.limit>>20, cost)
-	}
-	if a.used+want > a.limit {
-		err := fmt.Errorf("this server is holding other calls' large answers (%d of the %d MiB it gives answers): retry in a moment, or narrow the request: %w", (a.used-g.held)>>20, a.limit>>20, ErrBusy)
-		g.mu.Lock()
-		g.busy = err
-		g.mu.Unlock()
-		return err
-	}
-	a.used += want
-	g.held += want
-	return nil
-}
-
-// Release gives back what this Guard's call held of the process's
-// Answers; call it once kubectl's code is done with the answers.
-func (g *Guard) Release() {
-	a := g.Answers
-	if a == nil {
-		return
-	}
-	a.mu.Lock()
-	a.used -= g.held
-	g.held = 0
-	a.mu.Unlock()
-}
-
-// give gives back n bytes of memory this Guard held (no more than it
-// holds: Release may have come first).
-func (g *Guard) give(n int64) {
-	a := g.Answers
-	if a == nil {
-		return
-	}
-	a.mu.Lock()
-	n = min(n, g.held)
-	a.used -= n
-	g.held -= n
-	a.mu.Unlock()
+	return body, nil
 }
 
 // releasingBody is a text answer (a log) that kubectl's code copies out
@@ -192,25 +99,6 @@ type releasingBody struct {
 func (b *releasingBody) Close() error {
 	b.once.Do(b.release)
 	return nil
-}
-
-// read reads an answer whole, bounded by maxBody (one byte past it, to
-// tell), holding its memory as it comes.
-func (g *Guard) read(r io.Reader) ([]byte, error) {
-	var buf bytes.Buffer
-	for buf.Len() <= maxBody {
-		n, err := io.CopyN(&buf, r, min(1<<20, int64(maxBody+1-buf.Len())))
-		if herr := g.hold(int(n)); herr != nil {
-			return nil, herr
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read the API server's answer: %w", err)
-		}
-	}
-	return buf.Bytes(), nil
 }
 
 // Wrap returns next behind g.
@@ -259,7 +147,7 @@ func (t guardRT) RoundTrip(req *http.Request) (*http.Response, error) {
 		stop := context.AfterFunc(g.Ctx, cancel)
 		defer stop()
 	}
-	req = req.Clone(ctx)
+	req = req.Clone(WithHold(ctx, g.Hold))
 	req.Header.Set("Accept", jsonOnly(req.Header.Get("Accept")))
 	boundPage(req)
 	var resp *http.Response
@@ -289,10 +177,10 @@ func (t guardRT) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	case ct == "" || strings.HasPrefix(ct, "text/") || strings.Contains(ct, "yaml"):
-		read := int64(len(body)) * g.cost()
+		read := int64(len(body)) * g.Hold.Cost()
 		body = []byte(g.Text(string(body)))
 		if !strings.Contains(ct, "yaml") {
-			resp.Body = &releasingBody{Reader: bytes.NewReader(body), release: func() { g.give(read) }}
+			resp.Body = &releasingBody{Reader: bytes.NewReader(body), release: func() { g.Hold.give(read) }}
 		}
 	default:
 		return nil, fmt.Errorf("the API server answered %s, which cannot be masked: ask for JSON output", ct)
@@ -374,7 +262,7 @@ func (t guardRT) do(req *http.Request) (*http.Response, []byte, error) {
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode >= 500 {
 		t.g.failed(fmt.Errorf("the API server answered %s", resp.Status))
 	}
-	body, err := t.g.read(resp.Body)
+	body, err := read(resp.Body)
 	resp.Body.Close()
 	if err != nil {
 		return nil, nil, err

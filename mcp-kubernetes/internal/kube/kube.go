@@ -50,6 +50,8 @@ func ReadOnly(cfg *rest.Config) *rest.Config {
 	// Inside the read-only check, so its refusals stay its own: a failure
 	// to reach the API server is named as the API server's.
 	host := c.Host
+	// Every answer read by a call is held against its memory (Counted).
+	c.Wrap(Counted)
 	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return tool.UpstreamTransport(Upstream, host, rt) })
 	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return readonly.Transport(rt, selfReviewPaths...) })
 	return c

@@ -123,7 +123,7 @@ func (s *Server) describeText(ctx context.Context, a access, cl *kube.Cluster, r
 		words = append(words, "-n", ns)
 	}
 	words = append(words, "--", kubectlType(res), name)
-	run, guard, err := s.runGuarded(ctx, a, cl, words, !res.Namespaced, 0)
+	run, guard, err := s.runGuarded(ctx, a, cl, words, !res.Namespaced)
 	if err != nil {
 		return "", err
 	}

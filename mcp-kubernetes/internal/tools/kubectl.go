@@ -179,7 +179,8 @@ func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*t
 			return nil, err
 		}
 	}
-	run, guard, err := s.runGuarded(ctx, a, cl, words, flagSet(flags, "all-namespaces"), answerCost(flags))
+	kube.HoldFrom(ctx).SetCost(answerCost(flags))
+	run, guard, err := s.runGuarded(ctx, a, cl, words, flagSet(flags, "all-namespaces"))
 	if err != nil {
 		return nil, err
 	}
@@ -205,17 +206,14 @@ func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*t
 // is answered from a's namespaces alone (kubectl -A; a namespace's events
 // for k8s_describe). k8s_kubectl and the typed tools that print what
 // kubectl prints run through it, so they print the same.
-//
-// cost is the memory one byte of answer takes in this command (0:
-// kube.AnswerCost); the Guard holds it of s.Answers until kubectl is done.
-func (s *Server) runGuarded(ctx context.Context, a access, cl *kube.Cluster, words []string, spread bool, cost int64) (kubectlRun, *kube.Guard, error) {
+func (s *Server) runGuarded(ctx context.Context, a access, cl *kube.Cluster, words []string, spread bool) (kubectlRun, *kube.Guard, error) {
 	// The binder's masker, so that a value's placeholder is the one every
 	// tool gives it (valueMasker without a binder).
 	m := a.c.Masker()
 	if m == nil {
 		m = valueMasker
 	}
-	guard := &kube.Guard{Masker: m, RawPaths: rawPaths, Answers: s.Answers, Cost: cost,
+	guard := &kube.Guard{Masker: m, RawPaths: rawPaths, Hold: kube.HoldFrom(ctx),
 		Text: func(t string) string { return maskText(a.c, t) }}
 	if !a.everyNamespace() {
 		guard.Namespace = func(ns string) bool { return checkNamespace(ns) == nil && a.allows("namespaces", ns) }
@@ -234,7 +232,6 @@ func (s *Server) runGuarded(ctx context.Context, a access, cl *kube.Cluster, wor
 	ctx, cancel := context.WithTimeout(ctx, kubectlTimeout)
 	defer cancel()
 	guard.Ctx = ctx
-	defer guard.Release()
 	run, err := runKubectl(ctx, cl, guard, words)
 	return run, guard, err
 }
@@ -243,7 +240,7 @@ func (s *Server) runGuarded(ctx context.Context, a access, cl *kube.Cluster, wor
 // caller's: the API server's failure, or a request past the caller's
 // namespaces. Nil otherwise (kubectl's message is the caller's to fix).
 func kubectlFailure(msg string, guard *kube.Guard, cl *kube.Cluster, a access) error {
-	if err := guard.Busy(); err != nil {
+	if err := guard.Hold.Refusal(); err != nil {
 		return err
 	}
 	if up := guard.LastFailure(); up != nil {

@@ -60,7 +60,16 @@ func (s *Server) upstreamErrors(tools []tool.Tool) []tool.Tool {
 	for i := range tools {
 		h := tools[i].Handler
 		tools[i].Handler = func(ctx context.Context, c *tool.Call) (*tool.Result, error) {
-			res, err := h(ctx, c)
+			// What the call reads of the API server is held against the
+			// process's memory for answers until it ends; an answer
+			// refused for memory is said as such, whatever client-go or
+			// kubectl made of the failed read.
+			hold := s.Answers.Begin()
+			defer hold.Release()
+			res, err := h(kube.WithHold(ctx, hold), c)
+			if refused := hold.Refusal(); err != nil && refused != nil {
+				return nil, refused
+			}
 			if err == nil || tool.IsUpstream(err) {
 				return res, err
 			}
