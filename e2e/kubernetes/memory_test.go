@@ -3,19 +3,17 @@ package kubernetes_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/opsmcp/opsmcp/e2e/harness"
 )
 
 // TestLargeAnswersWithinTheMemoryLimit: mcp-kubernetes in a 256 MiB
@@ -54,10 +52,10 @@ func TestLargeAnswersWithinTheMemoryLimit(t *testing.T) {
 	}
 
 	t.Setenv("GOMEMLIMIT", "256MiB")
-	before := serverPIDs()
+	before := harness.PIDsOf(binary)
 	s, audit := stdioSession(t)
 	pid := ""
-	for _, p := range serverPIDs() {
+	for _, p := range harness.PIDsOf(binary) {
 		if !slices.Contains(before, p) {
 			pid = p
 		}
@@ -86,42 +84,9 @@ func TestLargeAnswersWithinTheMemoryLimit(t *testing.T) {
 	require.False(t, r.IsError, r.Text)
 	assert.Equal(t, 8, strings.Count(r.Text, "cm-0"), r.Text)
 
-	peak := peakMiB(t, pid)
-	assert.Less(t, peak, 240, "peak RSS in MiB, under the container's 256")
+	peak := harness.PeakRSS(pid) >> 20
+	require.NotZero(t, peak, "the server's peak RSS")
+	assert.Less(t, peak, int64(240), "peak RSS in MiB, under the container's 256")
 	t.Logf("peak RSS %d MiB", peak)
 	assert.FileExists(t, audit)
-}
-
-// serverPIDs are the processes running the binary under test.
-func serverPIDs() []string {
-	var out []string
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		if exe, err := os.Readlink(filepath.Join("/proc", d.Name(), "exe")); err == nil && exe == binary {
-			out = append(out, d.Name())
-		}
-	}
-	return out
-}
-
-// peakMiB is a process's peak resident set (VmHWM).
-func peakMiB(t *testing.T, pid string) int {
-	t.Helper()
-	var raw []byte
-	var err error
-	for range 10 { // the process may still be starting
-		if raw, err = os.ReadFile(filepath.Join("/proc", pid, "status")); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	require.NoError(t, err)
-	for _, l := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return kb >> 10
-		}
-	}
-	t.Fatal("no VmHWM")
-	return 0
 }

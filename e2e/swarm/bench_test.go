@@ -281,28 +281,13 @@ func median(ds []time.Duration) time.Duration {
 func serverPeakRSS() int64 {
 	var peak int64
 	for _, pid := range serverPIDs() {
-		raw, _ := os.ReadFile(filepath.Join("/proc", pid, "status"))
-		for _, l := range strings.Split(string(raw), "\n") {
-			if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-				peak = max(peak, kb<<10)
-			}
-		}
+		peak = max(peak, harness.PeakRSS(pid))
 	}
 	return peak
 }
 
 // serverPIDs are the processes running the binary under test.
-func serverPIDs() []string {
-	var out []string
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		if exe, err := os.Readlink(filepath.Join("/proc", d.Name(), "exe")); err == nil && exe == binary {
-			out = append(out, d.Name())
-		}
-	}
-	return out
-}
+func serverPIDs() []string { return harness.PIDsOf(binary) }
 
 // serverCPU is the CPU time (user and system) the servers under test
 // have used so far, from /proc: what a call costs the server's process
