@@ -38,6 +38,13 @@ func rt6Seed(t *testing.T, n int) {
 	t.Cleanup(func() {
 		_ = cs.CoreV1().ConfigMaps(rt6NS).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
 		_ = cs.CoreV1().Namespaces().Delete(ctx, rt6NS, metav1.DeleteOptions{})
+		// Gone before the next test seeds it again (a terminating
+		// namespace refuses new objects).
+		for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+			if _, err := cs.CoreV1().Namespaces().Get(ctx, rt6NS, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				return
+			}
+		}
 	})
 	value := strings.Repeat("abcdefghij", 100_000) // 1 MB, nothing to mask
 	for i := range n {
