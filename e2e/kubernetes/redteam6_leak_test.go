@@ -57,22 +57,6 @@ func rt6Seed(t *testing.T, n int) {
 	}
 }
 
-// rt6PeakMiB is a process's peak resident set (VmHWM) in MiB.
-func rt6PeakMiB(t *testing.T, pid int) int {
-	t.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	require.NoError(t, err)
-	for _, l := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			require.NoError(t, err)
-			return kb >> 10
-		}
-	}
-	t.Fatal("no VmHWM")
-	return 0
-}
-
 // rt6Limited starts the HTTP server for a role limited to team-b and
 // rt6NS (kubectl -A is answered one namespace at a time for it); its
 // bearer token is "rt6-limited-token".
