@@ -387,6 +387,9 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 	defer stopWatch()
 	call := &Call{Tool: name, Principal: p, Grant: grant, Args: args, Resume: from.Pos, Header: header, mask: b.Masker.Text, masker: b.Masker}
 	defer func() { out.masked += int(call.masked.Load()) }()
+	// After the shaping below: what a handler held for its result is
+	// given back once the result is no longer worked on.
+	defer call.finish()
 	if from.Pos != "" {
 		// The handler starts at its own position; only a text offset
 		// within its first item is left for the budget.

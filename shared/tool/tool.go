@@ -67,6 +67,32 @@ type Call struct {
 	outsMu sync.Mutex
 	outs   []string
 	lines  int
+
+	// done are what OnDone was given.
+	doneMu sync.Mutex
+	done   []func()
+}
+
+// OnDone has f run once the binder has shaped the call's result into
+// what is sent, or failed the call: a handler that holds something for
+// its result (memory counted against a bound) gives it back then rather
+// than when it returns, since the shaping still works on that result.
+// Without a binder (a handler called directly) f never runs.
+func (c *Call) OnDone(f func()) {
+	c.doneMu.Lock()
+	c.done = append(c.done, f)
+	c.doneMu.Unlock()
+}
+
+// finish runs what OnDone was given, last first.
+func (c *Call) finish() {
+	c.doneMu.Lock()
+	done := c.done
+	c.done = nil
+	c.doneMu.Unlock()
+	for i := len(done) - 1; i >= 0; i-- {
+		done[i]()
+	}
 }
 
 // Bounds of what a call remembers of its masked texts: past them, the

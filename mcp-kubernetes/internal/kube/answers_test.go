@@ -47,8 +47,8 @@ func TestAnswersBoundWhatCallsHold(t *testing.T) {
 	require.ErrorIs(t, err, ErrBusy)
 	assert.ErrorContains(t, err, "this server is holding other calls' large answers (8 of the 32 MiB it gives answers): retry in a moment")
 	assert.ErrorIs(t, b.Hold.Refusal(), ErrBusy)
+	assert.Equal(t, int64(1<<20+len(bigList(0)))*AnswerCost, answers.used, "a refused call gives back what it read at once")
 	b.Hold.Release()
-	assert.Equal(t, int64(1<<20+len(bigList(0)))*AnswerCost, answers.used, "a refused call holds nothing once released")
 
 	a.Hold.Release()
 	assert.Zero(t, answers.used)
@@ -67,7 +67,7 @@ func TestAnswersBoundWhatCallsHold(t *testing.T) {
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, ErrBusy))
 	assert.ErrorIs(t, d.Hold.Refusal(), tool.ErrArgs, "the caller's to narrow")
-	assert.ErrorContains(t, err, "take more memory than this server gives all calls' answers (32 MiB; it holds about 13 bytes for each byte of answer, more with a template that copies it): narrow the request")
+	assert.ErrorContains(t, err, "take more memory than this server gives all calls' answers (32 MiB; it holds about 13 bytes for each byte of answer, more with -o json or yaml, and per column, JSONPath node or template copy): narrow the request")
 	d.Hold.Release()
 	assert.Zero(t, answers.used, "nothing held after a refusal and Release")
 }
@@ -146,4 +146,18 @@ type textUpstream struct{ body string }
 func (u *textUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/plain"}},
 		Body: io.NopCloser(strings.NewReader(u.body)), Request: r}, nil
+}
+
+// TestNothingHeldAfterRelease (red team): a read through a call's Hold
+// after the call released it (a handler still reading past its deadline)
+// is refused, never kept: the memory for answers would shrink for good.
+func TestNothingHeldAfterRelease(t *testing.T) {
+	u := &upstream{bodies: map[string]string{"/api/v1/namespaces/web/configmaps": bigList(1 << 20)}}
+	answers := NewAnswers(64 << 20)
+	g := newGuard(nil)
+	g.Hold = answers.Begin()
+	g.Hold.Release() // the call ended
+	_, err := get(t, g.Wrap(Counted(u)), "/api/v1/namespaces/web/configmaps")
+	assert.ErrorContains(t, err, "the call has ended")
+	assert.Zero(t, answers.used, "held after the call's Release, never given back")
 }

@@ -314,6 +314,9 @@ func (t guardRT) spread(req *http.Request) (*http.Response, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode the merged list: %w", err)
 	}
+	if err := t.g.Hold.takeCopy(len(b)); err != nil {
+		return nil, nil, err
+	}
 	return first, b, nil
 }
 
@@ -331,6 +334,9 @@ func (t guardRT) allPages(req *http.Request) (*http.Response, []byte, error) {
 	b, err := json.Marshal(merged)
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode the merged namespace list: %w", err)
+	}
+	if err := t.g.Hold.takeCopy(len(b)); err != nil {
+		return nil, nil, err
 	}
 	return first, b, nil
 }

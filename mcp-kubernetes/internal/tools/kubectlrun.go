@@ -601,22 +601,37 @@ func goTemplateCopies(text string) (int, error) {
 }
 
 // answerCost is the memory one byte of the API server's answer takes in
-// a command with these (checked) flags: more when a Go template may copy
-// it.
+// a command with these (checked) flags, as measured on a 24 MB list under
+// a 256 MiB limit (docs/benchmarks.md): kube.AnswerCost for names and
+// tables, kube.DocumentCost for a whole document (-o json, yaml, a
+// JSONPath or template over it), and more for what may copy the answer
+// over and over: each custom column, each JSONPath action, each value a
+// Go template's string functions take.
 func answerCost(fs *pflag.FlagSet) int64 {
 	format, inline := "", ""
 	if f := fs.Lookup("output"); f != nil && f.Changed {
 		format, inline, _ = strings.Cut(f.Value.String(), "=")
 	}
-	if format != "" && format != "go-template" && format != "template" {
-		return kube.AnswerCost
-	}
-	copies, _ := goTemplateCopies(inline)
+	tpl := ""
 	if f := fs.Lookup("template"); f != nil && f.Changed {
-		n, _ := goTemplateCopies(f.Value.String())
-		copies += n
+		tpl = f.Value.String()
 	}
-	return kube.AnswerCost + kube.TemplateCopyCost*int64(copies)
+	switch format {
+	case "json", "yaml":
+		return kube.DocumentCost
+	case "jsonpath", "jsonpath-as-json":
+		return kube.DocumentCost + kube.JSONPathActionCost*int64(max(1, strings.Count(inline+tpl, "{")))
+	case "custom-columns":
+		return kube.DocumentCost + kube.ColumnCost*int64(strings.Count(inline, ",")+1)
+	case "", "go-template", "template":
+		if format == "" && tpl == "" {
+			return kube.AnswerCost
+		}
+		copies, _ := goTemplateCopies(inline)
+		n, _ := goTemplateCopies(tpl)
+		return kube.DocumentCost + kube.TemplateCopyCost*int64(copies+n)
+	}
+	return kube.AnswerCost
 }
 
 // tplValue is what the check knows of a template value: whether a string

@@ -61,11 +61,14 @@ func (s *Server) upstreamErrors(tools []tool.Tool) []tool.Tool {
 		h := tools[i].Handler
 		tools[i].Handler = func(ctx context.Context, c *tool.Call) (*tool.Result, error) {
 			// What the call reads of the API server is held against the
-			// process's memory for answers until it ends; an answer
+			// process's memory for answers until its result is sent; an answer
 			// refused for memory is said as such, whatever client-go or
 			// kubectl made of the failed read.
 			hold := s.Answers.Begin()
-			defer hold.Release()
+			// Given back once the binder has shaped the result (its
+			// masking and rendering work on what was read), or now
+			// without a binder.
+			c.OnDone(hold.Release)
 			res, err := h(kube.WithHold(ctx, hold), c)
 			if refused := hold.Refusal(); err != nil && refused != nil {
 				return nil, refused
