@@ -24,6 +24,8 @@ import (
 	"github.com/opsmcp/opsmcp/shared/auth"
 	"github.com/opsmcp/opsmcp/shared/config"
 	"github.com/opsmcp/opsmcp/shared/mask"
+	"github.com/opsmcp/opsmcp/shared/memlimit"
+	"github.com/opsmcp/opsmcp/shared/memory"
 	"github.com/opsmcp/opsmcp/shared/metrics"
 	"github.com/opsmcp/opsmcp/shared/policy"
 	"github.com/opsmcp/opsmcp/shared/prompt"
@@ -144,6 +146,28 @@ type Spec struct {
 	// ("0.1.0+tools.a3dfe5ae5251"), in --version and serverInfo.version,
 	// so a changed schema shows in the version (README: Upgrade policy).
 	Tools func() []tool.Tool
+	// MemoryCost, when set, is the memory in bytes one byte of the
+	// upstream's answer takes in a call (read, decoded, masked, shaped),
+	// as the server measured it: the calls may then hold answers worth
+	// half the process's memory limit at once (the cgroup's or
+	// GOMEMLIMIT, 1 GiB with neither), and each call's reads are held
+	// at this cost until its result is sent (shared/memory).
+	MemoryCost int64
+	// MemoryCosts and MemoryNarrow complete the refusal of an answer
+	// too large: what costs more (", more with -o json") and how to
+	// narrow the request (" (a selector, a namespace)").
+	MemoryCosts, MemoryNarrow string
+}
+
+// AnswerMemory is what the calls may hold of upstream answers at once,
+// given the process's memory limit (0: none): half of it, the rest being
+// the server's own (mcp-kubernetes idles at about 80 MiB over HTTP with
+// its caches) and what the costs do not see; 1 GiB without a limit.
+func AnswerMemory(limit int64) int64 {
+	if limit <= 0 {
+		return 1 << 30
+	}
+	return limit / 2
 }
 
 // listTTL is the caching hint on tools/list and prompts/list for
@@ -276,6 +300,16 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 		MaxBytes: o.MaxOutputBytes, CallTimeout: o.CallTimeout,
 		RatePerMinute: o.RatePerMinute, Burst: o.RateBurst, Logger: log, CursorKey: cursorKey,
 		Upstream: spec.Upstream,
+	}
+	if spec.MemoryCost > 0 {
+		upstream := spec.Upstream
+		if upstream == "" {
+			upstream = "the upstream"
+		}
+		b.Memory = memory.NewBudget(AnswerMemory(memlimit.Process()), upstream)
+		b.Memory.Costs, b.Memory.Narrow = spec.MemoryCosts, spec.MemoryNarrow
+		b.MemoryCost = spec.MemoryCost
+		log.Info("memory for upstream answers", "MiB", b.Memory.Limit()>>20, "bytes_a_byte", spec.MemoryCost)
 	}
 	// /readyz's "since" is the first probe or call that found the
 	// upstream failing. It is not probed at the start: the server sends

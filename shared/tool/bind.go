@@ -25,6 +25,7 @@ import (
 	"github.com/opsmcp/opsmcp/shared/auth"
 	"github.com/opsmcp/opsmcp/shared/budget"
 	"github.com/opsmcp/opsmcp/shared/mask"
+	"github.com/opsmcp/opsmcp/shared/memory"
 	"github.com/opsmcp/opsmcp/shared/metrics"
 	"github.com/opsmcp/opsmcp/shared/policy"
 )
@@ -61,6 +62,12 @@ type Binder struct {
 	// that timed out or failed in transport without its handler naming
 	// the upstream itself; "" means "the upstream".
 	Upstream string
+	// Memory, when set, bounds what the calls hold of their upstream's
+	// answers at once: each call reads through a memory.Hold in its
+	// context at MemoryCost bytes of memory a byte, given back once its
+	// result is sent.
+	Memory     *memory.Budget
+	MemoryCost int64
 	// OnUpstreamError, if set, hears of every call that failed because
 	// of the upstream (readiness tracks it).
 	OnUpstreamError func(*UpstreamError)
@@ -390,12 +397,25 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 	// After the shaping below: what a handler held for its result is
 	// given back once the result is no longer worked on.
 	defer call.finish()
+	// What the call reads of its upstream is held against the server's
+	// memory for answers until its result is sent.
+	hold := b.Memory.Begin(b.MemoryCost)
+	call.OnDone(hold.Release)
+	ctx = memory.WithHold(ctx, hold)
 	if from.Pos != "" {
 		// The handler starts at its own position; only a text offset
 		// within its first item is left for the budget.
 		from = budget.Cursor{Text: from.Text}
 	}
 	res, err := b.handle(ctx, pt.tool, call)
+	if refused := hold.Refusal(); err != nil && refused != nil {
+		// Said as such, whatever the upstream's client made of the
+		// failed read.
+		err = refused
+		if errors.Is(refused, memory.ErrTooLarge) {
+			err = Argf("%v", refused)
+		}
+	}
 	if err != nil {
 		err = b.classify(ctx, err)
 		kind := audit.Error

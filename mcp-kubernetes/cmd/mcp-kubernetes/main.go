@@ -14,7 +14,6 @@ import (
 
 	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/kube"
 	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/tools"
-	"github.com/opsmcp/opsmcp/shared/memlimit"
 	"github.com/opsmcp/opsmcp/shared/policy"
 	"github.com/opsmcp/opsmcp/shared/serve"
 	"github.com/opsmcp/opsmcp/shared/tool"
@@ -30,7 +29,8 @@ func main() {
 	)
 	spec := serve.Spec{
 		Name: "mcp-kubernetes", Version: version, Title: "read-only Kubernetes MCP server",
-		Upstream:     kube.Upstream,
+		Upstream:   kube.Upstream,
+		MemoryCost: kube.AnswerCost, MemoryCosts: kube.MemoryCosts, MemoryNarrow: kube.MemoryNarrow,
 		Instructions: "Read-only access to Kubernetes. Tools are prefixed k8s_. For kubectl-style questions use k8s_kubectl with a read-only command line. Secret values are masked.",
 		Prompts:      tools.Prompts(),
 		Tools:        func() []tool.Tool { return (&tools.Server{}).Tools() },
@@ -81,22 +81,9 @@ func main() {
 			_, err := cl.Typed.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Raw()
 			return err
 		}
-		answers := answerMemory(memlimit.Process())
-		log.Info("memory for the API server's answers", "MiB", answers>>20)
-		s := &tools.Server{Clusters: clusters, Answers: kube.NewAnswers(answers)}
+		s := &tools.Server{Clusters: clusters}
 		return s.Tools(), ready, nil
 	})
-}
-
-// answerMemory is what the calls may hold of the API server's answers at
-// once, given the process's memory limit (0: none): half of it, the rest
-// being the server's own (about 80 MiB over HTTP with its caches) and
-// what the costs do not see; 1 GiB without a limit. GOMEMLIMIT lowers it.
-func answerMemory(limit int64) int64 {
-	if limit <= 0 {
-		return 1 << 30
-	}
-	return limit / 2
 }
 
 // checkIdentity asks each context the server may use what its identity

@@ -17,6 +17,7 @@ import (
 	kjson "sigs.k8s.io/json"
 
 	"github.com/opsmcp/opsmcp/shared/mask"
+	"github.com/opsmcp/opsmcp/shared/memory"
 )
 
 // ErrOutOfScope is wrapped by every request a Guard refuses because it
@@ -55,7 +56,7 @@ type Guard struct {
 	// answers: what the Guard's requests read is held against it (by
 	// Counted, below the Guard), and a log's is given back once kubectl
 	// has read it.
-	Hold *Hold
+	Hold *memory.Hold
 
 	mu sync.Mutex
 	// last is the last upstream failure seen (401, 5xx, unreachable), so
@@ -147,7 +148,7 @@ func (t guardRT) RoundTrip(req *http.Request) (*http.Response, error) {
 		stop := context.AfterFunc(g.Ctx, cancel)
 		defer stop()
 	}
-	req = req.Clone(WithHold(ctx, g.Hold))
+	req = req.Clone(memory.WithHold(ctx, g.Hold))
 	req.Header.Set("Accept", jsonOnly(req.Header.Get("Accept")))
 	boundPage(req)
 	var resp *http.Response
@@ -180,7 +181,7 @@ func (t guardRT) RoundTrip(req *http.Request) (*http.Response, error) {
 		read := int64(len(body)) * g.Hold.Cost()
 		body = []byte(g.Text(string(body)))
 		if !strings.Contains(ct, "yaml") {
-			resp.Body = &releasingBody{Reader: bytes.NewReader(body), release: func() { g.Hold.give(read) }}
+			resp.Body = &releasingBody{Reader: bytes.NewReader(body), release: func() { g.Hold.Give(read) }}
 		}
 	default:
 		return nil, fmt.Errorf("the API server answered %s, which cannot be masked: ask for JSON output", ct)
@@ -314,7 +315,7 @@ func (t guardRT) spread(req *http.Request) (*http.Response, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode the merged list: %w", err)
 	}
-	if err := t.g.Hold.takeCopy(len(b)); err != nil {
+	if err := t.g.Hold.TakeAt(len(b), CopyCost); err != nil {
 		return nil, nil, err
 	}
 	return first, b, nil
@@ -335,7 +336,7 @@ func (t guardRT) allPages(req *http.Request) (*http.Response, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode the merged namespace list: %w", err)
 	}
-	if err := t.g.Hold.takeCopy(len(b)); err != nil {
+	if err := t.g.Hold.TakeAt(len(b), CopyCost); err != nil {
 		return nil, nil, err
 	}
 	return first, b, nil

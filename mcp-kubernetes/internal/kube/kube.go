@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 
+	answers "github.com/opsmcp/opsmcp/shared/memory"
 	"github.com/opsmcp/opsmcp/shared/readonly"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
@@ -51,7 +52,7 @@ func ReadOnly(cfg *rest.Config) *rest.Config {
 	// to reach the API server is named as the API server's.
 	host := c.Host
 	// Every answer read by a call is held against its memory (Counted).
-	c.Wrap(Counted)
+	c.Wrap(answers.Counted)
 	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return tool.UpstreamTransport(Upstream, host, rt) })
 	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return readonly.Transport(rt, selfReviewPaths...) })
 	return c

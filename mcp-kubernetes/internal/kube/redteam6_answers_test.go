@@ -13,14 +13,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// usedNow reads what calls hold of a, as hold and Release change it.
-func (a *Answers) usedNow() int64 {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.used
-}
+	"github.com/opsmcp/opsmcp/shared/memory"
+)
 
 // TestRedteam6ConcurrentGuardsNeverHoldPastTheLimit: 16 calls at once
 // (twice the team's 8), each reading a 3 MiB answer at 8 bytes a byte
@@ -30,14 +25,14 @@ func (a *Answers) usedNow() int64 {
 // (make test does), it also holds hold and Release to their lock.
 func TestRedteam6ConcurrentGuardsNeverHoldPastTheLimit(t *testing.T) {
 	u := &upstream{bodies: map[string]string{"/api/v1/namespaces/web/configmaps": bigList(3 << 20)}}
-	answers := NewAnswers(64 << 20)
+	answers := newAnswers(64 << 20)
 	var peak atomic.Int64
 	stop := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
 		for {
-			if n := answers.usedNow(); n > peak.Load() {
+			if n := answers.Used(); n > peak.Load() {
 				peak.Store(n)
 			}
 			select {
@@ -55,15 +50,15 @@ func TestRedteam6ConcurrentGuardsNeverHoldPastTheLimit(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			g := newGuard(nil)
-			g.Hold = answers.Begin()
+			g.Hold = answers.Begin(AnswerCost)
 			defer g.Hold.Release()
-			body, err := get(t, g.Wrap(Counted(u)), "/api/v1/namespaces/web/configmaps")
+			body, err := get(t, g.Wrap(memory.Counted(u)), "/api/v1/namespaces/web/configmaps")
 			switch {
 			case err == nil:
 				assert.Greater(t, len(body), 3<<20)
 				answered.Add(1)
-			case errors.Is(err, ErrBusy):
-				assert.ErrorIs(t, g.Hold.Refusal(), ErrBusy)
+			case errors.Is(err, memory.ErrBusy):
+				assert.ErrorIs(t, g.Hold.Refusal(), memory.ErrBusy)
 				busy.Add(1)
 			default:
 				t.Errorf("neither answered nor busy: %v", err)
@@ -76,7 +71,7 @@ func TestRedteam6ConcurrentGuardsNeverHoldPastTheLimit(t *testing.T) {
 	assert.LessOrEqual(t, peak.Load(), int64(64<<20), "never held past the limit")
 	assert.Equal(t, int32(16), answered.Load()+busy.Load())
 	assert.Positive(t, answered.Load())
-	assert.Zero(t, answers.usedNow(), "all given back")
+	assert.Zero(t, answers.Used(), "all given back")
 }
 
 // failingBody yields n bytes of a list, then fails (a connection reset
@@ -117,25 +112,25 @@ func (f failingUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
 // afterwards).
 func TestRedteam6FailedReadsGiveBackAll(t *testing.T) {
 	for _, block := range []bool{false, true} {
-		answers := NewAnswers(64 << 20)
+		answers := newAnswers(64 << 20)
 		g := newGuard(nil)
-		g.Hold = answers.Begin()
+		g.Hold = answers.Begin(AnswerCost)
 		ctx, cancel := context.WithCancel(context.Background())
 		g.Ctx = ctx
 		if block {
 			time.AfterFunc(100*time.Millisecond, cancel)
 		}
-		_, err := get(t, g.Wrap(Counted(failingUpstream{block: block})), "/api/v1/namespaces/web/configmaps")
+		_, err := get(t, g.Wrap(memory.Counted(failingUpstream{block: block})), "/api/v1/namespaces/web/configmaps")
 		cancel()
 		require.Error(t, err)
 		assert.ErrorContains(t, err, "read the API server's answer")
-		assert.False(t, errors.Is(err, ErrBusy))
+		assert.False(t, errors.Is(err, memory.ErrBusy))
 		assert.Nil(t, g.Hold.Refusal())
-		assert.Equal(t, int64(2<<20)*AnswerCost, answers.usedNow(), "held while it came")
+		assert.Equal(t, int64(2<<20)*AnswerCost, answers.Used(), "held while it came")
 		g.Hold.Release()
-		assert.Zero(t, answers.usedNow(), "block=%v: all given back", block)
+		assert.Zero(t, answers.Used(), "block=%v: all given back", block)
 		g.Hold.Release() // twice, as a deferred and an explicit Release would
-		assert.Zero(t, answers.usedNow(), "a second Release gives back nothing more")
+		assert.Zero(t, answers.Used(), "a second Release gives back nothing more")
 	}
 }
 
@@ -150,15 +145,15 @@ func TestRedteam6SpreadRefusedMidwayGivesBackAll(t *testing.T) {
 		"/api/v1/namespaces/b/configmaps": bigList(1 << 20),
 		"/api/v1/namespaces/c/configmaps": bigList(3 << 20),
 	}}
-	answers := NewAnswers(32 << 20)
+	answers := newAnswers(32 << 20)
 	g := newGuard(func(ns string) bool { return ns == "a" || ns == "b" || ns == "c" })
 	g.Spread = []string{"a", "b", "c"}
-	g.Hold = answers.Begin()
-	_, err := get(t, g.Wrap(Counted(u)), "/api/v1/configmaps")
+	g.Hold = answers.Begin(AnswerCost)
+	_, err := get(t, g.Wrap(memory.Counted(u)), "/api/v1/configmaps")
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "narrow the request")
-	assert.False(t, errors.Is(err, ErrBusy))
-	assert.Zero(t, answers.usedNow(), "a refused call gives back what it read at once")
+	assert.False(t, errors.Is(err, memory.ErrBusy))
+	assert.Zero(t, answers.Used(), "a refused call gives back what it read at once")
 	g.Hold.Release()
-	assert.Zero(t, answers.usedNow())
+	assert.Zero(t, answers.Used())
 }

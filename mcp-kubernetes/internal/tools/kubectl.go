@@ -12,6 +12,7 @@ import (
 
 	"github.com/opsmcp/opsmcp/mcp-kubernetes/internal/kube"
 	"github.com/opsmcp/opsmcp/shared/kubectl"
+	"github.com/opsmcp/opsmcp/shared/memory"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -179,7 +180,7 @@ func (s *Server) kubectl(ctx context.Context, c *tool.Call, in KubectlInput) (*t
 			return nil, err
 		}
 	}
-	kube.HoldFrom(ctx).SetCost(answerCost(flags))
+	memory.HoldFrom(ctx).SetCost(answerCost(flags))
 	run, guard, err := s.runGuarded(ctx, a, cl, words, flagSet(flags, "all-namespaces"))
 	if err != nil {
 		return nil, err
@@ -213,7 +214,7 @@ func (s *Server) runGuarded(ctx context.Context, a access, cl *kube.Cluster, wor
 	if m == nil {
 		m = valueMasker
 	}
-	guard := &kube.Guard{Masker: m, RawPaths: rawPaths, Hold: kube.HoldFrom(ctx),
+	guard := &kube.Guard{Masker: m, RawPaths: rawPaths, Hold: memory.HoldFrom(ctx),
 		Text: func(t string) string { return maskText(a.c, t) }}
 	if !a.everyNamespace() {
 		guard.Namespace = func(ns string) bool { return checkNamespace(ns) == nil && a.allows("namespaces", ns) }

@@ -20,9 +20,6 @@ import (
 // Server holds what the handlers need.
 type Server struct {
 	Clusters *kube.Clusters
-	// Answers is the memory the calls that run kubectl's code may hold of
-	// the API server's answers at once; nil: no bound.
-	Answers *kube.Answers
 }
 
 // Tools is the table of mcp-kubernetes' tools.
@@ -60,19 +57,7 @@ func (s *Server) upstreamErrors(tools []tool.Tool) []tool.Tool {
 	for i := range tools {
 		h := tools[i].Handler
 		tools[i].Handler = func(ctx context.Context, c *tool.Call) (*tool.Result, error) {
-			// What the call reads of the API server is held against the
-			// process's memory for answers until its result is sent; an answer
-			// refused for memory is said as such, whatever client-go or
-			// kubectl made of the failed read.
-			hold := s.Answers.Begin()
-			// Given back once the binder has shaped the result (its
-			// masking and rendering work on what was read), or now
-			// without a binder.
-			c.OnDone(hold.Release)
-			res, err := h(kube.WithHold(ctx, hold), c)
-			if refused := hold.Refusal(); err != nil && refused != nil {
-				return nil, refused
-			}
+			res, err := h(ctx, c)
 			if err == nil || tool.IsUpstream(err) {
 				return res, err
 			}
