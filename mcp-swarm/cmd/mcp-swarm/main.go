@@ -27,7 +27,8 @@ func main() {
 	)
 	spec := serve.Spec{
 		Name: "mcp-swarm", Version: version, Title: "read-only Docker Swarm MCP server",
-		Upstream:     tools.Upstream,
+		Upstream:   tools.Upstream,
+		MemoryCost: tools.MemoryCost, MemoryNarrow: " (a smaller tail, a since, one task)",
 		Instructions: "Read-only access to Docker Swarm. swarm_services and swarm_tasks show what runs and what fails; swarm_service explains one service and what its last update changed; swarm_logs reads logs; swarm_stacks and swarm_compose compare stacks with their files. Secrets are masked; secret values are never read.",
 		Prompts:      tools.Prompts(),
 		Tools:        func() []tool.Tool { return (&tools.Server{}).Tools() },

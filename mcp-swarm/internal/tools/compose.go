@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/opsmcp/opsmcp/shared/fsroot"
+	"github.com/opsmcp/opsmcp/shared/memory"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -50,6 +51,12 @@ func (s *Server) compose(ctx context.Context, c *tool.Call, in ComposeInput) (*t
 	}
 	content, name, dir, err := s.composeText(in)
 	if err != nil {
+		return nil, err
+	}
+	// compose-go's model of a file is many times its text.
+	hold := memory.HoldFrom(ctx)
+	hold.SetCost(ComposeCost)
+	if err := hold.Take(len(content)); err != nil {
 		return nil, err
 	}
 	project, err := loadCompose(ctx, c, content, name, dir, in.Stack)

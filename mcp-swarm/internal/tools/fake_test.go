@@ -47,6 +47,8 @@ type fakeEngine struct {
 	// logs is what a service's or task's logs endpoint streams, as
 	// (stream, line) pairs.
 	logs map[string][][2]string
+	// configs, when set, is what /configs answers.
+	configs []swarm.Config
 }
 
 const (
@@ -209,6 +211,8 @@ func (f *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 			w.Write(hdr)
 			w.Write(payload)
 		}
+	case p == "/configs" && f.configs != nil:
+		js(f.configs)
 	case p == "/configs":
 		js([]swarm.Config{
 			{ID: "cfgshop", Spec: swarm.ConfigSpec{Annotations: swarm.Annotations{Name: "shop_conf", Labels: map[string]string{stackLabel: "shop"}}, Data: []byte("listen: 80\n")}},

@@ -16,12 +16,29 @@ import (
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
+	"github.com/opsmcp/opsmcp/shared/memory"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
 // maxGrep bounds a grep expression: RE2 runs in linear time, but
 // compiling a megabyte of expression is work nobody needs.
 const maxGrep = 4096
+
+// The memory, in bytes, one byte the engine sends takes while a call
+// holds it (shared/memory), as the red team measured under a 256 MiB
+// limit. LogsCost: a token-dense 4 MiB log read (demultiplexed, masked,
+// shaped twice) peaked at 131-139 MiB. ConfigCost: 20 configs of 480 KB
+// at 215-233 MiB. ComposeCost: a 1 MiB compose file at 99-102 MiB
+// (compose-go's model). MemoryCost is the server's default.
+const (
+	LogsCost    = 20
+	ConfigCost  = 16
+	ComposeCost = 96
+	MemoryCost  = 16
+)
+
+// maxConfigData is the config data swarm_configs shows in one answer.
+const maxConfigData = 2 << 20
 
 // LogsInput are swarm_logs' arguments.
 type LogsInput struct {
@@ -135,7 +152,14 @@ func (s *Server) logs(ctx context.Context, c *tool.Call, in LogsInput) (*tool.Re
 		return nil, fmt.Errorf("docker engine: logs of %s: %w", sv.Spec.Name, err)
 	}
 	defer rc.Close()
-	lines, limited, err := demux(io.LimitReader(rc, limit))
+	// What is read is held against the server's memory for answers at
+	// what demultiplexing, masking and shaping it costs.
+	hold := memory.HoldFrom(ctx)
+	hold.SetCost(LogsCost)
+	lines, limited, err := demux(io.LimitReader(memory.Reader(hold, rc), limit))
+	if refused := hold.Refusal(); refused != nil {
+		return nil, refused
+	}
 	if err != nil {
 		return nil, fmt.Errorf("docker engine: read logs: %w", err)
 	}
@@ -277,6 +301,7 @@ type ObjectInfo struct {
 	Driver   string            `json:"driver,omitempty"`
 	Services []string          `json:"used_by,omitempty"`
 	Data     string            `json:"data,omitempty" jsonschema:"config data (masked); secrets have none"`
+	Omitted  string            `json:"data_omitted,omitempty" jsonschema:"why data is not shown (too much config data in one answer)"`
 }
 
 // ObjectsOutput is swarm_configs' and swarm_secrets' structured result.
@@ -322,14 +347,30 @@ func renderObjects(d map[string]any) string {
 		if data := tool.Str(m["data"]); data != "" {
 			line += "\n  " + strings.ReplaceAll(strings.TrimRight(data, "\n"), "\n", "\n  ")
 		}
+		if why := tool.Str(m["data_omitted"]); why != "" {
+			line += "\n  (" + why + ")"
+		}
 		return line
 	})
 }
+
+// configLists lets one swarm_configs call at a time list the configs:
+// the engine sends every config's data (500 KB each at most) in one
+// answer, which the Docker client decodes whole before any of it can be
+// held against the memory for answers; eight such calls at once on 40
+// configs of 480 KB went past a 256 MiB limit.
+var configLists = make(chan struct{}, 1)
 
 func (s *Server) configs(ctx context.Context, c *tool.Call, in HostInput) (*tool.Result, error) {
 	cl, err := s.engine(in.Host)
 	if err != nil {
 		return nil, err
+	}
+	select {
+	case configLists <- struct{}{}:
+		defer func() { <-configLists }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for another swarm_configs call to finish: %w", ctx.Err())
 	}
 	list, err := cl.ConfigList(ctx, client.ConfigListOptions{})
 	if err != nil {
@@ -341,16 +382,33 @@ func (s *Server) configs(ctx context.Context, c *tool.Call, in HostInput) (*tool
 	}
 	used := users(visibleServices(c, svcs.Items), false)
 	out := ObjectsOutput{Items: []ObjectInfo{}}
+	var shown []swarm.Config
 	for _, cf := range list.Items {
-		if !visible(c, cf.Spec.Labels) {
-			continue
+		if visible(c, cf.Spec.Labels) {
+			shown = append(shown, cf)
 		}
-		// Masked as one text, so a multi-line value (a PEM key) is
-		// seen whole.
-		out.Items = append(out.Items, ObjectInfo{ID: cf.ID, Name: cf.Spec.Name, Labels: maskedMap(c, cf.Spec.Labels), Created: tool.Date(cf.CreatedAt), Updated: tool.Date(cf.UpdatedAt),
-			Services: used[cf.Spec.Name], Data: c.Mask(string(cf.Spec.Data))})
 	}
-	sort.Slice(out.Items, func(i, j int) bool { return out.Items[i].Name < out.Items[j].Name })
+	sort.Slice(shown, func(i, j int) bool { return shown[i].Spec.Name < shown[j].Spec.Name })
+	// Each config's data is masked and shaped at ConfigCost bytes of
+	// memory a byte: past maxConfigData in all (or what the memory for
+	// answers leaves), later configs are listed without it, and say so.
+	hold := memory.HoldFrom(ctx)
+	hold.SetCost(ConfigCost)
+	total := 0
+	for _, cf := range shown {
+		oi := ObjectInfo{ID: cf.ID, Name: cf.Spec.Name, Labels: maskedMap(c, cf.Spec.Labels), Created: tool.Date(cf.CreatedAt), Updated: tool.Date(cf.UpdatedAt),
+			Services: used[cf.Spec.Name]}
+		if total += len(cf.Spec.Data); total > maxConfigData {
+			oi.Omitted = fmt.Sprintf("data not shown: the configs before it hold over %d MiB; docker config inspect %s shows it", maxConfigData>>20, cf.Spec.Name)
+		} else if err := hold.Take(len(cf.Spec.Data)); err != nil {
+			return nil, err
+		} else {
+			// Masked as one text, so a multi-line value (a PEM key) is
+			// seen whole.
+			oi.Data = c.Mask(string(cf.Spec.Data))
+		}
+		out.Items = append(out.Items, oi)
+	}
 	return &tool.Result{Data: out, Render: renderObjects}, nil
 }
 

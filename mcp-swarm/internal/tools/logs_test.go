@@ -2,8 +2,11 @@ package tools
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/moby/moby/api/types/swarm"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -49,4 +52,36 @@ func checkInspectThenLogsByID(t *testing.T, reqs []string) {
 	for _, r := range reqs {
 		assert.NotContains(t, r, "nope/logs", "an unresolved name reaches no logs endpoint")
 	}
+}
+
+// TestConfigsShowBoundedData: swarm_configs shows the data of configs (by
+// name) up to maxConfigData in all and lists the rest without it, saying
+// why: 40 configs of 480 KB took one call to 268 MiB under a 256 MiB
+// limit (red team).
+func TestConfigsShowBoundedData(t *testing.T) {
+	f := newFakeEngine(t)
+	data := []byte(strings.Repeat("password=Pw-planted-000001 x\n", 500_000/30))
+	for i := range 6 {
+		f.configs = append(f.configs, swarm.Config{ID: fmt.Sprintf("cfg%d", i), Spec: swarm.ConfigSpec{Annotations: swarm.Annotations{Name: fmt.Sprintf("big-%d", 5-i)}, Data: data}})
+	}
+	s := f.server(t)
+	r, err := s.configs(context.Background(), callAs("swarm_configs", "sre"), HostInput{})
+	require.NoError(t, err)
+	items := r.Data.(ObjectsOutput).Items
+	require.Len(t, items, 6)
+	shown := 0
+	for i, it := range items {
+		assert.Equal(t, fmt.Sprintf("big-%d", i), it.Name, "by name")
+		if (i+1)*len(data) <= maxConfigData {
+			shown++
+			assert.NotEmpty(t, it.Data)
+			assert.NotContains(t, it.Data, "Pw-planted-000001")
+			assert.Empty(t, it.Omitted)
+			continue
+		}
+		assert.Empty(t, it.Data)
+		assert.Equal(t, "data not shown: the configs before it hold over 2 MiB; docker config inspect "+it.Name+" shows it", it.Omitted)
+	}
+	assert.Equal(t, maxConfigData/len(data), shown)
+	assert.Contains(t, renderObjects(map[string]any{"items": []any{map[string]any{"name": "big-5", "data_omitted": items[5].Omitted}}}), "(data not shown: the configs before it hold over 2 MiB")
 }
