@@ -31,7 +31,8 @@ func main() {
 	)
 	spec := serve.Spec{
 		Name: "mcp-gitea", Version: version, Title: "read-only Gitea MCP server",
-		Upstream:     forge.Upstream,
+		Upstream:   forge.Upstream,
+		MemoryCost: tools.MemoryCost, MemoryNarrow: " (a smaller file: gitea_search finds lines in a large one; a lower limit)",
 		Instructions: "Read-only access to Gitea repositories. Start with gitea_repos; gitea_tree and gitea_file read code at any ref; gitea_commits, gitea_diff and gitea_blame explain history; gitea_pulls and gitea_issues read discussions; gitea_search finds code; gitea_iac reviews infrastructure code. Secrets are masked.",
 		Prompts:      tools.Prompts(),
 		Tools:        func() []tool.Tool { return (&tools.Server{}).Tools() },

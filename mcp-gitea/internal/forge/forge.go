@@ -20,6 +20,7 @@ import (
 	"code.gitea.io/sdk/gitea"
 
 	"github.com/opsmcp/opsmcp/mcp-gitea/internal/names"
+	"github.com/opsmcp/opsmcp/shared/memory"
 	"github.com/opsmcp/opsmcp/shared/readonly"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
@@ -107,7 +108,9 @@ func New(ctx context.Context, o Options) (*Forge, error) {
 		token: o.Token,
 		allow: o.Repos,
 	}
-	f.http = &http.Client{Transport: readonly.Transport(serverTokenRefused{f: f, next: tool.UpstreamTransport(Upstream, f.url, http.DefaultTransport)}),
+	// What a call reads is held against the memory for answers (the
+	// call's memory.Hold, in the context the SDK's requests carry).
+	f.http = &http.Client{Transport: readonly.Transport(serverTokenRefused{f: f, next: memory.Counted(tool.UpstreamTransport(Upstream, f.url, http.DefaultTransport))}),
 		Timeout: timeout, CheckRedirect: sameOrigin(o.URL)}
 	var err error
 	dir := o.MirrorDir
