@@ -30,8 +30,6 @@ var ErrTooLarge = errors.New("too large")
 type Budget struct {
 	mu          sync.Mutex
 	limit, used int64
-	// Upstream names whose answers these are ("the API server").
-	Upstream string
 	// Costs says, after "it holds about N bytes for each byte of
 	// answer", what costs more (", more with -o json").
 	Costs string
@@ -39,10 +37,8 @@ type Budget struct {
 	Narrow string
 }
 
-// NewBudget returns a Budget of bytes of memory for upstream's answers.
-func NewBudget(bytes int64, upstream string) *Budget {
-	return &Budget{limit: bytes, Upstream: upstream}
-}
+// NewBudget returns a Budget of bytes of memory for upstream answers.
+func NewBudget(bytes int64) *Budget { return &Budget{limit: bytes} }
 
 // Limit is the Budget's size in bytes.
 func (b *Budget) Limit() int64 { return b.limit }
@@ -103,7 +99,7 @@ func (h *Hold) Take(n int) error {
 	}
 	h.b.mu.Lock()
 	defer h.b.mu.Unlock()
-	return h.takeLocked(int64(n) * h.cost)
+	return h.takeLocked(int64(n)*h.cost, h.cost)
 }
 
 // TakeAt holds n bytes at cost bytes of memory each (a copy the server
@@ -114,16 +110,18 @@ func (h *Hold) TakeAt(n int, cost int64) error {
 	}
 	h.b.mu.Lock()
 	defer h.b.mu.Unlock()
-	return h.takeLocked(int64(n) * cost)
+	return h.takeLocked(int64(n)*cost, cost)
 }
 
-func (h *Hold) takeLocked(want int64) error {
+// takeLocked holds want bytes of memory, taken at cost a byte (for the
+// refusal's message).
+func (h *Hold) takeLocked(want, cost int64) error {
 	b := h.b
 	switch {
 	case h.closed:
 		return errors.New("the call has ended: its answers are no longer read")
 	case h.held+want > b.limit:
-		h.refusal = fmt.Errorf("%s's answers to this call take more memory than this server gives all calls' answers (%d MiB; it holds about %d bytes for each byte of answer%s): narrow the request%s, or give the server more memory: %w", b.Upstream, b.limit>>20, h.cost, b.Costs, b.Narrow, ErrTooLarge)
+		h.refusal = fmt.Errorf("the answers to this call take more memory than this server gives all calls' answers (%d MiB; it holds about %d bytes for each byte of answer%s): narrow the request%s, or give the server more memory: %w", b.limit>>20, cost, b.Costs, b.Narrow, ErrTooLarge)
 	case b.used+want > b.limit:
 		h.refusal = fmt.Errorf("this server is holding other calls' large answers (%d of the %d MiB it gives answers): retry in a moment, or narrow the request: %w", (b.used-h.held)>>20, b.limit>>20, ErrBusy)
 	default:

@@ -15,7 +15,7 @@ import (
 // leave as busy, and either way gives back what it held at once; Release
 // closes it; a nil Budget or Hold bounds nothing.
 func TestHoldTakesGivesAndRefuses(t *testing.T) {
-	b := NewBudget(100, "the upstream")
+	b := NewBudget(100)
 	b.Costs, b.Narrow = ", more for X", " (a selector)"
 	a := b.Begin(2)
 	require.NoError(t, a.Take(30))
@@ -32,7 +32,7 @@ func TestHoldTakesGivesAndRefuses(t *testing.T) {
 	d := b.Begin(4)
 	err = d.Take(30) // 120 > 100 alone
 	assert.ErrorIs(t, err, ErrTooLarge)
-	assert.ErrorContains(t, err, "the upstream's answers to this call take more memory than this server gives all calls' answers (0 MiB; it holds about 4 bytes for each byte of answer, more for X): narrow the request (a selector), or give the server more memory")
+	assert.ErrorContains(t, err, "the answers to this call take more memory than this server gives all calls' answers (0 MiB; it holds about 4 bytes for each byte of answer, more for X): narrow the request (a selector), or give the server more memory")
 
 	a.Give(10) // bytes of memory
 	assert.Equal(t, int64(50), b.Used())
@@ -56,7 +56,7 @@ func TestHoldTakesGivesAndRefuses(t *testing.T) {
 // TestReaderHoldsWhatIsRead: reads through Reader are held; a read past
 // the Budget fails with the refusal.
 func TestReaderHoldsWhatIsRead(t *testing.T) {
-	b := NewBudget(1<<20, "Loki")
+	b := NewBudget(1 << 20)
 	h := b.Begin(1)
 	n, err := io.Copy(io.Discard, Reader(h, io.NopCloser(strings.NewReader(strings.Repeat("x", 1000)))))
 	require.NoError(t, err)

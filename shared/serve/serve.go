@@ -302,11 +302,7 @@ func Run(ctx context.Context, spec Spec, o Options, tools []tool.Tool, log *slog
 		Upstream: spec.Upstream,
 	}
 	if spec.MemoryCost > 0 {
-		upstream := spec.Upstream
-		if upstream == "" {
-			upstream = "the upstream"
-		}
-		b.Memory = memory.NewBudget(AnswerMemory(memlimit.Process()), upstream)
+		b.Memory = memory.NewBudget(AnswerMemory(memlimit.Process()))
 		b.Memory.Costs, b.Memory.Narrow = spec.MemoryCosts, spec.MemoryNarrow
 		b.MemoryCost = spec.MemoryCost
 		log.Info("memory for upstream answers", "MiB", b.Memory.Limit()>>20, "bytes_a_byte", spec.MemoryCost)

@@ -165,7 +165,7 @@ func TestNothingHeldAfterRelease(t *testing.T) {
 // newAnswers is the memory for answers mcp-kubernetes' binder makes, of
 // n bytes.
 func newAnswers(n int64) *memory.Budget {
-	b := memory.NewBudget(n, "the API server")
+	b := memory.NewBudget(n)
 	b.Costs, b.Narrow = MemoryCosts, MemoryNarrow
 	return b
 }

@@ -31,7 +31,8 @@ func main() {
 	)
 	spec := serve.Spec{
 		Name: "mcp-logs", Version: version, Title: "read-only logs MCP server",
-		Upstream:     loki.Upstream,
+		Upstream:   loki.Upstream,
+		MemoryCost: loki.MemoryCost, MemoryNarrow: " (a shorter range, a lower limit, a line filter; order oldest for a file of very long lines)",
 		Instructions: "Read-only access to logs. Loki: logs_labels and logs_label_values to find streams, logs_stats to size a query, logs_query for LogQL. Files: logs_files, logs_search, logs_tail. Results are newest first and bounded; pass the cursor back to continue. Secrets are masked.",
 		Prompts:      tools.Prompts(),
 		Tools:        func() []tool.Tool { return (&tools.Server{}).Tools() },
@@ -56,6 +57,9 @@ func main() {
 		fs.IntVar(&maxLine, "max-line-bytes", 2048, "cut longer log lines")
 		fs.IntVar(&maxLimit, "max-lines", 1000, "most lines one call may return")
 	}, func(ctx context.Context, log *slog.Logger) ([]tool.Tool, func(context.Context) error, error) {
+		if maxLine > logfile.MaxLineBuffer/4 {
+			return nil, nil, fmt.Errorf("--max-line-bytes %d: at most %d (a line is read up to %d bytes, and what is shown must be masked with what follows it)", maxLine, logfile.MaxLineBuffer/4, logfile.MaxLineBuffer)
+		}
 		client, err := loki.New(lo)
 		if err != nil {
 			return nil, nil, err

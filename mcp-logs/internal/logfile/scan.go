@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/opsmcp/opsmcp/shared/memory"
 )
 
 // Query is what a search keeps. Zero fields do not filter.
@@ -86,9 +88,18 @@ func (m Match) Before() Pos { return Pos{File: m.File, Offset: m.Rec, Line: m.Re
 
 const (
 	blockSize = 1 << 20
-	// maxLineBuffer is the longest line kept; the rest of a longer one is
-	// read past and left out.
-	maxLineBuffer = 16 << 20
+	// MaxLineBuffer is the longest line kept; the rest of a longer one is
+	// read past and left out. At 16 MiB, eight calls at once on a file of
+	// one 128 MiB line peaked at 271-420 MiB under a 256 MiB limit (red
+	// team): each masks the line it keeps.
+	MaxLineBuffer = 1 << 20
+	// maxChunk is the most a newest-first walk reads (and masks) at once:
+	// at 16 MiB, eight searches at once of a token-dense 64 MiB file that
+	// matched nothing peaked at 842-900 MiB (red team).
+	maxChunk = 2 << 20
+	// chunkCost is the memory one byte of a chunk takes while a
+	// newest-first walk works on it: read, split into records, masked.
+	chunkCost = 12
 	// keyWindow: a line holding "-----BEGIN" opens a key (or certificate)
 	// block, and no record starts inside it until a line holding
 	// "-----END" or keyWindow bytes later, so a PEM key is masked whole.
@@ -265,7 +276,7 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// lineReader reads lines with their offsets; a line over maxLineBuffer
+// lineReader reads lines with their offsets; a line over MaxLineBuffer
 // keeps its start only.
 type lineReader struct {
 	r    *bufio.Reader
@@ -283,7 +294,7 @@ func (lr *lineReader) next() (int64, []byte, error) {
 	for {
 		chunk, err := lr.r.ReadSlice('\n')
 		full += len(chunk)
-		if room := maxLineBuffer - len(lr.buf); room > 0 {
+		if room := MaxLineBuffer - len(lr.buf); room > 0 {
 			lr.buf = append(lr.buf, chunk[:min(len(chunk), room)]...)
 		}
 		if err == bufio.ErrBufferFull {
@@ -763,8 +774,22 @@ func newestPlain(ctx context.Context, f File, q Query, pos *Pos, want int) ([]Ma
 			}
 		}
 	}
+	// Each chunk read is held against the call's memory for answers at
+	// chunkCost a byte while it is worked on: a chunk grows past maxChunk
+	// only while one record is longer, which a file of one 128 MiB line
+	// made 128 MiB (eight such searches at once peaked at 340 MiB under a
+	// 256 MiB limit, red team); such a walk is refused rather than read.
+	hold := memory.HoldFrom(ctx)
+	held := int64(0)
+	defer func() { hold.Give(held) }()
 	for chunk := int64(64 << 10); end > 0; {
 		a := max(end-chunk, 0)
+		hold.Give(held)
+		held = (end - a) * chunkCost
+		if err := hold.TakeAt(int(end-a), chunkCost); err != nil {
+			held = 0
+			return nil, false, read, err
+		}
 		var recs []record
 		sb, skip := int64(0), false
 		if a > keyWindow {
@@ -799,7 +824,7 @@ func newestPlain(ctx context.Context, f File, q Query, pos *Pos, want int) ([]Ma
 				}
 				endLine -= lines
 				end = first.off
-				chunk = min(chunk*2, 16<<20)
+				chunk = min(chunk*2, maxChunk)
 				continue
 			}
 			sec = io.NewSectionReader(fh, sb, end-sb)
@@ -832,7 +857,7 @@ func newestPlain(ctx context.Context, f File, q Query, pos *Pos, want int) ([]Ma
 			return out, false, read, nil // older records are older still
 		}
 		end, endLine = recs[0].off, recs[0].line
-		chunk = min(chunk*2, 16<<20)
+		chunk = min(chunk*2, maxChunk)
 	}
 	return out, false, read, nil
 }

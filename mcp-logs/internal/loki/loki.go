@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opsmcp/opsmcp/shared/memory"
 	"github.com/opsmcp/opsmcp/shared/readonly"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
@@ -98,7 +99,9 @@ func New(o Options) (*Client, error) {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	c.http = &http.Client{Transport: readonly.Transport(tool.UpstreamTransport(Upstream, c.base.Redacted(), tr)), Timeout: timeout}
+	// What a call reads is held against the memory for answers (the
+	// call's memory.Hold, in its requests' context).
+	c.http = &http.Client{Transport: readonly.Transport(memory.Counted(tool.UpstreamTransport(Upstream, c.base.Redacted(), tr))), Timeout: timeout}
 	return c, nil
 }
 
@@ -113,6 +116,14 @@ func readSecret(path string) (string, error) {
 	}
 	return s, nil
 }
+
+// MemoryCost is the memory, in bytes, one byte of Loki's answer takes in
+// a call (decoded from JSON, masked, shaped twice): shared/memory holds
+// what a call reads at it against half the memory limit. A 3.5 MiB
+// answer of token-dense lines peaked 13 MiB over the server's idle 20
+// (red team). Loki's default 4 MiB gRPC messages cap its answers; a Loki
+// that raises them is held to this server's memory.
+const MemoryCost = 4
 
 // Upstream is how errors and /readyz name Loki.
 const Upstream = "Loki"
