@@ -408,10 +408,11 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 		from = budget.Cursor{Text: from.Text}
 	}
 	res, err := b.handle(ctx, pt.tool, call)
-	if refused := hold.Refusal(); err != nil && refused != nil {
+	if refused := hold.Refusal(); refused != nil {
 		// Said as such, whatever the upstream's client made of the
-		// failed read.
-		err = refused
+		// failed read; and a result built past a refused read (a handler
+		// that took it for the end of the answer) is never sent.
+		res, err = nil, refused
 		if errors.Is(refused, memory.ErrTooLarge) {
 			err = Argf("%v", refused)
 		}

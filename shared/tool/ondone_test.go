@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"strings"
 	"sync"
 	"testing"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/opsmcp/opsmcp/shared/auth"
+	"github.com/opsmcp/opsmcp/shared/memory"
 	"github.com/opsmcp/opsmcp/shared/policy"
 )
 
@@ -56,4 +60,25 @@ func TestOnDoneRunsAfterTheShaping(t *testing.T) {
 	mu.Lock()
 	assert.Equal(t, []string{"second", "first"}, events)
 	mu.Unlock()
+}
+
+// TestRefusedReadFailsTheCall: a handler whose read the memory for
+// answers refused fails the call with the refusal, also when it took the
+// failed read for the end of the answer and returned a result: a result
+// cut short without saying so is never sent.
+func TestRefusedReadFailsTheCall(t *testing.T) {
+	swallow := New[onDoneIn, map[string]any]("test_swallow", "Swallow", "swallow", func(ctx context.Context, c *Call, in onDoneIn) (*Result, error) {
+		r := memory.Reader(memory.HoldFrom(ctx), io.NopCloser(strings.NewReader(strings.Repeat("x", 4096))))
+		b, _ := io.ReadAll(r) // the refusal taken for the end
+		return &Result{Data: map[string]any{"read": len(b)}, Text: fmt.Sprintf("read %d bytes", len(b))}, nil
+	})
+	var log bytes.Buffer
+	b := binder(&log, policy.OpenPolicy(), swallow)
+	b.Memory, b.MemoryCost = memory.NewBudget(1024), 1
+	cs := connect(t, b, auth.Principal{User: "a"})
+	res, raw := callTool(t, cs, "test_swallow", map[string]any{}, nil)
+	require.True(t, res.IsError, raw)
+	assert.Contains(t, raw, "the answers to this call take more memory than this server gives all calls' answers")
+	assert.NotContains(t, raw, "read 1024 bytes")
+	assert.Zero(t, b.Memory.Used(), "given back")
 }
