@@ -1,10 +1,18 @@
 package harness
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/stretchr/testify/require"
 )
 
 // PIDsOf are the processes running the binary bin now.
@@ -30,4 +38,64 @@ func PeakRSS(pid string) int64 {
 		}
 	}
 	return 0
+}
+
+// NewProcessOf runs start (which starts the binary bin) and returns the
+// process of bin it started.
+func NewProcessOf(t testing.TB, bin string, start func()) string {
+	t.Helper()
+	before := PIDsOf(bin)
+	start()
+	for _, p := range PIDsOf(bin) {
+		if !slices.Contains(before, p) {
+			return p
+		}
+	}
+	t.Fatal("the server's process was not found")
+	return ""
+}
+
+// PeakMiB is a running process's peak resident set, in MiB; it fails the
+// test when the process is gone (it died).
+func PeakMiB(t testing.TB, pid string) int64 {
+	t.Helper()
+	p := PeakRSS(pid) >> 20
+	require.NotZero(t, p, "the server's peak RSS (has it died?)")
+	return p
+}
+
+// CallsAtOnce makes n calls of one tool at once on one session (the
+// team's concurrency is 8) and returns their texts and whether each was a
+// tool error, recording the texts in seen. A call the transport fails
+// (the server died) fails the test.
+func CallsAtOnce(t testing.TB, seen *Recorder, s *mcp.ClientSession, n int, name string, args map[string]any) ([]string, []bool) {
+	t.Helper()
+	texts, errs := make([]string, n), make([]bool, n)
+	fails := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			res, err := s.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
+			if err != nil {
+				fails[i] = err
+				return
+			}
+			errs[i] = res.IsError
+			for _, c := range res.Content {
+				if tc, ok := c.(*mcp.TextContent); ok {
+					texts[i] += tc.Text
+				}
+			}
+			seen.Add(texts[i])
+		}()
+	}
+	wg.Wait()
+	for i, err := range fails {
+		require.NoError(t, err, "call %d of %s", i, name)
+	}
+	return texts, errs
 }

@@ -3,9 +3,7 @@ package logs_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,59 +26,19 @@ const memLimitMiB = 256
 func memSession(t *testing.T, extra ...string) (*mcp.ClientSession, string) {
 	t.Helper()
 	t.Setenv("GOMEMLIMIT", fmt.Sprintf("%dMiB", memLimitMiB))
-	before := harness.PIDsOf(binary)
-	s, _ := session(t, extra...)
-	for _, p := range harness.PIDsOf(binary) {
-		if !slices.Contains(before, p) {
-			return s, p
-		}
-	}
-	t.Fatal("the server's process was not found")
-	return nil, ""
+	var s *mcp.ClientSession
+	pid := harness.NewProcessOf(t, binary, func() { s, _ = session(t, extra...) })
+	return s, pid
 }
 
-// concurrently makes n calls of one tool at once on one server (the
-// team's concurrency is 8) and returns their texts and whether each was a
-// tool error. A call the transport fails (the server died) fails the test.
+// concurrently makes n calls of one tool at once (harness.CallsAtOnce).
 func concurrently(t *testing.T, s *mcp.ClientSession, n int, name string, args map[string]any) ([]string, []bool) {
 	t.Helper()
-	texts, errs := make([]string, n), make([]bool, n)
-	fails := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-			defer cancel()
-			res, err := s.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
-			if err != nil {
-				fails[i] = err
-				return
-			}
-			errs[i] = res.IsError
-			for _, c := range res.Content {
-				if tc, ok := c.(*mcp.TextContent); ok {
-					texts[i] += tc.Text
-				}
-			}
-			seen.Add(texts[i])
-		}()
-	}
-	wg.Wait()
-	for i, err := range fails {
-		require.NoError(t, err, "call %d of %s", i, name)
-	}
-	return texts, errs
+	return harness.CallsAtOnce(t, &seen, s, n, name, args)
 }
 
 // peakMiB is the server's peak resident set so far, in MiB.
-func peakMiB(t *testing.T, pid string) int64 {
-	t.Helper()
-	p := harness.PeakRSS(pid) >> 20
-	require.NotZero(t, p, "the server's peak RSS (has it died?)")
-	return p
-}
+func peakMiB(t *testing.T, pid string) int64 { return harness.PeakMiB(t, pid) }
 
 // TestRedteam6MemLokiBigLines: a log writer pushes 128 lines of 28 KiB,
 // 3.5 MiB in all (Loki's default gRPC messages hold 4 MiB, so that is the

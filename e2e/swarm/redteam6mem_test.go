@@ -6,11 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
@@ -34,57 +32,20 @@ const memLimitMiB = 256
 func memSession(t *testing.T) (*mcp.ClientSession, string) {
 	t.Helper()
 	t.Setenv("GOMEMLIMIT", fmt.Sprintf("%dMiB", memLimitMiB*3/4))
-	before := harness.PIDsOf(binary)
-	s, _ := session(t)
-	for _, p := range harness.PIDsOf(binary) {
-		if !slices.Contains(before, p) {
-			return s, p
-		}
-	}
-	t.Fatal("the server's process was not found")
-	return nil, ""
+	var s *mcp.ClientSession
+	pid := harness.NewProcessOf(t, binary, func() { s, _ = session(t) })
+	return s, pid
 }
 
 // peakMiB is the server's peak resident set so far, in MiB.
-func peakMiB(t *testing.T, pid string) int64 {
-	t.Helper()
-	p := harness.PeakRSS(pid) >> 20
-	require.NotZero(t, p, "the server's peak RSS (has it died?)")
-	return p
-}
+func peakMiB(t *testing.T, pid string) int64 { return harness.PeakMiB(t, pid) }
 
 // concurrently makes n calls of one tool at once on one server and
 // returns their texts and whether each was a tool error; a call the
 // transport fails (the server died) fails the test.
 func concurrently(t *testing.T, s *mcp.ClientSession, n int, name string, args map[string]any) ([]string, []bool) {
 	t.Helper()
-	texts, errs, fails := make([]string, n), make([]bool, n), make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-			defer cancel()
-			res, err := s.CallTool(ctx, &mcp.CallToolParams{Name: name, Arguments: args})
-			if err != nil {
-				fails[i] = err
-				return
-			}
-			errs[i] = res.IsError
-			for _, c := range res.Content {
-				if tc, ok := c.(*mcp.TextContent); ok {
-					texts[i] += tc.Text
-				}
-			}
-			seen.Add(texts[i])
-		}()
-	}
-	wg.Wait()
-	for i, err := range fails {
-		require.NoError(t, err, "call %d of %s", i, name)
-	}
-	return texts, errs
+	return harness.CallsAtOnce(t, &seen, s, n, name, args)
 }
 
 // seedWrites is the only place these tests write to the engine (the
