@@ -193,3 +193,21 @@ func TestRedteam7RefusalSaysWhoseItIs(t *testing.T) {
 	assert.Contains(t, raw, "upstream error")
 	assert.EqualValues(t, 1, upstreamFailures2.Load())
 }
+
+// TestRedteam7NoBudgetNoCrash: a server without a memory for answers
+// (mcp-docs declares no MemoryCost) runs handlers that read through
+// their call's Hold, concurrently, without a crash nor a refusal.
+func TestRedteam7NoBudgetNoCrash(t *testing.T) {
+	var log bytes.Buffer
+	b := binder(&log, policy.OpenPolicy(), redteam7Tool(nil, nil, nil))
+	cs := connect(t, b, auth.Principal{User: "a"})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			res, raw := callTool(t, cs, "rt7", map[string]any{"n": 4 << 20}, nil)
+			assert.False(t, res.IsError, raw)
+			assert.Contains(t, raw, "read all")
+		})
+	}
+	wg.Wait()
+}
