@@ -68,3 +68,17 @@ func TestRedteam7MemoryOrdinaryCallsAfterHostileOnes(t *testing.T) {
 
 // redteam7Cursor is a page's cursor, sealed afresh for each answer.
 var redteam7Cursor = regexp.MustCompile(`cursor "[^"]*"`)
+
+// TestRedteam7BlameBusyIsNotTheCallers: eight ordinary blames at once;
+// those refused because another blame is running are the server's
+// state, "try again", not "invalid arguments" (the caller's to fix).
+func TestRedteam7BlameBusyIsNotTheCallers(t *testing.T) {
+	s, _ := memSession(t)
+	blame := map[string]any{"repo": "ops/infra", "path": "k8s/deployment.yaml", "ref": "feature/scale", "start_line": 7, "end_line": 18}
+	texts, errs := concurrently(t, s, 8, "gitea_blame", blame)
+	for i := range texts {
+		if errs[i] {
+			assert.NotContains(t, texts[i], "invalid arguments", "busy is not the caller's fault")
+		}
+	}
+}

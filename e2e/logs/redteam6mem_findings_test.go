@@ -16,9 +16,9 @@ import (
 // and eight newest-first searches of a token-dense 64 MiB file that
 // matched nothing at 842-900. A line is now kept up to 1 MiB (it was
 // 16 MiB), a newest-first walk reads 2 MiB at once (it grew to 16 MiB)
-// and holds what it reads against the memory for answers (one line longer
-// than that is refused newest first); the peaks stay under three quarters
-// of the limit.
+// and holds what it reads against the memory for answers (it stops at an
+// entry over 8 MiB and says so); the peaks stay under three quarters of
+// the limit.
 
 // TestRedteam6MemFileHugeLine: a log writer plants a file of one 128 MiB
 // line with no newline; eight callers at once tail it or search it.
@@ -36,9 +36,9 @@ func TestRedteam6MemFileHugeLine(t *testing.T) {
 	require.NoError(t, f.Close())
 	const path, cut = "redteam6mem-huge/oneline.log", "oneline.log:1 xxxx"
 	// Newest first, the walk back to the line's start would read it whole:
-	// refused, saying what works instead (oldest first reads its first
-	// MiB).
-	const refused = "take more memory than this server gives all calls' answers (128 MiB; it holds about 12 bytes for each byte of answer): narrow the request (a shorter range, a lower limit, a line filter; order oldest for a file of very long lines)"
+	// it stops there and says so, with what works instead (oldest first
+	// reads its first MiB).
+	const refused = "[not searched past an entry over 8 MiB: "
 	runMemCases(t, []memCase{
 		{"logs_tail", map[string]any{"path": path, "lines": 1000}, refused},
 		{"logs_search", map[string]any{"path": path, "pattern": "x"}, refused},

@@ -46,15 +46,16 @@ func TestRedteam7MemoryNoLeakAfterHostileCalls(t *testing.T) {
 	hostile := map[string]any{"path": "redteam7mem/oneline.log", "pattern": "y", "limit": 1000}
 	texts, errs := concurrently(t, s, 8, "logs_search", hostile)
 	for i := range texts {
-		require.True(t, errs[i], texts[i])
-		// Too large, the caller's to narrow; or, while the others hold
-		// their chunks, busy.
-		if !strings.Contains(texts[i], "retry in a moment") {
-			assert.Contains(t, texts[i], "invalid arguments")
-			assert.Contains(t, texts[i], "order oldest")
+		// The walk stops at the long entry and says so (with what reads
+		// it); or, while the others hold their chunks, busy.
+		if errs[i] {
+			assert.Contains(t, texts[i], "retry in a moment")
+		} else {
+			assert.Contains(t, texts[i], "[not searched past an entry over 8 MiB: ")
+			assert.Contains(t, texts[i], "search it with order oldest]")
 		}
 		assert.NotContains(t, texts[i], "upstream")
-		assert.NotContains(t, texts[i], "yyyy", "nothing of the refused walk is shown")
+		assert.NotContains(t, texts[i], "yyyy", "nothing of the long entry is shown newest first")
 	}
 	// Eight more, each given up on by its client mid-walk.
 	var wg sync.WaitGroup
@@ -78,3 +79,24 @@ func TestRedteam7MemoryNoLeakAfterHostileCalls(t *testing.T) {
 
 // redteam7Cursor is a page's cursor, sealed afresh for each answer.
 var redteam7Cursor = regexp.MustCompile(`cursor "[^"]*"`)
+
+// TestRedteam7LongLineDeniesEverySearch: a log writer appends one 16 MiB
+// line (no newline) to a file of its own under the roots; an ordinary
+// newest-first search without a path (the default: every file, newest
+// first) still answers every caller as before, and says that the walk of
+// that one file stopped at its long entry (it was refused as the caller's
+// fault, "invalid arguments ... narrow the request", for every caller
+// until the file was rotated away).
+func TestRedteam7LongLineDeniesEverySearch(t *testing.T) {
+	dir := filepath.Join(filesDir, "redteam7long")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	s, _ := memSession(t)
+	before := mustCall(t, s, "logs_search", map[string]any{"pattern": "unhandled"}).Text
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "oneline.log"), []byte(strings.Repeat("y", 16<<20)), 0o644))
+	r := call(t, s, "logs_search", map[string]any{"pattern": "unhandled"})
+	require.False(t, r.IsError, "one hostile file denies every caller's search: %s", r.Text)
+	assert.Contains(t, r.Text, strings.TrimSpace(before), "the same lines")
+	assert.Contains(t, r.Text, "[not searched past an entry over 8 MiB: ")
+	assert.Contains(t, r.Text, "redteam7long/oneline.log; search it with order oldest]")
+}

@@ -99,7 +99,7 @@ func (h *Hold) Take(n int) error {
 	}
 	h.b.mu.Lock()
 	defer h.b.mu.Unlock()
-	return h.takeLocked(int64(n)*h.cost, h.cost)
+	return h.takeLocked(int64(n), h.cost)
 }
 
 // TakeAt holds n bytes at cost bytes of memory each (a copy the server
@@ -110,17 +110,26 @@ func (h *Hold) TakeAt(n int, cost int64) error {
 	}
 	h.b.mu.Lock()
 	defer h.b.mu.Unlock()
-	return h.takeLocked(int64(n)*cost, cost)
+	return h.takeLocked(int64(n), max(cost, 1))
 }
 
-// takeLocked holds want bytes of memory, taken at cost a byte (for the
-// refusal's message).
-func (h *Hold) takeLocked(want, cost int64) error {
+// takeLocked holds n bytes at cost bytes of memory a byte.
+func (h *Hold) takeLocked(n, cost int64) error {
 	b := h.b
+	// n*cost past the whole limit is too large, and is not computed: it
+	// could wrap.
+	want := int64(-1)
+	if n <= b.limit/cost {
+		want = n * cost
+	}
 	switch {
 	case h.closed:
 		return errors.New("the call has ended: its answers are no longer read")
-	case h.held+want > b.limit:
+	case h.refusal != nil:
+		// A call refused once stays refused: a handler reading on past
+		// the refusal holds nothing for a result never sent.
+		return h.refusal
+	case want < 0 || h.held+want > b.limit:
 		h.refusal = fmt.Errorf("the answers to this call take more memory than this server gives all calls' answers (%d MiB; it holds about %d bytes for each byte of answer%s): narrow the request%s, or give the server more memory: %w", b.limit>>20, cost, b.Costs, b.Narrow, ErrTooLarge)
 	case b.used+want > b.limit:
 		h.refusal = fmt.Errorf("this server is holding other calls' large answers (%d of the %d MiB it gives answers): retry in a moment, or narrow the request: %w", (b.used-h.held)>>20, b.limit>>20, ErrBusy)
@@ -140,7 +149,7 @@ func (h *Hold) takeLocked(want, cost int64) error {
 // Give gives back n bytes of memory (no more than the call holds): what
 // the server read and has let go of (a log copied out).
 func (h *Hold) Give(n int64) {
-	if h == nil {
+	if h == nil || n <= 0 {
 		return
 	}
 	h.b.mu.Lock()

@@ -2,7 +2,9 @@ package memory
 
 import (
 	"context"
+	"errors"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -143,5 +145,41 @@ func TestRedteam7CountedOnlyWithAHold(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 9<<12, n)
 	fits.Release()
+	assert.Zero(t, b.Used())
+}
+
+// TestRedteam7RefusedHoldStaysRefused: once a call's read is refused
+// (and what it held given back), the call fails; a handler that goes on
+// reading past the refusal (demux's io.CopyN, a decoder that retries)
+// must not hold the memory for answers again for a result that is never
+// sent.
+func TestRedteam7RefusedHoldStaysRefused(t *testing.T) {
+	b := NewBudget(1000)
+	k := b.Begin(10)
+	r := Reader(k, io.NopCloser(strings.NewReader(strings.Repeat("z", 4096))))
+	_, err := io.ReadAll(r)
+	require.ErrorIs(t, err, ErrTooLarge)
+	n, err := r.Read(make([]byte, 16))
+	assert.Zero(t, n)
+	require.Error(t, err, "a refused body never reads on")
+	assert.False(t, errors.Is(err, io.EOF))
+	assert.Zero(t, b.Used(), "nothing held past the refusal")
+}
+
+// TestRedteam7HugeSizeNeverWraps: a size times its cost past int64 is
+// refused as too large; it never wraps to less than nothing, which gives
+// the calls beside it memory that is not there.
+func TestRedteam7HugeSizeNeverWraps(t *testing.T) {
+	b := NewBudget(1 << 30)
+	other := b.Begin(1)
+	require.NoError(t, other.Take(1<<29))
+	h := b.Begin(12)
+	require.ErrorIs(t, h.Take(math.MaxInt), ErrTooLarge)
+	require.ErrorIs(t, b.Begin(1).TakeAt(math.MaxInt, 12), ErrTooLarge)
+	assert.Equal(t, int64(1<<29), b.Used())
+	h.Give(-(1 << 40)) // a negative give is nothing, not a take past the Budget
+	assert.Equal(t, int64(1<<29), b.Used())
+	other.Release()
+	h.Release()
 	assert.Zero(t, b.Used())
 }

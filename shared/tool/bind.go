@@ -410,12 +410,13 @@ func (b *Binder) run(ctx context.Context, pt *prepared, p auth.Principal, grant 
 	res, err := b.handle(ctx, pt.tool, call)
 	if refused := hold.Refusal(); refused != nil {
 		// Said as such, whatever the upstream's client made of the
-		// failed read; and a result built past a refused read (a handler
-		// that took it for the end of the answer) is never sent.
-		res, err = nil, refused
+		// failed read or the deadline after it (a busy server is not a
+		// failed upstream); and a result built past a refused read (a
+		// handler that took it for the end of the answer) is never sent.
 		if errors.Is(refused, memory.ErrTooLarge) {
-			err = Argf("%v", refused)
+			return b.fail(out, audit.Error, Argf("%v", refused).Error())
 		}
+		return b.fail(out, audit.Error, refused.Error())
 	}
 	if err != nil {
 		err = b.classify(ctx, err)
@@ -508,7 +509,7 @@ func (b *Binder) handle(ctx context.Context, t Tool, c *Call) (*Result, error) {
 // waiting for <upstream>", and a bare transport failure is the
 // upstream's. Argument errors and denials stay as they are.
 func (b *Binder) classify(ctx context.Context, err error) error {
-	if errors.Is(err, ErrArgs) || errors.Is(err, ErrDenied) {
+	if errors.Is(err, ErrArgs) || errors.Is(err, ErrDenied) || errors.Is(err, memory.ErrBusy) {
 		return err
 	}
 	name := b.Upstream

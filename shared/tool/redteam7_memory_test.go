@@ -211,3 +211,30 @@ func TestRedteam7NoBudgetNoCrash(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestRedteam7BusyRefusalThenDeadline: a call whose read was refused as
+// busy, and whose handler then waited on its upstream until the call's
+// deadline (a retrying client), is still said as busy: not a timeout of
+// the upstream, and not counted against the upstream's health.
+func TestRedteam7BusyRefusalThenDeadline(t *testing.T) {
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	b, cs, upstreamFailures, log := redteam7Binder(t, 1<<20, redteam7Tool(nil, started, release))
+	b.CallTimeout = 300 * time.Millisecond
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		res, raw := callTool(t, cs, "rt7", map[string]any{"n": 800 << 10, "mode": "hold"}, nil)
+		assert.False(t, res.IsError, raw)
+	}()
+	<-started
+	res, raw := callTool(t, cs, "rt7", map[string]any{"n": 400 << 10, "mode": "refused-then-wait"}, nil)
+	close(release)
+	wg.Wait()
+	require.True(t, res.IsError, raw)
+	assert.Contains(t, raw, "retry in a moment", "the refusal is what failed the call")
+	assert.NotContains(t, raw, "timed out after", "not the upstream's timeout")
+	assert.Zero(t, upstreamFailures.Load(), "a busy server is not a failed upstream")
+	assert.NotContains(t, log.String(), `"upstream_error"`)
+	assert.Zero(t, b.Memory.Used())
+}

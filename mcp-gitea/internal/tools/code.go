@@ -9,12 +9,14 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/opsmcp/opsmcp/mcp-gitea/internal/forge"
 	"github.com/opsmcp/opsmcp/mcp-gitea/internal/names"
+	"github.com/opsmcp/opsmcp/shared/memory"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -24,16 +26,26 @@ import (
 // version), with an hour's timeout and no context.
 const maxBlameLines = 10000
 
+// blameWait is how long a blame waits for the one running before it.
+const blameWait = 10 * time.Second
+
 // boundedBlame runs go-git's blame, returning at ctx's deadline. It
 // cannot be stopped, so one left running holds the server's only blame
 // slot until it ends: a history built to be slow costs one core at most,
 // never one per call.
 func (s *Server) boundedBlame(ctx context.Context, commit *object.Commit, path string) (*git.BlameResult, error) {
 	s.blameOnce.Do(func() { s.blameSlot = make(chan struct{}, 1) })
+	// An ordinary blame takes moments: wait for the slot a while, and
+	// say a busy server as such (the server's state, not the caller's
+	// mistake nor Gitea's failure).
+	wait := time.NewTimer(blameWait)
+	defer wait.Stop()
 	select {
 	case s.blameSlot <- struct{}{}:
-	default:
-		return nil, tool.Argf("another blame is still running on this server (a long history is finished in the background); try again in a minute")
+	case <-wait.C:
+		return nil, fmt.Errorf("another blame is still running on this server (a long history is finished in the background): retry in a moment: %w", memory.ErrBusy)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("another blame is still running on this server (a long history is finished in the background): retry in a moment: %w", memory.ErrBusy)
 	}
 	type result struct {
 		res *git.BlameResult

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/opsmcp/opsmcp/shared/memory"
 	"github.com/opsmcp/opsmcp/shared/tool"
 )
 
@@ -216,12 +217,14 @@ func TestBlameIsBounded(t *testing.T) {
 	assert.Less(t, took, 4*time.Second, "blame returned at the call's deadline")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "deadline")
-	// The one left running holds the only slot: another blame is refused
-	// at once rather than starting a second.
+	// The one left running holds the only slot: another blame waits for
+	// it until its own deadline, then is refused as busy (the server's
+	// state, red team 7), rather than starting a second.
 	took, err = blame(long, 2*time.Second)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "another blame is still running")
-	assert.Less(t, took, time.Second)
+	assert.Contains(t, err.Error(), "another blame is still running on this server (a long history is finished in the background): retry in a moment")
+	assert.ErrorIs(t, err, memory.ErrBusy)
+	assert.Less(t, took, 3*time.Second, "no longer than the call's deadline")
 }
 
 // TestBlameBackToBack: a caller's next blame is never refused by its own

@@ -78,7 +78,15 @@ type Pos struct {
 type Stats struct {
 	Files int
 	Bytes int64
+	// Skipped are files whose newest-first walk stopped at an entry
+	// longer than maxRecordChunk (older entries of them are not read).
+	Skipped []string
 }
+
+// ErrLongRecord ends a newest-first walk at a log entry longer than
+// maxRecordChunk: it would be read and held whole to find where it starts
+// (a planted file of one 16 MiB line then denied every default search).
+var ErrLongRecord = fmt.Errorf("an entry longer than %d MiB: newest first it would be read whole; order oldest reads it (its first MiB)", maxRecordChunk>>20)
 
 // After returns where an oldest-first walk continues after m.
 func (m Match) After() Pos { return Pos{File: m.File, Offset: m.Rec, Line: m.RecLine, Sub: m.Sub + 1} }
@@ -97,6 +105,9 @@ const (
 	// at 16 MiB, eight searches at once of a token-dense 64 MiB file that
 	// matched nothing peaked at 842-900 MiB (red team).
 	maxChunk = 2 << 20
+	// maxRecordChunk is the most a newest-first walk reads at once to
+	// find where one long entry starts (ErrLongRecord past it).
+	maxRecordChunk = 8 << 20
 	// chunkCost is the memory one byte of a chunk takes while a
 	// newest-first walk works on it: read, split into records, masked.
 	chunkCost = 12
@@ -153,6 +164,12 @@ func Search(ctx context.Context, files []File, q Query, from *Pos) ([]Match, boo
 		}
 		st.Files++
 		st.Bytes += n
+		if errors.Is(err, ErrLongRecord) {
+			// Said, and the walk goes on with the next file: one file
+			// must not deny every search.
+			st.Skipped = append(st.Skipped, f.Path)
+			err, more = nil, false
+		}
 		if err != nil {
 			if errors.Is(err, ErrBadPos) {
 				return nil, false, st, err
@@ -784,6 +801,9 @@ func newestPlain(ctx context.Context, f File, q Query, pos *Pos, want int) ([]Ma
 	defer func() { hold.Give(held) }()
 	for chunk := int64(64 << 10); end > 0; {
 		a := max(end-chunk, 0)
+		if end-a > maxRecordChunk {
+			return out, false, read, ErrLongRecord
+		}
 		hold.Give(held)
 		held = (end - a) * chunkCost
 		if err := hold.TakeAt(int(end-a), chunkCost); err != nil {

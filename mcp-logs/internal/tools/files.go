@@ -121,6 +121,7 @@ type LinesOutput struct {
 	Files        int        `json:"files" jsonschema:"files read"`
 	BytesScanned int64      `json:"bytes_scanned,omitempty"`
 	Items        []FileLine `json:"items"`
+	Skipped      []string   `json:"skipped,omitempty" jsonschema:"files whose newest-first walk stopped at an entry over 8 MiB (search them with order oldest)"`
 }
 
 func (s *Server) search(ctx context.Context, c *tool.Call, in SearchInput) (*tool.Result, error) {
@@ -204,6 +205,10 @@ func (s *Server) tail(ctx context.Context, c *tool.Call, in TailInput) (*tool.Re
 	if errors.Is(err, logfile.ErrBadPos) {
 		return nil, tool.Argf("%v", err)
 	}
+	if errors.Is(err, logfile.ErrLongRecord) {
+		// The lines after the long entry, and where the walk stopped.
+		return linesResult(ms, false, logfile.Stats{Files: 1, Skipped: []string{path}}, false, from), nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tail %s: %w", path, err)
 	}
@@ -229,7 +234,7 @@ func filePos(raw string) (*logfile.Pos, error) {
 }
 
 func linesResult(ms []logfile.Match, more bool, st logfile.Stats, oldest bool, from *logfile.Pos) *tool.Result {
-	out := LinesOutput{Files: st.Files, BytesScanned: st.Bytes, Items: make([]FileLine, 0, len(ms))}
+	out := LinesOutput{Files: st.Files, BytesScanned: st.Bytes, Items: make([]FileLine, 0, len(ms)), Skipped: st.Skipped}
 	for _, m := range ms {
 		out.Items = append(out.Items, FileLine{File: m.File, Line: m.Line, Time: rfc(m.Time), Level: m.Level.String(), Text: m.Text, CutFrom: m.Len})
 	}
@@ -265,6 +270,10 @@ func renderLines(d map[string]any) string {
 			fmt.Fprintf(&b, " …[line cut: %d bytes]", int(n))
 		}
 		b.WriteByte('\n')
+	}
+	skipped, _ := d["skipped"].([]any)
+	for _, f := range skipped {
+		fmt.Fprintf(&b, "[not searched past an entry over 8 MiB: %s; search it with order oldest]\n", tool.Str(f))
 	}
 	return b.String()
 }

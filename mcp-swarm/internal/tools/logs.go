@@ -361,16 +361,24 @@ func renderObjects(d map[string]any) string {
 // configs of 480 KB went past a 256 MiB limit.
 var configLists = make(chan struct{}, 1)
 
+// configWait is how long a swarm_configs call waits for another one.
+const configWait = 5 * time.Second
+
 func (s *Server) configs(ctx context.Context, c *tool.Call, in HostInput) (*tool.Result, error) {
 	cl, err := s.engine(in.Host)
 	if err != nil {
 		return nil, err
 	}
+	wait := time.NewTimer(configWait)
+	defer wait.Stop()
 	select {
 	case configLists <- struct{}{}:
 		defer func() { <-configLists }()
+	case <-wait.C:
+		return nil, fmt.Errorf("another swarm_configs call is listing the configs: retry in a moment: %w", memory.ErrBusy)
 	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for another swarm_configs call to finish: %w", ctx.Err())
+		// The server's state, not the engine's: never its timeout.
+		return nil, fmt.Errorf("another swarm_configs call is listing the configs: retry in a moment: %w", memory.ErrBusy)
 	}
 	list, err := cl.ConfigList(ctx, client.ConfigListOptions{})
 	if err != nil {

@@ -80,3 +80,26 @@ func TestRedteam7LogsRefusedNotLimited(t *testing.T) {
 	assert.Contains(t, raw, "line")
 	assert.Zero(t, bd.Memory.Used())
 }
+
+// TestRedteam7ConfigsWaitIsNotTheEngines: a swarm_configs call that
+// waits for another one (configs are listed one call at a time) until
+// its time limit is refused as busy, "retry in a moment"; it is not a
+// timeout of the Docker engine, and does not count against the engine's
+// health (which would mark the server not ready while the engine is
+// fine).
+func TestRedteam7ConfigsWaitIsNotTheEngines(t *testing.T) {
+	f := newFakeEngine(t)
+	bd, cs, upstream := redteam7Session(t, f, 64<<20, 300*time.Millisecond)
+	// Another swarm_configs call holds the listing.
+	configLists <- struct{}{}
+	isErr, raw := redteam7Call(t, cs, "swarm_configs", map[string]any{})
+	<-configLists
+	require.True(t, isErr, raw)
+	assert.Contains(t, raw, "retry in a moment")
+	assert.NotContains(t, raw, "waiting for Docker engine")
+	assert.Zero(t, upstream.Load(), "a busy server is not a failed engine")
+	assert.Zero(t, bd.Memory.Used())
+
+	isErr, raw = redteam7Call(t, cs, "swarm_configs", map[string]any{})
+	require.False(t, isErr, raw)
+}
