@@ -397,9 +397,10 @@ func (s *Server) configs(ctx context.Context, c *tool.Call, in HostInput) (*tool
 		}
 	}
 	sort.Slice(shown, func(i, j int) bool { return shown[i].Spec.Name < shown[j].Spec.Name })
-	// Each config's data is masked and shaped at ConfigCost bytes of
-	// memory a byte: past maxConfigData in all (or what the memory for
-	// answers leaves), later configs are listed without it, and say so.
+	// Each config's data is masked and shaped, held at ConfigCost bytes
+	// of memory a byte: past maxConfigData in all, later configs are
+	// listed without it and say so (a call the memory for answers
+	// refuses fails as such).
 	hold := memory.HoldFrom(ctx)
 	hold.SetCost(ConfigCost)
 	total := 0
