@@ -795,7 +795,8 @@ func newestPlain(ctx context.Context, f File, q Query, pos *Pos, want int) ([]Ma
 	// chunkCost a byte while it is worked on: a chunk grows past maxChunk
 	// only while one record is longer, which a file of one 128 MiB line
 	// made 128 MiB (eight such searches at once peaked at 340 MiB under a
-	// 256 MiB limit, red team); such a walk is refused rather than read.
+	// 256 MiB limit, red team); past maxRecordChunk the walk of this file
+	// stops there (ErrLongRecord), which Search says and goes on past.
 	hold := memory.HoldFrom(ctx)
 	held := int64(0)
 	defer func() { hold.Give(held) }()
