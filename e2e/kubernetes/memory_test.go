@@ -3,10 +3,11 @@ package kubernetes_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
@@ -26,41 +27,18 @@ import (
 // narrower request is answered. The typed tools (k8s_get through
 // client-go) are held to the same.
 func TestLargeAnswersWithinTheMemoryLimit(t *testing.T) {
-	ctx := context.Background()
-	cs, err := kube.Admin()
-	require.NoError(t, err)
 	const ns = "memory"
-	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-	if !apierrors.IsAlreadyExists(err) {
-		require.NoError(t, err)
-	}
-	t.Cleanup(func() {
-		_ = cs.CoreV1().ConfigMaps(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
-		_ = cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
-	})
-	value := strings.Repeat("abcdefghij", 100_000) // 1 MB, nothing to mask
-	for i := range 30 {
-		part := "large"
+	bigConfigMaps(t, ns, 30, func(i int) map[string]string {
 		if i < 8 {
-			part = "small"
+			return map[string]string{"part": "small"}
 		}
-		_, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%02d", i), Labels: map[string]string{"part": part}},
-			Data: map[string]string{"v": value}}, metav1.CreateOptions{})
-		if !apierrors.IsAlreadyExists(err) {
-			require.NoError(t, err)
-		}
-	}
+		return map[string]string{"part": "large"}
+	})
 
 	t.Setenv("GOMEMLIMIT", "256MiB")
-	before := harness.PIDsOf(binary)
-	s, audit := stdioSession(t)
-	pid := ""
-	for _, p := range harness.PIDsOf(binary) {
-		if !slices.Contains(before, p) {
-			pid = p
-		}
-	}
-	require.NotEmpty(t, pid, "the server's process")
+	var s *mcp.ClientSession
+	var audit string
+	pid := harness.NewProcessOf(t, binary, func() { s, audit = stdioSession(t) })
 
 	r := call(t, s, "k8s_kubectl", map[string]any{"command": "get configmaps -n memory -o name"})
 	assert.True(t, r.IsError)
@@ -88,4 +66,39 @@ func TestLargeAnswersWithinTheMemoryLimit(t *testing.T) {
 	assert.Less(t, peak, int64(240), "peak RSS in MiB, under the container's 256")
 	t.Logf("peak RSS %d MiB", peak)
 	assert.FileExists(t, audit)
+}
+
+// bigConfigMaps creates n ConfigMaps of 1 MB each (nothing to mask),
+// cm-00..., labelled by labels(i) (nil: none), in namespace ns, and
+// removes them and ns when the test ends, waiting until ns is gone (a
+// terminating namespace refuses the next test's objects).
+func bigConfigMaps(t *testing.T, ns string, n int, labels func(i int) map[string]string) {
+	t.Helper()
+	ctx := context.Background()
+	cs, err := kube.Admin()
+	require.NoError(t, err)
+	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	if !apierrors.IsAlreadyExists(err) {
+		require.NoError(t, err)
+	}
+	t.Cleanup(func() {
+		_ = cs.CoreV1().ConfigMaps(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+		_ = cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+		for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+			if _, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+				return
+			}
+		}
+	})
+	value := strings.Repeat("abcdefghij", 100_000)
+	for i := range n {
+		meta := metav1.ObjectMeta{Name: fmt.Sprintf("cm-%02d", i)}
+		if labels != nil {
+			meta.Labels = labels(i)
+		}
+		_, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: meta, Data: map[string]string{"v": value}}, metav1.CreateOptions{})
+		if !apierrors.IsAlreadyExists(err) {
+			require.NoError(t, err)
+		}
+	}
 }

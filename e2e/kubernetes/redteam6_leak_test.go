@@ -14,9 +14,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/opsmcp/opsmcp/e2e/harness"
 )
@@ -28,33 +25,7 @@ const rt6NS = "redteam6-mem"
 // -l g=0 is 3 MB), deleted when the test ends.
 func rt6Seed(t *testing.T, n int) {
 	t.Helper()
-	ctx := context.Background()
-	cs, err := kube.Admin()
-	require.NoError(t, err)
-	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: rt6NS}}, metav1.CreateOptions{})
-	if !apierrors.IsAlreadyExists(err) {
-		require.NoError(t, err)
-	}
-	t.Cleanup(func() {
-		_ = cs.CoreV1().ConfigMaps(rt6NS).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
-		_ = cs.CoreV1().Namespaces().Delete(ctx, rt6NS, metav1.DeleteOptions{})
-		// Gone before the next test seeds it again (a terminating
-		// namespace refuses new objects).
-		for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
-			if _, err := cs.CoreV1().Namespaces().Get(ctx, rt6NS, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-				return
-			}
-		}
-	})
-	value := strings.Repeat("abcdefghij", 100_000) // 1 MB, nothing to mask
-	for i := range n {
-		_, err := cs.CoreV1().ConfigMaps(rt6NS).Create(ctx, &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%02d", i), Labels: map[string]string{"g": strconv.Itoa(i / 3)}},
-			Data:       map[string]string{"v": value}}, metav1.CreateOptions{})
-		if !apierrors.IsAlreadyExists(err) {
-			require.NoError(t, err)
-		}
-	}
+	bigConfigMaps(t, rt6NS, n, func(i int) map[string]string { return map[string]string{"g": strconv.Itoa(i / 3)} })
 }
 
 // rt6Limited starts the HTTP server for a role limited to team-b and

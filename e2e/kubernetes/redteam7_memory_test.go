@@ -1,8 +1,6 @@
 package kubernetes_test
 
 import (
-	"context"
-	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -10,9 +8,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/opsmcp/opsmcp/e2e/harness"
 )
@@ -25,26 +20,8 @@ import (
 // the large reads held was given back, and ordinary answers are never
 // refused at the shipped limit.
 func TestRedteam7MemoryOrdinaryCallsAfterHostileOnes(t *testing.T) {
-	ctx := context.Background()
-	cs, err := kube.Admin()
-	require.NoError(t, err)
 	const ns = "redteam7mem"
-	_, err = cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-	if !apierrors.IsAlreadyExists(err) {
-		require.NoError(t, err)
-	}
-	t.Cleanup(func() {
-		_ = cs.CoreV1().ConfigMaps(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
-		_ = cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
-	})
-	value := strings.Repeat("abcdefghij", 100_000)
-	for i := range 10 {
-		_, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%02d", i)},
-			Data: map[string]string{"v": value}}, metav1.CreateOptions{})
-		if !apierrors.IsAlreadyExists(err) {
-			require.NoError(t, err)
-		}
-	}
+	bigConfigMaps(t, ns, 10, nil)
 
 	t.Setenv("GOMEMLIMIT", "256MiB")
 	var s *mcp.ClientSession
