@@ -11,7 +11,7 @@ import "testing"
 func TestRedteam6MemFile(t *testing.T) {
 	pushMemRepo(t, 6)
 	memCalls(t, memLimitMiB*3/4, []memCase{
-		{"gitea_file", map[string]any{"repo": "ops/rt6mem", "path": "big.txt"}, "password=[MASKED:password:"},
-		{"gitea_file", map[string]any{"repo": "ops/rt6mem", "path": "big.txt", "start_line": 50000, "end_line": 50100}, "big 50000 password=[MASKED:password:"},
+		{Tool: "gitea_file", Args: map[string]any{"repo": "ops/rt6mem", "path": "big.txt"}, Want: "password=[MASKED:password:"},
+		{Tool: "gitea_file", Args: map[string]any{"repo": "ops/rt6mem", "path": "big.txt", "start_line": 50000, "end_line": 50100}, Want: "big 50000 password=[MASKED:password:"},
 	})
 }

@@ -10,7 +10,6 @@ import (
 
 	"code.gitea.io/sdk/gitea"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/opsmcp/opsmcp/e2e/harness"
@@ -45,28 +44,13 @@ func concurrently(t *testing.T, s *mcp.ClientSession, n int, name string, args m
 	return harness.CallsAtOnce(t, &seen, s, n, name, args)
 }
 
-// memCase is one call and what its answer holds.
-type memCase struct {
-	tool string
-	args map[string]any
-	want string
-}
+// memCase is one call of a memory test (harness.MemCase).
+type memCase = harness.MemCase
 
-// memCalls makes each call once, then eight times at once, on a server
-// of its own, and holds its peak RSS under bound MiB.
+// memCalls runs the cases, each on a server of its own, and holds its
+// peak RSS under bound MiB.
 func memCalls(t *testing.T, bound int64, cases []memCase) {
-	for _, c := range cases {
-		t.Run(fmt.Sprint(c.tool, c.args), func(t *testing.T) {
-			s, pid := memSession(t)
-			r := call(t, s, c.tool, c.args)
-			assert.Contains(t, r.Text, c.want)
-			one := peakMiB(t, pid)
-			texts, _ := concurrently(t, s, 8, c.tool, c.args)
-			peak := peakMiB(t, pid)
-			t.Logf("peak %d MiB after one call, %d MiB after eight at once (%.200q)", one, peak, texts[0])
-			assert.Less(t, peak, bound, "peak RSS in MiB (the container has %d)", memLimitMiB)
-		})
-	}
+	harness.RunMemCases(t, &seen, bound, memSession, cases)
 }
 
 // denseText is n bytes of token-dense lines (every line a password, a
@@ -126,7 +110,7 @@ func pushMemRepo(t *testing.T, bigMiB int) string {
 func TestRedteam6MemSearchAndIaC(t *testing.T) {
 	pushMemRepo(t, 1)
 	memCalls(t, memLimitMiB*3/4, []memCase{
-		{"gitea_search", map[string]any{"query": "password", "repos": []string{"ops/rt6mem"}, "limit": 1000}, "password=[MASKED:password:"},
-		{"gitea_iac", map[string]any{"repo": "ops/rt6mem"}, "32 files"},
+		{Tool: "gitea_search", Args: map[string]any{"query": "password", "repos": []string{"ops/rt6mem"}, "limit": 1000}, Want: "password=[MASKED:password:"},
+		{Tool: "gitea_iac", Args: map[string]any{"repo": "ops/rt6mem"}, Want: "32 files"},
 	})
 }

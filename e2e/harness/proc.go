@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -98,4 +100,29 @@ func CallsAtOnce(t testing.TB, seen *Recorder, s *mcp.ClientSession, n int, name
 		require.NoError(t, err, "call %d of %s", i, name)
 	}
 	return texts, errs
+}
+
+// MemCase is one call a memory test makes once, then eight times at once,
+// on a server of its own; Want is in its first answer.
+type MemCase struct {
+	Tool string
+	Args map[string]any
+	Want string
+}
+
+// RunMemCases runs each case on a server start begins (its session and
+// process) and holds the server's peak RSS under bound MiB.
+func RunMemCases(t *testing.T, seen *Recorder, bound int64, start func(t *testing.T) (*mcp.ClientSession, string), cases []MemCase) {
+	for _, c := range cases {
+		t.Run(fmt.Sprint(c.Tool, c.Args), func(t *testing.T) {
+			s, pid := start(t)
+			r := Call(t, seen, s, c.Tool, c.Args)
+			assert.Contains(t, r.Text, c.Want)
+			one := PeakMiB(t, pid)
+			texts, _ := CallsAtOnce(t, seen, s, 8, c.Tool, c.Args)
+			peak := PeakMiB(t, pid)
+			t.Logf("peak %d MiB after one call, %d MiB after eight at once (an answer: %.120q)", one, peak, texts[0])
+			assert.Less(t, peak, bound, "peak RSS in MiB")
+		})
+	}
 }

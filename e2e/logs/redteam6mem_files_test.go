@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/opsmcp/opsmcp/e2e/harness"
 )
 
 // writeDense plants a 64 MiB log of token-dense lines (every word a
@@ -30,29 +32,13 @@ func writeDense(t *testing.T) string {
 	return "redteam6mem-dense/dense.log"
 }
 
-// memCase is one call made once, then eight times at once, on a server of
-// its own; want is in its answer.
-type memCase struct {
-	tool string
-	args map[string]any
-	want string
-}
+// memCase is one call of a memory test (harness.MemCase).
+type memCase = harness.MemCase
 
-// runMemCases runs each case and holds the server's peak RSS under 3/4
-// of the container's limit.
+// runMemCases runs the cases, each on a server of its own, and holds its
+// peak RSS under 3/4 of the container's limit.
 func runMemCases(t *testing.T, cases []memCase) {
-	for _, c := range cases {
-		t.Run(fmt.Sprint(c.tool, c.args), func(t *testing.T) {
-			s, pid := memSession(t)
-			r := call(t, s, c.tool, c.args)
-			assert.Contains(t, r.Text, c.want)
-			one := peakMiB(t, pid)
-			texts, _ := concurrently(t, s, 8, c.tool, c.args)
-			peak := peakMiB(t, pid)
-			t.Logf("peak %d MiB after one call, %d MiB after eight at once (an answer: %.120q)", one, peak, texts[0])
-			assert.Less(t, peak, int64(memLimitMiB*3/4), "peak RSS in MiB under 3/4 of the container's %d", memLimitMiB)
-		})
-	}
+	harness.RunMemCases(t, &seen, int64(memLimitMiB*3/4), func(t *testing.T) (*mcp.ClientSession, string) { return memSession(t) }, cases)
 }
 
 // TestRedteam6MemFileTokenDense: eight callers at once search a 64 MiB
@@ -63,11 +49,11 @@ func TestRedteam6MemFileTokenDense(t *testing.T) {
 	path := writeDense(t)
 	const masked = "token=[MASKED:github-token:"
 	runMemCases(t, []memCase{
-		{"logs_search", map[string]any{"path": path, "pattern": ".", "limit": 1000}, masked},
-		{"logs_search", map[string]any{"path": path, "pattern": ".", "limit": 1000, "order": "oldest"}, masked},
-		{"logs_search", map[string]any{"path": path, "pattern": "ERROR", "limit": 1000}, masked},
-		{"logs_search", map[string]any{"path": path, "pattern": "key", "limit": 1000, "order": "oldest"}, masked},
-		{"logs_search", map[string]any{"path": path, "pattern": "Pw0000", "limit": 1000, "order": "oldest"}, "(no results)"},
-		{"logs_tail", map[string]any{"path": path, "lines": 1000}, masked},
+		{Tool: "logs_search", Args: map[string]any{"path": path, "pattern": ".", "limit": 1000}, Want: masked},
+		{Tool: "logs_search", Args: map[string]any{"path": path, "pattern": ".", "limit": 1000, "order": "oldest"}, Want: masked},
+		{Tool: "logs_search", Args: map[string]any{"path": path, "pattern": "ERROR", "limit": 1000}, Want: masked},
+		{Tool: "logs_search", Args: map[string]any{"path": path, "pattern": "key", "limit": 1000, "order": "oldest"}, Want: masked},
+		{Tool: "logs_search", Args: map[string]any{"path": path, "pattern": "Pw0000", "limit": 1000, "order": "oldest"}, Want: "(no results)"},
+		{Tool: "logs_tail", Args: map[string]any{"path": path, "lines": 1000}, Want: masked},
 	})
 }

@@ -40,9 +40,9 @@ func TestRedteam6MemFileHugeLine(t *testing.T) {
 	// reads its first MiB).
 	const refused = "[not searched past an entry over 8 MiB: "
 	runMemCases(t, []memCase{
-		{"logs_tail", map[string]any{"path": path, "lines": 1000}, refused},
-		{"logs_search", map[string]any{"path": path, "pattern": "x"}, refused},
-		{"logs_search", map[string]any{"path": path, "pattern": ".", "order": "oldest"}, cut},
+		{Tool: "logs_tail", Args: map[string]any{"path": path, "lines": 1000}, Want: refused},
+		{Tool: "logs_search", Args: map[string]any{"path": path, "pattern": "x"}, Want: refused},
+		{Tool: "logs_search", Args: map[string]any{"path": path, "pattern": ".", "order": "oldest"}, Want: cut},
 	})
 }
 
@@ -53,8 +53,8 @@ func TestRedteam6MemFileHugeLine(t *testing.T) {
 func TestRedteam6MemFileNewestFirstNoMatch(t *testing.T) {
 	path := writeDense(t)
 	runMemCases(t, []memCase{
-		{"logs_search", map[string]any{"path": path, "pattern": "Pw0000", "limit": 1000}, "(no results)"},
-		{"logs_search", map[string]any{"path": path, "pattern": "nowhere", "limit": 1000}, "(no results)"},
+		{Tool: "logs_search", Args: map[string]any{"path": path, "pattern": "Pw0000", "limit": 1000}, Want: "(no results)"},
+		{Tool: "logs_search", Args: map[string]any{"path": path, "pattern": "nowhere", "limit": 1000}, Want: "(no results)"},
 	})
 }
 
@@ -77,9 +77,9 @@ func TestRedteam6MemGzipLine(t *testing.T) {
 	require.NoError(t, f.Close())
 	const path, cut = "redteam6mem-gz/oneline.log.1.gz", "oneline.log.1.gz:1 xxxx"
 	runMemCases(t, []memCase{
-		{"logs_files", map[string]any{"path": "redteam6mem-gz/*"}, "oneline.log.1.gz"},
-		{"logs_tail", map[string]any{"path": path, "lines": 1000}, cut},
-		{"logs_search", map[string]any{"path": path, "pattern": "x"}, cut},
-		{"logs_search", map[string]any{"path": path, "pattern": ".", "order": "oldest"}, cut},
+		{Tool: "logs_files", Args: map[string]any{"path": "redteam6mem-gz/*"}, Want: "oneline.log.1.gz"},
+		{Tool: "logs_tail", Args: map[string]any{"path": path, "lines": 1000}, Want: cut},
+		{Tool: "logs_search", Args: map[string]any{"path": path, "pattern": "x"}, Want: cut},
+		{Tool: "logs_search", Args: map[string]any{"path": path, "pattern": ".", "order": "oldest"}, Want: cut},
 	})
 }
